@@ -1,0 +1,49 @@
+# threeway: `make run` and `make test` set up a fresh Debian machine (as root)
+# and then do their job; see README.md.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+
+# Debian packages the build and tests need: libvpx, libopus and libyuv for
+# the codec package's cgo; iproute2 and util-linux for the loopback-only
+# network namespace the tests run in.
+DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config iproute2 util-linux gcc
+
+# Packages whose tests exercise concurrency run under the race detector.
+RACE_PKGS := ./mixer/... ./signaling/... ./peer/...
+
+.PHONY: deps build run test vet bench clean
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o bin/threeway ./cmd/threeway
+
+run: build
+	./bin/threeway serve
+
+vet: deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+# Tests run in a fresh network namespace holding only loopback, so nothing
+# they do can reach another host. Everything is built first, outside it.
+test: vet
+	$(GO) test -count=1 -run '^$$' ./... >/dev/null
+	$(GO) test -race -count=1 -run '^$$' $(RACE_PKGS) >/dev/null
+	unshare --net sh -c 'ip link set lo up && \
+		$(GO) test -count=1 ./... && \
+		$(GO) test -race -count=1 $(RACE_PKGS)'
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./mixer ./codec ./layout
+
+clean:
+	rm -rf bin

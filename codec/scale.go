@@ -1,0 +1,50 @@
+package codec
+
+/*
+#cgo LDFLAGS: -lyuv
+#include <libyuv/scale.h>
+
+// tw_scale exists so the filter choice is a plain int on the Go side rather
+// than a C enum conversion at every call site.
+static int tw_scale(const uint8_t *sy, const uint8_t *su, const uint8_t *sv, int sw, int sh,
+		uint8_t *dy, uint8_t *du, uint8_t *dv, int dw, int dh, int box) {
+	return I420Scale(sy, sw, su, sw / 2, sv, sw / 2, sw, sh,
+		dy, dw, du, dw / 2, dv, dw / 2, dw, dh,
+		box ? kFilterBox : kFilterBilinear);
+}
+*/
+import "C"
+
+import "unsafe"
+
+// Scale scales src into dst's full size (both I420, sizes taken from the
+// frames). It filters bilinearly, switching to a box filter when shrinking
+// by more than 2x in either axis, where bilinear would skip source pixels
+// and alias at about the same cost. Equal sizes just copy. Frames that are
+// nil, empty or whose planes are shorter than their size leave dst as is.
+func Scale(src, dst *Frame) {
+	if src == nil || dst == nil || src.Width <= 0 || src.Height <= 0 || dst.Width <= 0 || dst.Height <= 0 ||
+		!src.planesFit() || !dst.planesFit() {
+		return
+	}
+	if src.Width == dst.Width && src.Height == dst.Height {
+		n := src.Width * src.Height
+		copy(dst.Y[:n], src.Y[:n])
+		copy(dst.U[:n/4], src.U[:n/4])
+		copy(dst.V[:n/4], src.V[:n/4])
+		return
+	}
+	box := C.int(0)
+	if dst.Width*2 < src.Width || dst.Height*2 < src.Height {
+		box = 1
+	}
+	C.tw_scale(
+		bytePtr(src.Y), bytePtr(src.U), bytePtr(src.V), C.int(src.Width), C.int(src.Height),
+		bytePtr(dst.Y), bytePtr(dst.U), bytePtr(dst.V), C.int(dst.Width), C.int(dst.Height),
+		box)
+}
+
+// bytePtr hands a plane to C; callers have checked it is non-empty.
+func bytePtr(b []byte) *C.uint8_t {
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(b)))
+}

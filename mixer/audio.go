@@ -1,0 +1,244 @@
+package mixer
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/threeway-mcu/threeway/codec"
+)
+
+// everyone keys the mix that contains every voice: what a listener whose own
+// voice is silent hears. Voice ids key the mixes minus that voice.
+const everyone = ""
+
+// audioMixer sums a call's voices on one 20 ms clock and sends each
+// listener the sum minus its own voice. Listeners hearing the same mix
+// share one Opus encode.
+type audioMixer struct {
+	bitrate int
+	log     *slog.Logger
+
+	mu        sync.Mutex
+	voices    map[string]*voice
+	listeners map[string]SampleWriter
+
+	// Owned by the clock goroutine.
+	mixes    map[string]*mixEncoder // by mix key
+	known    map[*voice]bool        // voices seen last tick
+	total    []int32
+	mixPCM   []int16
+	packet   []byte
+	voiceBuf []*voice
+	active   map[string]*voice
+	tickNo   uint64
+
+	done, stopped chan struct{}
+}
+
+func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
+	return &audioMixer{
+		bitrate:   bitrate,
+		log:       log,
+		voices:    map[string]*voice{},
+		listeners: map[string]SampleWriter{},
+		mixes:     map[string]*mixEncoder{},
+		known:     map[*voice]bool{},
+		total:     make([]int32, codec.FrameSamples),
+		mixPCM:    make([]int16, codec.FrameSamples),
+		packet:    make([]byte, maxOpusPacket),
+		active:    map[string]*voice{},
+		done:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}, nil
+}
+
+// IngestAudio decodes Opus RTP from r as voice id until r fails; the voice
+// is then removed from every mix.
+func (m *Mixer) IngestAudio(id string, r RTPReader) error {
+	v, err := newVoice(id)
+	if err != nil {
+		return err
+	}
+	a := m.audio
+	a.mu.Lock()
+	if old := a.voices[id]; old != nil {
+		a.mu.Unlock()
+		v.close()
+		return fmt.Errorf("voice %s: already ingesting", id)
+	}
+	a.voices[id] = v
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.voices, id)
+		a.mu.Unlock()
+		// The clock may be decoding this voice right now: it closes the
+		// decoder when it next sees the voice gone (retireGone).
+	}()
+	if err := v.ingest(r); err != nil {
+		return fmt.Errorf("audio from %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetListener sends listener id the mix of every voice but its own.
+func (m *Mixer) SetListener(id string, sink SampleWriter) {
+	m.audio.mu.Lock()
+	defer m.audio.mu.Unlock()
+	m.audio.listeners[id] = sink
+}
+
+// RemoveListener stops sending audio to id.
+func (m *Mixer) RemoveListener(id string) {
+	m.audio.mu.Lock()
+	defer m.audio.mu.Unlock()
+	delete(m.audio.listeners, id)
+}
+
+func (a *audioMixer) run(period time.Duration) {
+	defer close(a.stopped)
+	ticker := time.NewTicker(period)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-a.done:
+			a.closeAll()
+			return
+		case <-ticker.C:
+			a.tick()
+		}
+	}
+}
+
+func (a *audioMixer) stop() {
+	close(a.done)
+	<-a.stopped
+}
+
+// tick mixes and sends one 20 ms frame.
+func (a *audioMixer) tick() {
+	a.mu.Lock()
+	voices := a.voiceBuf[:0]
+	for _, v := range a.voices {
+		voices = append(voices, v)
+	}
+	a.voiceBuf = voices
+	a.mu.Unlock()
+
+	a.retireGone(voices)
+	a.tickNo++
+	clear(a.total)
+	clear(a.active)
+	for _, v := range voices {
+		if !v.next(a.packet) {
+			continue
+		}
+		a.active[v.id] = v
+		for i, s := range v.pcm {
+			a.total[i] += int32(s)
+		}
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for id, sink := range a.listeners {
+		key := everyone
+		if _, ok := a.active[id]; ok {
+			key = id
+		}
+		pkt, err := a.encodeMix(key)
+		if err != nil {
+			a.log.Warn("encode mix", "listener", id, "err", err)
+			continue
+		}
+		_ = sink.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
+	}
+}
+
+// mixEncoder is one mix's Opus encoder and its packet of the current tick.
+type mixEncoder struct {
+	enc    *codec.OpusEncoder
+	packet []byte
+	tickNo uint64 // the tick packet was encoded on
+}
+
+// encodeMix returns this tick's Opus packet for the mix minus voice key
+// (everyone: no voice taken out), encoding it on first use in the tick.
+func (a *audioMixer) encodeMix(key string) ([]byte, error) {
+	mix := a.mixes[key]
+	if mix == nil {
+		enc, err := codec.NewOpusEncoder(a.bitrate)
+		if err != nil {
+			return nil, err
+		}
+		mix = &mixEncoder{enc: enc}
+		a.mixes[key] = mix
+	}
+	if mix.tickNo == a.tickNo {
+		return mix.packet, nil
+	}
+	var own []int16
+	if v := a.active[key]; v != nil {
+		own = v.pcm
+	}
+	mixMinus(a.mixPCM, a.total, own)
+	pkt, err := mix.enc.Encode(a.mixPCM, mix.packet)
+	if err != nil {
+		return nil, err
+	}
+	mix.packet, mix.tickNo = pkt, a.tickNo
+	return pkt, nil
+}
+
+// mixMinus writes total minus own (nil for none) into dst, clipped to 16
+// bits.
+func mixMinus(dst []int16, total []int32, own []int16) {
+	for i, t := range total {
+		if own != nil {
+			t -= int32(own[i])
+		}
+		dst[i] = int16(max(-32768, min(32767, t)))
+	}
+}
+
+// retireGone closes the decoders of voices that have left since the last
+// tick, and the encoders of mixes that take out a voice no longer there.
+func (a *audioMixer) retireGone(voices []*voice) {
+	for v := range a.known {
+		if !slices.Contains(voices, v) {
+			v.close()
+			delete(a.known, v)
+		}
+	}
+	for _, v := range voices {
+		a.known[v] = true
+	}
+	for key, mix := range a.mixes {
+		if key != everyone && !slices.ContainsFunc(voices, func(v *voice) bool { return v.id == key }) {
+			mix.enc.Close()
+			delete(a.mixes, key)
+		}
+	}
+}
+
+// closeAll releases every codec; the clock has stopped.
+func (a *audioMixer) closeAll() {
+	for key, mix := range a.mixes {
+		mix.enc.Close()
+		delete(a.mixes, key)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.voices {
+		a.known[v] = true
+	}
+	for v := range a.known {
+		v.close()
+		delete(a.known, v)
+	}
+}

@@ -1,0 +1,292 @@
+package mixer
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/threeway-mcu/threeway/codec"
+	"github.com/threeway-mcu/threeway/layout"
+)
+
+const (
+	benchFPS       = 15
+	benchInW       = 640
+	benchInH       = 360
+	benchLoopSecs  = 4 // one key frame per loop, as a steady stream has few
+	benchInputKbps = 600
+)
+
+var benchParties = []string{"customer", "agent", "third"}
+
+// inputClip is one party's encoded video: raw RTP packets per frame, with
+// sequence numbers and timestamps rewritten as the clip loops so that the
+// sample builder sees one endless stream.
+type inputClip struct {
+	frames  [][][]byte // frame → packets (marshalled RTP)
+	encoded [][]byte   // frame → VP8 payload, for the libvpx-only baseline
+	seq     uint16
+	ts      uint32
+	next    int
+	pending [][]byte
+}
+
+// Read implements RTPReader over the current frame's packets.
+func (c *inputClip) Read(b []byte) (int, interceptor.Attributes, error) {
+	pkt := c.pending[0]
+	c.pending = c.pending[1:]
+	n := copy(b, pkt)
+	binary.BigEndian.PutUint16(b[2:], c.seq)
+	binary.BigEndian.PutUint32(b[4:], c.ts)
+	c.seq++
+	return n, nil, nil
+}
+
+// startFrame queues the next frame's packets and returns how many.
+func (c *inputClip) startFrame() int {
+	c.pending = c.frames[c.next]
+	c.next = (c.next + 1) % len(c.frames)
+	c.ts += 90000 / benchFPS
+	return len(c.pending)
+}
+
+// makeClip encodes benchLoopSecs of a moving pattern, distinct per seed.
+func makeClip(tb testing.TB, seed int) *inputClip {
+	tb.Helper()
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{
+		Width: benchInW, Height: benchInH, FPS: benchFPS, BitrateKbps: benchInputKbps,
+		KeyframeInterval: benchFPS * benchLoopSecs * 2,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer enc.Close()
+	packetizer := rtp.NewPacketizer(1200, 96, uint32(1000+seed), &codecs.VP8Payloader{},
+		rtp.NewRandomSequencer(), 90000)
+	clip := &inputClip{}
+	for i := range benchFPS * benchLoopSecs {
+		drawMovingPattern(enc.Input(), seed, i)
+		data, _, err := enc.Encode(nil, i == 0)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		clip.encoded = append(clip.encoded, data)
+		var pkts [][]byte
+		for _, p := range packetizer.Packetize(data, 90000/benchFPS) {
+			raw, err := p.Marshal()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			pkts = append(pkts, raw)
+		}
+		clip.frames = append(clip.frames, pkts)
+	}
+	return clip
+}
+
+// drawMovingPattern paints a camera-like picture: a gradient and a few
+// moving blocks, so the encoder and decoder do real work.
+func drawMovingPattern(f *codec.Frame, seed, i int) {
+	f.Fill(0, 128, 128)
+	for y := 0; y < f.Height; y++ {
+		row := f.Y[y*f.Width : (y+1)*f.Width]
+		for x := range row {
+			row[x] = byte(40 + (x+y+seed*50)/8 + (x*y+i*7)%5)
+		}
+	}
+	for k := range 4 {
+		x := (i*(6+k*3) + k*150 + seed*40) % (f.Width - 80)
+		y := (i*(4+k) + k*80) % (f.Height - 80)
+		f.FillRect(x, y, 80, 80, byte(60+k*40), byte(80+seed*40), byte(200-k*30))
+	}
+}
+
+type discardSink struct{ bytes int }
+
+func (d *discardSink) WriteSample(s media.Sample) error {
+	d.bytes += len(s.Data)
+	return nil
+}
+
+// callBench is one call's video work driven by hand, without goroutines:
+// three sources ingesting RTP and some views rendering.
+type callBench struct {
+	m       *Mixer
+	clips   []*inputClip
+	sources []*source
+	views   []*view
+	sink    discardSink
+	now     time.Time
+}
+
+func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
+	tb.Helper()
+	m, err := New(Params{Width: 1280, Height: 720, FPS: benchFPS, VideoBitrateKbps: 1200,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.clock = threadCPUTime
+	cb := &callBench{m: m, now: time.Now()}
+	for i, party := range benchParties {
+		cb.clips = append(cb.clips, makeClip(tb, i))
+		s, err := newSource(party, func() {}, m.clock, m.log)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := m.addSource(s); err != nil {
+			tb.Fatal(err)
+		}
+		cb.sources = append(cb.sources, s)
+	}
+	for _, spec := range specs {
+		v, err := newView(m, ViewKey(spec), spec)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v.subscribe(&cb.sink)
+		cb.views = append(cb.views, v)
+	}
+	tb.Cleanup(func() {
+		for _, v := range cb.views {
+			v.enc.Close()
+		}
+		for _, s := range cb.sources {
+			s.close()
+		}
+		m.Close()
+	})
+	return cb
+}
+
+// second runs one second of the call's video: every source's frames
+// through RTP parsing, sample building and decoding, and every view
+// composed and encoded at the output rate.
+func (cb *callBench) second(tb testing.TB) {
+	var garbage int
+	for range benchFPS {
+		for i, clip := range cb.clips {
+			for n := clip.startFrame(); n > 0; n-- {
+				pkt, err := cb.sources[i].packets.readPacket(clip, &garbage)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				cb.sources[i].push(pkt)
+			}
+		}
+		cb.now = cb.now.Add(time.Second / benchFPS)
+		for _, v := range cb.views {
+			v.render(cb.now)
+		}
+	}
+}
+
+// libvpxTime is the CPU time spent inside libvpx so far: every decode
+// and every encode.
+func (cb *callBench) libvpxTime() time.Duration {
+	var d int64
+	for _, s := range cb.sources {
+		d += s.decodeTime.Load()
+	}
+	for _, v := range cb.views {
+		d += v.stats.encodeTime.Load()
+	}
+	return time.Duration(d)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// threadCPUTime is the calling thread's CPU time.
+func threadCPUTime() time.Duration {
+	var ts syscall.Timespec
+	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
+	if errno != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// clockThreadCPUTimeID is Linux's CLOCK_THREAD_CPUTIME_ID.
+const clockThreadCPUTimeID = 3
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCallMedia measures one call's video media work per second of
+// media: three 640x360 VP8 inputs at 15 fps parsed from RTP, built into
+// frames and decoded, composed on a 1280x720 canvas at 15 fps and encoded
+// once per view. One op is one call-second. It reports process CPU per
+// call-second (the whole process, garbage collection included), the part
+// spent inside libvpx (decode and encode calls, timed by the working
+// thread's CPU clock), what everything else on that thread (RTP parsing,
+// sample building, scaling, composition) adds to it in percent, and
+// allocations per output frame.
+func BenchmarkCallMedia(b *testing.B) {
+	equal := layout.Spec{Parties: benchParties, Mode: layout.Equal}
+	distinct := []layout.Spec{
+		{Parties: benchParties, Mode: layout.Maximize, Focus: "customer"},
+		{Parties: benchParties, Mode: layout.Maximize, Focus: "agent"},
+		{Parties: benchParties, Mode: layout.Maximize, Focus: "third"},
+	}
+	for _, bc := range []struct {
+		name  string
+		specs []layout.Spec
+	}{
+		{"shared-view", []layout.Spec{equal}},
+		{"three-views", distinct},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			// One thread does all the work, so its CPU clock times libvpx.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cb := newCallBench(b, bc.specs)
+			cb.second(b) // warm pools, caches and encoders
+			libvpx0 := cb.libvpxTime()
+
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0, thread0 := cpuTime(), threadCPUTime()
+			for b.Loop() {
+				cb.second(b)
+			}
+			cpu, thread := cpuTime()-cpu0, threadCPUTime()-thread0
+			libvpx := cb.libvpxTime() - libvpx0
+
+			n := float64(b.N)
+			b.ReportMetric(ms(cpu)/n, "cpu-ms/call-s")
+			b.ReportMetric(ms(libvpx)/n, "libvpx-ms/call-s")
+			b.ReportMetric(100*(ms(thread)-ms(libvpx))/ms(libvpx), "outside-libvpx-%")
+			b.ReportMetric(float64(testing.AllocsPerRun(1, func() { cb.second(b) }))/benchFPS, "allocs/frame")
+		})
+	}
+}
+
+// TestCallMediaSteadyStateAllocations pins the allocations per output
+// frame of the video path (what BenchmarkCallMedia exercises).
+func TestCallMediaSteadyStateAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes video")
+	}
+	cb := newCallBench(t, []layout.Spec{{Parties: benchParties, Mode: layout.Equal}})
+	cb.second(t)
+	allocs := testing.AllocsPerRun(3, func() { cb.second(t) })
+	perFrame := allocs / benchFPS
+	t.Logf("%.1f allocations per output frame (%.1f per call-second)", perFrame, allocs)
+	if cb.sink.bytes == 0 {
+		t.Fatal("views sent nothing")
+	}
+}

@@ -1,0 +1,14 @@
+// Package mixer does a call's media work: it decodes every source's VP8 and
+// Opus, composes one picture per view from layout tiles, encodes each view
+// once for all of its viewers, and mixes audio minus each listener's own
+// voice.
+//
+// The mixer knows nothing of calls or roles: it sees sources and voices
+// (by opaque id), views (by layout spec) and viewers (by id).
+//
+// Threading: one ingest goroutine per inbound track (the caller's, inside
+// IngestVideo and IngestAudio), one goroutine per view ticking at the output
+// frame rate, and one audio goroutine per Mixer on a 20 ms clock. Sources
+// publish their latest frame by swapping a reference-counted pointer; views
+// read it without blocking ingest for longer than a pointer swap.
+package mixer

@@ -1,0 +1,139 @@
+package mixer
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// ErrClosed is returned for work handed to a closed Mixer.
+var ErrClosed = errors.New("mixer closed")
+
+// SampleWriter receives encoded media; pion's TrackLocalStaticSample is one.
+type SampleWriter interface {
+	WriteSample(media.Sample) error
+}
+
+// RTPReader yields raw RTP packets; pion's TrackRemote is one.
+type RTPReader interface {
+	Read(b []byte) (int, interceptor.Attributes, error)
+}
+
+// Params configures a Mixer.
+type Params struct {
+	Width, Height    int // canvas size of every view
+	FPS              int // output frame rate
+	VideoBitrateKbps int // per view encoder
+	AudioBitrate     int // per mix encoder, bits per second
+	Logger           *slog.Logger
+}
+
+func (p Params) withDefaults() Params {
+	if p.Width <= 0 || p.Height <= 0 {
+		p.Width, p.Height = 1280, 720
+	}
+	if p.FPS <= 0 {
+		p.FPS = 15
+	}
+	if p.VideoBitrateKbps <= 0 {
+		p.VideoBitrateKbps = 1200
+	}
+	if p.AudioBitrate <= 0 {
+		p.AudioBitrate = 32000
+	}
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	return p
+}
+
+// Mixer holds one call's media.
+type Mixer struct {
+	params Params
+	log    *slog.Logger
+	clock  stopwatch
+
+	// sources is replaced, never edited, so that views read it lock-free.
+	sources atomic.Pointer[map[string]*source]
+
+	mu      sync.Mutex
+	labels  map[string]string
+	views   map[string]*view
+	viewers map[string]*viewer
+	closed  bool
+
+	placeholders placeholderCache
+	audio        *audioMixer
+	wg           sync.WaitGroup
+}
+
+// New starts a Mixer; its audio clock runs until Close.
+func New(p Params) (*Mixer, error) {
+	p = p.withDefaults()
+	m := &Mixer{
+		params:  p,
+		log:     p.Logger,
+		clock:   wallStopwatch,
+		labels:  map[string]string{},
+		views:   map[string]*view{},
+		viewers: map[string]*viewer{},
+	}
+	m.sources.Store(&map[string]*source{})
+	audio, err := newAudioMixer(p.AudioBitrate, p.Logger)
+	if err != nil {
+		return nil, err
+	}
+	m.audio = audio
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		audio.run(20 * time.Millisecond)
+	}()
+	return m, nil
+}
+
+// Params returns the mixer's effective configuration.
+func (m *Mixer) Params() Params { return m.params }
+
+// SetLabel sets the text shown on id's placeholder tile while it has no
+// picture.
+func (m *Mixer) SetLabel(id, label string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.labels[id] = label
+}
+
+func (m *Mixer) label(id string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.labels[id]; ok {
+		return l
+	}
+	return id
+}
+
+// Close stops every view and the audio clock and releases codec state.
+// Ingest calls still running return once their readers fail.
+func (m *Mixer) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	views := m.views
+	m.views = map[string]*view{}
+	m.viewers = map[string]*viewer{}
+	m.mu.Unlock()
+	for _, v := range views {
+		v.stop()
+	}
+	m.audio.stop()
+	m.wg.Wait()
+	m.placeholders.release()
+}

@@ -1,0 +1,190 @@
+package mixer
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/threeway-mcu/threeway/codec"
+	"github.com/threeway-mcu/threeway/layout"
+)
+
+// keyframeMinInterval rate-limits key frames forced by viewers.
+const keyframeMinInterval = 300 * time.Millisecond
+
+// Canvas colours (BT.601 limited range).
+const (
+	blackY, blackU, blackV = 16, 128, 128
+)
+
+// view is one composed picture: a layout spec rendered on a canvas at the
+// output frame rate, encoded once, and written to every subscribed viewer.
+type view struct {
+	key    string
+	spec   layout.Spec
+	m      *Mixer
+	enc    *codec.VP8Encoder
+	period time.Duration
+
+	// Owned by the view goroutine.
+	tiles, drawn []layout.Tile
+	out          []byte
+	lastKeyframe time.Time
+
+	sinks    atomic.Pointer[[]SampleWriter] // replaced, never edited
+	forceKey atomic.Bool
+	stats    viewCounters
+
+	done, stopped chan struct{}
+}
+
+type viewCounters struct {
+	composed, encodeErrors, writeErrors, keyframes atomic.Int64
+	composeTime, encodeTime                        atomic.Int64 // nanoseconds
+}
+
+func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
+	p := m.params
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{
+		Width: p.Width, Height: p.Height, FPS: p.FPS, BitrateKbps: p.VideoBitrateKbps,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("view %s: %w", key, err)
+	}
+	spec.Parties = append([]string(nil), spec.Parties...)
+	v := &view{
+		key:     key,
+		spec:    spec,
+		m:       m,
+		enc:     enc,
+		period:  time.Second / time.Duration(p.FPS),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	v.sinks.Store(&[]SampleWriter{})
+	v.forceKey.Store(true)
+	enc.Input().Fill(blackY, blackU, blackV)
+	return v, nil
+}
+
+// run renders on the view's own clock until stop. A slow render skips
+// ticks rather than queueing them, so a view never falls behind real time.
+func (v *view) run() {
+	defer close(v.stopped)
+	ticker := time.NewTicker(v.period)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-v.done:
+			return
+		case now := <-ticker.C:
+			v.render(now)
+		}
+	}
+}
+
+func (v *view) stop() {
+	close(v.done)
+	<-v.stopped
+	v.enc.Close()
+}
+
+// render composes, encodes and sends one frame.
+func (v *view) render(now time.Time) {
+	start := v.m.clock()
+	v.compose(now)
+	composed := v.m.clock()
+	v.stats.composeTime.Add(int64(composed - start))
+	forceKey := v.forceKey.Load() && now.Sub(v.lastKeyframe) >= keyframeMinInterval
+	if forceKey {
+		v.forceKey.Store(false)
+	}
+	out, key, err := v.enc.Encode(v.out[:0], forceKey)
+	v.stats.encodeTime.Add(int64(v.m.clock() - composed))
+	if err != nil {
+		v.stats.encodeErrors.Add(1)
+		v.m.log.Warn("encode view", "view", v.key, "err", err)
+		return
+	}
+	v.out = out
+	v.stats.composed.Add(1)
+	if key {
+		v.lastKeyframe = now
+		v.stats.keyframes.Add(1)
+	}
+	if len(out) == 0 {
+		return
+	}
+	sample := media.Sample{Data: out, Duration: v.period}
+	for _, sink := range *v.sinks.Load() {
+		if err := sink.WriteSample(sample); err != nil {
+			v.stats.writeErrors.Add(1)
+		}
+	}
+}
+
+// compose draws every tile on the encoder's input picture.
+func (v *view) compose(now time.Time) {
+	p := v.m.params
+	canvas := v.enc.Input()
+	tiles, err := layout.AppendTiles(v.tiles[:0], p.Width, p.Height, v.spec)
+	if err != nil {
+		// The spec was validated when the view was made; keep the last picture.
+		return
+	}
+	v.tiles = tiles
+	if !sameTiles(tiles, v.drawn) {
+		canvas.Fill(blackY, blackU, blackV)
+		v.drawn = append(v.drawn[:0], tiles...)
+	}
+	sources := *v.m.sources.Load()
+	for _, t := range tiles {
+		v.drawTile(canvas, t, sources[t.Party], now)
+	}
+}
+
+// drawTile draws a source's latest picture, fitted into the tile with black
+// bars if its shape differs, or the party's placeholder if it has none.
+func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, now time.Time) {
+	r := t.Rect
+	var pic *codec.Frame
+	if src != nil {
+		pic = src.picture(r.W, r.H, now)
+	}
+	if pic == nil {
+		pic = v.m.placeholders.get(v.m.label(t.Party), r.W, r.H)
+		pic.CopyTo(canvas, r.X, r.Y)
+		return
+	}
+	defer pic.Release()
+	x, y := r.X+(r.W-pic.Width)/2, r.Y+(r.H-pic.Height)/2
+	fillBars(canvas, r, x, y, pic.Width, pic.Height)
+	pic.CopyTo(canvas, x, y)
+}
+
+// fillBars blacks out the parts of tile r not covered by a w x h picture
+// at (x, y).
+func fillBars(canvas *codec.Frame, r layout.Rect, x, y, w, h int) {
+	if w < r.W {
+		canvas.FillRect(r.X, r.Y, x-r.X, r.H, blackY, blackU, blackV)
+		canvas.FillRect(x+w, r.Y, r.X+r.W-x-w, r.H, blackY, blackU, blackV)
+	}
+	if h < r.H {
+		canvas.FillRect(r.X, r.Y, r.W, y-r.Y, blackY, blackU, blackV)
+		canvas.FillRect(r.X, y+h, r.W, r.Y+r.H-y-h, blackY, blackU, blackV)
+	}
+}
+
+func sameTiles(a, b []layout.Tile) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

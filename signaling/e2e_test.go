@@ -1,0 +1,224 @@
+package signaling_test
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/threeway-mcu/threeway/mixer"
+	"github.com/threeway-mcu/threeway/peer"
+	"github.com/threeway-mcu/threeway/signaling"
+)
+
+const (
+	testFPS    = 15
+	canvasW    = 1280
+	canvasH    = 720
+	tileW      = 640
+	tileH      = 360
+	boxSlackPx = 12 // colour boxes lose a few pixels to VP8 edge blur
+)
+
+// startServer runs a signaling server on 127.0.0.1 with media on loopback
+// only, and returns its /ws URL.
+func startServer(t *testing.T) (*signaling.Server, string) {
+	t.Helper()
+	level := slog.LevelWarn
+	if os.Getenv("THREEWAY_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv := signaling.NewServer(signaling.ServerParams{
+		Media:  mixer.Params{Width: canvasW, Height: canvasH, FPS: testFPS, VideoBitrateKbps: 1200, Logger: log},
+		ICE:    signaling.ICEParams{Interfaces: []string{"lo"}},
+		Logger: log,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/ws", srv)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("server close: %v", err)
+		}
+		hs.Close()
+	})
+	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+}
+
+func join(t *testing.T, url, call, role string, mod ...func(*peer.Config)) *peer.Peer {
+	t.Helper()
+	cfg := peer.Config{URL: url, Call: call, Role: role, Name: role + "-peer", Loopback: true}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := peer.Join(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%s joins: %v", role, err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// waitFor polls cond until it holds or the deadline passes, returning the
+// last failure reason.
+func waitFor(d time.Duration, cond func() error) error {
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		<-tick.C
+	}
+}
+
+// equalTiles checks that p's picture shows exactly roles, each in the tile
+// the equal layout gives it on a 1280x720 canvas.
+func equalTiles(p *peer.Peer, roles ...string) error {
+	want := map[int][]image.Rectangle{
+		2: {image.Rect(0, 180, 640, 540), image.Rect(640, 180, 1280, 540)},
+		3: {image.Rect(0, 0, 640, 360), image.Rect(640, 0, 1280, 360), image.Rect(320, 360, 960, 720)},
+	}[len(roles)]
+	st := p.Stats()
+	if st.Width != canvasW || st.Height != canvasH {
+		return fmt.Errorf("picture is %dx%d, want %dx%d", st.Width, st.Height, canvasW, canvasH)
+	}
+	if len(st.Tiles) != len(roles) {
+		return fmt.Errorf("sees %d role colours (%v), want %d", len(st.Tiles), tileRoles(st.Tiles), len(roles))
+	}
+	for i, role := range roles {
+		tile, ok := st.Tiles[role]
+		if !ok {
+			return fmt.Errorf("%s's colour not seen (sees %v)", role, tileRoles(st.Tiles))
+		}
+		if !near(tile.Box, want[i], boxSlackPx) {
+			return fmt.Errorf("%s's tile is at %v, want %v", role, tile.Box, want[i])
+		}
+	}
+	return nil
+}
+
+func tileRoles(tiles map[string]peer.Tile) []string {
+	var roles []string
+	for r := range tiles {
+		roles = append(roles, r)
+	}
+	return roles
+}
+
+func near(a, b image.Rectangle, slack int) bool {
+	d := func(x, y int) bool { return x-y <= slack && y-x <= slack }
+	return d(a.Min.X, b.Min.X) && d(a.Min.Y, b.Min.Y) && d(a.Max.X, b.Max.X) && d(a.Max.Y, b.Max.Y)
+}
+
+// hears checks that p hears the tones of others and not its own: each
+// other's tone well above the noise floor, its own at least 30 dB below
+// the quietest other.
+func hears(p *peer.Peer, own string, others ...string) error {
+	levels := p.Stats().ToneDBFS
+	quietest := 0.0
+	for _, o := range others {
+		if levels[o] < -30 {
+			return fmt.Errorf("%s hears %s at %.1f dBFS, want above -30 (levels %v)", own, o, levels[o], levels)
+		}
+		quietest = min(quietest, levels[o])
+	}
+	if own != "" && levels[own] > quietest-30 {
+		return fmt.Errorf("%s hears its own tone at %.1f dBFS, want 30 dB under %.1f (levels %v)",
+			own, levels[own], quietest, levels)
+	}
+	return nil
+}
+
+// measureFPS counts each peer's decoded frames over d.
+func measureFPS(peers map[string]*peer.Peer, d time.Duration) map[string]float64 {
+	start := map[string]int{}
+	for role, p := range peers {
+		start[role] = p.Stats().FramesDecoded
+	}
+	t0 := time.Now()
+	<-time.After(d)
+	elapsed := time.Since(t0).Seconds()
+	fps := map[string]float64{}
+	for role, p := range peers {
+		fps[role] = float64(p.Stats().FramesDecoded-start[role]) / elapsed
+	}
+	return fps
+}
+
+func TestThreePartyCall(t *testing.T) {
+	_, url := startServer(t)
+	peers := map[string]*peer.Peer{}
+	for _, role := range signaling.Roles {
+		peers[role] = join(t, url, "call-1", role)
+	}
+
+	// Warm-up: every peer sees all three in equal tiles and hears the others.
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	for role, p := range peers {
+		if err := waitFor(5*time.Second, func() error { return hears(p, role, others(role)...) }); err != nil {
+			t.Fatalf("%v", err)
+		}
+	}
+
+	for role, fps := range measureFPS(peers, 5*time.Second) {
+		t.Logf("%s receives %.1f fps", role, fps)
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps, want at least %.1f", role, fps, 0.9*testFPS)
+		}
+	}
+	for role, p := range peers {
+		if err := equalTiles(p, signaling.Roles...); err != nil {
+			t.Errorf("%s after 5 s: %v", role, err)
+		}
+		if err := hears(p, role, others(role)...); err != nil {
+			t.Errorf("after 5 s: %v", err)
+		}
+	}
+
+	// The third party hangs up: the other two see two equal tiles within
+	// 2 s and still hear each other.
+	if err := peers["third"].Leave(); err != nil {
+		t.Fatalf("third leaves: %v", err)
+	}
+	left := time.Now()
+	for _, role := range []string{"customer", "agent"} {
+		p := peers[role]
+		if err := waitFor(2*time.Second, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+			t.Errorf("%s, %v after the third left: %v", role, time.Since(left).Round(time.Millisecond), err)
+		}
+	}
+	for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
+		p := peers[pair[0]]
+		if err := waitFor(3*time.Second, func() error { return hears(p, pair[0], pair[1]) }); err != nil {
+			t.Errorf("after the third left: %v", err)
+		}
+	}
+}
+
+func others(role string) []string {
+	var out []string
+	for _, r := range signaling.Roles {
+		if r != role {
+			out = append(out, r)
+		}
+	}
+	return out
+}

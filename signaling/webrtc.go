@@ -1,0 +1,99 @@
+package signaling
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// ICE timeouts: a party whose media stops arriving is disconnected after
+// iceDisconnected and failed (and so removed) iceFailed later, well inside
+// the 10 s the protocol promises.
+const (
+	iceDisconnected = 3 * time.Second
+	iceFailed       = 4 * time.Second
+	iceKeepalive    = time.Second
+)
+
+// ICEParams restricts where the server gathers candidates.
+type ICEParams struct {
+	// Interfaces, when set, are the only network interfaces used, e.g.
+	// []string{"lo"} for tests. Loopback candidates are included when "lo"
+	// is listed, and mDNS is off.
+	Interfaces []string
+	// PortMin and PortMax bound the UDP ports; zero means any.
+	PortMin, PortMax uint16
+}
+
+// newAPI builds a pion API for one PeerConnection: VP8 and Opus only, and a
+// fresh interceptor registry (NACK, RTCP reports, TWCC) of its own.
+func newAPI(p ICEParams) (*webrtc.API, error) {
+	media := &webrtc.MediaEngine{}
+	if err := registerCodecs(media); err != nil {
+		return nil, err
+	}
+	registry := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	settings, err := settingEngine(p)
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(media),
+		webrtc.WithInterceptorRegistry(registry),
+		webrtc.WithSettingEngine(settings)), nil
+}
+
+// videoFeedback is what VP8 senders may ask of us and we of them.
+var videoFeedback = []webrtc.RTCPFeedback{
+	{Type: webrtc.TypeRTCPFBNACK},
+	{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+	{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+	{Type: webrtc.TypeRTCPFBGoogREMB},
+}
+
+func registerCodecs(m *webrtc.MediaEngine) error {
+	vp8 := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback,
+		},
+		PayloadType: 96,
+	}
+	if err := m.RegisterCodec(vp8, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("register vp8: %w", err)
+	}
+	opus := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: 111,
+	}
+	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register opus: %w", err)
+	}
+	return nil
+}
+
+func settingEngine(p ICEParams) (webrtc.SettingEngine, error) {
+	var s webrtc.SettingEngine
+	s.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if p.PortMin != 0 || p.PortMax != 0 {
+		if err := s.SetEphemeralUDPPortRange(p.PortMin, p.PortMax); err != nil {
+			return s, fmt.Errorf("udp ports %d-%d: %w", p.PortMin, p.PortMax, err)
+		}
+	}
+	if len(p.Interfaces) > 0 {
+		names := slices.Clone(p.Interfaces)
+		s.SetInterfaceFilter(func(name string) bool { return slices.Contains(names, name) })
+		s.SetIncludeLoopbackCandidate(slices.Contains(names, "lo"))
+		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	return s, nil
+}
