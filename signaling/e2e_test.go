@@ -85,27 +85,40 @@ func waitFor(d time.Duration, cond func() error) error {
 	}
 }
 
+// equalRects is where the equal layout puts 2 or 3 parties on a 1280x720
+// canvas, in role order.
+var equalRects = map[int][]image.Rectangle{
+	2: {image.Rect(0, 180, 640, 540), image.Rect(640, 180, 1280, 540)},
+	3: {image.Rect(0, 0, 640, 360), image.Rect(640, 0, 1280, 360), image.Rect(320, 360, 960, 720)},
+}
+
 // equalTiles checks that p's picture shows exactly roles, each in the tile
-// the equal layout gives it on a 1280x720 canvas.
+// the equal layout gives it.
 func equalTiles(p *peer.Peer, roles ...string) error {
-	want := map[int][]image.Rectangle{
-		2: {image.Rect(0, 180, 640, 540), image.Rect(640, 180, 1280, 540)},
-		3: {image.Rect(0, 0, 640, 360), image.Rect(640, 0, 1280, 360), image.Rect(320, 360, 960, 720)},
-	}[len(roles)]
+	want := map[string]image.Rectangle{}
+	for i, role := range roles {
+		want[role] = equalRects[len(roles)][i]
+	}
+	return tilesAt(p, want)
+}
+
+// tilesAt checks that p's picture shows exactly the role colours in want,
+// each at its rectangle.
+func tilesAt(p *peer.Peer, want map[string]image.Rectangle) error {
 	st := p.Stats()
 	if st.Width != canvasW || st.Height != canvasH {
 		return fmt.Errorf("picture is %dx%d, want %dx%d", st.Width, st.Height, canvasW, canvasH)
 	}
-	if len(st.Tiles) != len(roles) {
-		return fmt.Errorf("sees %d role colours (%v), want %d", len(st.Tiles), tileRoles(st.Tiles), len(roles))
+	if len(st.Tiles) != len(want) {
+		return fmt.Errorf("sees %d role colours (%v), want %d", len(st.Tiles), tileRoles(st.Tiles), len(want))
 	}
-	for i, role := range roles {
+	for role, rect := range want {
 		tile, ok := st.Tiles[role]
 		if !ok {
 			return fmt.Errorf("%s's colour not seen (sees %v)", role, tileRoles(st.Tiles))
 		}
-		if !near(tile.Box, want[i], boxSlackPx) {
-			return fmt.Errorf("%s's tile is at %v, want %v", role, tile.Box, want[i])
+		if !near(tile.Box, rect, boxSlackPx) {
+			return fmt.Errorf("%s's tile is at %v, want %v", role, tile.Box, rect)
 		}
 	}
 	return nil
@@ -221,4 +234,90 @@ func others(role string) []string {
 		}
 	}
 	return out
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// A party sending garbage VP8 never disturbs the others: they keep their
+// pictures, frame rate and audio, its tile shows the placeholder (it never
+// sent a good frame), and the server asks it for a key frame.
+func TestGarbageVideoLeavesOthersUnaffected(t *testing.T) {
+	_, url := startServer(t)
+	peers := map[string]*peer.Peer{
+		"customer": join(t, url, "garbage", "customer"),
+		"agent":    join(t, url, "garbage", "agent"),
+	}
+	bad := join(t, url, "garbage", "third", func(c *peer.Config) { c.GarbageVideo = true })
+
+	// The third's tile holds the placeholder: no third colour anywhere.
+	threeWithoutThird := map[string]image.Rectangle{"customer": equalRects[3][0], "agent": equalRects[3][1]}
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return tilesAt(p, threeWithoutThird) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		if err := waitFor(5*time.Second, func() error { return hears(p, role, others(role)...) }); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	for role, fps := range measureFPS(peers, 3*time.Second) {
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps beside a garbage sender, want at least %.1f", role, fps, 0.9*testFPS)
+		}
+	}
+	for role, p := range peers {
+		if err := tilesAt(p, threeWithoutThird); err != nil {
+			t.Errorf("%s: %v", role, err)
+		}
+	}
+	if err := waitFor(5*time.Second, func() error {
+		if n := bad.Stats().PLIsReceived; n == 0 {
+			return errorf("the garbage sender got no PLI")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+}
+
+// A party that vanishes is removed and the others carry on: within 10 s
+// when its media stops but its socket stays open (ICE fails), at once when
+// its socket drops.
+func TestVanishedPartyIsRemoved(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		vanish func(*peer.Peer)
+		within time.Duration
+	}{
+		{"media lost", (*peer.Peer).Drop, 10 * time.Second},
+		{"socket dropped", func(p *peer.Peer) { p.Close() }, 2 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, url := startServer(t)
+			call := strings.ReplaceAll(tt.name, " ", "-")
+			peers := map[string]*peer.Peer{}
+			for _, role := range signaling.Roles {
+				peers[role] = join(t, url, call, role)
+			}
+			for role, p := range peers {
+				if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+					t.Fatalf("%s: %v", role, err)
+				}
+			}
+			tt.vanish(peers["third"])
+			gone := time.Now()
+			for _, role := range []string{"customer", "agent"} {
+				p := peers[role]
+				if err := waitFor(tt.within, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+					t.Fatalf("%s, %v after the third vanished: %v", role, time.Since(gone).Round(time.Millisecond), err)
+				}
+			}
+			t.Logf("removed after %v", time.Since(gone).Round(time.Millisecond))
+			for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
+				p := peers[pair[0]]
+				if err := waitFor(3*time.Second, func() error { return hears(p, pair[0], pair[1]) }); err != nil {
+					t.Errorf("after the third vanished: %v", err)
+				}
+			}
+		})
+	}
 }

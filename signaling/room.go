@@ -20,7 +20,8 @@ type room struct {
 	closed  bool
 }
 
-// join adds s in role, or refuses if the role is held.
+// join adds s in role, or refuses if the role is held. The caller confirms
+// the join to its client and then announces it with changed.
 func (r *room) join(s *session, role string) *ProtocolError {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -31,7 +32,6 @@ func (r *room) join(s *session, role string) *ProtocolError {
 		return protoErr(CodeRoleTaken, "role %s is already taken in call %s", role, r.id)
 	}
 	r.parties[role] = s
-	r.changedLocked()
 	return nil
 }
 

@@ -68,10 +68,10 @@ func (s *session) run(ctx context.Context) {
 
 	defer func() {
 		s.hangup("hangup")
-		close(s.done)
-		cancel()
+		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
-		s.conn.CloseNow()
+		s.conn.Close(websocket.StatusNormalClosure, "")
+		cancel()
 		s.media.Wait()
 	}()
 	for {
@@ -80,15 +80,12 @@ func (s *session) run(ctx context.Context) {
 			return
 		case data := <-inbound:
 			if !s.handle(data) {
-				s.flush(ctx)
 				return
 			}
 		case act := <-s.actions:
 			act()
 			if s.room == nil && s.role != "" {
-				// The action ended the party (its connection failed).
-				s.flush(ctx)
-				return
+				return // the action ended the party (its connection failed)
 			}
 		}
 	}
@@ -113,6 +110,8 @@ func (s *session) readLoop(ctx context.Context, inbound chan<- []byte, cancel fu
 	}
 }
 
+// writeLoop sends queued messages in order. When the session ends it
+// sends what is still queued, so a client sees its `left` or last error.
 func (s *session) writeLoop(ctx context.Context, done chan<- struct{}, cancel func()) {
 	defer close(done)
 	for {
@@ -123,6 +122,17 @@ func (s *session) writeLoop(ctx context.Context, done chan<- struct{}, cancel fu
 			if err := s.write(ctx, msg); err != nil {
 				cancel()
 				return
+			}
+		case <-s.done:
+			for {
+				select {
+				case msg := <-s.outbox:
+					if s.write(ctx, msg) != nil {
+						return
+					}
+				default:
+					return
+				}
 			}
 		}
 	}
@@ -136,21 +146,6 @@ func (s *session) write(ctx context.Context, msg serverMessage) error {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return s.conn.Write(wctx, websocket.MessageText, data)
-}
-
-// flush writes what is queued before the session closes, so a client
-// sees its `left` or final error.
-func (s *session) flush(ctx context.Context) {
-	for {
-		select {
-		case msg := <-s.outbox:
-			if s.write(ctx, msg) != nil {
-				return
-			}
-		default:
-			return
-		}
-	}
 }
 
 // send queues a message for the client without blocking; a client too far
@@ -237,6 +232,7 @@ func (s *session) join(msg clientMessage) *ProtocolError {
 	r.mixer.SetLabel(msg.Role, label(msg.Role, msg.Name))
 	r.mixer.SetListener(msg.Role, audioOut)
 	s.send(serverMessage{Type: "joined", Call: r.id, Role: msg.Role})
+	r.changed()
 	s.log.Info("party joined", "name", msg.Name)
 	return nil
 }

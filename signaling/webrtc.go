@@ -14,8 +14,8 @@ import (
 // iceDisconnected and failed (and so removed) iceFailed later, well inside
 // the 10 s the protocol promises.
 const (
-	iceDisconnected = 3 * time.Second
-	iceFailed       = 4 * time.Second
+	iceDisconnected = 2 * time.Second
+	iceFailed       = 3 * time.Second
 	iceKeepalive    = time.Second
 )
 
