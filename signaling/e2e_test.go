@@ -30,6 +30,13 @@ const (
 // only, and returns its /ws URL.
 func startServer(t *testing.T) (*signaling.Server, string) {
 	t.Helper()
+	hs, srv := startServerWith(t, nil)
+	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+}
+
+// startServerWith is startServer with more routes on the mux.
+func startServerWith(t *testing.T, routes func(*http.ServeMux)) (*httptest.Server, *signaling.Server) {
+	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("THREEWAY_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
@@ -42,6 +49,9 @@ func startServer(t *testing.T) (*signaling.Server, string) {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
+	if routes != nil {
+		routes(mux)
+	}
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -51,7 +61,7 @@ func startServer(t *testing.T) (*signaling.Server, string) {
 		}
 		hs.Close()
 	})
-	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	return hs, srv
 }
 
 func join(t *testing.T, url, call, role string, mod ...func(*peer.Config)) *peer.Peer {

@@ -18,7 +18,7 @@ import (
 const (
 	// outboxSize bounds messages queued to one client; a client that
 	// falls this far behind is disconnected rather than slowing the call.
-	outboxSize = 64
+	outboxSize   = 64
 	writeTimeout = 5 * time.Second
 )
 
@@ -37,7 +37,7 @@ type session struct {
 	room       *room
 	pc         *webrtc.PeerConnection
 	candidates []webrtc.ICECandidateInit // arrived before the remote description
-	media      sync.WaitGroup             // track and RTCP goroutines
+	media      sync.WaitGroup            // track and RTCP goroutines
 
 	// Set before the session joins its room; read-only after.
 	role, name string

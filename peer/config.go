@@ -1,0 +1,64 @@
+package peer
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultWidth            = 640
+	DefaultHeight           = 360
+	DefaultFPS              = 15
+	DefaultVideoBitrateKbps = 600
+)
+
+// Config describes one synthetic party.
+type Config struct {
+	// URL is the server's signaling WebSocket, e.g. ws://127.0.0.1:8080/ws.
+	URL string
+	// Call, Role, Name and Token go into the join message as they are, so
+	// tests can send invalid ones.
+	Call, Role, Name, Token string
+	// Width, Height and FPS describe the sent video; 0 means 640x360 at 15.
+	Width, Height, FPS int
+	// VideoBitrateKbps is the sent video's target; 0 means 600.
+	VideoBitrateKbps int
+	// Loopback restricts ICE to IPv4 UDP on 127.0.0.1 (and loopback
+	// candidates are included), for tests on one machine.
+	Loopback bool
+	// GarbageVideo sends random bytes as VP8 payloads instead of encoded
+	// frames, to test the server's robustness.
+	GarbageVideo bool
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// withDefaults fills zero fields and validates the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.URL == "" {
+		return c, fmt.Errorf("%w: empty URL", ErrConfig)
+	}
+	if c.Width == 0 && c.Height == 0 {
+		c.Width, c.Height = DefaultWidth, DefaultHeight
+	}
+	if c.FPS == 0 {
+		c.FPS = DefaultFPS
+	}
+	if c.VideoBitrateKbps == 0 {
+		c.VideoBitrateKbps = DefaultVideoBitrateKbps
+	}
+	switch {
+	case c.Width < minReadWidth || c.Height < minReadHeight || c.Width%2 != 0 || c.Height%2 != 0:
+		return c, fmt.Errorf("%w: video size %dx%d must be even and at least %dx%d",
+			ErrConfig, c.Width, c.Height, minReadWidth, minReadHeight)
+	case c.FPS < 1 || c.FPS > 120:
+		return c, fmt.Errorf("%w: fps %d out of range 1..120", ErrConfig, c.FPS)
+	case c.VideoBitrateKbps < 0:
+		return c, fmt.Errorf("%w: negative video bitrate %d", ErrConfig, c.VideoBitrateKbps)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

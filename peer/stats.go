@@ -1,0 +1,65 @@
+package peer
+
+import (
+	"maps"
+	"time"
+)
+
+// Stats is a snapshot of a peer's media counters and analysis.
+type Stats struct {
+	// ConnectionState is the PeerConnection's state ("new" .. "closed").
+	ConnectionState string
+	// SocketClosed is set once the signaling WebSocket has ended.
+	SocketClosed bool
+
+	FramesDecoded int       // composed pictures received and decoded
+	DecodeErrors  int       // pictures the decoder rejected
+	FramesSkipped int       // pictures dropped while waiting for a key frame
+	FirstFrameAt  time.Time // when the first picture was decoded
+	Width, Height int       // size of the last received picture
+	// Tiles holds, by role, where that role's colour was in the last
+	// received picture; roles not visible are absent.
+	Tiles map[string]Tile
+	// ToneDBFS holds, by role, the level of that role's tone in the last
+	// second of received audio (about -12 dBFS for one tone mixed at unity
+	// gain). Empty until audio has arrived.
+	ToneDBFS    map[string]float64
+	AudioFrames int // received audio packets decoded
+	PLIsSent    int // key frame requests we sent for the server's video
+
+	FramesSent      int // video frames sent
+	AudioFramesSent int // audio frames sent
+	PLIsReceived    int // PLIs and FIRs the server sent for our video
+}
+
+// Stats returns a snapshot of the peer's counters. Tone levels are
+// computed here, over the last second of audio, not per packet, and only
+// when audio arrived since the last call.
+func (p *Peer) Stats() Stats {
+	p.mu.Lock()
+	s := p.stats
+	s.Tiles = maps.Clone(p.stats.Tiles)
+	tones, fresh := p.toneCache, p.toneCache != nil && p.toneCacheAt == p.stats.AudioFrames
+	var pcm []int16
+	if !fresh && p.stats.AudioFrames > 0 {
+		pcm = p.audio.snapshot()
+	}
+	p.mu.Unlock()
+	if s.Tiles == nil {
+		s.Tiles = map[string]Tile{}
+	}
+	if !fresh {
+		// Computed outside the lock so the receive loops never wait for it.
+		tones = make(map[string]float64, 3)
+		if len(pcm) > 0 {
+			for _, role := range Roles() {
+				tones[role] = Goertzel(pcm, ToneHz(role))
+			}
+		}
+		p.mu.Lock()
+		p.toneCache, p.toneCacheAt = tones, s.AudioFrames
+		p.mu.Unlock()
+	}
+	s.ToneDBFS = maps.Clone(tones)
+	return s
+}
