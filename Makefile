@@ -7,8 +7,8 @@ GO ?= go
 
 # Debian packages the build and tests need: libvpx, libopus and libyuv for
 # the codec package's cgo; iproute2 and util-linux for the loopback-only
-# network namespace the tests run in.
-DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config iproute2 util-linux gcc
+# network namespace the tests run in; Chromium for the browser test.
+DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config iproute2 util-linux gcc chromium
 
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS := ./mixer/... ./signaling/... ./peer/...

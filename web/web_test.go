@@ -1,0 +1,28 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestPageAndScriptAreServed(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/":       `<script src="app.js">`,
+		"/app.js": `type: "join"`,
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+}
