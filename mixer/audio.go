@@ -26,6 +26,7 @@ type audioMixer struct {
 	mu        sync.Mutex
 	voices    map[string]*voice
 	listeners map[string]SampleWriter
+	muted     map[string]bool
 
 	// Owned by the clock goroutine.
 	mixes    map[string]*mixEncoder // by mix key
@@ -46,6 +47,7 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 		log:       log,
 		voices:    map[string]*voice{},
 		listeners: map[string]SampleWriter{},
+		muted:     map[string]bool{},
 		mixes:     map[string]*mixEncoder{},
 		known:     map[*voice]bool{},
 		total:     make([]int32, codec.FrameSamples),
@@ -58,7 +60,8 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 }
 
 // IngestAudio decodes Opus RTP from r as voice id until r fails; the voice
-// is then removed from every mix.
+// is then removed from every mix. A second ingest of the same id replaces
+// the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	v, err := newVoice(id)
 	if err != nil {
@@ -66,16 +69,13 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	}
 	a := m.audio
 	a.mu.Lock()
-	if old := a.voices[id]; old != nil {
-		a.mu.Unlock()
-		v.close()
-		return fmt.Errorf("voice %s: already ingesting", id)
-	}
-	a.voices[id] = v
+	a.voices[id] = v // a newer track of the same party replaces the old
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		delete(a.voices, id)
+		if a.voices[id] == v {
+			delete(a.voices, id)
+		}
 		a.mu.Unlock()
 		// The clock may be decoding this voice right now: it closes the
 		// decoder when it next sees the voice gone (retireGone).
@@ -91,6 +91,18 @@ func (m *Mixer) SetListener(id string, sink SampleWriter) {
 	m.audio.mu.Lock()
 	defer m.audio.mu.Unlock()
 	m.audio.listeners[id] = sink
+}
+
+// SetVoiceMuted takes voice id out of every mix, or puts it back. A muted
+// voice's packets are still drained so it resumes without delay.
+func (m *Mixer) SetVoiceMuted(id string, muted bool) {
+	m.audio.mu.Lock()
+	defer m.audio.mu.Unlock()
+	if muted {
+		m.audio.muted[id] = true
+	} else {
+		delete(m.audio.muted, id)
+	}
 }
 
 // RemoveListener stops sending audio to id.
@@ -128,6 +140,9 @@ func (a *audioMixer) tick() {
 		voices = append(voices, v)
 	}
 	a.voiceBuf = voices
+	for _, v := range voices {
+		v.muted = a.muted[v.id]
+	}
 	a.mu.Unlock()
 
 	a.retireGone(voices)
@@ -135,6 +150,10 @@ func (a *audioMixer) tick() {
 	clear(a.total)
 	clear(a.active)
 	for _, v := range voices {
+		if v.muted {
+			v.skip(a.packet)
+			continue
+		}
 		if !v.next(a.packet) {
 			continue
 		}

@@ -58,11 +58,12 @@ type Mixer struct {
 	log    *slog.Logger
 	clock  stopwatch
 
-	// sources is replaced, never edited, so that views read it lock-free.
+	// sources and tiles are replaced, never edited, so that views read
+	// them lock-free.
 	sources atomic.Pointer[map[string]*source]
+	tiles   atomic.Pointer[map[string]TileInfo]
 
 	mu      sync.Mutex
-	labels  map[string]string
 	views   map[string]*view
 	viewers map[string]*viewer
 	closed  bool
@@ -79,11 +80,11 @@ func New(p Params) (*Mixer, error) {
 		params:  p,
 		log:     p.Logger,
 		clock:   wallStopwatch,
-		labels:  map[string]string{},
 		views:   map[string]*view{},
 		viewers: map[string]*viewer{},
 	}
 	m.sources.Store(&map[string]*source{})
+	m.tiles.Store(&map[string]TileInfo{})
 	audio, err := newAudioMixer(p.AudioBitrate, p.Logger)
 	if err != nil {
 		return nil, err
@@ -100,21 +101,33 @@ func New(p Params) (*Mixer, error) {
 // Params returns the mixer's effective configuration.
 func (m *Mixer) Params() Params { return m.params }
 
-// SetLabel sets the text shown on id's placeholder tile while it has no
-// picture.
-func (m *Mixer) SetLabel(id, label string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.labels[id] = label
+// TileInfo says how a source's tile looks beyond its picture.
+type TileInfo struct {
+	Label    string // shown on the placeholder; "" shows the id
+	VideoOff bool   // show the placeholder, never the last frame
 }
 
-func (m *Mixer) label(id string) string {
+// SetTile sets how id's tile looks. A tile whose video is off shows its
+// placeholder from the next frame on.
+func (m *Mixer) SetTile(id string, info TileInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l, ok := m.labels[id]; ok {
-		return l
+	old := *m.tiles.Load()
+	next := make(map[string]TileInfo, len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
-	return id
+	next[id] = info
+	m.tiles.Store(&next)
+}
+
+// tile returns id's tile info, with the id as the default label.
+func (m *Mixer) tile(id string) TileInfo {
+	info := (*m.tiles.Load())[id]
+	if info.Label == "" {
+		info.Label = id
+	}
+	return info
 }
 
 // Close stops every view and the audio clock and releases codec state.

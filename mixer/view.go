@@ -149,12 +149,13 @@ func (v *view) compose(now time.Time) {
 // bars if its shape differs, or the party's placeholder if it has none.
 func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, now time.Time) {
 	r := t.Rect
+	info := v.m.tile(t.Party)
 	var pic *codec.Frame
-	if src != nil {
+	if src != nil && !info.VideoOff {
 		pic = src.picture(r.W, r.H, now)
 	}
 	if pic == nil {
-		pic = v.m.placeholders.get(v.m.label(t.Party), r.W, r.H)
+		pic = v.m.placeholders.get(info.Label, r.W, r.H)
 		pic.CopyTo(canvas, r.X, r.Y)
 		return
 	}

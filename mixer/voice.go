@@ -43,6 +43,7 @@ type voice struct {
 	overruns int
 
 	// Owned by the audio clock.
+	muted     bool
 	decoder   *codec.OpusDecoder
 	concealed int
 	pcm       []int16 // the voice's current 20 ms
@@ -147,6 +148,12 @@ func (v *voice) next(packet []byte) bool {
 	}
 	copy(v.pcm, v.scratch[:codec.FrameSamples])
 	return true
+}
+
+// skip drops the voice's next 20 ms unheard.
+func (v *voice) skip(packet []byte) {
+	v.pop(packet)
+	v.concealed = maxConceal
 }
 
 func (v *voice) close() { v.decoder.Close() }

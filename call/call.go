@@ -1,0 +1,218 @@
+package call
+
+// callState is one call. Only the Center touches it, under its lock.
+type callState struct {
+	id       string
+	customer string // the customer's name, from routing
+	agentID  string // the call's agent, the only one who may seek help
+	parties  map[Role]*party
+	share    Role // who shares the screen, "" for nobody
+	help     *helpRequest
+	helperID string // the agent who accepted help: the one who may be third
+	wasPair  bool   // two parties have talked: one left alone ends the call
+}
+
+// party is one participant.
+type party struct {
+	role     Role
+	name     string
+	agentID  string
+	video    bool
+	audio    bool
+	selfView bool
+	layout   Layout
+}
+
+// maxEnded bounds how many ended call ids are remembered, so that late
+// joins hear call_ended rather than call_not_found.
+const maxEnded = 4096
+
+// Join adds a party to a call. agentID is the authenticated agent joining
+// as agent or third ("" for the customer). The party starts with video
+// and audio on, its own tile shown and equal tiles.
+func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, err := c.openCall(callID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cs.parties[role] != nil:
+		return nil, refuse(CodeRoleTaken, "role %s is already taken in call %s", role, callID)
+	case role == AgentRole && agentID != cs.agentID:
+		return nil, refuse(CodeForbidden, "call %s belongs to agent %s", callID, cs.agentID)
+	case role == Third && (agentID == "" || agentID != cs.helperID):
+		return nil, refuse(CodeForbidden, "the third party joins by accepting a help request")
+	case role == Customer && agentID != "":
+		return nil, refuse(CodeForbidden, "agents do not join as the customer")
+	}
+	c.addParty(cs, role, name, agentID)
+	return c.snapshot(cs), nil
+}
+
+func (c *Center) addParty(cs *callState, role Role, name, agentID string) {
+	if name == "" && role == Customer {
+		name = cs.customer
+	}
+	if a := c.agents[agentID]; a != nil {
+		if name == "" {
+			name = a.Name
+		}
+		a.inCall = cs.id
+		c.updatePresence(a)
+	}
+	cs.parties[role] = &party{role: role, name: name, agentID: agentID,
+		video: true, audio: true, selfView: true, layout: EqualLayout}
+	if len(cs.parties) >= 2 {
+		cs.wasPair = true
+	}
+	c.changed(cs)
+}
+
+// Leave ends a party's leg (hang-up, lost connection). The others stay in
+// the call and their layouts adapt; a party left alone is told the call
+// ended.
+func (c *Center) Leave(callID string, role Role, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, _, err := c.partyOf(callID, role)
+	if err != nil {
+		return err
+	}
+	c.removeParty(cs, role, reason)
+	return nil
+}
+
+// DropParty is the call's agent removing the third party.
+func (c *Center) DropParty(callID string, by, target Role) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, _, err := c.partyOf(callID, by)
+	if err != nil {
+		return err
+	}
+	if by != AgentRole || target != Third {
+		return refuse(CodeForbidden, "only the agent may drop, and only the third party")
+	}
+	if cs.parties[Third] == nil {
+		return refuse(CodePartyNotPresent, "no third party in call %s", callID)
+	}
+	c.removeParty(cs, Third, ReasonDropped)
+	return nil
+}
+
+// removeParty takes role out and adapts what depends on it: its share
+// stops, viewers who maximized it go back to equal, its agent is free, and
+// a party left alone (with no help on the way) ends the call.
+func (c *Center) removeParty(cs *callState, role Role, reason string) {
+	p := cs.parties[role]
+	delete(cs.parties, role)
+	c.notify.ToParty(cs.id, role, Left{Reason: reason})
+	if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
+		a.inCall = ""
+		c.updatePresence(a)
+	}
+	if cs.share == role {
+		cs.share = ""
+		c.toAll(cs, ShareStopped{Party: role, Reason: ReasonPartyLeft})
+	}
+	for _, viewer := range cs.parties {
+		if viewer.layout.Party == role {
+			viewer.layout = EqualLayout
+			c.notify.ToParty(cs.id, viewer.role, LayoutReset{Reason: ReasonPartyLeft,
+				Message: string(role) + " left the call", Parties: []Role{role}})
+		}
+	}
+	if !c.endIfAlone(cs) {
+		c.changed(cs)
+	}
+}
+
+// endIfAlone ends the call when fewer than two parties remain after two
+// had talked, unless help is still on its way to the one who is left.
+func (c *Center) endIfAlone(cs *callState) bool {
+	switch {
+	case len(cs.parties) == 0:
+	case len(cs.parties) == 1 && cs.wasPair && cs.help == nil:
+	default:
+		return false
+	}
+	c.endCall(cs)
+	return true
+}
+
+// endCall closes the call: remaining parties are told, a pending help
+// request is withdrawn, and the call is forgotten.
+func (c *Center) endCall(cs *callState) {
+	if cs.help != nil {
+		c.withdrawHelp(cs, CodeCancelled, ReasonCallEnded)
+	}
+	for _, role := range Roles {
+		if p := cs.parties[role]; p != nil {
+			delete(cs.parties, role)
+			c.notify.ToParty(cs.id, role, Left{Reason: ReasonCallEnded})
+			if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
+				a.inCall = ""
+				c.updatePresence(a)
+			}
+		}
+	}
+	snap := c.snapshot(cs)
+	snap.Ended = true
+	c.notify.Changed(snap)
+	delete(c.calls, cs.id)
+	c.rememberEnded(cs.id)
+}
+
+// rememberEnded keeps the last maxEnded ended call ids.
+func (c *Center) rememberEnded(id string) {
+	if len(c.endedOrder) == maxEnded {
+		delete(c.ended, c.endedOrder[0])
+		c.endedOrder = c.endedOrder[1:]
+	}
+	c.ended[id] = true
+	c.endedOrder = append(c.endedOrder, id)
+}
+
+// toAll sends ev to every party of the call.
+func (c *Center) toAll(cs *callState, ev Event) {
+	for _, role := range Roles {
+		if cs.parties[role] != nil {
+			c.notify.ToParty(cs.id, role, ev)
+		}
+	}
+}
+
+func (c *Center) changed(cs *callState) { c.notify.Changed(c.snapshot(cs)) }
+
+// present lists the roles in the call, in tile order.
+func (cs *callState) present() []Role {
+	var out []Role
+	for _, r := range Roles {
+		if cs.parties[r] != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// withoutVideo lists present parties whose video is off.
+func (cs *callState) withoutVideo() []Role {
+	var out []Role
+	for _, r := range cs.present() {
+		if !cs.parties[r].video {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// needsAllVideo reports the parties lacking video when the rule "in a
+// three-party call, maximize and share need everyone's video" applies.
+func (cs *callState) needsAllVideo() []Role {
+	if len(cs.parties) < 3 {
+		return nil
+	}
+	return cs.withoutVideo()
+}

@@ -1,0 +1,90 @@
+package call
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"io"
+	"regexp"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Agent is a person who can be in calls and be asked for help.
+type Agent struct {
+	ID     string   `yaml:"id" json:"id"`
+	Name   string   `yaml:"name" json:"name"`
+	Skills []string `yaml:"skills" json:"skills"`
+}
+
+// Queue is a skill queue: help from it goes to an idle agent with the
+// skill of the queue's id.
+type Queue struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+}
+
+// Directory lists the agents and queues.
+type Directory struct {
+	Queues []Queue `yaml:"queues"`
+	Agents []Agent `yaml:"agents"`
+}
+
+//go:embed default_directory.yaml
+var defaultDirectory []byte
+
+// DefaultDirectory is the embedded demo directory: queues billing and
+// tech-support and four agents, enough to try every flow.
+func DefaultDirectory() Directory {
+	d, err := LoadDirectory(bytes.NewReader(defaultDirectory))
+	if err != nil {
+		panic(fmt.Sprintf("embedded directory: %v", err)) // fixed at build time
+	}
+	return d
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// LoadDirectory reads a YAML directory and checks it: ids are lower-case
+// [a-z0-9_-], unique, and every skill names a queue.
+func LoadDirectory(r io.Reader) (Directory, error) {
+	var d Directory
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		return d, fmt.Errorf("directory: %w", err)
+	}
+	return d, d.validate()
+}
+
+func (d Directory) validate() error {
+	queues := map[string]bool{}
+	for _, q := range d.Queues {
+		if !idPattern.MatchString(q.ID) {
+			return fmt.Errorf("directory: queue id %q: want lower-case letters, digits, _ or -", q.ID)
+		}
+		if queues[q.ID] {
+			return fmt.Errorf("directory: queue %q listed twice", q.ID)
+		}
+		queues[q.ID] = true
+	}
+	agents := map[string]bool{}
+	for _, a := range d.Agents {
+		if !idPattern.MatchString(a.ID) {
+			return fmt.Errorf("directory: agent id %q: want lower-case letters, digits, _ or -", a.ID)
+		}
+		if agents[a.ID] {
+			return fmt.Errorf("directory: agent %q listed twice", a.ID)
+		}
+		agents[a.ID] = true
+		if a.Name == "" {
+			return fmt.Errorf("directory: agent %q has no name", a.ID)
+		}
+		for _, s := range a.Skills {
+			if !queues[s] {
+				return fmt.Errorf("directory: agent %q has skill %q, which is no queue", a.ID, s)
+			}
+		}
+	}
+	return nil
+}

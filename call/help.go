@@ -1,0 +1,295 @@
+package call
+
+import (
+	"regexp"
+)
+
+// HelpMode is how a third party is sought.
+type HelpMode string
+
+// Help modes.
+const (
+	ByQueue  HelpMode = "queue"
+	ByAgent  HelpMode = "agent"
+	ByNumber HelpMode = "number"
+)
+
+// HelpPhase is where a help request stands.
+type HelpPhase string
+
+// Help phases, as help.progress reports them.
+const (
+	Searching HelpPhase = "searching"
+	Ringing   HelpPhase = "ringing"
+	Dialing   HelpPhase = "dialing"
+	Accepted  HelpPhase = "accepted"
+)
+
+// HelpRequest says whom to ask: a queue, an agent or a number.
+type HelpRequest struct {
+	Mode   HelpMode
+	Queue  string
+	Agent  string
+	Number string
+}
+
+// helpRequest is a call's pending request for a third party.
+type helpRequest struct {
+	HelpRequest
+	id        string
+	requester string          // agent id of the requesting agent
+	tried     map[string]bool // agents already asked
+	offered   *agentState     // the agent ringing now
+	timer     Timer
+	phase     HelpPhase
+}
+
+var numberPattern = regexp.MustCompile(`^\+?[0-9]{3,20}$`)
+
+// RequestHelp starts seeking a third party for the call. Only the call's
+// agent may ask, one request at a time, in a call of fewer than three.
+func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, p, err := c.partyOf(callID, from)
+	if err != nil {
+		return "", err
+	}
+	if err := c.checkHelpRequest(cs, p, req); err != nil {
+		return "", err
+	}
+	h := &helpRequest{HelpRequest: req, id: c.newID(), requester: p.agentID,
+		tried: map[string]bool{}, phase: Searching}
+	cs.help = h
+	switch req.Mode {
+	case ByQueue:
+		c.offerNext(cs)
+	case ByAgent:
+		c.offer(cs, c.agents[req.Agent])
+	case ByNumber:
+		h.phase = Dialing
+		c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Dialing})
+		if err := c.dialer.Dial(cs.id, req.Number); err != nil {
+			c.finishHelp(cs, CodeRejected, "")
+			break
+		}
+		c.changed(cs)
+	}
+	return h.id, nil
+}
+
+func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) error {
+	switch {
+	case c.videoMode == SFU:
+		return refuse(CodeThreePartyUnsupportedInSFU, "three-party calls need the mcu video mode; this server runs sfu")
+	case p.role != AgentRole || p.agentID != cs.agentID:
+		return refuse(CodeForbidden, "only the call's agent may seek help")
+	case len(cs.parties) >= 3:
+		return refuse(CodeCallFull, "call %s already has three parties", cs.id)
+	case cs.help != nil:
+		return refuse(CodeHelpInProgress, "request %s is still pending", cs.help.id)
+	}
+	switch req.Mode {
+	case ByQueue:
+		if !c.hasQueue(req.Queue) {
+			return refuse(CodeUnknownQueue, "no queue %q", req.Queue)
+		}
+	case ByAgent:
+		a := c.agents[req.Agent]
+		switch {
+		case a == nil:
+			return refuse(CodeUnknownAgent, "no agent %q", req.Agent)
+		case a.ID == p.agentID:
+			return refuse(CodeForbidden, "an agent cannot ask itself for help")
+		case a.state != Idle:
+			return refuse(CodeAgentUnavailable, "agent %s is %s", a.ID, a.state)
+		}
+	case ByNumber:
+		if !numberPattern.MatchString(req.Number) {
+			return refuse(CodeInvalidField, "number must be digits with an optional leading +")
+		}
+		if c.dialer == nil {
+			return refuse(CodeExternalCallsNotConfigured, "no SIP gateway is configured for external numbers")
+		}
+	default:
+		return refuse(CodeInvalidField, "mode must be queue, agent or number")
+	}
+	return nil
+}
+
+func (c *Center) hasQueue(id string) bool {
+	for _, q := range c.dir.Queues {
+		if q.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// offerNext offers a queue request to the next agent, or fails it when
+// nobody is left.
+func (c *Center) offerNext(cs *callState) {
+	h := cs.help
+	a := c.pickFromQueue(h.Queue, h.requester, h.tried)
+	if a == nil {
+		c.finishHelp(cs, CodeNoAgentAvailable, "")
+		return
+	}
+	c.offer(cs, a)
+}
+
+// offer rings agent a with the call's request until it answers or the
+// help timeout passes.
+func (c *Center) offer(cs *callState, a *agentState) {
+	h := cs.help
+	h.tried[a.ID] = true
+	h.offered, h.phase = a, Ringing
+	a.ringing = h.id
+	c.updatePresence(a)
+	callID, reqID := cs.id, h.id
+	h.timer = c.clock.AfterFunc(c.helpTimeout, func() { c.expireOffer(callID, reqID, a.ID) })
+
+	from := AgentRef{ID: h.requester}
+	if r := c.agents[h.requester]; r != nil {
+		from.Name = r.Name
+	}
+	c.notify.ToAgent(a.ID, HelpOffer{Request: h.id, Call: cs.id, Mode: h.Mode, Queue: h.Queue,
+		From: from, Customer: c.customerName(cs), ExpiresInMS: c.helpTimeout.Milliseconds()})
+	c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Ringing, Agent: &AgentRef{ID: a.ID, Name: a.Name}})
+	c.changed(cs)
+}
+
+func (c *Center) customerName(cs *callState) string {
+	if p := cs.parties[Customer]; p != nil && p.name != "" {
+		return p.name
+	}
+	return cs.customer
+}
+
+// expireOffer runs when an offered agent did not answer in time.
+func (c *Center) expireOffer(callID, reqID, agentID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agents[agentID]
+	if a == nil || a.ringing != reqID {
+		return // answered meanwhile
+	}
+	c.notify.ToAgent(agentID, HelpWithdrawn{Request: reqID, Reason: CodeTimeout})
+	c.declineOffer(reqID, a, CodeTimeout)
+}
+
+// declineOffer handles a reject, a timeout or a vanished console: the
+// agent is free again, and a queue request moves on to the next agent.
+func (c *Center) declineOffer(reqID string, a *agentState, reason string) {
+	cs := c.callOfRequest(reqID)
+	a.ringing = ""
+	c.updatePresence(a)
+	if cs == nil {
+		return
+	}
+	h := cs.help
+	h.timer.Stop()
+	h.offered = nil
+	if h.Mode == ByQueue {
+		c.offerNext(cs)
+		return
+	}
+	c.finishHelp(cs, reason, "")
+}
+
+// callOfRequest finds the call whose pending request is reqID.
+func (c *Center) callOfRequest(reqID string) *callState {
+	for _, cs := range c.calls {
+		if cs.help != nil && cs.help.id == reqID {
+			return cs
+		}
+	}
+	return nil
+}
+
+// AcceptHelp is the offered agent saying yes: it joins the call as the
+// third party. It returns the call's id and state.
+func (c *Center) AcceptHelp(agentID, reqID string) (*Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, cs, err := c.offeredTo(agentID, reqID)
+	if err != nil {
+		return nil, err
+	}
+	h := cs.help
+	h.timer.Stop()
+	a.ringing = ""
+	cs.help = nil
+	cs.helperID = a.ID
+	c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Accepted, Agent: &AgentRef{ID: a.ID, Name: a.Name}})
+	c.addParty(cs, Third, a.Name, a.ID)
+	return c.snapshot(cs), nil
+}
+
+// RejectHelp is the offered agent saying no.
+func (c *Center) RejectHelp(agentID, reqID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, _, err := c.offeredTo(agentID, reqID)
+	if err != nil {
+		return err
+	}
+	c.declineOffer(reqID, a, CodeRejected)
+	return nil
+}
+
+func (c *Center) offeredTo(agentID, reqID string) (*agentState, *callState, error) {
+	a := c.agents[agentID]
+	if a == nil || a.ringing != reqID || reqID == "" {
+		return nil, nil, refuse(CodeNoSuchRequest, "request %q is not offered to you", reqID)
+	}
+	cs := c.callOfRequest(reqID)
+	if cs == nil {
+		return nil, nil, refuse(CodeNoSuchRequest, "request %q is over", reqID)
+	}
+	return a, cs, nil
+}
+
+// CancelHelp is the requester withdrawing its pending request.
+func (c *Center) CancelHelp(callID string, from Role, reqID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, p, err := c.partyOf(callID, from)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cs.help == nil || (reqID != "" && cs.help.id != reqID):
+		return refuse(CodeNoSuchRequest, "no pending request %q in call %s", reqID, callID)
+	case p.agentID == "" || p.agentID != cs.help.requester:
+		return refuse(CodeForbidden, "only the requesting agent may cancel")
+	}
+	c.finishHelp(cs, CodeCancelled, CodeCancelled)
+	return nil
+}
+
+// finishHelp ends the call's request without a helper, and the call too
+// if that leaves a party alone with no help coming.
+func (c *Center) finishHelp(cs *callState, reason, withdrawReason string) {
+	c.withdrawHelp(cs, reason, withdrawReason)
+	if !c.endIfAlone(cs) {
+		c.changed(cs)
+	}
+}
+
+// withdrawHelp drops the call's request: the ringing agent (if any) is
+// told with withdrawReason ("" for nothing) and freed, and the parties
+// hear help.failed with reason.
+func (c *Center) withdrawHelp(cs *callState, reason, withdrawReason string) {
+	h := cs.help
+	cs.help = nil
+	if a := h.offered; a != nil {
+		h.timer.Stop()
+		a.ringing = ""
+		if withdrawReason != "" {
+			c.notify.ToAgent(a.ID, HelpWithdrawn{Request: h.id, Reason: withdrawReason})
+		}
+		c.updatePresence(a)
+	}
+	c.toAll(cs, HelpFailed{Request: h.id, Reason: reason})
+}

@@ -1,0 +1,69 @@
+package mixer
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+)
+
+// RTPWriter receives forwarded RTP; pion's TrackLocalStaticRTP is one.
+type RTPWriter interface {
+	WriteRTP(*rtp.Packet) error
+}
+
+// Forwarder is the sfu video mode: each source's RTP goes untranscoded to
+// the sinks subscribed to it. Sequence numbers and timestamps pass through;
+// pion rewrites SSRC and payload type per receiver, and its interceptors
+// answer NACKs from what they sent.
+type Forwarder struct {
+	mu      sync.Mutex
+	sources map[string]*forwardedSource
+}
+
+type forwardedSource struct {
+	sinks   atomic.Pointer[[]RTPWriter] // replaced, never edited
+	packets packetPool
+}
+
+// NewForwarder returns a Forwarder with no sources.
+func NewForwarder() *Forwarder {
+	return &Forwarder{sources: map[string]*forwardedSource{}}
+}
+
+func (f *Forwarder) source(id string) *forwardedSource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sources[id]
+	if s == nil {
+		s = &forwardedSource{}
+		s.sinks.Store(&[]RTPWriter{})
+		f.sources[id] = s
+	}
+	return s
+}
+
+// Forward copies RTP from r to id's subscribers until r fails. Packets
+// that do not parse are dropped.
+func (f *Forwarder) Forward(id string, r RTPReader) error {
+	s := f.source(id)
+	var garbage int
+	for {
+		pkt, err := s.packets.readPacket(r, &garbage)
+		if err != nil {
+			return fmt.Errorf("forward %s: %w", id, err)
+		}
+		for _, sink := range *s.sinks.Load() {
+			_ = sink.WriteRTP(pkt) // a receiver gone is its own leg's business
+		}
+		s.packets.put(pkt)
+	}
+}
+
+// SetSubscribers replaces the sinks that receive id's packets.
+func (f *Forwarder) SetSubscribers(id string, sinks ...RTPWriter) {
+	s := f.source(id)
+	list := append([]RTPWriter(nil), sinks...)
+	s.sinks.Store(&list)
+}
