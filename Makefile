@@ -27,7 +27,7 @@ build: deps
 	$(GO) build -o bin/threeway ./cmd/threeway
 
 run: build
-	./bin/threeway serve
+	./bin/threeway serve --demo
 
 vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }

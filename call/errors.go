@@ -20,6 +20,7 @@ const (
 	CodeThreePartyUnsupportedInSFU = "three_party_unsupported_in_sfu_mode"
 	CodeVideoNotEnabledForAll      = "video_not_enabled_for_all"
 	CodeShareInProgress            = "share_in_progress"
+	CodeShareUnsupportedInSFU      = "share_unsupported_in_sfu_mode"
 	CodeNotSharing                 = "not_sharing"
 	CodePartyNotPresent            = "party_not_present"
 	CodeNotSignedIn                = "not_signed_in"

@@ -99,6 +99,9 @@ func (c *Center) StartShare(callID string, role Role) error {
 	if err != nil {
 		return err
 	}
+	if c.videoMode == SFU {
+		return refuse(CodeShareUnsupportedInSFU, "screen sharing needs the mcu video mode; this server runs sfu")
+	}
 	switch cs.share {
 	case role:
 		return nil

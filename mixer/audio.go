@@ -27,10 +27,11 @@ type audioMixer struct {
 	voices    map[string]*voice
 	listeners map[string]SampleWriter
 	muted     map[string]bool
+	closed    bool
 
 	// Owned by the clock goroutine.
 	mixes    map[string]*mixEncoder // by mix key
-	known    map[*voice]bool        // voices seen last tick
+	sendTo   []listener
 	total    []int32
 	mixPCM   []int16
 	packet   []byte
@@ -49,7 +50,6 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 		listeners: map[string]SampleWriter{},
 		muted:     map[string]bool{},
 		mixes:     map[string]*mixEncoder{},
-		known:     map[*voice]bool{},
 		total:     make([]int32, codec.FrameSamples),
 		mixPCM:    make([]int16, codec.FrameSamples),
 		packet:    make([]byte, maxOpusPacket),
@@ -69,6 +69,11 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	}
 	a := m.audio
 	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		v.close()
+		return ErrClosed
+	}
 	a.voices[id] = v // a newer track of the same party replaces the old
 	a.mu.Unlock()
 	defer func() {
@@ -77,8 +82,7 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 			delete(a.voices, id)
 		}
 		a.mu.Unlock()
-		// The clock may be decoding this voice right now: it closes the
-		// decoder when it next sees the voice gone (retireGone).
+		v.close()
 	}()
 	if err := v.ingest(r); err != nil {
 		return fmt.Errorf("audio from %s: %w", id, err)
@@ -163,20 +167,31 @@ func (a *audioMixer) tick() {
 		}
 	}
 
+	// Encode and send outside the lock: a slow transport must not hold up
+	// joins and mutes.
 	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.sendTo = a.sendTo[:0]
 	for id, sink := range a.listeners {
+		a.sendTo = append(a.sendTo, listener{id, sink})
+	}
+	a.mu.Unlock()
+	for _, l := range a.sendTo {
 		key := everyone
-		if _, ok := a.active[id]; ok {
-			key = id
+		if _, ok := a.active[l.id]; ok {
+			key = l.id
 		}
 		pkt, err := a.encodeMix(key)
 		if err != nil {
-			a.log.Warn("encode mix", "listener", id, "err", err)
+			a.log.Warn("encode mix", "listener", l.id, "err", err)
 			continue
 		}
-		_ = sink.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
+		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
 	}
+}
+
+type listener struct {
+	id   string
+	sink SampleWriter
 }
 
 // mixEncoder is one mix's Opus encoder and its packet of the current tick.
@@ -225,18 +240,9 @@ func mixMinus(dst []int16, total []int32, own []int16) {
 	}
 }
 
-// retireGone closes the decoders of voices that have left since the last
-// tick, and the encoders of mixes that take out a voice no longer there.
+// retireGone closes the encoders of mixes that take out a voice no longer
+// there.
 func (a *audioMixer) retireGone(voices []*voice) {
-	for v := range a.known {
-		if !slices.Contains(voices, v) {
-			v.close()
-			delete(a.known, v)
-		}
-	}
-	for _, v := range voices {
-		a.known[v] = true
-	}
 	for key, mix := range a.mixes {
 		if key != everyone && !slices.ContainsFunc(voices, func(v *voice) bool { return v.id == key }) {
 			mix.enc.Close()
@@ -245,7 +251,8 @@ func (a *audioMixer) retireGone(voices []*voice) {
 	}
 }
 
-// closeAll releases every codec; the clock has stopped.
+// closeAll releases the encoders and refuses new voices; the clock has
+// stopped. Voices close their decoders as their tracks end.
 func (a *audioMixer) closeAll() {
 	for key, mix := range a.mixes {
 		mix.enc.Close()
@@ -253,11 +260,5 @@ func (a *audioMixer) closeAll() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, v := range a.voices {
-		a.known[v] = true
-	}
-	for v := range a.known {
-		v.close()
-		delete(a.known, v)
-	}
+	a.closed = true
 }

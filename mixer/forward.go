@@ -54,6 +54,9 @@ func (f *Forwarder) Forward(id string, r RTPReader) error {
 		if err != nil {
 			return fmt.Errorf("forward %s: %w", id, err)
 		}
+		// Header extension ids were negotiated with the sender, not with
+		// the receivers: they do not travel.
+		pkt.Extension, pkt.Extensions = false, nil
 		for _, sink := range *s.sinks.Load() {
 			_ = sink.WriteRTP(pkt) // a receiver gone is its own leg's business
 		}

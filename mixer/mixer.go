@@ -31,6 +31,7 @@ type Params struct {
 	VideoBitrateKbps int // per view encoder
 	AudioBitrate     int // per mix encoder, bits per second
 	Logger           *slog.Logger
+	Observer         Observer // nil: NopObserver
 }
 
 func (p Params) withDefaults() Params {
@@ -48,6 +49,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.Logger == nil {
 		p.Logger = slog.Default()
+	}
+	if p.Observer == nil {
+		p.Observer = NopObserver{}
 	}
 	return p
 }
@@ -146,6 +150,7 @@ func (m *Mixer) Close() {
 	for _, v := range views {
 		v.stop()
 	}
+	m.params.Observer.ViewsChanged(-len(views))
 	m.audio.stop()
 	m.wg.Wait()
 	m.placeholders.release()

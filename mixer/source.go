@@ -40,9 +40,9 @@ type source struct {
 	requestKeyframe func()
 	lastKeyRequest  time.Time
 	waitingForKey   bool
-	stats           SourceStats
 	decodeTime      atomic.Int64 // nanoseconds spent in the decoder
 	clock           stopwatch
+	observe         Observer
 
 	mu     sync.Mutex
 	latest *codec.Frame // nil until the first good frame
@@ -61,16 +61,7 @@ type scaledFrame struct {
 	lastUsed time.Time
 }
 
-// SourceStats counts what one source's ingest saw.
-type SourceStats struct {
-	Packets, GarbagePackets    int
-	Frames, DecodeErrors       int
-	DroppedPackets             int
-	KeyframeRequests           int
-	SkippedWaitingForKeyframes int
-}
-
-func newSource(id string, requestKeyframe func(), clock stopwatch, log *slog.Logger) (*source, error) {
+func newSource(id string, requestKeyframe func(), clock stopwatch, observe Observer, log *slog.Logger) (*source, error) {
 	dec, err := codec.NewVP8Decoder()
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", id, err)
@@ -82,6 +73,7 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, log *slog.Log
 		requestKeyframe: requestKeyframe,
 		waitingForKey:   true,
 		clock:           clock,
+		observe:         observe,
 	}
 	s.builder = samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000,
 		samplebuilder.WithPacketReleaseHandler(s.packets.put))
@@ -91,7 +83,8 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, log *slog.Log
 // ingest reads r until it fails.
 func (s *source) ingest(r RTPReader) error {
 	for {
-		pkt, err := s.packets.readPacket(r, &s.stats.GarbagePackets)
+		var garbage int
+		pkt, err := s.packets.readPacket(r, &garbage)
 		if err != nil {
 			return err
 		}
@@ -101,11 +94,10 @@ func (s *source) ingest(r RTPReader) error {
 
 // push hands one packet to the sample builder and decodes what completes.
 func (s *source) push(pkt *rtp.Packet) {
-	s.stats.Packets++
 	s.builder.Push(pkt)
 	for sample := s.builder.Pop(); sample != nil; sample = s.builder.Pop() {
 		if sample.PrevDroppedPackets > 0 {
-			s.stats.DroppedPackets += int(sample.PrevDroppedPackets)
+			s.observe.PacketsLost(int(sample.PrevDroppedPackets))
 			s.needKeyframe("packets lost")
 		}
 		s.decode(sample.Data)
@@ -116,9 +108,15 @@ func (s *source) push(pkt *rtp.Packet) {
 // or a decode error is only accepted from the next key frame on, so the
 // tile keeps its last good picture instead of showing corruption.
 func (s *source) decode(data []byte) {
+	if w, h, ok := vp8KeyframeSize(data); ok && (w > maxSourceWidth || h > maxSourceHeight) {
+		// libvpx would allocate for any size a sender claims.
+		s.log.Debug("refusing oversized video", "source", s.id, "width", w, "height", h)
+		s.observe.DecodeFailed()
+		s.waitingForKey = true
+		return
+	}
 	if s.waitingForKey {
 		if !isVP8Keyframe(data) {
-			s.stats.SkippedWaitingForKeyframes++
 			s.needKeyframe("waiting for key frame")
 			return
 		}
@@ -127,17 +125,18 @@ func (s *source) decode(data []byte) {
 	f := s.frames.Get(2, 2)
 	start := s.clock()
 	err := s.decoder.Decode(data, f)
-	s.decodeTime.Add(int64(s.clock() - start))
+	took := s.clock() - start
+	s.decodeTime.Add(int64(took))
 	if err != nil {
 		f.Release()
-		s.stats.DecodeErrors++
+		s.observe.DecodeFailed()
 		if !errors.Is(err, codec.ErrNoFrame) {
 			s.log.Debug("undecodable video", "source", s.id, "err", err)
 			s.needKeyframe("undecodable frame")
 		}
 		return
 	}
-	s.stats.Frames++
+	s.observe.FrameDecoded(took)
 	s.publish(f)
 }
 
@@ -148,18 +147,30 @@ func (s *source) needKeyframe(why string) {
 		return
 	}
 	s.lastKeyRequest = now
-	s.stats.KeyframeRequests++
+	s.observe.KeyframeRequested()
 	s.log.Debug("requesting key frame", "source", s.id, "why", why)
 	if s.requestKeyframe != nil {
 		s.requestKeyframe()
 	}
 }
 
+// The largest picture a source may send: 4K, enough for a screen share.
+const maxSourceWidth, maxSourceHeight = 3840, 2160
+
 // isVP8Keyframe reads the frame tag of a VP8 frame (RFC 6386, 9.1): bit 0
 // of the first byte is 0 for key frames, which also carry a start code.
 func isVP8Keyframe(data []byte) bool {
 	return len(data) >= 10 && data[0]&1 == 0 &&
 		data[3] == 0x9d && data[4] == 0x01 && data[5] == 0x2a
+}
+
+// vp8KeyframeSize reads a key frame's picture size (RFC 6386, 9.1: 14 bits
+// each after the start code).
+func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
+	if !isVP8Keyframe(data) {
+		return 0, 0, false
+	}
+	return int(data[6]) | int(data[7]&0x3f)<<8, int(data[8]) | int(data[9]&0x3f)<<8, true
 }
 
 // publish makes f, holding one reference, the latest picture.
@@ -177,28 +188,44 @@ func (s *source) publish(f *codec.Frame) {
 // picture returns the latest picture scaled to fit a boxW x boxH tile
 // keeping its shape, retained for the caller, or nil if there is none yet.
 // now is the view's clock, used to expire scaled copies nobody asks for.
+// Scaling runs outside the lock, so ingest never waits for it; two views
+// scaling the same frame at once both do the work, and one result is kept.
 func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.latest == nil {
+	latest, seq := s.latest, s.seq
+	if latest == nil {
+		s.mu.Unlock()
 		return nil
 	}
-	w, h := fitSize(s.latest.Width, s.latest.Height, boxW, boxH)
-	if s.latest.Width == w && s.latest.Height == h {
-		s.latest.Retain()
-		return s.latest
+	w, h := fitSize(latest.Width, latest.Height, boxW, boxH)
+	latest.Retain()
+	if latest.Width == w && latest.Height == h {
+		s.mu.Unlock()
+		return latest
 	}
 	sc := s.scaledEntry(w, h, now)
-	if sc.frame == nil || sc.seq != s.seq {
-		f := sc.frames.Get(w, h)
-		codec.Scale(s.latest, f)
+	if sc.frame != nil && sc.seq == seq {
+		sc.frame.Retain()
+		s.mu.Unlock()
+		latest.Release()
+		return sc.frame
+	}
+	f := sc.frames.Get(w, h)
+	s.mu.Unlock()
+
+	codec.Scale(latest, f)
+	latest.Release()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc.frame == nil || sc.seq < seq {
 		if sc.frame != nil {
 			sc.frame.Release()
 		}
-		sc.frame, sc.seq = f, s.seq
+		f.Retain() // one reference for the cache, one for the caller
+		sc.frame, sc.seq = f, seq
 	}
-	sc.frame.Retain()
-	return sc.frame
+	return f
 }
 
 // scaledEntry finds or makes the cache entry for w x h and drops entries

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,17 +33,22 @@ type view struct {
 	tiles, drawn []layout.Tile
 	out          []byte
 	lastKeyframe time.Time
+	lastTick     time.Time
 
-	sinks    atomic.Pointer[[]SampleWriter] // replaced, never edited
+	sinksMu  sync.Mutex
+	sinks    []SampleWriter // receiving frames
+	pending  []SampleWriter // waiting for a key frame
+	sendTo   []SampleWriter // this frame's receivers; owned by the view goroutine
+	lastSent time.Time
 	forceKey atomic.Bool
 	stats    viewCounters
 
+	stopOnce      sync.Once
 	done, stopped chan struct{}
 }
 
 type viewCounters struct {
-	composed, encodeErrors, writeErrors, keyframes atomic.Int64
-	composeTime, encodeTime                        atomic.Int64 // nanoseconds
+	composeTime, encodeTime atomic.Int64 // nanoseconds, for the benchmarks
 }
 
 func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
@@ -63,7 +69,6 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
-	v.sinks.Store(&[]SampleWriter{})
 	v.forceKey.Store(true)
 	enc.Input().Fill(blackY, blackU, blackV)
 	return v, nil
@@ -85,14 +90,18 @@ func (v *view) run() {
 	}
 }
 
+// stop ends the view's goroutine and frees its encoder; safe to repeat.
 func (v *view) stop() {
-	close(v.done)
-	<-v.stopped
-	v.enc.Close()
+	v.stopOnce.Do(func() {
+		close(v.done)
+		<-v.stopped
+		v.enc.Close()
+	})
 }
 
 // render composes, encodes and sends one frame.
 func (v *view) render(now time.Time) {
+	v.countLateTicks(now)
 	start := v.m.clock()
 	v.compose(now)
 	composed := v.m.clock()
@@ -102,27 +111,43 @@ func (v *view) render(now time.Time) {
 		v.forceKey.Store(false)
 	}
 	out, key, err := v.enc.Encode(v.out[:0], forceKey)
-	v.stats.encodeTime.Add(int64(v.m.clock() - composed))
+	encoded := v.m.clock()
+	v.stats.encodeTime.Add(int64(encoded - composed))
 	if err != nil {
-		v.stats.encodeErrors.Add(1)
+		v.m.params.Observer.FramesDropped(1)
 		v.m.log.Warn("encode view", "view", v.key, "err", err)
 		return
 	}
 	v.out = out
-	v.stats.composed.Add(1)
 	if key {
 		v.lastKeyframe = now
-		v.stats.keyframes.Add(1)
 	}
+	v.sendTo = v.receivers(v.sendTo, key)
+	v.m.params.Observer.FrameComposed(time.Duration(composed-start), time.Duration(encoded-composed), len(out), len(v.sendTo))
 	if len(out) == 0 {
 		return
 	}
-	sample := media.Sample{Data: out, Duration: v.period}
-	for _, sink := range *v.sinks.Load() {
-		if err := sink.WriteSample(sample); err != nil {
-			v.stats.writeErrors.Add(1)
+	// The frame lasts from the last one sent: after skipped ticks the RTP
+	// clock keeps up with real time.
+	duration := v.period
+	if !v.lastSent.IsZero() {
+		duration = now.Sub(v.lastSent)
+	}
+	v.lastSent = now
+	sample := media.Sample{Data: out, Duration: duration}
+	for _, sink := range v.sendTo {
+		_ = sink.WriteSample(sample) // a viewer's transport failing is its own leg's business
+	}
+}
+
+// countLateTicks reports the frames a slow render made the ticker skip.
+func (v *view) countLateTicks(now time.Time) {
+	if !v.lastTick.IsZero() {
+		if missed := int((now.Sub(v.lastTick)+v.period/2)/v.period) - 1; missed > 0 {
+			v.m.params.Observer.FramesDropped(missed)
 		}
 	}
+	v.lastTick = now
 }
 
 // compose draws every tile on the encoder's input picture.

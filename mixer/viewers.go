@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/threeway-mcu/threeway/layout"
@@ -48,18 +49,21 @@ func (m *Mixer) SetViewer(id string, spec layout.Spec, sink SampleWriter) error 
 			return err
 		}
 		m.views[key] = v
+		m.params.Observer.ViewsChanged(1)
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
 			v.run()
 		}()
 	}
+	// Subscribe before unsubscribing, so that a viewer who only changes
+	// its sink never leaves its view empty for a moment (and stopped).
+	v.subscribe(sink)
+	m.viewers[id] = &viewer{id: id, view: v, sink: sink}
 	var idle *view
 	if cur != nil {
 		idle = m.unsubscribeLocked(cur)
 	}
-	m.viewers[id] = &viewer{id: id, view: v, sink: sink}
-	v.subscribe(sink)
 	m.mu.Unlock()
 
 	if idle != nil {
@@ -74,6 +78,7 @@ func (m *Mixer) RemoveViewer(id string) {
 	cur := m.viewers[id]
 	var idle *view
 	if cur != nil {
+		delete(m.viewers, id)
 		idle = m.unsubscribeLocked(cur)
 	}
 	m.mu.Unlock()
@@ -98,36 +103,47 @@ func (m *Mixer) ViewCount() int {
 	return len(m.views)
 }
 
-// unsubscribeLocked removes a viewer and returns its view if nobody
-// watches it any more; the caller stops it after unlocking, since a view's
-// render may wait on m.mu.
+// unsubscribeLocked takes a viewer's sink off its view and returns the
+// view if nobody watches it any more; the caller stops it after
+// unlocking, since stopping waits for a render to finish.
 func (m *Mixer) unsubscribeLocked(cur *viewer) *view {
-	delete(m.viewers, cur.id)
 	if cur.view.unsubscribe(cur.sink) > 0 {
 		return nil
 	}
 	delete(m.views, cur.view.key)
+	m.params.Observer.ViewsChanged(-1)
 	return cur.view
 }
 
-// subscribe adds a sink; the new viewer needs a key frame to start.
+// subscribe adds a sink. It receives frames from the view's next key
+// frame on, which it needs to start (it may come from another encoder).
 func (v *view) subscribe(sink SampleWriter) {
-	old := *v.sinks.Load()
-	next := make([]SampleWriter, 0, len(old)+1)
-	next = append(append(next, old...), sink)
-	v.sinks.Store(&next)
+	v.sinksMu.Lock()
+	defer v.sinksMu.Unlock()
+	v.pending = append(v.pending, sink)
 	v.forceKey.Store(true)
 }
 
 // unsubscribe removes a sink and returns how many remain.
 func (v *view) unsubscribe(sink SampleWriter) int {
-	old := *v.sinks.Load()
-	next := make([]SampleWriter, 0, len(old))
-	for _, s := range old {
-		if s != sink {
-			next = append(next, s)
-		}
+	v.sinksMu.Lock()
+	defer v.sinksMu.Unlock()
+	v.sinks = slices.DeleteFunc(v.sinks, func(s SampleWriter) bool { return s == sink })
+	v.pending = slices.DeleteFunc(v.pending, func(s SampleWriter) bool { return s == sink })
+	return len(v.sinks) + len(v.pending)
+}
+
+// receivers copies into dst the sinks this frame goes to, first admitting
+// the pending ones if the frame is a key frame.
+func (v *view) receivers(dst []SampleWriter, key bool) []SampleWriter {
+	v.sinksMu.Lock()
+	defer v.sinksMu.Unlock()
+	if key && len(v.pending) > 0 {
+		v.sinks = append(v.sinks, v.pending...)
+		v.pending = v.pending[:0]
 	}
-	v.sinks.Store(&next)
-	return len(next)
+	if len(v.pending) > 0 {
+		v.forceKey.Store(true)
+	}
+	return append(dst[:0], v.sinks...)
 }

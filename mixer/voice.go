@@ -41,10 +41,10 @@ type voice struct {
 	head, n  int
 	playing  bool
 	overruns int
+	decoder  *codec.OpusDecoder // closed (nil) once the voice's track ended
 
 	// Owned by the audio clock.
 	muted     bool
-	decoder   *codec.OpusDecoder
 	concealed int
 	pcm       []int16 // the voice's current 20 ms
 	scratch   []int16 // decoder output, up to 120 ms
@@ -129,6 +129,13 @@ func (v *voice) pop(dst []byte) (n int, ok bool) {
 // sound: decoded, concealed after a loss, or nothing (silent).
 func (v *voice) next(packet []byte) bool {
 	n, ok := v.pop(packet)
+	// The decoder is used under v.mu so that the ingest side can close it
+	// when the track ends, whatever the clock is doing.
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.decoder == nil {
+		return false
+	}
 	var samples int
 	var err error
 	switch {
@@ -156,4 +163,12 @@ func (v *voice) skip(packet []byte) {
 	v.concealed = maxConceal
 }
 
-func (v *voice) close() { v.decoder.Close() }
+// close frees the decoder; the voice is silent from then on.
+func (v *voice) close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.decoder != nil {
+		v.decoder.Close()
+		v.decoder = nil
+	}
+}

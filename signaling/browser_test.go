@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/threeway-mcu/threeway/peer"
-	"github.com/threeway-mcu/threeway/web"
 )
 
 // chromiumPath finds Debian's Chromium. The test fails without it (make
@@ -84,22 +81,30 @@ const readMixStats = `(() => {
 // peers see its camera in the customer's tile next to their own.
 func TestBrowserJoinsCall(t *testing.T) {
 	ctx := startBrowser(t)
-	srv, _ := startServerWith(t, func(mux *http.ServeMux) { mux.Handle("/", web.Handler()) })
-	base := srv.URL
-	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
-	agent := join(t, wsURL, "browser", "agent")
-	third := join(t, wsURL, "browser", "third")
+	ts := startServer(t)
+	c := ts.createCall(t, "Chromium", "alice")
 
 	// The first run starts the browser, whose life is that context's: no
 	// timeout on it (chromedp.Run's rule); later steps get their own.
-	page := base + "/?call=browser&role=customer&name=Chromium"
-	if err := chromedp.Do(ctx, chromedp.Navigate(page)); err != nil {
-		t.Fatalf("open %s: %v", page, err)
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.Customer.URL)); err != nil {
+		t.Fatalf("open %s: %v", c.Customer.URL, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#joinButton"))); err != nil {
 		t.Fatalf("press Join: %v", err)
+	}
+	agent := ts.join(t, c.Call, "agent", c.Agent.Token)
+	bob := ts.console(t, "bob")
+	if err := agent.Send(map[string]string{"type": "help.request", "mode": "agent", "agent": "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := bob.WaitFor(ctxFor(t, 10*time.Second), "help.offer", nil)
+	if err != nil {
+		t.Fatalf("bob is not offered help: %v", err)
+	}
+	if err := bob.Accept(ctxFor(t, 20*time.Second), field(offer, "request")); err != nil {
+		t.Fatalf("bob accepts: %v", err)
 	}
 
 	var first mixStats
@@ -126,7 +131,6 @@ func TestBrowserJoinsCall(t *testing.T) {
 	if fps < 0.8*testFPS {
 		t.Errorf("browser plays %.1f fps, want at least %.1f", fps, 0.8*testFPS)
 	}
-
 	if path := os.Getenv("THREEWAY_SCREENSHOT"); path != "" {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err == nil {
@@ -143,7 +147,7 @@ func TestBrowserJoinsCall(t *testing.T) {
 		t.Error(err)
 	}
 	want := map[string]image.Rectangle{"agent": equalRects[3][1], "third": equalRects[3][2]}
-	for _, p := range []*peer.Peer{agent, third} {
+	for _, p := range []*peer.Peer{agent, bob} {
 		if err := waitFor(5*time.Second, func() error { return tilesAt(p, want) }); err != nil {
 			t.Error(err)
 		}

@@ -26,60 +26,6 @@ const (
 	boxSlackPx = 12 // colour boxes lose a few pixels to VP8 edge blur
 )
 
-// startServer runs a signaling server on 127.0.0.1 with media on loopback
-// only, and returns its /ws URL.
-func startServer(t *testing.T) (*signaling.Server, string) {
-	t.Helper()
-	hs, srv := startServerWith(t, nil)
-	return srv, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
-}
-
-// startServerWith is startServer with more routes on the mux.
-func startServerWith(t *testing.T, routes func(*http.ServeMux)) (*httptest.Server, *signaling.Server) {
-	t.Helper()
-	level := slog.LevelWarn
-	if os.Getenv("THREEWAY_TEST_DEBUG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv := signaling.NewServer(signaling.ServerParams{
-		Media:  mixer.Params{Width: canvasW, Height: canvasH, FPS: testFPS, VideoBitrateKbps: 1200, Logger: log},
-		ICE:    signaling.ICEParams{Interfaces: []string{"lo"}},
-		Logger: log,
-	})
-	mux := http.NewServeMux()
-	mux.Handle("/ws", srv)
-	if routes != nil {
-		routes(mux)
-	}
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Close(ctx); err != nil {
-			t.Errorf("server close: %v", err)
-		}
-		hs.Close()
-	})
-	return hs, srv
-}
-
-func join(t *testing.T, url, call, role string, mod ...func(*peer.Config)) *peer.Peer {
-	t.Helper()
-	cfg := peer.Config{URL: url, Call: call, Role: role, Name: role + "-peer", Loopback: true}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	p, err := peer.Join(ctx, cfg)
-	if err != nil {
-		t.Fatalf("%s joins: %v", role, err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
-}
-
 // waitFor polls cond until it holds or the deadline passes, returning the
 // last failure reason.
 func waitFor(d time.Duration, cond func() error) error {
@@ -183,11 +129,8 @@ func measureFPS(peers map[string]*peer.Peer, d time.Duration) map[string]float64
 }
 
 func TestThreePartyCall(t *testing.T) {
-	_, url := startServer(t)
-	peers := map[string]*peer.Peer{}
-	for _, role := range signaling.Roles {
-		peers[role] = join(t, url, "call-1", role)
-	}
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
 
 	// Warm-up: every peer sees all three in equal tiles and hears the others.
 	for role, p := range peers {
@@ -246,18 +189,14 @@ func others(role string) []string {
 	return out
 }
 
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
 // A party sending garbage VP8 never disturbs the others: they keep their
 // pictures, frame rate and audio, its tile shows the placeholder (it never
 // sent a good frame), and the server asks it for a key frame.
 func TestGarbageVideoLeavesOthersUnaffected(t *testing.T) {
-	_, url := startServer(t)
-	peers := map[string]*peer.Peer{
-		"customer": join(t, url, "garbage", "customer"),
-		"agent":    join(t, url, "garbage", "agent"),
-	}
-	bad := join(t, url, "garbage", "third", func(c *peer.Config) { c.GarbageVideo = true })
+	ts := startServer(t)
+	_, peers := ts.threeParty(t, func(c *peer.Config) { c.GarbageVideo = true })
+	bad := peers["third"]
+	delete(peers, "third")
 
 	// The third's tile holds the placeholder: no third colour anywhere.
 	threeWithoutThird := map[string]image.Rectangle{"customer": equalRects[3][0], "agent": equalRects[3][1]}
@@ -302,12 +241,8 @@ func TestVanishedPartyIsRemoved(t *testing.T) {
 		{"socket dropped", func(p *peer.Peer) { p.Close() }, 2 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, url := startServer(t)
-			call := strings.ReplaceAll(tt.name, " ", "-")
-			peers := map[string]*peer.Peer{}
-			for _, role := range signaling.Roles {
-				peers[role] = join(t, url, call, role)
-			}
+			ts := startServer(t)
+			_, peers := ts.threeParty(t)
 			for role, p := range peers {
 				if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
 					t.Fatalf("%s: %v", role, err)

@@ -6,17 +6,22 @@ import (
 	"regexp"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
 )
 
-// Error codes sent in {"type":"error"}; PROTOCOL.md lists them. They are a
-// contract: add, never rename.
+// Protocol error codes of the signaling layer; the call package's codes
+// (call.Code…) pass through unchanged. PROTOCOL.md lists them all. They are
+// a contract: add, never rename.
 const (
 	CodeBadMessage        = "bad_message"
 	CodeUnknownType       = "unknown_type"
 	CodeInvalidField      = "invalid_field"
+	CodeUnauthorized      = "unauthorized"
 	CodeNotJoined         = "not_joined"
 	CodeAlreadyJoined     = "already_joined"
-	CodeRoleTaken         = "role_taken"
+	CodeNotSignedIn       = "not_signed_in"
+	CodeRoleTaken         = call.CodeRoleTaken
 	CodeNegotiationFailed = "negotiation_failed"
 	CodeInternal          = "internal"
 )
@@ -26,14 +31,28 @@ var Roles = []string{"customer", "agent", "third"}
 
 // ProtocolError is a refusal sent to the client as {"type":"error"}.
 type ProtocolError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string      `json:"code"`
+	Message string      `json:"message"`
+	Parties []call.Role `json:"parties,omitempty"`
+	Request string      `json:"request,omitempty"`
 }
 
 func (e *ProtocolError) Error() string { return e.Code + ": " + e.Message }
 
 func protoErr(code, format string, args ...any) *ProtocolError {
 	return &ProtocolError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// asProtoErr turns a refusal of the call package into its protocol error;
+// anything else is internal.
+func asProtoErr(err error) *ProtocolError {
+	if err == nil {
+		return nil
+	}
+	if ce, ok := err.(*call.Error); ok {
+		return &ProtocolError{Code: ce.Code, Message: ce.Message, Parties: ce.Parties}
+	}
+	return protoErr(CodeInternal, "%v", err)
 }
 
 // clientMessage is any message a client sends; which fields matter
@@ -46,29 +65,44 @@ type clientMessage struct {
 	Token     string                   `json:"token"`
 	SDP       string                   `json:"sdp"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	Mode      string                   `json:"mode"`
+	Queue     string                   `json:"queue"`
+	Agent     string                   `json:"agent"`
+	Number    string                   `json:"number"`
+	Request   string                   `json:"request"`
+	Party     string                   `json:"party"`
+	State     string                   `json:"state"`
+	On        *bool                    `json:"on"`
 }
 
-// serverMessage is any message the server sends.
+// serverMessage is a message of the signaling layer itself; call events
+// and call.state have their own shapes.
 type serverMessage struct {
 	Type      string                   `json:"type"`
 	Call      string                   `json:"call,omitempty"`
 	Role      string                   `json:"role,omitempty"`
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
-	Parties   []partyState             `json:"parties,omitempty"`
 	Reason    string                   `json:"reason,omitempty"`
-	Code      string                   `json:"code,omitempty"`
-	Message   string                   `json:"message,omitempty"`
-}
-
-type partyState struct {
-	Role  string `json:"role"`
-	Name  string `json:"name"`
-	Video bool   `json:"video"`
+	*ProtocolError
 }
 
 func errorMessage(e *ProtocolError) serverMessage {
-	return serverMessage{Type: "error", Code: e.Code, Message: e.Message}
+	return serverMessage{Type: "error", ProtocolError: e}
+}
+
+// eventMessage is a call event as its protocol message: the event's own
+// fields with the type in front.
+func eventMessage(ev call.Event) (json.RawMessage, error) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", ev.EventType(), err)
+	}
+	head := fmt.Sprintf(`{"type":%q`, ev.EventType())
+	if len(body) <= 2 { // {}
+		return json.RawMessage(head + "}"), nil
+	}
+	return json.RawMessage(head + "," + string(body[1:])), nil
 }
 
 var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -86,24 +120,24 @@ func parseClientMessage(data []byte) (clientMessage, *ProtocolError) {
 }
 
 // validateJoin checks a join's fields.
-func validateJoin(m clientMessage) *ProtocolError {
+func validateJoin(m clientMessage) (call.Role, *ProtocolError) {
 	if !callIDPattern.MatchString(m.Call) {
-		return protoErr(CodeInvalidField, "call must be 1-64 of A-Z a-z 0-9 _ -")
+		return "", protoErr(CodeInvalidField, "call must be 1-64 of A-Z a-z 0-9 _ -")
 	}
-	if !isRole(m.Role) {
-		return protoErr(CodeInvalidField, "role must be customer, agent or third")
+	role, ok := call.ParseRole(m.Role)
+	if !ok {
+		return "", protoErr(CodeInvalidField, "role must be customer, agent or third")
 	}
 	if len([]rune(m.Name)) > 64 {
-		return protoErr(CodeInvalidField, "name is longer than 64 characters")
+		return "", protoErr(CodeInvalidField, "name is longer than 64 characters")
 	}
-	return nil
+	return role, nil
 }
 
-func isRole(r string) bool {
-	for _, role := range Roles {
-		if r == role {
-			return true
-		}
+// requireOn reads the boolean `on` field.
+func requireOn(m clientMessage) (bool, *ProtocolError) {
+	if m.On == nil {
+		return false, protoErr(CodeInvalidField, "%s needs a boolean on", m.Type)
 	}
-	return false
+	return *m.On, nil
 }

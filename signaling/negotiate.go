@@ -6,145 +6,159 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
 )
 
-// onOffer answers the client's offer, creating the PeerConnection on the
-// first one. The composed video and the mix go back on the transceivers
-// the client offered.
-func (s *session) onOffer(sdp string) *ProtocolError {
+// onOffer answers the client's offer, creating the leg's PeerConnection on
+// the first one. The server's tracks go back on the transceivers the
+// client offered; a later offer may add the client's screen share.
+func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 	if sdp == "" {
 		return protoErr(CodeInvalidField, "offer has no sdp")
 	}
-	if s.pc == nil {
-		if err := s.newPeerConnection(); err != nil {
-			return protoErr(CodeInternal, "create peer connection: %v", err)
-		}
+	pc, err := s.peerConnection(l)
+	if err != nil {
+		return protoErr(CodeInternal, "create peer connection: %v", err)
 	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
-	if err := s.pc.SetRemoteDescription(offer); err != nil {
+	if err := pc.SetRemoteDescription(offer); err != nil {
 		return protoErr(CodeNegotiationFailed, "apply offer: %v", err)
 	}
-	if err := s.attachOutputs(); err != nil {
+	if err := s.attachOutputs(l, pc); err != nil {
 		return protoErr(CodeInternal, "attach tracks: %v", err)
 	}
-	answer, err := s.pc.CreateAnswer(nil)
+	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return protoErr(CodeNegotiationFailed, "create answer: %v", err)
 	}
-	if err := s.pc.SetLocalDescription(answer); err != nil {
+	if err := pc.SetLocalDescription(answer); err != nil {
 		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
 	}
 	s.send(serverMessage{Type: "answer", SDP: answer.SDP})
-	return s.flushCandidates()
+	return s.flushCandidates(l, pc)
 }
 
 // onAnswer applies the client's answer to a server offer.
-func (s *session) onAnswer(sdp string) *ProtocolError {
-	if s.pc == nil || s.pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+func (s *session) onAnswer(l *leg, sdp string) *ProtocolError {
+	pc := l.peer()
+	if pc == nil || pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
 		return protoErr(CodeNegotiationFailed, "no offer of the server is waiting for an answer")
 	}
 	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
-	if err := s.pc.SetRemoteDescription(answer); err != nil {
+	if err := pc.SetRemoteDescription(answer); err != nil {
 		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
 	}
-	return s.flushCandidates()
+	return s.flushCandidates(l, pc)
 }
 
-func (s *session) onCandidate(c *webrtc.ICECandidateInit) *ProtocolError {
+func (s *session) onCandidate(l *leg, c *webrtc.ICECandidateInit) *ProtocolError {
 	if c == nil || c.Candidate == "" {
 		return nil // end of candidates
 	}
-	if s.pc == nil || s.pc.RemoteDescription() == nil {
-		if len(s.candidates) >= 64 {
+	pc := l.peer()
+	if pc == nil || pc.RemoteDescription() == nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if len(l.candidates) >= 64 {
 			return protoErr(CodeInvalidField, "too many candidates before an offer")
 		}
-		s.candidates = append(s.candidates, *c)
+		l.candidates = append(l.candidates, *c)
 		return nil
 	}
-	if err := s.pc.AddICECandidate(*c); err != nil {
+	if err := pc.AddICECandidate(*c); err != nil {
 		return protoErr(CodeInvalidField, "candidate: %v", err)
 	}
 	return nil
 }
 
-func (s *session) flushCandidates() *ProtocolError {
-	pending := s.candidates
-	s.candidates = nil
+func (s *session) flushCandidates(l *leg, pc *webrtc.PeerConnection) *ProtocolError {
+	l.mu.Lock()
+	pending := l.candidates
+	l.candidates = nil
+	l.mu.Unlock()
+	var perr *ProtocolError
 	for i := range pending {
-		if err := s.pc.AddICECandidate(pending[i]); err != nil {
-			return protoErr(CodeInvalidField, "candidate: %v", err)
+		if err := pc.AddICECandidate(pending[i]); err != nil && perr == nil {
+			perr = protoErr(CodeInvalidField, "candidate: %v", err) // the others still go in
 		}
 	}
-	return nil
+	return perr
 }
 
-func (s *session) newPeerConnection() error {
+// peer is the leg's PeerConnection, nil before the first offer.
+func (l *leg) peer() *webrtc.PeerConnection {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pc
+}
+
+// peerConnection returns the leg's PeerConnection, creating it once.
+func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
+	if pc := l.peer(); pc != nil {
+		return pc, nil
+	}
 	api, err := newAPI(s.srv.params.ICE)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.pc = pc
-	r := s.room // media goroutines keep the room they started in
+	l.mu.Lock()
+	l.pc = pc
+	l.mu.Unlock()
+	if l.ended.Load() { // ended while we built it
+		l.closeMedia()
+		return nil, errors.New("the party has left")
+	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
+		if c == nil || l.ended.Load() {
 			return
 		}
 		init := c.ToJSON()
 		s.send(serverMessage{Type: "candidate", Candidate: &init})
 	})
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		s.log.Debug("connection state", "state", state)
+		l.log.Debug("connection state", "state", state)
 		if state == webrtc.PeerConnectionStateFailed {
 			s.post(func() {
-				if s.pc == pc {
-					s.hangup("connection_failed")
+				if s.currentLeg() == l {
+					s.leave(call.ReasonConnectionFailed)
 				}
 			})
 		}
 	})
-	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		s.media.Add(1)
-		go func() {
-			defer s.media.Done()
-			s.ingest(pc, r, track)
-		}()
+	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		source := trackSource(pc, receiver, track.Kind())
+		l.goMedia(func() { s.ingest(l, pc, track, source) })
 	})
-	return nil
+	return pc, nil
 }
 
-// attachOutputs puts the composed video and the mix on the transceivers of
-// the client's offer, once.
-func (s *session) attachOutputs() error {
-	r := s.room
-	for _, t := range s.pc.GetTransceivers() {
-		if t.Sender() != nil && t.Sender().Track() != nil {
-			continue
-		}
+// attachOutputs puts the server's video and audio on the transceivers of
+// the client's offer, once each.
+func (s *session) attachOutputs(l *leg, pc *webrtc.PeerConnection) error {
+	for _, t := range pc.GetTransceivers() {
 		var track webrtc.TrackLocal
 		switch t.Kind() {
 		case webrtc.RTPCodecTypeVideo:
-			track = s.videoOut
+			track = l.videoOut
 		case webrtc.RTPCodecTypeAudio:
-			track = s.audioOut
+			track = l.audioOut
 		default:
 			continue
 		}
-		if alreadySent(s.pc, track) {
+		if alreadySent(pc, track) {
 			continue
 		}
-		sender, err := s.pc.AddTrack(track)
+		sender, err := pc.AddTrack(track)
 		if err != nil {
 			return err
 		}
-		s.media.Add(1)
-		go func() {
-			defer s.media.Done()
-			s.readRTCP(r, sender, track.Kind())
-		}()
+		kind := track.Kind()
+		l.goMedia(func() { s.readRTCP(l, sender, kind) })
 	}
 	return nil
 }
@@ -159,8 +173,8 @@ func alreadySent(pc *webrtc.PeerConnection, track webrtc.TrackLocal) bool {
 }
 
 // readRTCP drains a sender's RTCP, which pion's interceptors need, and
-// turns the viewer's key frame requests into forced key frames.
-func (s *session) readRTCP(r *room, sender *webrtc.RTPSender, kind webrtc.RTPCodecType) {
+// turns the viewer's key frame requests into key frames.
+func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCodecType) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -171,28 +185,91 @@ func (s *session) readRTCP(r *room, sender *webrtc.RTPSender, kind webrtc.RTPCod
 		}
 		for _, p := range pkts {
 			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				r.mixer.RequestKeyframe(s.role)
+			case *rtcp.PictureLossIndication:
+				s.countRTCP("pli")
+				l.room.keyframeFor(l.role)
+			case *rtcp.FullIntraRequest:
+				s.countRTCP("fir")
+				l.room.keyframeFor(l.role)
+			case *rtcp.TransportLayerNack:
+				s.countRTCP("nack")
 			}
 		}
 	}
 }
 
-// ingest feeds one inbound track into the call's mixer until it ends.
-func (s *session) ingest(pc *webrtc.PeerConnection, r *room, track *webrtc.TrackRemote) {
-	m := r.mixer
+// What an inbound track carries.
+type trackRole int
+
+const (
+	camera trackRole = iota
+	microphone
+	screen
+	extra // a second audio track (a shared tab's sound): not mixed
+)
+
+// trackSource tells a party's tracks apart by their place in its offer:
+// the first video m-line is the camera, a later one the screen; the first
+// audio m-line is the microphone.
+func trackSource(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, kind webrtc.RTPCodecType) trackRole {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != kind {
+			continue
+		}
+		first := t.Receiver() == receiver
+		switch {
+		case kind == webrtc.RTPCodecTypeVideo && first:
+			return camera
+		case kind == webrtc.RTPCodecTypeVideo:
+			return screen
+		case first:
+			return microphone
+		default:
+			return extra
+		}
+	}
+	return extra
+}
+
+// ingest feeds one inbound track into the call's media until it ends.
+func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, source trackRole) {
+	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
 	var err error
-	switch track.Kind() {
-	case webrtc.RTPCodecTypeVideo:
-		s.hasVideo.Store(true)
-		r.changed()
-		err = m.IngestVideo(s.role, track, func() { s.requestKeyframe(pc, track.SSRC()) })
-		s.hasVideo.Store(false)
-		r.changed()
-	case webrtc.RTPCodecTypeAudio:
-		err = m.IngestAudio(s.role, track)
+	switch {
+	case source == extra:
+		return
+	case l.room.mode == call.SFU && source == screen:
+		return // sfu mode forwards one camera; shares are refused there
+	case l.room.mode == call.SFU && source == camera:
+		l.mu.Lock()
+		l.keyframe = pli
+		l.mu.Unlock()
+		pli()
+		err = l.room.forward.Forward(forwardID(l.role, "video"), track)
+	case l.room.mode == call.SFU:
+		err = l.room.forward.Forward(forwardID(l.role, "audio"), track)
+	case source == camera:
+		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
+	case source == screen:
+		err = l.room.mixer.IngestVideo(call.ScreenSource, track, pli)
+	default:
+		err = l.room.mixer.IngestAudio(string(l.role), track)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		s.log.Debug("track ended", "kind", track.Kind(), "err", err)
+		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
+	}
+}
+
+// requestKeyframe sends a PLI for an inbound video track.
+func requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, l *leg) {
+	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
+	if err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		l.log.Debug("send PLI", "err", err)
+	}
+}
+
+func (s *session) countRTCP(kind string) {
+	if m := s.srv.observe(); m != nil {
+		m.RTCPReceived(kind)
 	}
 }

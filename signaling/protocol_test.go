@@ -3,10 +3,12 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // wsClient is a bare protocol client: no media, just messages.
@@ -17,9 +19,7 @@ type wsClient struct {
 
 func dialWS(t *testing.T, url string) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, nil)
+	conn, _, err := websocket.Dial(ctxFor(t, 5*time.Second), url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
@@ -67,11 +67,23 @@ func (c *wsClient) expectError(code string) {
 	}
 }
 
+// signedToken makes a call token with the test secret, or another.
+func signedToken(t *testing.T, secret string, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestProtocolRefusals(t *testing.T) {
-	_, url := startServer(t)
+	ts := startServer(t)
+	other := ts.createCall(t, "Zed", "dave")
+	future := time.Now().Add(time.Hour).Unix()
 	tests := []struct {
 		name string
-		send []string
+		send []string // {call}, {ctoken} and {atoken} are this test's call and tokens
 		code string
 	}{
 		{"not JSON", []string{`hello`}, "bad_message"},
@@ -79,78 +91,123 @@ func TestProtocolRefusals(t *testing.T) {
 		{"no type", []string{`{"call":"x"}`}, "bad_message"},
 		{"unknown type", []string{`{"type":"dance"}`}, "unknown_type"},
 		{"offer before join", []string{`{"type":"offer","sdp":"v=0"}`}, "not_joined"},
-		{"candidate before join", []string{`{"type":"candidate","candidate":{"candidate":"x"}}`}, "not_joined"},
-		{"bad call id", []string{`{"type":"join","call":"a b","role":"customer"}`}, "invalid_field"},
-		{"bad role", []string{`{"type":"join","call":"c","role":"boss"}`}, "invalid_field"},
+		{"layout before join", []string{`{"type":"layout.set","mode":"equal"}`}, "not_joined"},
+		{"accept without sign-in", []string{`{"type":"help.accept","request":"x"}`}, "not_signed_in"},
+		{"bad call id", []string{`{"type":"join","call":"a b","role":"customer","token":"{ctoken}"}`}, "invalid_field"},
+		{"bad role", []string{`{"type":"join","call":"{call}","role":"boss","token":"{ctoken}"}`}, "invalid_field"},
+		{"missing token", []string{`{"type":"join","call":"{call}","role":"customer"}`}, "unauthorized"},
+		{"garbage token", []string{`{"type":"join","call":"{call}","role":"customer","token":"abc.def.ghi"}`}, "unauthorized"},
+		{"forged token", []string{`{"type":"join","call":"{call}","role":"customer","token":"` +
+			signedToken(t, "wrong-secret", jwt.MapClaims{"kind": "call", "call": "{call}", "role": "customer", "exp": future}) + `"}`}, "unauthorized"},
+		{"expired token", []string{`{"type":"join","call":"{call}","role":"customer","token":"{expired}"}`}, "unauthorized"},
+		{"other call's token", []string{`{"type":"join","call":"{call}","role":"customer","token":"` + other.Customer.Token + `"}`}, "unauthorized"},
+		{"other role's token", []string{`{"type":"join","call":"{call}","role":"agent","token":"{ctoken}"}`}, "unauthorized"},
+		{"agent token for a call", []string{`{"type":"join","call":"{call}","role":"agent","token":"{console}"}`}, "unauthorized"},
+		{"call token for a console", []string{`{"type":"agent.signin","token":"{atoken}"}`}, "unauthorized"},
 		{"second join", []string{
-			`{"type":"join","call":"refusals-1","role":"customer"}`,
-			`{"type":"join","call":"refusals-1","role":"agent"}`,
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 		}, "already_joined"},
 		{"garbage offer", []string{
-			`{"type":"join","call":"refusals-2","role":"customer"}`,
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"offer","sdp":"this is not SDP"}`,
 		}, "negotiation_failed"},
 		{"empty offer", []string{
-			`{"type":"join","call":"refusals-3","role":"customer"}`,
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"offer"}`,
 		}, "invalid_field"},
 		{"answer without an offer", []string{
-			`{"type":"join","call":"refusals-4","role":"customer"}`,
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"answer","sdp":"v=0"}`,
 		}, "negotiation_failed"},
+		{"video.set without on", []string{
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
+			`{"type":"video.set"}`,
+		}, "invalid_field"},
+		{"customer seeks help", []string{
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
+			`{"type":"help.request","mode":"queue","queue":"billing"}`,
+		}, "forbidden"},
+		{"customer drops", []string{
+			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
+			`{"type":"party.drop","party":"agent"}`,
+		}, "forbidden"},
+		{"number without gateway", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"help.request","mode":"number","number":"+4930123456"}`,
+		}, "external_calls_not_configured"},
+		{"unknown queue", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"help.request","mode":"queue","queue":"sales"}`,
+		}, "unknown_queue"},
+		{"maximize absent party", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"layout.set","mode":"maximize","party":"third"}`,
+		}, "party_not_present"},
+		{"stop a share never started", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"share.stop"}`,
+		}, "not_sharing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := dialWS(t, url)
+			c := ts.createCall(t, "Ann", "alice")
+			expired := signedToken(t, "test-secret", jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer",
+				"exp": time.Now().Add(-time.Minute).Unix()})
+			fill := strings.NewReplacer("{call}", c.Call, "{ctoken}", c.Customer.Token, "{atoken}", c.Agent.Token,
+				"{expired}", expired, "{console}", ts.consoleToken(t, "alice"))
+			ws := dialWS(t, ts.ws)
 			for _, m := range tt.send {
-				c.sendRaw(m)
+				ws.sendRaw(fill.Replace(m))
 			}
-			c.expectError(tt.code)
+			ws.expectError(tt.code)
 			// The session survives a refusal.
-			c.sendRaw(`{"type":"dance"}`)
-			c.expectError("unknown_type")
+			ws.sendRaw(`{"type":"dance"}`)
+			ws.expectError("unknown_type")
 		})
 	}
 }
 
 func TestRoleTakenChangesNothing(t *testing.T) {
-	srv, url := startServer(t)
-	first := dialWS(t, url)
-	first.sendRaw(`{"type":"join","call":"taken","role":"agent","name":"Ann"}`)
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	join := func(ws *wsClient, role, token, name string) {
+		ws.sendRaw(`{"type":"join","call":"` + c.Call + `","role":"` + role + `","token":"` + token + `","name":"` + name + `"}`)
+	}
+	first := dialWS(t, ts.ws)
+	join(first, "customer", c.Customer.Token, "Ann")
 	first.next("joined")
 	state := first.next("call.state")
 
-	second := dialWS(t, url)
-	second.sendRaw(`{"type":"join","call":"taken","role":"agent","name":"Bob"}`)
+	second := dialWS(t, ts.ws)
+	join(second, "customer", c.Customer.Token, "Impostor")
 	second.expectError("role_taken")
 
-	// The refused join may try another role on the same socket.
-	second.sendRaw(`{"type":"join","call":"taken","role":"customer","name":"Bob"}`)
+	// The refused socket may still join in a role it holds a token for.
+	join(second, "agent", c.Agent.Token, "Alice")
 	second.next("joined")
 	after := first.next("call.state")
-	if n := len(after["parties"].([]any)); n != 2 {
-		t.Errorf("call.state after the second join lists %d parties, want 2: %v", n, after)
+	parties := after["parties"].([]any)
+	if len(parties) != 2 || parties[0].(map[string]any)["name"] != "Ann" {
+		t.Errorf("call.state after the agent joined: %v, want Ann and the agent", after["parties"])
 	}
 	if n := len(state["parties"].([]any)); n != 1 {
 		t.Errorf("first call.state lists %d parties, want 1", n)
 	}
-	if srv.CallCount() != 1 {
-		t.Errorf("%d calls, want 1", srv.CallCount())
-	}
 
-	// Leaving gets `left`, and the call ends with its last party.
-	first.sendRaw(`{"type":"leave"}`)
+	// The customer hangs up: the agent is alone and the call ends for it.
+	first.sendRaw(`{"type":"hangup"}`)
 	if m := first.next("left"); m["reason"] != "hangup" {
 		t.Errorf("left reason %v, want hangup", m["reason"])
 	}
-	second.sendRaw(`{"type":"leave"}`)
-	second.next("left")
-	if err := waitFor(2*time.Second, func() error {
-		if n := srv.CallCount(); n != 0 {
-			return errorf("%d calls left", n)
-		}
-		return nil
-	}); err != nil {
-		t.Error(err)
+	if m := second.next("left"); m["reason"] != "call_ended" {
+		t.Errorf("the agent left alone: reason %v, want call_ended", m["reason"])
 	}
+	if n := ts.CallCount(); n != 0 {
+		t.Errorf("%d calls open after the call ended", n)
+	}
+	// A late join of an ended call is told so.
+	third := dialWS(t, ts.ws)
+	join(third, "customer", c.Customer.Token, "Ann")
+	third.expectError("call_ended")
 }

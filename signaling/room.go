@@ -2,105 +2,179 @@ package signaling
 
 import (
 	"log/slog"
-	"sync"
+	"sync/atomic"
 
-	"github.com/threeway-mcu/threeway/layout"
+	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/mixer"
 )
 
-// room is one call: its parties by role and its mixer. Membership changes
-// under mu, in order; views and call.state follow every change.
+// room is one call's media: a mixer (mcu) or a forwarder (sfu). A worker
+// goroutine applies the call's latest state to it; states that arrive
+// while it works are coalesced, since only the newest matters.
 type room struct {
-	id    string
-	mixer *mixer.Mixer
-	log   *slog.Logger
+	srv     *Server
+	id      string
+	mode    call.VideoMode
+	log     *slog.Logger
+	mixer   *mixer.Mixer     // mcu
+	forward *mixer.Forwarder // sfu
 
-	mu      sync.Mutex
-	parties map[string]*session // by role
-	closed  bool
+	latest  atomic.Pointer[call.Snapshot]
+	pair    [2]*leg // sfu: the legs forwarding to each other, owned by the worker
+	wake    chan struct{}
+	done    chan struct{}
+	stopped chan struct{}
 }
 
-// join adds s in role, or refuses if the role is held. The caller confirms
-// the join to its client and then announces it with changed.
-func (r *room) join(s *session, role string) *ProtocolError {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return protoErr(CodeInternal, "call %s is ending, try again", r.id)
+func newRoom(srv *Server, id string) (*room, error) {
+	log := srv.log.With("call_id", id)
+	r := &room{srv: srv, id: id, mode: srv.center.VideoMode(), log: log,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+	if r.mode == call.SFU {
+		r.forward = mixer.NewForwarder()
+	} else {
+		mp := srv.params.Media
+		mp.Logger = log
+		m, err := mixer.New(mp)
+		if err != nil {
+			return nil, err
+		}
+		r.mixer = m
 	}
-	if holder := r.parties[role]; holder != nil {
-		return protoErr(CodeRoleTaken, "role %s is already taken in call %s", role, r.id)
-	}
-	r.parties[role] = s
-	return nil
+	go r.run()
+	return r, nil
 }
 
-// leave removes s and reports whether the room is now empty (and closed).
-func (r *room) leave(s *session) (empty bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.parties[s.role] != s {
-		return false
+// update hands the room a new call state without waiting.
+func (r *room) update(s *call.Snapshot) {
+	r.latest.Store(s)
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
-	delete(r.parties, s.role)
-	r.mixer.RemoveViewer(s.role)
-	r.mixer.RemoveListener(s.role)
-	if len(r.parties) == 0 {
-		r.closed = true
-		return true
-	}
-	r.changedLocked()
-	return false
 }
 
-// changed re-applies views and sends call.state after a party's media
-// changed (its tracks appeared).
-func (r *room) changed() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.changedLocked()
+func (r *room) run() {
+	defer close(r.stopped)
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-r.wake:
+			s := r.latest.Load()
+			if s.Ended {
+				r.srv.forgetRoom(r)
+				r.closeMedia()
+				return
+			}
+			r.apply(s)
+		}
+	}
 }
 
-func (r *room) changedLocked() {
-	if r.closed {
+// close stops the worker and the media.
+func (r *room) close() {
+	select {
+	case <-r.done:
+	default:
+		close(r.done)
+	}
+	<-r.stopped
+	r.closeMedia()
+}
+
+func (r *room) closeMedia() {
+	if r.mixer != nil {
+		r.mixer.Close()
+	}
+}
+
+// apply makes the media follow the call: who sees which picture, whose
+// video and audio are on, who hears the mix.
+func (r *room) apply(s *call.Snapshot) {
+	if r.mode == call.SFU {
+		r.applyForwarding(s)
 		return
 	}
-	spec := layout.Spec{Mode: layout.Equal}
-	state := make([]partyState, 0, len(r.parties))
-	for _, role := range Roles {
-		s := r.parties[role]
-		if s == nil {
+	m := r.mixer
+	present := map[call.Role]bool{}
+	for _, p := range s.Parties {
+		present[p.Role] = true
+		m.SetTile(string(p.Role), mixer.TileInfo{Label: label(p.Role, p.Name), VideoOff: !p.Video})
+		m.SetVoiceMuted(string(p.Role), !p.Audio)
+		l := r.srv.legOf(s.ID, p.Role)
+		if l == nil || l.ended.Load() {
 			continue
 		}
-		spec.Parties = append(spec.Parties, role)
-		state = append(state, partyState{Role: role, Name: s.name, Video: s.hasVideo.Load()})
-	}
-	for role, s := range r.parties {
-		if s.videoOut == nil {
-			continue
+		if err := m.SetViewer(string(p.Role), s.ViewOf(p.Role).Spec(), l.videoOut.(mixer.SampleWriter)); err != nil {
+			r.log.Error("set viewer", "party", p.Role, "err", err)
 		}
-		if err := r.mixer.SetViewer(role, spec, s.videoOut); err != nil {
-			r.log.Error("set viewer", "party", role, "err", err)
-		}
+		m.SetListener(string(p.Role), l.audioOut.(mixer.SampleWriter))
 	}
-	msg := serverMessage{Type: "call.state", Call: r.id, Parties: state}
-	for _, s := range r.parties {
-		s.send(msg)
+	for _, role := range call.Roles {
+		if !present[role] {
+			m.RemoveViewer(string(role))
+			m.RemoveListener(string(role))
+		}
 	}
 }
 
-func (r *room) isClosed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closed
+// applyForwarding sends each of two parties the other's own tracks.
+func (r *room) applyForwarding(s *call.Snapshot) {
+	var legs []*leg
+	for _, p := range s.Parties {
+		if l := r.srv.legOf(s.ID, p.Role); l != nil && !l.ended.Load() {
+			legs = append(legs, l)
+		}
+	}
+	var pair [2]*leg
+	if len(legs) == 2 {
+		pair = [2]*leg{legs[0], legs[1]}
+	}
+	if pair == r.pair {
+		return // nothing to re-plumb, and no key frame to ask for
+	}
+	r.pair = pair
+	for _, role := range call.Roles {
+		r.forward.SetSubscribers(forwardID(role, "video"))
+		r.forward.SetSubscribers(forwardID(role, "audio"))
+	}
+	if pair[0] == nil {
+		return
+	}
+	for i, from := range legs {
+		to := legs[1-i]
+		r.forward.SetSubscribers(forwardID(from.role, "video"), to.videoOut.(mixer.RTPWriter))
+		r.forward.SetSubscribers(forwardID(from.role, "audio"), to.audioOut.(mixer.RTPWriter))
+		from.requestKeyframe() // the new receiver needs a key frame to start
+	}
 }
 
-func (r *room) isEmpty() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.parties) == 0 {
-		r.closed = true
-		return true
+func forwardID(role call.Role, kind string) string { return string(role) + "/" + kind }
+
+// keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu asks
+// the party whose video the viewer receives.
+func (r *room) keyframeFor(viewer call.Role) {
+	if r.mode != call.SFU {
+		r.mixer.RequestKeyframe(string(viewer))
+		return
 	}
-	return false
+	s := r.latest.Load()
+	if s == nil {
+		return
+	}
+	for _, p := range s.Parties {
+		if p.Role != viewer {
+			if l := r.srv.legOf(s.ID, p.Role); l != nil {
+				l.requestKeyframe()
+			}
+		}
+	}
+}
+
+func label(role call.Role, name string) string {
+	if name == "" {
+		return string(role)
+	}
+	return string(role) + ": " + name
 }

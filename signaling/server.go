@@ -2,46 +2,126 @@ package signaling
 
 import (
 	"context"
+	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/mixer"
 )
+
+// DefaultTokenTTL is how long issued tokens stay valid.
+const DefaultTokenTTL = 12 * time.Hour
 
 // ServerParams configures a signaling Server.
 type ServerParams struct {
 	Media  mixer.Params // every call's mixer
 	ICE    ICEParams
-	Logger *slog.Logger
+	Calls  call.Params // the call center; its Notifier is the Server
+	Secret []byte      // signs tokens; empty: a random one
+	APIKey string      // bearer key of /api; empty: the API refuses everything
+	// TokenTTL bounds issued tokens' life; 0: DefaultTokenTTL.
+	TokenTTL time.Duration
+	Logger   *slog.Logger
+	// Metrics, when set, is served at /metrics and fed by every call.
+	Metrics *metrics.Metrics
 }
 
-// Server accepts parties on /ws and keeps the calls they join.
+// Server is threeway's network edge: the /ws protocol, the /api routes,
+// and the media of every call.
 type Server struct {
 	params ServerParams
 	log    *slog.Logger
+	center *call.Center
+	tokens tokens
 
 	mu       sync.Mutex
-	rooms    map[string]*room
+	rooms    map[string]*room      // media by call id
+	legs     map[legKey]*leg       // parties by call and role
+	consoles map[string][]*session // agent consoles by agent id
 	sessions map[*session]struct{}
 	closed   bool
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // sessions
+	closers  sync.WaitGroup // legs closing their media
+}
+
+// legKey names a party: a role in a call.
+type legKey struct {
+	call string
+	role call.Role
 }
 
 // NewServer returns a Server with no calls.
-func NewServer(p ServerParams) *Server {
+func NewServer(p ServerParams) (*Server, error) {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	return &Server{
+	if p.TokenTTL <= 0 {
+		p.TokenTTL = DefaultTokenTTL
+	}
+	if len(p.Secret) == 0 {
+		p.Secret = make([]byte, 32)
+		if _, err := rand.Read(p.Secret); err != nil {
+			return nil, fmt.Errorf("token secret: %w", err)
+		}
+	}
+	srv := &Server{
 		params:   p,
 		log:      p.Logger,
+		tokens:   tokens{secret: p.Secret, ttl: p.TokenTTL, now: time.Now},
 		rooms:    map[string]*room{},
+		legs:     map[legKey]*leg{},
+		consoles: map[string][]*session{},
 		sessions: map[*session]struct{}{},
 	}
+	if p.Metrics != nil {
+		srv.params.Media.Observer = p.Metrics
+	}
+	cp := p.Calls
+	cp.Notifier = notifier{srv}
+	srv.center = call.NewCenter(cp)
+	if p.Metrics != nil {
+		if err := p.Metrics.Register(metrics.CenterCollector(srv.center)); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return srv, nil
 }
+
+// Center is the server's call center.
+func (srv *Server) Center() *call.Center { return srv.center }
+
+// Routes registers /ws, the /api routes, /healthz, /readyz and (with
+// Metrics) /metrics on mux.
+func (srv *Server) Routes(mux *http.ServeMux) {
+	mux.Handle("/ws", srv)
+	srv.apiRoutes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		srv.mu.Lock()
+		closed := srv.closed
+		srv.mu.Unlock()
+		if closed {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	if srv.params.Metrics != nil {
+		mux.Handle("GET /metrics", srv.params.Metrics.Handler())
+	}
+}
+
+// observe is the metrics sink, or nil.
+func (srv *Server) observe() *metrics.Metrics { return srv.params.Metrics }
 
 // ServeHTTP upgrades a request to a WebSocket and runs its session.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -68,59 +148,140 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	srv.mu.Unlock()
 }
 
-// room returns the call id, making it on first use.
-func (srv *Server) room(id string) (*room, error) {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if r := srv.rooms[id]; r != nil && !r.isClosed() {
-		return r, nil
-	}
-	mp := srv.params.Media
-	log := srv.log.With("call_id", id)
-	mp.Logger = log
-	m, err := mixer.New(mp)
-	if err != nil {
-		return nil, err
-	}
-	r := &room{id: id, mixer: m, log: log, parties: map[string]*session{}}
-	srv.rooms[id] = r
-	return r, nil
-}
+// CallCount is how many calls are open.
+func (srv *Server) CallCount() int { return srv.center.CallCount() }
 
-// dropRoom forgets an empty room and stops its media.
-func (srv *Server) dropRoom(r *room) {
-	srv.mu.Lock()
-	if srv.rooms[r.id] == r {
-		delete(srv.rooms, r.id)
-	}
-	srv.mu.Unlock()
-	r.mixer.Close()
-}
-
-// CallCount is how many calls are running.
-func (srv *Server) CallCount() int {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return len(srv.rooms)
-}
-
-// Close hangs up every party and waits for their sessions to end.
+// Close ends every session (each party hears `left` with
+// server_shutdown), then the media, within ctx.
 func (srv *Server) Close(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
+	sessions := make([]*session, 0, len(srv.sessions))
 	for s := range srv.sessions {
-		s.conn.Close(websocket.StatusGoingAway, "server shutting down")
+		sessions = append(sessions, s)
 	}
 	srv.mu.Unlock()
+	for _, s := range sessions {
+		s.shutdown()
+	}
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()
+		srv.closers.Wait()
 		close(done)
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	srv.mu.Lock()
+	rooms := srv.rooms
+	srv.rooms = map[string]*room{}
+	srv.mu.Unlock()
+	for _, r := range rooms {
+		r.close()
+	}
+	return nil
+}
+
+// addLeg registers a party's leg before the center admits it, so that no
+// event for it is lost; it refuses a role that already has a leg.
+func (srv *Server) addLeg(l *leg) (*room, *ProtocolError) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	key := legKey{l.callID, l.role}
+	if srv.legs[key] != nil {
+		return nil, protoErr(CodeRoleTaken, "role %s is already taken in call %s", l.role, l.callID)
+	}
+	r := srv.rooms[l.callID]
+	if r == nil {
+		var err error
+		if r, err = newRoom(srv, l.callID); err != nil {
+			return nil, protoErr(CodeInternal, "open media: %v", err)
+		}
+		srv.rooms[l.callID] = r
+	}
+	srv.legs[key] = l
+	return r, nil
+}
+
+// removeLeg forgets l if it is still its role's leg.
+func (srv *Server) removeLeg(l *leg) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	key := legKey{l.callID, l.role}
+	if srv.legs[key] == l {
+		delete(srv.legs, key)
+	}
+}
+
+func (srv *Server) legOf(callID string, role call.Role) *leg {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.legs[legKey{callID, role}]
+}
+
+// dropRoom closes a call's media once the call has ended.
+func (srv *Server) dropRoom(callID string) {
+	srv.mu.Lock()
+	r := srv.rooms[callID]
+	delete(srv.rooms, callID)
+	srv.mu.Unlock()
+	if r != nil {
+		r.close()
+	}
+}
+
+func (srv *Server) addConsole(agentID string, s *session) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.consoles[agentID] = append(srv.consoles[agentID], s)
+}
+
+func (srv *Server) removeConsole(agentID string, s *session) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	list := srv.consoles[agentID]
+	for i, c := range list {
+		if c == s {
+			srv.consoles[agentID] = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(srv.consoles[agentID]) == 0 {
+		delete(srv.consoles, agentID)
+	}
+}
+
+func (srv *Server) consolesOf(agentID string) []*session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return append([]*session(nil), srv.consoles[agentID]...)
+}
+
+// forgetRoom drops r from the server once its call has ended.
+func (srv *Server) forgetRoom(r *room) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.rooms[r.id] == r {
+		delete(srv.rooms, r.id)
+	}
+}
+
+// releaseRoom drops the media of a call that has no legs and is not open,
+// after a join that failed.
+func (srv *Server) releaseRoom(callID string) {
+	if _, err := srv.center.Snapshot(callID); err == nil {
+		return
+	}
+	srv.mu.Lock()
+	for key := range srv.legs {
+		if key.call == callID {
+			srv.mu.Unlock()
+			return
+		}
+	}
+	srv.mu.Unlock()
+	srv.dropRoom(callID)
 }

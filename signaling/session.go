@@ -3,47 +3,42 @@ package signaling
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/pion/rtcp"
-	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
 )
 
 const (
 	// outboxSize bounds messages queued to one client; a client that
 	// falls this far behind is disconnected rather than slowing the call.
-	outboxSize   = 64
+	outboxSize   = 128
 	writeTimeout = 5 * time.Second
 )
 
-// session is one WebSocket: one party once joined. Its run loop owns the
-// party's state; pion callbacks reach it through actions.
+// session is one WebSocket. Its run loop owns its state: the call leg it
+// is in (if any) and the agent it signed in as (if any). pion callbacks
+// reach it through actions.
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
 	log  *slog.Logger
 
-	outbox  chan serverMessage
+	outbox  chan json.RawMessage
 	actions chan func()
 	done    chan struct{} // closed when run returns
+	stop    chan string   // a reason to end the session, from the server
 
 	// Owned by the run loop.
-	room       *room
-	pc         *webrtc.PeerConnection
-	candidates []webrtc.ICECandidateInit // arrived before the remote description
-	media      sync.WaitGroup            // track and RTCP goroutines
+	leg     *leg
+	agentID string // signed-in agent console, "" if none
 
-	// Set before the session joins its room; read-only after.
-	role, name string
-	videoOut   *webrtc.TrackLocalStaticSample
-	audioOut   *webrtc.TrackLocalStaticSample
-	hasVideo   atomic.Bool
+	offersMu sync.Mutex
+	offers   map[string]string // help requests offered to this console → call id
 }
 
 func newSession(srv *Server, conn *websocket.Conn) *session {
@@ -51,43 +46,67 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 		srv:     srv,
 		conn:    conn,
 		log:     srv.log,
-		outbox:  make(chan serverMessage, outboxSize),
+		outbox:  make(chan json.RawMessage, outboxSize),
 		actions: make(chan func(), 16),
 		done:    make(chan struct{}),
+		stop:    make(chan string, 1),
+		offers:  map[string]string{},
 	}
 }
 
-// run serves the session until the client leaves or the socket fails.
+// pingInterval is how often an idle socket is checked, so that a
+// half-open agent console stops being offered help.
+const pingInterval = 15 * time.Second
+
+// run serves the session until the socket closes or the server stops it.
 func (s *session) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	inbound := make(chan []byte)
 	go s.readLoop(ctx, inbound, cancel)
 	writerDone := make(chan struct{})
-	go s.writeLoop(ctx, writerDone, cancel)
+	go s.writeLoop(writerDone, cancel)
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
 
+	reason := call.ReasonHangup
 	defer func() {
-		s.hangup("hangup")
+		s.leave(reason)
+		s.signOut()
 		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
 		s.conn.Close(websocket.StatusNormalClosure, "")
 		cancel()
-		s.media.Wait()
 	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case reason = <-s.stop:
+			return
 		case data := <-inbound:
-			if !s.handle(data) {
-				return
-			}
+			s.handle(data)
 		case act := <-s.actions:
 			act()
-			if s.room == nil && s.role != "" {
-				return // the action ended the party (its connection failed)
-			}
+		case <-ping.C:
+			go s.ping(ctx, cancel)
 		}
+	}
+}
+
+// shutdown ends the session for a server shutdown.
+func (s *session) shutdown() {
+	select {
+	case s.stop <- call.ReasonServerShutdown:
+	default:
+	}
+}
+
+func (s *session) ping(ctx context.Context, cancel func()) {
+	ctx, done := context.WithTimeout(ctx, writeTimeout)
+	defer done()
+	if err := s.conn.Ping(ctx); err != nil {
+		cancel()
 	}
 }
 
@@ -111,15 +130,14 @@ func (s *session) readLoop(ctx context.Context, inbound chan<- []byte, cancel fu
 }
 
 // writeLoop sends queued messages in order. When the session ends it
-// sends what is still queued, so a client sees its `left` or last error.
-func (s *session) writeLoop(ctx context.Context, done chan<- struct{}, cancel func()) {
+// sends what is still queued, so a client sees its `left` or last error;
+// a failed write ends the session.
+func (s *session) writeLoop(done chan<- struct{}, cancel func()) {
 	defer close(done)
 	for {
 		select {
-		case <-ctx.Done():
-			return
 		case msg := <-s.outbox:
-			if err := s.write(ctx, msg); err != nil {
+			if err := s.write(msg); err != nil {
 				cancel()
 				return
 			}
@@ -127,7 +145,7 @@ func (s *session) writeLoop(ctx context.Context, done chan<- struct{}, cancel fu
 			for {
 				select {
 				case msg := <-s.outbox:
-					if s.write(ctx, msg) != nil {
+					if s.write(msg) != nil {
 						return
 					}
 				default:
@@ -138,23 +156,29 @@ func (s *session) writeLoop(ctx context.Context, done chan<- struct{}, cancel fu
 	}
 }
 
-func (s *session) write(ctx context.Context, msg serverMessage) error {
-	data, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("marshal %s: %w", msg.Type, err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+func (s *session) write(msg json.RawMessage) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	return s.conn.Write(wctx, websocket.MessageText, data)
+	return s.conn.Write(ctx, websocket.MessageText, msg)
 }
 
-// send queues a message for the client without blocking; a client too far
-// behind is disconnected.
+// send queues a message for the client.
 func (s *session) send(msg serverMessage) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		s.log.Error("marshal message", "type", msg.Type, "err", err)
+		return
+	}
+	s.sendRaw(data)
+}
+
+// sendRaw queues a marshalled message without blocking; a client too far
+// behind is disconnected.
+func (s *session) sendRaw(msg json.RawMessage) {
 	select {
 	case s.outbox <- msg:
 	default:
-		s.log.Warn("client not reading, disconnecting", "party", s.role)
+		s.log.Warn("client not reading, disconnecting")
 		s.conn.CloseNow()
 	}
 }
@@ -167,121 +191,187 @@ func (s *session) post(act func()) {
 	}
 }
 
-// handle acts on one client message and reports whether to keep going.
-func (s *session) handle(data []byte) bool {
+// handle acts on one client message; a refusal goes back as an error.
+func (s *session) handle(data []byte) {
 	msg, perr := parseClientMessage(data)
 	if perr == nil {
 		perr = s.dispatch(msg)
 	}
 	if perr != nil {
+		if perr.Request == "" {
+			perr.Request = msg.Request
+		}
 		s.send(errorMessage(perr))
 	}
-	return msg.Type != "leave" || perr != nil
+}
+
+// currentLeg is the leg this socket is a party of, if it has not ended.
+func (s *session) currentLeg() *leg {
+	if s.leg != nil && s.leg.ended.Load() {
+		s.leg = nil
+	}
+	return s.leg
 }
 
 func (s *session) dispatch(msg clientMessage) *ProtocolError {
-	if msg.Type == "join" {
-		return s.join(msg)
-	}
-	if s.room == nil {
-		switch msg.Type {
-		case "offer", "answer", "candidate", "leave":
-			return protoErr(CodeNotJoined, "send join first")
-		}
-	}
 	switch msg.Type {
-	case "offer":
-		return s.onOffer(msg.SDP)
-	case "answer":
-		return s.onAnswer(msg.SDP)
-	case "candidate":
-		return s.onCandidate(msg.Candidate)
-	case "leave":
-		s.hangup("hangup")
-		return nil
+	case "join":
+		return s.join(msg)
+	case "agent.signin":
+		return s.signIn(msg)
+	case "presence.set", "help.accept", "help.reject":
+		if s.agentID == "" {
+			return protoErr(CodeNotSignedIn, "send agent.signin first")
+		}
+		return s.consoleCommand(msg)
 	}
-	return protoErr(CodeUnknownType, "unknown message type %q", msg.Type)
+	if _, known := legCommands[msg.Type]; !known {
+		return protoErr(CodeUnknownType, "unknown message type %q", msg.Type)
+	}
+	l := s.currentLeg()
+	if l == nil {
+		return protoErr(CodeNotJoined, "join a call first")
+	}
+	return legCommands[msg.Type](s, l, msg)
 }
 
+// join makes this socket a party of a call, admitted by a call token.
 func (s *session) join(msg clientMessage) *ProtocolError {
-	if s.role != "" {
-		return protoErr(CodeAlreadyJoined, "this connection already joined call %s", s.room.id)
+	if s.currentLeg() != nil {
+		return protoErr(CodeAlreadyJoined, "this socket is already in call %s", s.leg.callID)
 	}
-	if perr := validateJoin(msg); perr != nil {
+	role, perr := validateJoin(msg)
+	if perr != nil {
 		return perr
 	}
-	r, err := s.srv.room(msg.Call)
+	c, err := s.srv.tokens.check(msg.Token, kindCall)
 	if err != nil {
-		return protoErr(CodeInternal, "open call: %v", err)
+		return protoErr(CodeUnauthorized, "%v", err)
 	}
-	videoOut, audioOut, err := outputTracks(msg.Role)
+	if c.Call != msg.Call || c.Role != msg.Role {
+		return protoErr(CodeUnauthorized, "the token is for another call or role")
+	}
+	return s.enter(msg.Call, role, c.Agent, func() (*call.Snapshot, error) {
+		return s.srv.center.Join(msg.Call, role, msg.Name, c.Agent)
+	})
+}
+
+// enter registers a leg, has the center admit the party, and opens the
+// leg's message flow with `joined`.
+func (s *session) enter(callID string, role call.Role, agentID string, admit func() (*call.Snapshot, error)) *ProtocolError {
+	l, err := newLeg(s, callID, role, agentID, s.srv.center.VideoMode())
 	if err != nil {
 		return protoErr(CodeInternal, "%v", err)
 	}
-	s.name, s.videoOut, s.audioOut = msg.Name, videoOut, audioOut
-	s.role = msg.Role
-	if perr := r.join(s, msg.Role); perr != nil {
-		s.role = ""
-		if r.isEmpty() {
-			s.srv.dropRoom(r)
-		}
+	r, perr := s.srv.addLeg(l)
+	if perr != nil {
 		return perr
 	}
-	s.room = r
-	s.log = r.log.With("party", msg.Role)
-	r.mixer.SetLabel(msg.Role, label(msg.Role, msg.Name))
-	r.mixer.SetListener(msg.Role, audioOut)
-	s.send(serverMessage{Type: "joined", Call: r.id, Role: msg.Role})
-	r.changed()
-	s.log.Info("party joined", "name", msg.Name)
+	l.room = r
+	snap, err := admit()
+	if err != nil {
+		l.ended.Store(true)
+		s.srv.removeLeg(l)
+		s.srv.releaseRoom(callID)
+		return asProtoErr(err)
+	}
+	s.leg = l
+	l.open(serverMessage{Type: "joined", Call: callID, Role: string(role)})
+	l.sendState(snap)
+	l.log.Info("party joined")
 	return nil
 }
 
-func label(role, name string) string {
-	if name == "" {
-		return role
-	}
-	return role + ": " + name
-}
-
-func outputTracks(role string) (video, audio *webrtc.TrackLocalStaticSample, err error) {
-	video, err = webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "threeway-"+role)
-	if err != nil {
-		return nil, nil, fmt.Errorf("video track: %w", err)
-	}
-	audio, err = webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "threeway-"+role)
-	if err != nil {
-		return nil, nil, fmt.Errorf("audio track: %w", err)
-	}
-	return video, audio, nil
-}
-
-// hangup takes the party out of its call and closes its media. It is safe
-// to call more than once.
-func (s *session) hangup(reason string) {
-	if s.room == nil {
+// leave ends this socket's leg, if any.
+func (s *session) leave(reason string) {
+	l := s.currentLeg()
+	if l == nil {
 		return
 	}
-	r := s.room
-	s.room = nil
-	if s.pc != nil {
-		if err := s.pc.Close(); err != nil {
-			s.log.Debug("close peer connection", "err", err)
-		}
+	if err := s.srv.center.Leave(l.callID, l.role, reason); err != nil {
+		l.end() // the call already let go of it
 	}
-	if r.leave(s) {
-		s.srv.dropRoom(r)
-	}
-	s.send(serverMessage{Type: "left", Reason: reason})
-	s.log.Info("party left", "reason", reason)
+	s.leg = nil
+	l.log.Info("party left", "reason", reason)
 }
 
-// requestKeyframe sends a PLI for the party's inbound video.
-func (s *session) requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
-	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
-	if err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
-		s.log.Debug("send PLI", "err", err)
+// signIn makes this socket an agent console.
+func (s *session) signIn(msg clientMessage) *ProtocolError {
+	c, err := s.srv.tokens.check(msg.Token, kindAgent)
+	if err != nil {
+		return protoErr(CodeUnauthorized, "%v", err)
 	}
+	if s.agentID != "" {
+		if s.agentID == c.Agent {
+			return nil
+		}
+		return protoErr(CodeAlreadyJoined, "this socket is signed in as %s", s.agentID)
+	}
+	presence, err := s.srv.center.SignIn(c.Agent)
+	if err != nil {
+		return asProtoErr(err)
+	}
+	s.agentID = c.Agent
+	s.srv.addConsole(c.Agent, s)
+	if msg, err := eventMessage(presence); err == nil {
+		s.sendRaw(msg)
+	}
+	s.sendDirectory()
+	return nil
+}
+
+func (s *session) signOut() {
+	if s.agentID == "" {
+		return
+	}
+	s.srv.removeConsole(s.agentID, s)
+	s.srv.center.SignOut(s.agentID)
+	s.agentID = ""
+}
+
+// directoryMessage lists queues and agents for the console's three-party
+// form.
+type directoryMessage struct {
+	Type   string           `json:"type"`
+	Queues []call.Queue     `json:"queues"`
+	Agents []directoryAgent `json:"agents"`
+}
+
+type directoryAgent struct {
+	ID    string             `json:"id"`
+	Name  string             `json:"name"`
+	State call.PresenceState `json:"state"`
+}
+
+func (s *session) sendDirectory() {
+	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues}
+	for _, a := range s.srv.center.Agents() {
+		m.Agents = append(m.Agents, directoryAgent{ID: a.ID, Name: a.Name, State: a.State})
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	s.sendRaw(data)
+}
+
+// rememberOffer notes which call an offered request belongs to, so that
+// accepting it can register the leg first. Called by the notifier.
+func (s *session) rememberOffer(request, callID string) {
+	s.offersMu.Lock()
+	defer s.offersMu.Unlock()
+	if len(s.offers) > 64 {
+		clear(s.offers) // offers are answered or withdrawn long before
+	}
+	s.offers[request] = callID
+}
+
+func (s *session) offeredCall(request string) (string, error) {
+	s.offersMu.Lock()
+	defer s.offersMu.Unlock()
+	id, ok := s.offers[request]
+	if !ok {
+		return "", &call.Error{Code: call.CodeNoSuchRequest, Message: fmt.Sprintf("request %q was not offered here", request)}
+	}
+	return id, nil
 }

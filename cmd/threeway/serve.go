@@ -2,19 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/mixer"
 	"github.com/threeway-mcu/threeway/signaling"
 	"github.com/threeway-mcu/threeway/web"
@@ -28,6 +32,12 @@ type serveOptions struct {
 	iceInterfaces []string
 	udpPorts      string
 	logLevel      string
+	directory     string
+	apiKey        string
+	secret        string
+	helpTimeout   time.Duration
+	videoMode     string
+	demo          bool
 }
 
 func serveCommand() *cobra.Command {
@@ -47,6 +57,12 @@ func serveCommand() *cobra.Command {
 	f.StringSliceVar(&o.iceInterfaces, "ice-interfaces", nil, "network interfaces for media, e.g. lo (default: all)")
 	f.StringVar(&o.udpPorts, "udp-ports", envOr("THREEWAY_UDP_PORTS", "40000-40999"), "UDP port range for media")
 	f.StringVar(&o.logLevel, "log-level", envOr("THREEWAY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	f.StringVar(&o.directory, "directory", os.Getenv("THREEWAY_DIRECTORY"), "YAML file of agents and skill queues (default: the embedded demo directory)")
+	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
+	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
+	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
+	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
+	f.BoolVar(&o.demo, "demo", false, "generate secret and API key if unset, open a demo call and print its links and the agents' console links")
 	return cmd
 }
 
@@ -63,18 +79,28 @@ func serve(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	log := params.Logger
-	sig := signaling.NewServer(params)
+	sig, err := signaling.NewServer(params)
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/ws", sig)
+	sig.Routes(mux)
 	mux.Handle("/", web.Handler())
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	printLinks(ln.Addr().String())
-	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps)
+	base := baseURL(ln.Addr().String())
+	if o.demo {
+		if err := printDemo(os.Stdout, sig, params, base); err != nil {
+			return err
+		}
+	} else {
+		fmt.Printf("threeway is up at %s (signaling at /ws, API at /api)\n", base)
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -120,16 +146,89 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	p.Logger = log
 	p.Media = mixer.Params{Width: w, Height: h, FPS: o.fps, VideoBitrateKbps: kbps, Logger: log}
 	p.ICE = signaling.ICEParams{Interfaces: o.iceInterfaces, PortMin: lo, PortMax: hi}
+	if p.Calls, err = o.callParams(); err != nil {
+		return p, err
+	}
+	if o.demo {
+		o.secret = orRandom(o.secret)
+		o.apiKey = orRandom(o.apiKey)
+	}
+	if o.secret == "" {
+		return p, fmt.Errorf("--secret (or THREEWAY_SECRET) is required to sign tokens; --demo generates one")
+	}
+	p.Secret, p.APIKey = []byte(o.secret), o.apiKey
+	p.Metrics = metrics.New()
 	return p, nil
 }
 
-func printLinks(addr string) {
-	base := "http://" + addr
-	if strings.HasPrefix(addr, "[::]") || strings.HasPrefix(addr, "0.0.0.0") {
-		base = "http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):]
+func (o serveOptions) callParams() (call.Params, error) {
+	var p call.Params
+	mode, ok := call.ParseVideoMode(o.videoMode)
+	if !ok {
+		return p, fmt.Errorf("video mode %q: want mcu or sfu", o.videoMode)
 	}
-	fmt.Printf("threeway is up. Open one link per party (each in its own tab or browser):\n")
-	for _, role := range signaling.Roles {
-		fmt.Printf("  %-8s %s/?call=demo&role=%s\n", role, base, role)
+	if o.helpTimeout < time.Second {
+		return p, fmt.Errorf("help timeout %v: want at least 1s", o.helpTimeout)
 	}
+	dir := call.DefaultDirectory()
+	if o.directory != "" {
+		f, err := os.Open(o.directory)
+		if err != nil {
+			return p, err
+		}
+		defer f.Close()
+		if dir, err = call.LoadDirectory(f); err != nil {
+			return p, fmt.Errorf("%s: %w", o.directory, err)
+		}
+	}
+	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout}, nil
+}
+
+// orRandom returns s, or a fresh random secret if s is empty.
+func orRandom(s string) string {
+	if s != "" {
+		return s
+	}
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "::" || host == "0.0.0.0" || host == "" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// printDemo opens a call between a demo customer and the first agent and
+// prints everything needed to try every flow.
+func printDemo(w io.Writer, sig *signaling.Server, p signaling.ServerParams, base string) error {
+	agents := p.Calls.Directory.Agents
+	if len(agents) == 0 {
+		return fmt.Errorf("--demo needs at least one agent in the directory")
+	}
+	c, err := sig.CreateCall("Demo Customer", agents[0].ID, base)
+	if err != nil {
+		return fmt.Errorf("demo call: %w", err)
+	}
+	fmt.Fprintf(w, "threeway is up at %s\n\n", base)
+	fmt.Fprintf(w, "Demo call %s (open each link in its own tab):\n", c.Call)
+	fmt.Fprintf(w, "  customer     %s\n", c.Customer.URL)
+	fmt.Fprintf(w, "  agent %-6s %s\n\n", agents[0].ID, c.Agent.URL)
+	fmt.Fprintf(w, "Agent consoles (sign in, then accept help requests):\n")
+	for _, a := range agents {
+		link, err := sig.AgentConsole(a.ID, base)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", a.ID, link.URL)
+	}
+	fmt.Fprintf(w, "\nAPI key: %s\nToken secret: %s\n", p.APIKey, p.Secret)
+	fmt.Fprintf(w, "New call: curl -H 'Authorization: Bearer %s' -d '{\"customer\":\"Ann\",\"agent\":\"%s\"}' %s/api/calls\n",
+		p.APIKey, agents[0].ID, base)
+	return nil
 }

@@ -1,0 +1,144 @@
+// Package metrics is threeway's Prometheus instrumentation: the media
+// work of every mixer (through mixer.Observer), RTCP feedback, help-seeking
+// outcomes, and gauges read from the call center at scrape time.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the server's collectors in their own registry.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	decodeSeconds  prometheus.Histogram
+	composeSeconds prometheus.Histogram
+	encodeSeconds  prometheus.Histogram
+	framesDecoded  prometheus.Counter
+	decodeFailures prometheus.Counter
+	framesComposed prometheus.Counter
+	framesEncoded  prometheus.Counter
+	framesDropped  prometheus.Counter
+	framesSent     prometheus.Counter
+	encodedBytes   prometheus.Counter
+	views          prometheus.Gauge
+	packetsLost    prometheus.Counter
+	plisSent       prometheus.Counter
+	rtcpReceived   *prometheus.CounterVec
+	helpOutcomes   *prometheus.CounterVec
+	callsRefused   *prometheus.CounterVec
+}
+
+// mediaBuckets span 0.25 ms to about 0.5 s: decode, compose and encode of
+// one frame.
+var mediaBuckets = prometheus.ExponentialBuckets(0.00025, 2, 12)
+
+// New makes the collectors and registers them with the process and Go
+// runtime collectors.
+func New() *Metrics {
+	m := &Metrics{registry: prometheus.NewRegistry()}
+	f := factory{m.registry}
+	m.decodeSeconds = f.histogram("threeway_decode_seconds", "Time to decode one inbound VP8 frame.")
+	m.composeSeconds = f.histogram("threeway_compose_seconds", "Time to compose one view frame (scaling and tiling).")
+	m.encodeSeconds = f.histogram("threeway_encode_seconds", "Time to encode one view frame.")
+	m.framesDecoded = f.counter("threeway_frames_decoded_total", "Inbound video frames decoded.")
+	m.decodeFailures = f.counter("threeway_decode_failures_total", "Inbound video frames that could not be decoded.")
+	m.framesComposed = f.counter("threeway_frames_composed_total", "View frames composed.")
+	m.framesEncoded = f.counter("threeway_frames_encoded_total", "View frames encoded (once per view, however many viewers).")
+	m.framesDropped = f.counter("threeway_frames_dropped_total", "View frames not made in time or not encoded.")
+	m.framesSent = f.counter("threeway_frames_sent_total", "Encoded view frames written to viewers.")
+	m.encodedBytes = f.counter("threeway_encoded_bytes_total", "Bytes of encoded view frames.")
+	m.views = f.gauge("threeway_views", "Views running; each has one encoder.")
+	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
+	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
+	m.rtcpReceived = f.counterVec("threeway_rtcp_received_total", "Feedback received from viewers, by type.", "type")
+	m.helpOutcomes = f.counterVec("threeway_help_outcomes_total", "How help requests ended: accepted or the failure reason.", "outcome")
+	m.callsRefused = f.counterVec("threeway_calls_refused_total", "Calls or joins refused, by code.", "code")
+	m.registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector())
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Register adds a collector, such as the call center's gauges.
+func (m *Metrics) Register(c prometheus.Collector) error { return m.registry.Register(c) }
+
+type factory struct{ r *prometheus.Registry }
+
+func (f factory) histogram(name, help string) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: mediaBuckets})
+	f.r.MustRegister(h)
+	return h
+}
+
+func (f factory) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	f.r.MustRegister(c)
+	return c
+}
+
+func (f factory) counterVec(name, help, label string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
+	f.r.MustRegister(c)
+	return c
+}
+
+func (f factory) gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	f.r.MustRegister(g)
+	return g
+}
+
+// The mixer.Observer methods.
+
+// FrameDecoded implements mixer.Observer.
+func (m *Metrics) FrameDecoded(took time.Duration) {
+	m.framesDecoded.Inc()
+	m.decodeSeconds.Observe(took.Seconds())
+}
+
+// DecodeFailed implements mixer.Observer.
+func (m *Metrics) DecodeFailed() { m.decodeFailures.Inc() }
+
+// PacketsLost implements mixer.Observer.
+func (m *Metrics) PacketsLost(n int) { m.packetsLost.Add(float64(n)) }
+
+// KeyframeRequested implements mixer.Observer.
+func (m *Metrics) KeyframeRequested() { m.plisSent.Inc() }
+
+// FrameComposed implements mixer.Observer.
+func (m *Metrics) FrameComposed(compose, encode time.Duration, bytes, viewers int) {
+	m.framesComposed.Inc()
+	m.composeSeconds.Observe(compose.Seconds())
+	m.encodeSeconds.Observe(encode.Seconds())
+	if bytes > 0 {
+		m.framesEncoded.Inc()
+		m.encodedBytes.Add(float64(bytes))
+		m.framesSent.Add(float64(viewers))
+	}
+}
+
+// FramesDropped implements mixer.Observer.
+func (m *Metrics) FramesDropped(n int) { m.framesDropped.Add(float64(n)) }
+
+// ViewsChanged implements mixer.Observer.
+func (m *Metrics) ViewsChanged(delta int) { m.views.Add(float64(delta)) }
+
+// RTCPReceived counts one feedback packet from a viewer: "pli", "fir",
+// "nack".
+func (m *Metrics) RTCPReceived(kind string) { m.rtcpReceived.WithLabelValues(kind).Inc() }
+
+// HelpOutcome counts how one help request ended.
+func (m *Metrics) HelpOutcome(outcome string) { m.helpOutcomes.WithLabelValues(outcome).Inc() }
+
+// Refused counts a refused call or join by its code.
+func (m *Metrics) Refused(code string) { m.callsRefused.WithLabelValues(code).Inc() }

@@ -1,0 +1,48 @@
+package mixer
+
+import "time"
+
+// Observer is told about media work as it happens, for metrics. Its
+// methods run on media goroutines: they must be cheap and never block.
+type Observer interface {
+	// FrameDecoded follows every decoded source frame.
+	FrameDecoded(took time.Duration)
+	// DecodeFailed follows a source frame that could not be decoded.
+	DecodeFailed()
+	// PacketsLost counts RTP packets a source never delivered.
+	PacketsLost(n int)
+	// KeyframeRequested follows every PLI sent to a source.
+	KeyframeRequested()
+	// FrameComposed follows every view frame: compose and encode time,
+	// its encoded size, and how many viewers it was sent to.
+	FrameComposed(compose, encode time.Duration, bytes, viewers int)
+	// FramesDropped counts view frames not made in time (a late tick) or
+	// not encoded.
+	FramesDropped(n int)
+	// ViewsChanged reports the mixer's view (and encoder) count.
+	ViewsChanged(delta int)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+// FrameDecoded implements Observer.
+func (NopObserver) FrameDecoded(time.Duration) {}
+
+// DecodeFailed implements Observer.
+func (NopObserver) DecodeFailed() {}
+
+// PacketsLost implements Observer.
+func (NopObserver) PacketsLost(int) {}
+
+// KeyframeRequested implements Observer.
+func (NopObserver) KeyframeRequested() {}
+
+// FrameComposed implements Observer.
+func (NopObserver) FrameComposed(time.Duration, time.Duration, int, int) {}
+
+// FramesDropped implements Observer.
+func (NopObserver) FramesDropped(int) {}
+
+// ViewsChanged implements Observer.
+func (NopObserver) ViewsChanged(int) {}

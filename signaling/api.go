@@ -1,0 +1,185 @@
+package signaling
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/threeway-mcu/threeway/call"
+)
+
+// apiRoutes registers the HTTP API; every route needs the API key.
+func (srv *Server) apiRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /api/calls", srv.withAPIKey(srv.createCall))
+	mux.Handle("GET /api/agents", srv.withAPIKey(srv.listAgents))
+	mux.Handle("GET /api/queues", srv.withAPIKey(srv.listQueues))
+	mux.Handle("POST /api/agents/{id}/token", srv.withAPIKey(srv.agentToken))
+}
+
+// apiError is the body of every refusal.
+type apiError struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeAPIError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, apiError{Error: code, Message: message})
+}
+
+// withAPIKey admits requests bearing `Authorization: Bearer API_KEY`.
+func (srv *Server) withAPIKey(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || srv.params.APIKey == "" ||
+			subtle.ConstantTimeCompare([]byte(key), []byte(srv.params.APIKey)) != 1 {
+			writeAPIError(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// partyLink is how one party enters a call: its token and page link.
+type partyLink struct {
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+type createCallResponse struct {
+	Call     string    `json:"call"`
+	Customer partyLink `json:"customer"`
+	Agent    partyLink `json:"agent"`
+}
+
+// CreateCall opens a call between a customer and a named agent and issues
+// both parties' tokens and links; baseURL prefixes the links.
+func (srv *Server) CreateCall(customer, agentID, baseURL string) (*createCallResponse, error) {
+	id, err := srv.center.CreateCall(customer, agentID)
+	if err != nil {
+		return nil, err
+	}
+	resp := &createCallResponse{Call: id}
+	for _, p := range []struct {
+		role  call.Role
+		agent string
+		link  *partyLink
+	}{{call.Customer, "", &resp.Customer}, {call.AgentRole, agentID, &resp.Agent}} {
+		tok, err := srv.tokens.callToken(id, string(p.role), p.agent)
+		if err != nil {
+			return nil, err
+		}
+		name := customer
+		if p.role == call.AgentRole {
+			name = ""
+		}
+		*p.link = partyLink{Token: tok, URL: callURL(baseURL, id, p.role, name, tok)}
+	}
+	return resp, nil
+}
+
+func callURL(baseURL, callID string, role call.Role, name, token string) string {
+	q := url.Values{"call": {callID}, "role": {string(role)}, "token": {token}}
+	if name != "" {
+		q.Set("name", name)
+	}
+	return base(baseURL) + "/?" + q.Encode()
+}
+
+// AgentConsole issues an agent token and its console link.
+func (srv *Server) AgentConsole(agentID, baseURL string) (partyLink, error) {
+	if !srv.knowsAgent(agentID) {
+		return partyLink{}, &call.Error{Code: call.CodeUnknownAgent, Message: "no agent " + agentID}
+	}
+	tok, err := srv.tokens.agentToken(agentID)
+	if err != nil {
+		return partyLink{}, err
+	}
+	return partyLink{Token: tok, URL: base(baseURL) + "/?" + url.Values{"console": {tok}}.Encode()}, nil
+}
+
+func base(u string) string { return strings.TrimSuffix(u, "/") }
+
+func (srv *Server) knowsAgent(id string) bool {
+	for _, a := range srv.center.Directory().Agents {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+type createCallRequest struct {
+	Customer string `json:"customer"`
+	Agent    string `json:"agent"`
+}
+
+func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	var req createCallRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
+		writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "body must be {\"customer\":NAME,\"agent\":AGENT_ID}")
+		return
+	}
+	if req.Customer == "" || len([]rune(req.Customer)) > 64 || req.Agent == "" {
+		writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "customer (1-64 characters) and agent are required")
+		return
+	}
+	resp, err := srv.CreateCall(req.Customer, req.Agent, requestBase(r))
+	if err != nil {
+		writeCallError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (srv *Server) listAgents(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"agents": srv.center.Agents()})
+}
+
+func (srv *Server) listQueues(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"queues": srv.center.Queues()})
+}
+
+func (srv *Server) agentToken(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	link, err := srv.AgentConsole(id, requestBase(r))
+	if err != nil {
+		writeCallError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"agent": id, "token": link.Token, "url": link.URL})
+}
+
+// writeCallError maps a refusal of the call center to an HTTP status.
+func writeCallError(w http.ResponseWriter, err error) {
+	var ce *call.Error
+	if !errors.As(err, &ce) {
+		writeAPIError(w, http.StatusInternalServerError, CodeInternal, err.Error())
+		return
+	}
+	status := http.StatusUnprocessableEntity
+	switch ce.Code {
+	case call.CodeUnknownAgent:
+		status = http.StatusNotFound
+	case call.CodeServerFull:
+		status = http.StatusServiceUnavailable
+	}
+	writeAPIError(w, status, ce.Code, ce.Message)
+}
+
+// requestBase is the scheme and host the client used, for links.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

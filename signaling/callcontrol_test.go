@@ -1,0 +1,293 @@
+package signaling_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"testing"
+	"time"
+
+	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/peer"
+	"github.com/threeway-mcu/threeway/signaling"
+)
+
+// offerTo waits for a help.offer at console p and returns its request id.
+func offerTo(t *testing.T, p *peer.Peer, since time.Time) string {
+	t.Helper()
+	m, err := p.WaitFor(ctxFor(t, 10*time.Second), "help.offer", func(m peer.Message) bool { return m.At.After(since) })
+	if err != nil {
+		t.Fatalf("no help.offer: %v", err)
+	}
+	return field(m, "request")
+}
+
+// noOffer checks that console p got no help.offer since.
+func noOffer(t *testing.T, name string, p *peer.Peer, since time.Time) {
+	t.Helper()
+	for _, m := range p.Messages() {
+		if m.Type == "help.offer" && m.At.After(since) {
+			t.Errorf("%s was offered the request: %s", name, m.Raw)
+		}
+	}
+}
+
+// Help from a queue goes to the idle agent with the skill who has been
+// idle longest (never the requester, never one without the skill); after
+// it accepts, its peer joins as the third party and the customer is told.
+func TestHelpFromQueuePicksLongestIdleAgent(t *testing.T) {
+	ts := startServer(t)
+	bob := ts.console(t, "bob") // billing, idle first: longest idle
+	<-time.After(20 * time.Millisecond)
+	carol := ts.console(t, "carol") // billing, idle later
+	dave := ts.console(t, "dave")   // tech-support only
+	_, peers := ts.twoParty(t)
+
+	asked := time.Now()
+	if err := peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	req := offerTo(t, bob, asked)
+	noOffer(t, "carol", carol, asked)
+	noOffer(t, "dave", dave, asked)
+	if _, err := peers["customer"].WaitFor(ctxFor(t, 5*time.Second), "help.progress", func(m peer.Message) bool {
+		return field(m, "state") == "ringing"
+	}); err != nil {
+		t.Errorf("the customer is not told help is sought: %v", err)
+	}
+
+	if err := bob.Accept(ctxFor(t, 20*time.Second), req); err != nil {
+		t.Fatalf("bob accepts: %v", err)
+	}
+	peers["third"] = bob
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Errorf("%s: %v", role, err)
+		}
+	}
+	if _, err := peers["customer"].WaitFor(ctxFor(t, 5*time.Second), "help.progress", func(m peer.Message) bool {
+		return field(m, "state") == "accepted"
+	}); err != nil {
+		t.Errorf("the customer is not told help joined: %v", err)
+	}
+	noOffer(t, "carol", carol, asked)
+}
+
+// A reject moves a queue request to the next agent, who joins.
+func TestRejectMovesToNextAgent(t *testing.T) {
+	ts := startServer(t)
+	bob := ts.console(t, "bob")
+	<-time.After(20 * time.Millisecond)
+	carol := ts.console(t, "carol")
+	_, peers := ts.twoParty(t)
+
+	asked := time.Now()
+	if err := peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	req := offerTo(t, bob, asked)
+	rejected := time.Now()
+	if err := bob.Reject(ctxFor(t, 5*time.Second), req); err != nil {
+		t.Fatalf("bob rejects: %v", err)
+	}
+	req2 := offerTo(t, carol, rejected)
+	if req2 != req {
+		t.Errorf("carol is offered request %s, want the same request %s", req2, req)
+	}
+	if err := carol.Accept(ctxFor(t, 20*time.Second), req2); err != nil {
+		t.Fatalf("carol accepts: %v", err)
+	}
+	peers["third"] = carol
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Errorf("%s: %v", role, err)
+		}
+	}
+	// Nobody is left once everyone said no: the requester hears why.
+	if _, err := bob.WaitFor(ctxFor(t, 5*time.Second), "presence", func(m peer.Message) bool {
+		return field(m, "state") == "idle" && m.At.After(rejected)
+	}); err != nil {
+		t.Errorf("bob is not idle again after rejecting: %v", err)
+	}
+}
+
+// A maximize by one viewer changes that viewer's picture only.
+func TestMaximizeIsPerViewer(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(5*time.Second, func() error { return largest(peers["customer"], "agent") }); err != nil {
+		t.Errorf("customer after maximizing the agent: %v", err)
+	}
+	for _, role := range []string{"agent", "third"} {
+		if err := equalTiles(peers[role], signaling.Roles...); err != nil {
+			t.Errorf("%s, who did not maximize: %v", role, err)
+		}
+	}
+	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "equal"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], signaling.Roles...) }); err != nil {
+		t.Errorf("customer back to equal: %v", err)
+	}
+}
+
+// largest checks that role's colour is the largest region of p's picture
+// and spans the maximized tile (960x540 on a 1280x720 canvas).
+func largest(p *peer.Peer, role string) error {
+	st := p.Stats()
+	tile, ok := st.Tiles[role]
+	if !ok {
+		return fmt.Errorf("%s not seen", role)
+	}
+	for r, other := range st.Tiles {
+		if r != role && other.Pixels >= tile.Pixels {
+			return fmt.Errorf("%s (%d px) is not larger than %s (%d px)", role, tile.Pixels, r, other.Pixels)
+		}
+	}
+	if !near(tile.Box, image.Rect(0, 90, 960, 630), boxSlackPx) {
+		return fmt.Errorf("%s's tile is at %v, want the large tile %v", role, tile.Box, image.Rect(0, 90, 960, 630))
+	}
+	return nil
+}
+
+// Maximize and share need everyone's video in a three-party call: refused
+// while the third party's video is off (naming it), accepted once it is on.
+func TestMaximizeAndShareNeedEveryonesVideo(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["third"].SetVideo(false); err != nil {
+		t.Fatal(err)
+	}
+	// Video off shows the placeholder at once, never a frozen frame.
+	if err := waitFor(2*time.Second, func() error {
+		if _, seen := peers["customer"].Stats().Tiles["third"]; seen {
+			return errorf("the customer still sees the third party's picture")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+
+	since := time.Now()
+	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := peers["customer"].WaitFor(ctxFor(t, 5*time.Second), "error", func(m peer.Message) bool { return m.At.After(since) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal struct {
+		Code    string   `json:"code"`
+		Parties []string `json:"parties"`
+	}
+	_ = json.Unmarshal(m.Raw, &refusal)
+	if refusal.Code != call.CodeVideoNotEnabledForAll || len(refusal.Parties) != 1 || refusal.Parties[0] != "third" {
+		t.Errorf("maximize with the third's video off: %s, want video_not_enabled_for_all naming third", m.Raw)
+	}
+	err = peers["agent"].StartShare(ctxFor(t, 5*time.Second))
+	if se, ok := err.(*peer.ServerError); !ok || se.Code != call.CodeVideoNotEnabledForAll {
+		t.Errorf("share with the third's video off: %v, want video_not_enabled_for_all", err)
+	}
+
+	if err := peers["third"].SetVideo(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], signaling.Roles...) }); err != nil {
+		t.Fatalf("video back on: %v", err)
+	}
+	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(5*time.Second, func() error { return largest(peers["customer"], "agent") }); err != nil {
+		t.Errorf("maximize with everyone's video on: %v", err)
+	}
+	if err := peers["agent"].StartShare(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatalf("share with everyone's video on: %v", err)
+	}
+	for _, role := range []string{"customer", "third"} {
+		if err := waitFor(10*time.Second, func() error { return largest(peers[role], "screen") }); err != nil {
+			t.Errorf("%s while the agent shares: %v", role, err)
+		}
+	}
+}
+
+// When the customer hangs up, the agent and the third party keep seeing
+// and hearing each other.
+func TestCustomerHangsUpOthersContinue(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["customer"].Leave(); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"agent", "third"} {
+		p := peers[role]
+		if err := waitFor(3*time.Second, func() error { return equalTiles(p, "agent", "third") }); err != nil {
+			t.Errorf("%s after the customer left: %v", role, err)
+		}
+	}
+	delete(peers, "customer")
+	for role, fps := range measureFPS(peers, 2*time.Second) {
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps after the customer left", role, fps)
+		}
+	}
+	for _, pair := range [][2]string{{"agent", "third"}, {"third", "agent"}} {
+		p := peers[pair[0]]
+		if err := waitFor(3*time.Second, func() error { return hears(p, pair[0], pair[1]) }); err != nil {
+			t.Errorf("after the customer left: %v", err)
+		}
+	}
+}
+
+// In sfu mode two parties get each other's own media untranscoded, and a
+// three-party request is refused with a clear code.
+func TestSFUModeForwardsTwoPartiesAndRefusesThree(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Calls.VideoMode = call.SFU })
+	_, peers := ts.twoParty(t)
+	for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
+		p, other := peers[pair[0]], pair[1]
+		if err := waitFor(15*time.Second, func() error {
+			st := p.Stats()
+			// The other party's own 640x360 picture, not a composed canvas.
+			if st.Width != 640 || st.Height != 360 {
+				return fmt.Errorf("%s receives %dx%d, want the other's own 640x360", pair[0], st.Width, st.Height)
+			}
+			if tile, ok := st.Tiles[other]; !ok || !near(tile.Box, image.Rect(0, 0, 640, 360), boxSlackPx) {
+				return fmt.Errorf("%s sees %v, want %s full frame", pair[0], tileRoles(st.Tiles), other)
+			}
+			return hears(p, "", other)
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	for role, fps := range measureFPS(peers, 2*time.Second) {
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps in sfu mode", role, fps)
+		}
+	}
+	since := time.Now()
+	if err := peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	if code := errorCode(t, peers["agent"], since); code != call.CodeThreePartyUnsupportedInSFU {
+		t.Errorf("three-party request in sfu mode: %s, want %s", code, call.CodeThreePartyUnsupportedInSFU)
+	}
+}

@@ -1,0 +1,194 @@
+package signaling
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
+)
+
+// leg is one party's presence in one call: its PeerConnection, the tracks
+// the server sends it, and the gate that keeps its messages in order.
+type leg struct {
+	s       *session
+	log     *slog.Logger
+	room    *room
+	callID  string
+	role    call.Role
+	agentID string
+
+	videoOut webrtc.TrackLocal // composed picture (mcu) or the other's video (sfu)
+	audioOut webrtc.TrackLocal // mix-minus (mcu) or the other's audio (sfu)
+
+	mu         sync.Mutex
+	pc         *webrtc.PeerConnection
+	candidates []webrtc.ICECandidateInit // arrived before the remote description
+	keyframe   func()                    // asks this party for a key frame (sfu)
+
+	gate    sync.Mutex
+	ready   bool              // `joined` was sent: messages flow
+	held    []json.RawMessage // messages that came before `joined`
+	lastSeq uint64            // of the last call.state sent
+
+	ended atomic.Bool
+	media sync.WaitGroup // track and RTCP goroutines
+}
+
+func newLeg(s *session, callID string, role call.Role, agentID string, mode call.VideoMode) (*leg, error) {
+	l := &leg{s: s, callID: callID, role: role, agentID: agentID,
+		log: s.srv.log.With("call_id", callID, "party", role)}
+	stream := "threeway-" + string(role)
+	var err error
+	if mode == call.SFU {
+		l.videoOut, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", stream)
+		if err == nil {
+			l.audioOut, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", stream)
+		}
+	} else {
+		l.videoOut, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", stream)
+		if err == nil {
+			l.audioOut, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", stream)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("output tracks: %w", err)
+	}
+	return l, nil
+}
+
+// open lets messages flow: `joined` first, then what was held back.
+func (l *leg) open(joined serverMessage) {
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	l.s.send(joined)
+	for _, m := range l.held {
+		l.s.sendRaw(m)
+	}
+	l.held = nil
+	l.ready = true
+}
+
+// deliver sends a message to the party, or holds it until `joined`.
+func (l *leg) deliver(m json.RawMessage) {
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	l.deliverLocked(m)
+}
+
+func (l *leg) deliverLocked(m json.RawMessage) {
+	if !l.ready {
+		l.held = append(l.held, m)
+		return
+	}
+	l.s.sendRaw(m)
+}
+
+// sendState sends the call as this party sees it; snapshots older than
+// one already sent are dropped, so the client never goes back in time.
+func (l *leg) sendState(s *call.Snapshot) {
+	data, err := json.Marshal(newStateMessage(s, l.role))
+	if err != nil {
+		l.log.Error("marshal call.state", "err", err)
+		return
+	}
+	l.gate.Lock()
+	defer l.gate.Unlock()
+	if s.Seq <= l.lastSeq {
+		return
+	}
+	l.lastSeq = s.Seq
+	l.deliverLocked(data)
+}
+
+// goMedia runs f as one of the leg's media goroutines, unless the leg has
+// ended (closeMedia then waits for them all).
+func (l *leg) goMedia(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended.Load() {
+		return
+	}
+	l.media.Add(1)
+	go func() {
+		defer l.media.Done()
+		f()
+	}()
+}
+
+// end marks the leg over and closes its media in the background: it may
+// be called under the call center's lock, which must not wait for pion.
+func (l *leg) end() {
+	l.mu.Lock()
+	ended := l.ended.Swap(true)
+	l.mu.Unlock()
+	if ended {
+		return
+	}
+	srv := l.s.srv
+	srv.removeLeg(l)
+	srv.closers.Add(1)
+	go func() {
+		defer srv.closers.Done()
+		l.closeMedia()
+	}()
+}
+
+func (l *leg) closeMedia() {
+	l.mu.Lock()
+	pc := l.pc
+	l.mu.Unlock()
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			l.log.Debug("close peer connection", "err", err)
+		}
+	}
+	l.media.Wait()
+}
+
+// requestKeyframe asks this party's camera for a key frame (sfu mode).
+func (l *leg) requestKeyframe() {
+	l.mu.Lock()
+	f := l.keyframe
+	l.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// stateMessage is call.state: the call as one viewer sees it.
+type stateMessage struct {
+	Type     string            `json:"type"`
+	Call     string            `json:"call"`
+	You      call.Role         `json:"you"`
+	Mode     call.VideoMode    `json:"mode"`
+	Parties  []call.PartyState `json:"parties"`
+	Layout   call.Layout       `json:"layout"`
+	SelfView bool              `json:"self_view"`
+	Share    *shareState       `json:"share"`
+	View     call.View         `json:"view"`
+	Help     *call.HelpState   `json:"help"`
+	Ended    bool              `json:"ended,omitempty"`
+}
+
+type shareState struct {
+	Party call.Role `json:"party"`
+}
+
+func newStateMessage(s *call.Snapshot, viewer call.Role) stateMessage {
+	me, _ := s.Party(viewer)
+	m := stateMessage{Type: "call.state", Call: s.ID, You: viewer, Mode: s.Mode,
+		Parties: s.Parties, Layout: me.Layout, SelfView: me.SelfView,
+		View: s.ViewOf(viewer), Help: s.Help, Ended: s.Ended}
+	if m.Parties == nil {
+		m.Parties = []call.PartyState{}
+	}
+	if s.Share != "" {
+		m.Share = &shareState{Party: s.Share}
+	}
+	return m
+}

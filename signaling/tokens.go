@@ -1,0 +1,73 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Token kinds: a call token admits one role to one call; an agent token
+// signs an agent console in.
+const (
+	kindCall  = "call"
+	kindAgent = "agent"
+)
+
+// ErrBadToken is any token that does not admit its bearer.
+var ErrBadToken = errors.New("bad token")
+
+// claims are what a token carries, signed with HMAC-SHA256.
+type claims struct {
+	Kind  string `json:"kind"`
+	Call  string `json:"call,omitempty"`
+	Role  string `json:"role,omitempty"`
+	Agent string `json:"agent,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// tokens issues and checks HS256 tokens with one secret.
+type tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+func (t *tokens) issue(c claims) (string, error) {
+	now := t.now()
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(t.ttl))
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// check verifies signature, algorithm, expiry and kind.
+func (t *tokens) check(raw, kind string) (*claims, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("%w: missing", ErrBadToken)
+	}
+	var c claims
+	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(t.now))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadToken, err)
+	}
+	if c.Kind != kind {
+		return nil, fmt.Errorf("%w: a %s token, not a %s token", ErrBadToken, c.Kind, kind)
+	}
+	return &c, nil
+}
+
+func (t *tokens) callToken(callID, role, agentID string) (string, error) {
+	return t.issue(claims{Kind: kindCall, Call: callID, Role: role, Agent: agentID})
+}
+
+func (t *tokens) agentToken(agentID string) (string, error) {
+	return t.issue(claims{Kind: kindAgent, Agent: agentID})
+}
