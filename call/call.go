@@ -37,6 +37,9 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := ParseRole(string(role)); !ok {
+		return nil, refuse(CodeInvalidField, "role must be customer, agent or third")
+	}
 	switch {
 	case cs.parties[role] != nil:
 		return nil, refuse(CodeRoleTaken, "role %s is already taken in call %s", role, callID)

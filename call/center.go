@@ -27,6 +27,9 @@ type Params struct {
 	Dialer      Dialer        // nil: number mode is refused
 	MaxCalls    int           // 0: no limit
 	NewID       func() string // nil: random ids
+	// HelpEnded, when set, hears how each help request ended: "accepted"
+	// or its failure reason. It runs under the center's lock (metrics).
+	HelpEnded func(outcome string)
 }
 
 // Center holds every call and agent, and applies the product's rules. All
@@ -40,6 +43,7 @@ type Center struct {
 	dialer      Dialer
 	maxCalls    int
 	newID       func() string
+	helpEnded   func(outcome string)
 
 	mu         sync.Mutex
 	seq        uint64 // of the last snapshot
@@ -61,6 +65,7 @@ func NewCenter(p Params) *Center {
 		dialer:      p.Dialer,
 		maxCalls:    p.MaxCalls,
 		newID:       p.NewID,
+		helpEnded:   p.HelpEnded,
 		calls:       map[string]*callState{},
 		ended:       map[string]bool{},
 		agents:      map[string]*agentState{},
@@ -76,6 +81,9 @@ func NewCenter(p Params) *Center {
 	}
 	if c.newID == nil {
 		c.newID = randomID
+	}
+	if c.helpEnded == nil {
+		c.helpEnded = func(string) {}
 	}
 	now := c.clock.Now()
 	for _, a := range p.Directory.Agents {

@@ -221,6 +221,7 @@ func (c *Center) AcceptHelp(agentID, reqID string) (*Snapshot, error) {
 	a.ringing = ""
 	cs.help = nil
 	cs.helperID = a.ID
+	c.helpEnded("accepted")
 	c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Accepted, Agent: &AgentRef{ID: a.ID, Name: a.Name}})
 	c.addParty(cs, Third, a.Name, a.ID)
 	return c.snapshot(cs), nil
@@ -292,4 +293,5 @@ func (c *Center) withdrawHelp(cs *callState, reason, withdrawReason string) {
 		c.updatePresence(a)
 	}
 	c.toAll(cs, HelpFailed{Request: h.id, Reason: reason})
+	c.helpEnded(reason)
 }

@@ -31,7 +31,7 @@ type Metrics struct {
 	plisSent       prometheus.Counter
 	rtcpReceived   *prometheus.CounterVec
 	helpOutcomes   *prometheus.CounterVec
-	callsRefused   *prometheus.CounterVec
+	refusals       *prometheus.CounterVec
 }
 
 // mediaBuckets span 0.25 ms to about 0.5 s: decode, compose and encode of
@@ -58,7 +58,7 @@ func New() *Metrics {
 	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
 	m.rtcpReceived = f.counterVec("threeway_rtcp_received_total", "Feedback received from viewers, by type.", "type")
 	m.helpOutcomes = f.counterVec("threeway_help_outcomes_total", "How help requests ended: accepted or the failure reason.", "outcome")
-	m.callsRefused = f.counterVec("threeway_calls_refused_total", "Calls or joins refused, by code.", "code")
+	m.refusals = f.counterVec("threeway_refusals_total", "Requests refused with an error, by code.", "code")
 	m.registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
@@ -140,5 +140,5 @@ func (m *Metrics) RTCPReceived(kind string) { m.rtcpReceived.WithLabelValues(kin
 // HelpOutcome counts how one help request ended.
 func (m *Metrics) HelpOutcome(outcome string) { m.helpOutcomes.WithLabelValues(outcome).Inc() }
 
-// Refused counts a refused call or join by its code.
-func (m *Metrics) Refused(code string) { m.callsRefused.WithLabelValues(code).Inc() }
+// Refused counts a refusal by its code.
+func (m *Metrics) Refused(code string) { m.refusals.WithLabelValues(code).Inc() }

@@ -18,7 +18,8 @@ type Config struct {
 	// URL is the server's signaling WebSocket, e.g. ws://127.0.0.1:8080/ws.
 	URL string
 	// Call, Role, Name and Token go into the join message as they are, so
-	// tests can send invalid ones.
+	// tests can send invalid ones. An agent console (Connect, SignIn)
+	// needs none of them: its role comes from the server's `joined`.
 	Call, Role, Name, Token string
 	// Width, Height and FPS describe the sent video; 0 means 640x360 at 15.
 	Width, Height, FPS int
@@ -30,6 +31,10 @@ type Config struct {
 	// GarbageVideo sends random bytes as VP8 payloads instead of encoded
 	// frames, to test the server's robustness.
 	GarbageVideo bool
+	// AutoAccept makes an agent console accept every `help.offer` at
+	// once; media then starts on the server's `joined` as after Accept.
+	// For load tests.
+	AutoAccept bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }

@@ -27,4 +27,10 @@ var (
 	ErrConnection = errors.New("peer: media connection failed")
 	// ErrSocketClosed means the WebSocket ended.
 	ErrSocketClosed = errors.New("peer: websocket closed")
+	// ErrLeft means the server ended this party's leg (a `left` message)
+	// while an operation waited on it.
+	ErrLeft = errors.New("peer: the server ended this party's leg")
+	// ErrNotInCall means an operation needs media but the peer has no
+	// live leg (it never joined, or its leg ended).
+	ErrNotInCall = errors.New("peer: not in a call")
 )

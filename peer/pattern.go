@@ -41,8 +41,14 @@ const (
 // Roles lists the call roles in protocol order.
 func Roles() []string { return []string{"customer", "agent", "third"} }
 
+// ScreenKey is the name of a screen share's pattern: RoleColor(ScreenKey)
+// is its colour and FindTiles reports it under this key.
+const ScreenKey = "screen"
+
 // RoleColor is the solid YUV colour a role's video is filled with:
-// customer red, agent green, third blue, anything else grey.
+// customer red, agent green, third blue, and the screen share (ScreenKey)
+// yellow; anything else grey. Every two of them are over 110 apart in
+// chroma.
 func RoleColor(role string) (y, u, v byte) {
 	switch role {
 	case "customer":
@@ -51,11 +57,14 @@ func RoleColor(role string) (y, u, v byte) {
 		return 145, 54, 34
 	case "third":
 		return 41, 240, 110
+	case ScreenKey:
+		return 210, 16, 146
 	}
 	return 128, 128, 128
 }
 
-// DrawPattern paints f with the role colour and the block code of frame.
+// DrawPattern paints f with the role's (or ScreenKey's) colour and the
+// block code of frame.
 func DrawPattern(f *codec.Frame, role string, frame uint16) {
 	y, u, v := RoleColor(role)
 	f.Fill(y, u, v)

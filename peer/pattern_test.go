@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"image"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -62,7 +63,7 @@ func near(got, want image.Rectangle, tol int) bool {
 
 func TestRoleColorsDistinct(t *testing.T) {
 	seen := map[[3]byte]string{}
-	for _, role := range append(Roles(), "nobody") {
+	for _, role := range append(Roles(), ScreenKey, "nobody") {
 		y, u, v := RoleColor(role)
 		if other, dup := seen[[3]byte{y, u, v}]; dup {
 			t.Errorf("%s and %s share colour", role, other)
@@ -75,13 +76,65 @@ func TestRoleColorsDistinct(t *testing.T) {
 	}
 }
 
+// TestColourSeparation checks the chroma geometry FindTiles relies on:
+// every two colours far more than two radii apart, and the colours a
+// picture shows that are no one's pattern (placeholder grey, black, the
+// cells' neutral chroma, Chromium's fake camera) outside every radius with
+// a margin for coding noise.
+func TestColourSeparation(t *testing.T) {
+	dist := func(u0, v0, u1, v1 byte) float64 {
+		du, dv := float64(u0)-float64(u1), float64(v0)-float64(v1)
+		return math.Sqrt(du*du + dv*dv)
+	}
+	for i, a := range tileKeys {
+		_, ua, va := RoleColor(a)
+		for _, b := range tileKeys[i+1:] {
+			_, ub, vb := RoleColor(b)
+			if d := dist(ua, va, ub, vb); d < 2*chromaRadius+40 {
+				t.Errorf("%s and %s are %.0f apart in chroma, want at least %d", a, b, d, 2*chromaRadius+40)
+			}
+		}
+		if c := chromaClass[int(ua)<<8|int(va)]; int(c) != i+1 {
+			t.Errorf("%s's own chroma classifies as %d", a, c)
+		}
+	}
+	others := []struct {
+		name    string
+		y, u, v byte
+	}{
+		{"placeholder grey", 40, 128, 128},
+		{"black", 16, 128, 128},
+		{"white", 235, 128, 128},
+		{"fake camera (I420 planes)", 80, 0, 0},
+		{"fake camera background through RGB", 84, 89, 78},
+		{"fake camera green as measured by the server side", 80, 84, 74},
+	}
+	const margin = 15 // coding noise a foreign colour may add
+	for _, o := range others {
+		for _, key := range tileKeys {
+			_, u, v := RoleColor(key)
+			if d := dist(o.u, o.v, u, v); d < chromaRadius+margin {
+				t.Errorf("%s (U %d, V %d) is %.0f from %s, want at least %d", o.name, o.u, o.v, d, key, chromaRadius+margin)
+			}
+		}
+		if c := chromaClass[int(o.u)<<8|int(o.v)]; c != 0 {
+			t.Errorf("%s classifies as %s", o.name, tileKeys[c-1])
+		}
+		f := codec.NewFrame(64, 36)
+		f.Fill(o.y, o.u, o.v)
+		if tiles := FindTiles(f); len(tiles) != 0 {
+			t.Errorf("%s: found %v", o.name, tiles)
+		}
+	}
+}
+
 func TestPatternRoundTrip(t *testing.T) {
 	numbers := []uint16{0, 1, 12345, 65535}
 	sizes := []struct{ w, h, kbps int }{
 		{640, 360, 600}, // as sent
 		{320, 180, 250}, // half size: a small tile of a 1280x720 view
 	}
-	for _, role := range Roles() {
+	for _, role := range tileKeys {
 		for _, sz := range sizes {
 			t.Run(fmt.Sprintf("%s/%dx%d", role, sz.w, sz.h), func(t *testing.T) {
 				var frames []*codec.Frame
@@ -143,6 +196,13 @@ func TestFindTilesComposite(t *testing.T) {
 			"customer": image.Rect(960, 180, 1280, 360),
 			"third":    image.Rect(960, 360, 1280, 540),
 		}},
+		// A share: the screen large, the three cameras in a column.
+		"share": {1280, 720, 1000, map[string]image.Rectangle{
+			ScreenKey:  image.Rect(0, 90, 960, 630),
+			"customer": image.Rect(960, 90, 1280, 270),
+			"agent":    image.Rect(960, 270, 1280, 450),
+			"third":    image.Rect(960, 450, 1280, 630),
+		}},
 		"maximize-small": {640, 360, 500, map[string]image.Rectangle{
 			"agent":    image.Rect(0, 44, 480, 314),
 			"customer": image.Rect(480, 90, 640, 180),
@@ -159,7 +219,7 @@ func TestFindTilesComposite(t *testing.T) {
 			decoded := vp8RoundTrip(t, frames, l.kbps)
 			for i, d := range decoded {
 				tiles := FindTiles(d)
-				if len(tiles) != 3 {
+				if len(tiles) != len(l.places) {
 					t.Fatalf("frame %d: found %d tiles: %v", i, len(tiles), tiles)
 				}
 				for role, want := range l.places {
@@ -335,6 +395,43 @@ func BenchmarkFindTiles1280x720(b *testing.B) {
 	for b.Loop() {
 		if len(s.find(c)) != 3 {
 			b.Fatal("tiles missing")
+		}
+	}
+}
+
+// TestFakeCameraBesideTiles composes Chromium's fake camera (all-zero
+// chroma, a bright disc on a dark background in luma) as the customer's
+// tile of a three-party picture, as a browser customer looks: only the
+// synthetic parties' tiles may be found, where they are.
+func TestFakeCameraBesideTiles(t *testing.T) {
+	places := map[string]image.Rectangle{
+		"agent": image.Rect(640, 0, 1280, 360),
+		"third": image.Rect(320, 360, 960, 720),
+	}
+	var frames []*codec.Frame
+	for i := range 20 {
+		c := composite(1280, 720, uint16(i), places)
+		cam := codec.NewFrame(640, 360)
+		cam.Fill(0, 0, 0)
+		for y := range 360 {
+			for x := range 640 {
+				if dx, dy := x-320, y-180; dx*dx+dy*dy < 90*90 && (dx+4*i) > 0 {
+					cam.Y[y*640+x] = 255
+				}
+			}
+		}
+		cam.CopyTo(c, 0, 0)
+		frames = append(frames, c)
+	}
+	for i, d := range vp8RoundTrip(t, frames, 1000) {
+		tiles := FindTiles(d)
+		if len(tiles) != len(places) {
+			t.Fatalf("frame %d: found %v", i, tiles)
+		}
+		for role, want := range places {
+			if tile := tiles[role]; !near(tile.Box, want, 2) || tile.FrameNumber != i {
+				t.Errorf("frame %d %s: box %v number %d, want %v %d", i, role, tile.Box, tile.FrameNumber, want, i)
+			}
 		}
 	}
 }

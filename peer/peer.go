@@ -4,19 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/pion/webrtc/v4"
 )
 
-// Peer is one synthetic party in a call. Its methods are safe for
-// concurrent use.
+// Peer is one synthetic party in a call, or an agent console that becomes
+// one when it accepts a help request. Its methods are safe for concurrent
+// use.
+//
+// A Peer holds one WebSocket for its whole life and at most one media leg
+// (a PeerConnection with its senders and receivers) at a time: a leg
+// starts when the server sends `joined` (after Join, Accept or
+// AutoAccept) and ends when the server sends `left`, on Drop or on Close.
+// The socket outlives its legs, so a console can help in one call after
+// another.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
@@ -24,64 +30,33 @@ type Peer struct {
 	ws   *websocket.Conn
 	wsMu sync.Mutex // serializes writes
 
-	// ctx lives until Close; mediaCtx until Drop or Close and stops the
-	// senders.
-	ctx         context.Context
-	cancel      context.CancelFunc
-	mediaCtx    context.Context
-	mediaCancel context.CancelFunc
-	wg          sync.WaitGroup
+	// ctx lives until Close.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine of the peer and its legs
 
-	// joined receives the outcome of the join request (nil or
-	// *ServerError), once.
-	joined chan error
-	// connected is closed when the PeerConnection reaches connected.
-	connected     chan struct{}
-	connectedOnce sync.Once
-	// failed is closed, with failErr set, when the call cannot go on.
-	failed   chan struct{}
-	failOnce sync.Once
-	failErr  error
 	// readDone is closed, with readErr set, when the WebSocket read loop
-	// ends.
+	// ends; no leg starts after that.
 	readDone chan struct{}
 	readErr  error
 
-	udp *blackhole // the ICE socket, which Drop silences
-	mux io.Closer  // the ICE UDP mux over udp; closing it closes udp
-
-	videoTrack, audioTrack *webrtc.TrackLocalStaticSample
-
-	// sig is owned by the read loop: signaling state that must follow
-	// message order.
-	sig struct {
-		joinAnswered  bool
-		remoteSet     bool
-		pendingRemote []webrtc.ICECandidateInit
-	}
-
-	forceKey atomic.Bool // next sent video frame is a key frame
-
-	mu sync.Mutex // guards everything below
-	pc *webrtc.PeerConnection
-	// closed stops new goroutines (OnTrack) from starting.
+	mu sync.Mutex // guards everything below and every leg's guarded fields
+	// closed stops new goroutines (OnTrack, senders) from starting.
 	closed bool
-	// offerSent gates local candidates: they are queued until the offer
-	// is on the wire, so the server never sees a candidate first.
-	offerSent    bool
-	localPending []*webrtc.ICECandidate
-	messages     []Message
-	stats        Stats
-	lastPLI      time.Time
-	sent         [historySize]stamp
-	received     map[string]*[historySize]stamp
-	audio        pcmRing
-	toneCache    map[string]float64
-	toneCacheAt  int // stats.AudioFrames when toneCache was computed
+	// messages holds every server message, in order. Entries are never
+	// changed once appended, so a prefix may be read outside mu.
+	messages []Message
+	// changed is closed and replaced whenever something a waiter may be
+	// waiting for happens: a message, a leg's state or negotiation.
+	changed chan struct{}
+	// leg is the current or last media leg, nil before the first.
+	leg *leg
+	// legs are the legs whose sockets are still open.
+	legs         []*leg
+	socketClosed bool
 
 	closeOnce sync.Once
 	closeErr  error
-	dropOnce  sync.Once
 }
 
 // historySize is how many frame numbers SentAt and ReceivedAt remember
@@ -94,12 +69,11 @@ type stamp struct {
 	at    time.Time
 }
 
-// Join connects to the server, joins the call and negotiates media. It
-// returns once ICE and DTLS are connected, or fails when ctx ends, the
-// server refuses (the error is then a *ServerError) or the connection
-// fails. On failure everything it started is closed. ctx bounds the join
-// only; the returned Peer lives until Leave or Close.
-func Join(ctx context.Context, cfg Config) (*Peer, error) {
+// Connect opens the WebSocket to cfg.URL and nothing else: no join, no
+// media. It is how an agent console starts (then SignIn); the media of a
+// leg starts by itself when the server sends `joined`. ctx bounds the
+// dial only; the Peer lives until Close.
+func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -112,8 +86,30 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 	p := newPeer(cfg, ws)
 	p.wg.Add(1)
 	go p.readLoop()
+	return p, nil
+}
 
-	if err := p.join(ctx); err != nil {
+// Join connects to the server, joins the call and negotiates media: it is
+// Connect, then a `join` message, then the media a `joined` starts. It
+// returns once ICE and DTLS are connected and the senders run, or fails
+// when ctx ends, the server refuses (the error is then a *ServerError) or
+// the connection fails. On failure everything it started is closed. ctx
+// bounds the join only; the returned Peer lives until Leave or Close.
+func Join(ctx context.Context, cfg Config) (*Peer, error) {
+	p, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	from := p.mark()
+	err = p.Send(map[string]string{
+		"type": "join", "call": p.cfg.Call, "role": p.cfg.Role,
+		"name": p.cfg.Name, "token": p.cfg.Token,
+	})
+	if err == nil {
+		// Any error before `joined` is the join's refusal.
+		err = p.awaitLeg(ctx, from, func(Message) bool { return true })
+	}
+	if err != nil {
 		if cerr := p.Close(); cerr != nil {
 			p.log.Debug("close after failed join", "err", cerr)
 		}
@@ -124,63 +120,53 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 
 func newPeer(cfg Config, ws *websocket.Conn) *Peer {
 	p := &Peer{
-		cfg:       cfg,
-		log:       cfg.Logger.With("role", cfg.Role, "call", cfg.Call),
-		ws:        ws,
-		joined:    make(chan error, 1),
-		connected: make(chan struct{}),
-		failed:    make(chan struct{}),
-		readDone:  make(chan struct{}),
-		received:  make(map[string]*[historySize]stamp),
+		cfg:      cfg,
+		log:      cfg.Logger.With("role", cfg.Role, "call", cfg.Call),
+		ws:       ws,
+		readDone: make(chan struct{}),
+		changed:  make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.mediaCtx, p.mediaCancel = context.WithCancel(p.ctx)
-	p.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
 	return p
 }
 
-// join runs the join handshake and the media negotiation.
-func (p *Peer) join(ctx context.Context) error {
-	err := p.Send(map[string]string{
-		"type": "join", "call": p.cfg.Call, "role": p.cfg.Role,
-		"name": p.cfg.Name, "token": p.cfg.Token,
-	})
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-p.joined:
-		if err != nil {
-			return err
-		}
-	case <-p.readDone:
-		return fmt.Errorf("peer: waiting for joined: %w", p.readErr)
-	case <-ctx.Done():
-		return fmt.Errorf("peer: waiting for joined: %w", ctx.Err())
-	}
-
-	if err := p.startMedia(); err != nil {
-		return err
-	}
-	select {
-	case <-p.connected:
-	case <-p.failed:
-		return p.failErr
-	case <-p.readDone:
-		return fmt.Errorf("peer: negotiating media: %w", p.readErr)
-	case <-ctx.Done():
-		return fmt.Errorf("peer: negotiating media: %w", ctx.Err())
-	}
-	p.log.Debug("connected")
-	return p.startSenders()
+// notifyLocked wakes every waiter; p.mu must be held.
+func (p *Peer) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
-// fail records the first reason the call cannot go on.
-func (p *Peer) fail(err error) {
-	p.failOnce.Do(func() {
-		p.failErr = err
-		close(p.failed)
-	})
+// mark returns the index the next server message will have.
+func (p *Peer) mark() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.messages)
+}
+
+// await blocks until cond, evaluated under p.mu after every change,
+// reports done or an error, or until ctx ends or the socket closes. what
+// names the wait in errors.
+func (p *Peer) await(ctx context.Context, what string, cond func() (bool, error)) error {
+	final := false
+	for {
+		p.mu.Lock()
+		done, err := cond()
+		ch := p.changed
+		p.mu.Unlock()
+		if done || err != nil {
+			return err
+		}
+		if final {
+			return fmt.Errorf("peer: waiting for %s: %w", what, p.readErr)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("peer: waiting for %s: %w", what, ctx.Err())
+		case <-p.readDone:
+			final = true // one more look: the last message may be the answer
+		}
+	}
 }
 
 // Leave sends {"type":"leave"} and closes the peer.
@@ -189,43 +175,44 @@ func (p *Peer) Leave() error {
 	return errors.Join(err, p.Close())
 }
 
-// Drop makes the peer vanish from the network as if its link died: the ICE
-// socket silently discards everything from now on (so not even DTLS's
-// close_notify gets out), media stops and the PeerConnection is closed.
-// The WebSocket stays open and keeps recording messages, so the server can
-// only notice through ICE.
+// Drop makes the current leg vanish from the network as if its link died:
+// its ICE socket silently discards everything from now on (so not even
+// DTLS's close_notify gets out), media stops and the PeerConnection is
+// closed. The WebSocket stays open and keeps recording messages, so the
+// server can only notice through ICE. The silenced socket stays open until
+// Close.
 func (p *Peer) Drop() {
-	p.dropOnce.Do(func() {
-		if p.udp != nil {
-			p.udp.silence()
-		}
-		p.mediaCancel()
+	p.mu.Lock()
+	l := p.leg
+	p.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.dropOnce.Do(func() {
 		p.mu.Lock()
-		pc := p.pc
+		l.silenced = true
+		udp := l.udp
 		p.mu.Unlock()
-		if pc != nil {
-			if err := pc.Close(); err != nil {
-				p.log.Debug("drop: close peer connection", "err", err)
-			}
+		if udp != nil {
+			udp.silence()
+		}
+		if err := p.endLeg(l, "dropped by the peer"); err != nil {
+			p.log.Debug("drop", "err", err)
 		}
 	})
 }
 
-// Close hangs up without a leave message: it closes the PeerConnection and
-// the WebSocket and waits for every goroutine of the peer to end. It is
-// idempotent.
+// Close hangs up without a leave message: it closes the WebSocket and
+// every PeerConnection and waits for every goroutine of the peer to end.
+// It is idempotent.
 func (p *Peer) Close() error {
 	p.closeOnce.Do(func() {
 		p.mu.Lock()
 		p.closed = true
-		pc := p.pc
+		live := slices.Clone(p.legs)
 		p.mu.Unlock()
-		p.mediaCancel()
-		var errs []error
-		if pc != nil {
-			if err := pc.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("peer: close peer connection: %w", err))
-			}
+		for _, l := range live {
+			l.cancel() // stop the senders at once
 		}
 		// The read loop is still reading, so the close handshake can
 		// complete; a server that already went away is not an error.
@@ -233,13 +220,15 @@ func (p *Peer) Close() error {
 			p.log.Debug("close websocket", "err", err)
 		}
 		p.cancel()
-		if p.mux != nil {
-			if err := p.mux.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				errs = append(errs, fmt.Errorf("peer: close ICE socket: %w", err))
-			}
-		} else if p.udp != nil {
-			if err := p.udp.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-				errs = append(errs, fmt.Errorf("peer: close ICE socket: %w", err))
+		// Only the read loop starts legs: once it is done the set is final.
+		<-p.readDone
+		p.mu.Lock()
+		live = slices.Clone(p.legs)
+		p.mu.Unlock()
+		var errs []error
+		for _, l := range live {
+			if err := p.closeLeg(l); err != nil {
+				errs = append(errs, err)
 			}
 		}
 		p.wg.Wait()
@@ -248,13 +237,27 @@ func (p *Peer) Close() error {
 	return p.closeErr
 }
 
-// SentAt returns when this peer captured video frame number frame (just
-// before drawing and encoding it), if it is among the last few thousand
-// sent.
+// Role is the role of the current (or last) media leg as the server's
+// `joined` named it, or Config.Role before any.
+func (p *Peer) Role() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leg != nil {
+		return p.leg.role
+	}
+	return p.cfg.Role
+}
+
+// SentAt returns when this peer captured camera frame number frame (just
+// before drawing and encoding it) in the current leg, if it is among the
+// last few thousand sent.
 func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := p.sent[int(frame)%historySize]
+	if p.leg == nil {
+		return time.Time{}, false
+	}
+	s := p.leg.sent[int(frame)%historySize]
 	if s.at.IsZero() || s.frame != frame {
 		return time.Time{}, false
 	}
@@ -262,14 +265,18 @@ func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 }
 
 // ReceivedAt returns when frame number frame was first read in role's tile
-// of a received picture, if it is among the last few thousand. The time is
-// when that picture's last RTP packet arrived, so it excludes the sample
-// builder's one-frame hold-back and decoding. Latency through the server
-// is ReceivedAt(role, n) minus the sending peer's SentAt(n).
+// (role may also be "screen") of a picture received in the current leg, if
+// it is among the last few thousand. The time is when that picture's last
+// RTP packet arrived, so it excludes the sample builder's one-frame
+// hold-back and decoding. Latency through the server is
+// ReceivedAt(role, n) minus the sending peer's SentAt(n).
 func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	h := p.received[role]
+	if p.leg == nil {
+		return time.Time{}, false
+	}
+	h := p.leg.received[role]
 	if h == nil {
 		return time.Time{}, false
 	}
@@ -278,12 +285,4 @@ func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return s.at, true
-}
-
-// recordSent stores the capture time of frame.
-func (p *Peer) recordSent(frame uint16, at time.Time) {
-	p.mu.Lock()
-	p.sent[int(frame)%historySize] = stamp{frame, at}
-	p.stats.FramesSent++
-	p.mu.Unlock()
 }

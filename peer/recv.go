@@ -23,32 +23,34 @@ const (
 	maxConcealed = 5
 )
 
-// onTrack starts a receive loop for each track the server sends.
-func (p *Peer) onTrack(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	pc := p.pc
-	p.wg.Add(1)
-	p.mu.Unlock()
+// onTrack starts a receive loop for each track the server sends on l.
+// Only the video on the camera's transceiver is the composed picture; any
+// other video track is read and discarded.
+func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	p.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
-	go func() {
-		defer p.wg.Done()
-		switch track.Kind() {
-		case webrtc.RTPCodecTypeVideo:
-			p.receiveVideo(pc, track)
-		case webrtc.RTPCodecTypeAudio:
-			p.receiveAudio(track)
+	p.mu.Lock()
+	main := r == l.mainVideo
+	p.mu.Unlock()
+	p.spawn(func() {
+		switch {
+		case track.Kind() == webrtc.RTPCodecTypeAudio:
+			p.receiveAudio(l, track)
+		case main:
+			p.receiveVideo(l, pc, track)
+		default:
+			for {
+				if _, _, err := track.ReadRTP(); err != nil {
+					return
+				}
+			}
 		}
-	}()
+	})
 }
 
 // receiveVideo decodes and analyses the server's video until the track
 // ends. Frames are skipped from a loss until the next key frame (a PLI
 // asks for it), as a browser would.
-func (p *Peer) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
+func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
 	dec, err := codec.NewVP8Decoder()
 	if err != nil {
 		p.log.Error("video decoder", "err", err)
@@ -73,8 +75,8 @@ func (p *Peer) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote
 			}
 			key := len(s.Data) > 0 && s.Data[0]&1 == 0 // VP8 frame tag: 0 = key frame
 			if waitKey && !key {
-				p.countSkipped()
-				p.requestKeyFrame(pc, track.SSRC())
+				p.countSkipped(l)
+				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			}
 			waitKey = false
@@ -83,12 +85,12 @@ func (p *Peer) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote
 					continue
 				}
 				p.log.Debug("decode video", "err", err)
-				p.countDecodeError()
+				p.countDecodeError(l)
 				waitKey = true
-				p.requestKeyFrame(pc, track.SSRC())
+				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			}
-			p.analyse(frame, &scan, arrivals.lookup(s.PacketTimestamp))
+			p.analyse(l, frame, &scan, arrivals.lookup(s.PacketTimestamp))
 		}
 	}
 }
@@ -96,7 +98,7 @@ func (p *Peer) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote
 // analyse records a decoded picture: its size and where each role's tile
 // is and which frame it shows. arrived is when the picture's last packet
 // came in (zero if unknown).
-func (p *Peer) analyse(f *codec.Frame, scan *tileScanner, arrived time.Time) {
+func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.Time) {
 	tiles := scan.find(f)
 	now := time.Now()
 	if arrived.IsZero() {
@@ -104,45 +106,45 @@ func (p *Peer) analyse(f *codec.Frame, scan *tileScanner, arrived time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stats.FramesDecoded == 0 {
-		p.stats.FirstFrameAt = now
+	if l.stats.FramesDecoded == 0 {
+		l.stats.FirstFrameAt = now
 	}
-	p.stats.FramesDecoded++
-	p.stats.Width, p.stats.Height = f.Width, f.Height
+	l.stats.FramesDecoded++
+	l.stats.Width, l.stats.Height = f.Width, f.Height
 	for role, t := range tiles {
 		t.ReadAt = now
 		tiles[role] = t
 		if t.FrameNumber < 0 {
 			continue
 		}
-		h := p.received[role]
+		h := l.received[role]
 		if h == nil {
 			h = new([historySize]stamp)
-			p.received[role] = h
+			l.received[role] = h
 		}
 		n := uint16(t.FrameNumber)
 		if s := &h[int(n)%historySize]; s.at.IsZero() || s.frame != n {
 			*s = stamp{n, arrived}
 		}
 	}
-	p.stats.Tiles = tiles
+	l.stats.Tiles = tiles
 }
 
-func (p *Peer) countSkipped() {
+func (p *Peer) countSkipped(l *leg) {
 	p.mu.Lock()
-	p.stats.FramesSkipped++
+	l.stats.FramesSkipped++
 	p.mu.Unlock()
 }
 
-func (p *Peer) countDecodeError() {
+func (p *Peer) countDecodeError(l *leg) {
 	p.mu.Lock()
-	p.stats.DecodeErrors++
+	l.stats.DecodeErrors++
 	p.mu.Unlock()
 }
 
 // receiveAudio decodes the server's audio into the last second of PCM
 // until the track ends, concealing lost frames.
-func (p *Peer) receiveAudio(track *webrtc.TrackRemote) {
+func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
 	dec, err := codec.NewOpusDecoder()
 	if err != nil {
 		p.log.Error("audio decoder", "err", err)
@@ -158,20 +160,20 @@ func (p *Peer) receiveAudio(track *webrtc.TrackRemote) {
 		}
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			p.decodeAudio(dec, s, pcm)
+			p.decodeAudio(l, dec, s, pcm)
 		}
 	}
 }
 
 // decodeAudio decodes one Opus sample into the PCM history.
-func (p *Peer) decodeAudio(dec *codec.OpusDecoder, s *media.Sample, pcm []int16) {
+func (p *Peer) decodeAudio(l *leg, dec *codec.OpusDecoder, s *media.Sample, pcm []int16) {
 	for range min(int(s.PrevDroppedPackets), maxConcealed) {
 		n, err := dec.Conceal(pcm[:codec.FrameSamples])
 		if err != nil {
 			break
 		}
 		p.mu.Lock()
-		p.audio.write(pcm[:n])
+		l.pcm.write(pcm[:n])
 		p.mu.Unlock()
 	}
 	n, err := dec.Decode(s.Data, pcm)
@@ -182,8 +184,8 @@ func (p *Peer) decodeAudio(dec *codec.OpusDecoder, s *media.Sample, pcm []int16)
 		}
 	}
 	p.mu.Lock()
-	p.audio.write(pcm[:n])
-	p.stats.AudioFrames++
+	l.pcm.write(pcm[:n])
+	l.stats.AudioFrames++
 	p.mu.Unlock()
 }
 

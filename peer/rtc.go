@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"sync/atomic"
 
@@ -18,8 +19,9 @@ const (
 
 // newAPI builds a webrtc API for one PeerConnection: VP8 and Opus only,
 // the default interceptors (NACK, RTCP reports, TWCC) on a fresh registry,
-// and ICE restricted to one IPv4 UDP socket that Drop can silence.
-func (p *Peer) newAPI() (*webrtc.API, error) {
+// and ICE restricted to one IPv4 UDP socket that Drop can silence. It
+// returns that socket and the mux over it (closing the mux closes both).
+func (p *Peer) newAPI() (*webrtc.API, *blackhole, io.Closer, error) {
 	m := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{
 		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
@@ -29,7 +31,7 @@ func (p *Peer) newAPI() (*webrtc.API, error) {
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback},
 		PayloadType:        payloadTypeVP8,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("peer: register VP8: %w", err)
+		return nil, nil, nil, fmt.Errorf("peer: register VP8: %w", err)
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -38,11 +40,11 @@ func (p *Peer) newAPI() (*webrtc.API, error) {
 		},
 		PayloadType: payloadTypeOpus,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("peer: register Opus: %w", err)
+		return nil, nil, nil, fmt.Errorf("peer: register Opus: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("peer: register interceptors: %w", err)
+		return nil, nil, nil, fmt.Errorf("peer: register interceptors: %w", err)
 	}
 
 	se := webrtc.SettingEngine{}
@@ -56,98 +58,103 @@ func (p *Peer) newAPI() (*webrtc.API, error) {
 	}
 	conn, err := net.ListenPacket("udp4", listen)
 	if err != nil {
-		return nil, fmt.Errorf("peer: ICE socket: %w", err)
+		return nil, nil, nil, fmt.Errorf("peer: ICE socket: %w", err)
 	}
-	p.udp = &blackhole{PacketConn: conn}
-	mux := webrtc.NewICEUDPMux(nil, p.udp) // closes p.udp when closed
-	p.mux = mux
+	udp := &blackhole{PacketConn: conn}
+	mux := webrtc.NewICEUDPMux(nil, udp) // closes udp when closed
 	se.SetICEUDPMux(mux)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir),
-		webrtc.WithSettingEngine(se)), nil
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se))
+	return api, udp, mux, nil
 }
 
-// startMedia creates the PeerConnection with one sendrecv video and one
-// sendrecv audio transceiver and sends the offer.
-func (p *Peer) startMedia() error {
-	api, err := p.newAPI()
+// buildLeg creates l's PeerConnection with one sendrecv video and one
+// sendrecv audio transceiver, as a browser with a camera and microphone
+// does, and sends the offer.
+func (p *Peer) buildLeg(l *leg) error {
+	api, udp, mux, err := p.newAPI()
 	if err != nil {
 		return err
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
+		if cerr := mux.Close(); cerr != nil {
+			p.log.Debug("close ICE socket", "err", cerr)
+		}
 		return fmt.Errorf("peer: new peer connection: %w", err)
 	}
 	p.mu.Lock()
-	p.pc = pc
-	p.mu.Unlock()
-	pc.OnICECandidate(p.onLocalCandidate)
-	pc.OnConnectionStateChange(p.onConnectionState)
-	pc.OnTrack(p.onTrack)
-
-	stream := "threeway-peer-" + p.cfg.Role
-	video, err := webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", stream)
-	if err != nil {
-		return fmt.Errorf("peer: video track: %w", err)
+	l.udp, l.mux, l.pc = udp, mux, pc
+	if l.silenced {
+		udp.silence()
 	}
-	audio, err := webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", stream)
+	p.mu.Unlock()
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) { p.onLocalCandidate(l, c) })
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) { p.onLegState(l, s) })
+	pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) { p.onTrack(l, pc, track, r) })
+
+	stream := "threeway-peer-" + l.role
+	video, err := newSampleWriter(webrtc.MimeTypeVP8, "video", stream)
 	if err != nil {
-		return fmt.Errorf("peer: audio track: %w", err)
+		return err
+	}
+	audio, err := newSampleWriter(webrtc.MimeTypeOpus, "audio", stream)
+	if err != nil {
+		return err
 	}
 	sendrecv := webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}
-	vt, err := pc.AddTransceiverFromTrack(video, sendrecv)
+	vt, err := pc.AddTransceiverFromTrack(video.track, sendrecv)
 	if err != nil {
 		return fmt.Errorf("peer: add video transceiver: %w", err)
 	}
-	at, err := pc.AddTransceiverFromTrack(audio, sendrecv)
+	at, err := pc.AddTransceiverFromTrack(audio.track, sendrecv)
 	if err != nil {
 		return fmt.Errorf("peer: add audio transceiver: %w", err)
 	}
-	p.videoTrack, p.audioTrack = video, audio
-	p.goRTCP(vt.Sender(), true)
-	p.goRTCP(at.Sender(), false)
-
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("peer: create offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("peer: set local offer: %w", err)
-	}
-	return p.sendOffer(offer.SDP)
-}
-
-// onConnectionState tracks the PeerConnection's state.
-func (p *Peer) onConnectionState(s webrtc.PeerConnectionState) {
+	l.video, l.audio = video, audio
 	p.mu.Lock()
-	p.stats.ConnectionState = s.String()
+	l.mainVideo = vt.Receiver()
 	p.mu.Unlock()
-	p.log.Debug("connection state", "state", s.String())
-	switch s {
-	case webrtc.PeerConnectionStateConnected:
-		p.connectedOnce.Do(func() { close(p.connected) })
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		p.fail(fmt.Errorf("%w: state %s", ErrConnection, s))
-	}
+	p.goRTCP(l, vt.Sender(), &l.camera)
+	p.goRTCP(l, at.Sender(), nil)
+
+	l.negMu.Lock()
+	defer l.negMu.Unlock()
+	l.gen = 1
+	return p.offerLocked(l)
 }
 
-// goRTCP reads RTCP from a sender until the PeerConnection closes, which
-// the interceptors need; for video it turns PLI and FIR into a key frame.
-func (p *Peer) goRTCP(sender *webrtc.RTPSender, video bool) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+// goRTCP reads RTCP from a sender until it stops or the PeerConnection
+// closes, which the interceptors need; for video (src set) it turns PLI
+// and FIR into a key frame of src.
+func (p *Peer) goRTCP(l *leg, sender *webrtc.RTPSender, src *source) {
+	p.spawn(func() {
 		for {
 			pkts, _, err := sender.ReadRTCP()
 			if err != nil {
 				return
 			}
-			if video {
-				p.handleSenderRTCP(pkts)
+			if src != nil {
+				p.handleSenderRTCP(l, src, pkts)
 			}
 		}
+	})
+}
+
+// spawn runs f on a goroutine that Close waits for, unless the peer is
+// closing (then f does not run and spawn returns false).
+func (p *Peer) spawn(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		f()
 	}()
+	return true
 }
 
 // blackhole is the ICE socket. Once silenced it drops everything in both

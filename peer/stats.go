@@ -3,11 +3,17 @@ package peer
 import (
 	"maps"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
-// Stats is a snapshot of a peer's media counters and analysis.
+// Stats is a snapshot of a peer's media counters and analysis. Everything
+// but SocketClosed describes the current media leg (or the last one, after
+// it ended): a new leg (a `joined` after a `left`, e.g. a console helping
+// in its next call) starts every counter from zero.
 type Stats struct {
-	// ConnectionState is the PeerConnection's state ("new" .. "closed").
+	// ConnectionState is the leg's PeerConnection state ("new" ..
+	// "closed"); "new" before any leg.
 	ConnectionState string
 	// SocketClosed is set once the signaling WebSocket has ended.
 	SocketClosed bool
@@ -18,7 +24,8 @@ type Stats struct {
 	FirstFrameAt  time.Time // when the first picture was decoded
 	Width, Height int       // size of the last received picture
 	// Tiles holds, by role, where that role's colour was in the last
-	// received picture; roles not visible are absent.
+	// received picture; roles not visible are absent. A screen share's
+	// colour is reported under "screen".
 	Tiles map[string]Tile
 	// ToneDBFS holds, by role, the level of that role's tone in the last
 	// second of received audio (about -12 dBFS for one tone mixed at unity
@@ -27,9 +34,10 @@ type Stats struct {
 	AudioFrames int // received audio packets decoded
 	PLIsSent    int // key frame requests we sent for the server's video
 
-	FramesSent      int // video frames sent
-	AudioFramesSent int // audio frames sent
-	PLIsReceived    int // PLIs and FIRs the server sent for our video
+	FramesSent       int // camera frames sent
+	ScreenFramesSent int // screen-share frames sent
+	AudioFramesSent  int // audio frames sent
+	PLIsReceived     int // PLIs and FIRs the server sent for our video
 }
 
 // Stats returns a snapshot of the peer's counters. Tone levels are
@@ -37,12 +45,20 @@ type Stats struct {
 // when audio arrived since the last call.
 func (p *Peer) Stats() Stats {
 	p.mu.Lock()
-	s := p.stats
-	s.Tiles = maps.Clone(p.stats.Tiles)
-	tones, fresh := p.toneCache, p.toneCache != nil && p.toneCacheAt == p.stats.AudioFrames
+	l := p.leg
+	if l == nil {
+		s := Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.socketClosed,
+			Tiles: map[string]Tile{}, ToneDBFS: map[string]float64{}}
+		p.mu.Unlock()
+		return s
+	}
+	s := l.stats
+	s.SocketClosed = p.socketClosed
+	s.Tiles = maps.Clone(l.stats.Tiles)
+	tones, fresh := l.toneCache, l.toneCache != nil && l.toneCacheAt == l.stats.AudioFrames
 	var pcm []int16
-	if !fresh && p.stats.AudioFrames > 0 {
-		pcm = p.audio.snapshot()
+	if !fresh && l.stats.AudioFrames > 0 {
+		pcm = l.pcm.snapshot()
 	}
 	p.mu.Unlock()
 	if s.Tiles == nil {
@@ -57,7 +73,7 @@ func (p *Peer) Stats() Stats {
 			}
 		}
 		p.mu.Lock()
-		p.toneCache, p.toneCacheAt = tones, s.AudioFrames
+		l.toneCache, l.toneCacheAt = tones, s.AudioFrames
 		p.mu.Unlock()
 	}
 	s.ToneDBFS = maps.Clone(tones)

@@ -17,22 +17,31 @@ type Tile struct {
 
 const (
 	// chromaRadius is how far (in U,V units) a chroma sample may be from a
-	// role's chroma to count as that role's colour.
-	chromaRadius = 40
+	// colour's chroma to count as that colour. VP8 keeps the flat inside
+	// of a pattern within 20 of its chroma down to 30 kbps, while the
+	// nearest colours that are no role's stay beyond 50: Chromium's fake
+	// camera (U=V=0 planes, 64 from the agent's green; its background
+	// read back through RGB, about (88,78), 50 from it) and any grey
+	// (over 110 from every colour). TestColourSeparation checks these.
+	chromaRadius = 30
 	// minTileSamples is the fewest chroma samples of a colour that make a
 	// tile; fewer are treated as noise.
 	minTileSamples = 16
 )
 
-// chromaClass maps U<<8|V to 1 + the index of the role whose colour it is
-// near in Roles(), or 0 for none. A table lookup per chroma sample keeps
-// the analysis of a 1280x720 picture well under a millisecond.
+// tileKeys are the colours FindTiles looks for: the roles' and the
+// screen share's, in the order of chromaClass.
+var tileKeys = append(Roles(), ScreenKey)
+
+// chromaClass maps U<<8|V to 1 + the index in tileKeys of the colour it is
+// near, or 0 for none. A table lookup per chroma sample keeps the
+// analysis of a 1280x720 picture well under a millisecond.
 var chromaClass = buildChromaClass()
 
 func buildChromaClass() *[1 << 16]uint8 {
 	var t [1 << 16]uint8
-	for i, role := range Roles() {
-		_, cu, cv := RoleColor(role)
+	for i, key := range tileKeys {
+		_, cu, cv := RoleColor(key)
 		for u := range 256 {
 			for v := range 256 {
 				du, dv := u-int(cu), v-int(cv)
@@ -45,9 +54,10 @@ func buildChromaClass() *[1 << 16]uint8 {
 	return &t
 }
 
-// FindTiles finds each role's colour in f and returns, by role, its
-// bounding box, pixel count and the frame number read from its block code.
-// Roles whose colour is absent are not in the map.
+// FindTiles finds each role's colour, and a screen share's (key
+// ScreenKey), in f and returns, by role, its bounding box, pixel count and
+// the frame number read from its block code. Colours absent are not in the
+// map.
 func FindTiles(f *codec.Frame) map[string]Tile {
 	var s tileScanner
 	return s.find(f)
@@ -56,7 +66,7 @@ func FindTiles(f *codec.Frame) map[string]Tile {
 // tileScanner holds the histograms of FindTiles so that a receiver
 // analysing every frame reuses them.
 type tileScanner struct {
-	rows, cols [3][]int32
+	rows, cols [4][]int32 // by tileKeys index
 }
 
 // find classifies every chroma sample of f and derives per-role boxes from
@@ -64,7 +74,7 @@ type tileScanner struct {
 // holds at least a quarter of the fullest row's (column's) samples of that
 // colour, so stray pixels from coding noise do not stretch the box.
 func (s *tileScanner) find(f *codec.Frame) map[string]Tile {
-	tiles := make(map[string]Tile, 3)
+	tiles := make(map[string]Tile, len(tileKeys))
 	cw, ch := f.ChromaWidth(), f.ChromaHeight()
 	if cw <= 0 || ch <= 0 || len(f.U) < cw*ch || len(f.V) < cw*ch {
 		return tiles
@@ -83,7 +93,7 @@ func (s *tileScanner) find(f *codec.Frame) map[string]Tile {
 			}
 		}
 	}
-	for i, role := range Roles() {
+	for i, role := range tileKeys {
 		total := 0
 		for _, n := range s.rows[i] {
 			total += int(n)

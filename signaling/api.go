@@ -134,7 +134,7 @@ func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := srv.CreateCall(req.Customer, req.Agent, requestBase(r))
 	if err != nil {
-		writeCallError(w, err)
+		srv.writeCallError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, resp)
@@ -152,18 +152,21 @@ func (srv *Server) agentToken(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	link, err := srv.AgentConsole(id, requestBase(r))
 	if err != nil {
-		writeCallError(w, err)
+		srv.writeCallError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"agent": id, "token": link.Token, "url": link.URL})
 }
 
 // writeCallError maps a refusal of the call center to an HTTP status.
-func writeCallError(w http.ResponseWriter, err error) {
+func (srv *Server) writeCallError(w http.ResponseWriter, err error) {
 	var ce *call.Error
 	if !errors.As(err, &ce) {
 		writeAPIError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 		return
+	}
+	if m := srv.observe(); m != nil {
+		m.Refused(ce.Code)
 	}
 	status := http.StatusUnprocessableEntity
 	switch ce.Code {

@@ -1,18 +1,11 @@
 package signaling_test
 
 import (
-	"context"
 	"fmt"
 	"image"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/threeway-mcu/threeway/mixer"
 	"github.com/threeway-mcu/threeway/peer"
 	"github.com/threeway-mcu/threeway/signaling"
 )

@@ -41,18 +41,6 @@ func (n notifier) ToParty(callID string, role call.Role, ev call.Event) {
 	if _, ok := ev.(call.Left); ok {
 		l.end()
 	}
-	// Help outcomes are counted once per request: at the requesting agent,
-	// or at the customer when the agent has gone.
-	if m := n.srv.observe(); m != nil && (role == call.AgentRole || n.srv.legOf(callID, call.AgentRole) == nil && role == call.Customer) {
-		switch e := ev.(type) {
-		case call.HelpFailed:
-			m.HelpOutcome(e.Reason)
-		case call.HelpProgress:
-			if e.State == call.Accepted {
-				m.HelpOutcome("accepted")
-			}
-		}
-	}
 }
 
 // ToAgent delivers ev to every console of the agent.

@@ -85,6 +85,9 @@ func NewServer(p ServerParams) (*Server, error) {
 	}
 	cp := p.Calls
 	cp.Notifier = notifier{srv}
+	if p.Metrics != nil {
+		cp.HelpEnded = p.Metrics.HelpOutcome
+	}
 	srv.center = call.NewCenter(cp)
 	if p.Metrics != nil {
 		if err := p.Metrics.Register(metrics.CenterCollector(srv.center)); err != nil {

@@ -201,6 +201,9 @@ func (s *session) handle(data []byte) {
 		if perr.Request == "" {
 			perr.Request = msg.Request
 		}
+		if m := s.srv.observe(); m != nil {
+			m.Refused(perr.Code)
+		}
 		s.send(errorMessage(perr))
 	}
 }
@@ -268,8 +271,9 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 		return perr
 	}
 	l.room = r
-	snap, err := admit()
-	if err != nil {
+	// The center tells the new leg its first call.state through the
+	// notifier; the leg holds it until `joined` is out.
+	if _, err := admit(); err != nil {
 		l.ended.Store(true)
 		s.srv.removeLeg(l)
 		s.srv.releaseRoom(callID)
@@ -277,7 +281,6 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 	}
 	s.leg = l
 	l.open(serverMessage{Type: "joined", Call: callID, Role: string(role)})
-	l.sendState(snap)
 	l.log.Info("party joined")
 	return nil
 }

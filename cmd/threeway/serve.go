@@ -37,6 +37,7 @@ type serveOptions struct {
 	secret        string
 	helpTimeout   time.Duration
 	videoMode     string
+	maxCalls      int
 	demo          bool
 }
 
@@ -62,6 +63,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
+	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
 	f.BoolVar(&o.demo, "demo", false, "generate secret and API key if unset, open a demo call and print its links and the agents' console links")
 	return cmd
 }
@@ -181,7 +183,10 @@ func (o serveOptions) callParams() (call.Params, error) {
 			return p, fmt.Errorf("%s: %w", o.directory, err)
 		}
 	}
-	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout}, nil
+	if o.maxCalls < 0 {
+		return p, fmt.Errorf("max calls %d: want 0 (no limit) or more", o.maxCalls)
+	}
+	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls}, nil
 }
 
 // orRandom returns s, or a fresh random secret if s is empty.

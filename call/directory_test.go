@@ -1,0 +1,82 @@
+package call
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadDirectory(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string // substring of the error; "" for success
+	}{
+		{"valid", `
+queues: [{id: q1, name: Q one}]
+agents: [{id: a1, name: A one, skills: [q1]}, {id: a_2-x, name: A two}]`, ""},
+		{"empty lists", "queues: []\nagents: []", ""},
+		{"unknown top-level field", "queues: []\nagentz: []", "agentz"},
+		{"unknown queue field", "queues: [{id: q1, name: Q, colour: red}]", "colour"},
+		{"unknown agent field", "agents: [{id: a1, name: A, skill: [q1]}]", "skill"},
+		{"not yaml", "queues: [", "directory"},
+		{"duplicate queue", "queues: [{id: q1, name: A}, {id: q1, name: B}]", `queue "q1" listed twice`},
+		{"duplicate agent", "agents: [{id: a1, name: A}, {id: a1, name: B}]", `agent "a1" listed twice`},
+		{"upper-case queue id", "queues: [{id: Billing, name: B}]", `queue id "Billing"`},
+		{"empty queue id", "queues: [{name: B}]", `queue id ""`},
+		{"queue id with a space", "queues: [{id: 'q 1', name: B}]", `queue id "q 1"`},
+		{"agent id starting with -", "agents: [{id: -a, name: A}]", `agent id "-a"`},
+		{"agent id with a dot", "agents: [{id: a.b, name: A}]", `agent id "a.b"`},
+		{"agent id of 65 characters", "agents: [{id: " + strings.Repeat("a", 65) + ", name: A}]", "agent id"},
+		{"agent id of 64 characters", "agents: [{id: " + strings.Repeat("a", 64) + ", name: A}]", ""},
+		{"skill naming no queue", "queues: [{id: q1, name: Q}]\nagents: [{id: a1, name: A, skills: [q2]}]", `skill "q2", which is no queue`},
+		{"agent without name", "agents: [{id: a1}]", `agent "a1" has no name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadDirectory(strings.NewReader(tt.yaml))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("loaded; want an error containing %q", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("error %q does not contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadDirectoryKeepsEverything(t *testing.T) {
+	d, err := LoadDirectory(strings.NewReader(`
+queues: [{id: q1, name: Q one}, {id: q2, name: Q two}]
+agents: [{id: a1, name: A one, skills: [q2, q1]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Directory{
+		Queues: []Queue{{"q1", "Q one"}, {"q2", "Q two"}},
+		Agents: []Agent{{ID: "a1", Name: "A one", Skills: []string{"q2", "q1"}}},
+	}
+	if !reflect.DeepEqual(d, want) {
+		t.Fatalf("got %+v, want %+v", d, want)
+	}
+}
+
+func TestDefaultDirectory(t *testing.T) {
+	want := Directory{
+		Queues: []Queue{{"billing", "Billing"}, {"tech-support", "Tech support"}},
+		Agents: []Agent{
+			{ID: "alice", Name: "Alice Archer", Skills: []string{"billing"}},
+			{ID: "bob", Name: "Bob Baker", Skills: []string{"billing", "tech-support"}},
+			{ID: "carol", Name: "Carol Chen", Skills: []string{"billing", "tech-support"}},
+			{ID: "dave", Name: "Dave Diaz", Skills: []string{"tech-support"}},
+		},
+	}
+	if got := DefaultDirectory(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	if got := newFixture(t).c.Directory(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Center.Directory() = %+v, want the directory it was made with", got)
+	}
+}

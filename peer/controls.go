@@ -1,0 +1,217 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// SetVideo turns the camera on or off: it sends {"type":"video.set"} and
+// really stops or resumes the camera's frames. While off nothing is sent
+// on the video track, as a browser that replaced its track with null; the
+// first frame after is a key frame. Turning off stops the frames after the
+// message is sent, turning on resumes them before, so the server never
+// shows a frozen picture. Each new leg starts with the camera on.
+func (p *Peer) SetVideo(on bool) error {
+	return p.setSource(func(l *leg) *source { return &l.camera }, "video.set", on)
+}
+
+// SetAudio turns the microphone on or off like SetVideo: {"type":
+// "audio.set"}, and no audio packets while off.
+func (p *Peer) SetAudio(on bool) error {
+	return p.setSource(func(l *leg) *source { return &l.mic }, "audio.set", on)
+}
+
+func (p *Peer) setSource(of func(*leg) *source, typ string, on bool) error {
+	l := p.liveLeg()
+	if on && l != nil {
+		of(l).off.Store(false)
+	}
+	err := p.Send(map[string]any{"type": typ, "on": on})
+	if !on && l != nil {
+		of(l).off.Store(true)
+	}
+	return err
+}
+
+// screenShare is the second video track of a leg while the party shares.
+type screenShare struct {
+	src    source
+	sender *webrtc.RTPSender
+	cancel context.CancelFunc // stops its sender
+}
+
+// StartShare shares a synthetic screen: it sends {"type":"share.start"}
+// and, once the server accepts (a `call.state` whose share is this
+// party), adds a second VP8 track (its own stream) carrying the "screen"
+// pattern (RoleColor("screen"), yellow, with the frame-number code) and
+// renegotiates: a new offer, the server's answer applied. It returns then,
+// or the server's refusal as a *ServerError (e.g. video_not_enabled_for_all,
+// share_in_progress), or ErrNotInCall without a live leg.
+func (p *Peer) StartShare(ctx context.Context) error {
+	role := p.Role()
+	from := p.mark()
+	if err := p.Send(map[string]string{"type": "share.start"}); err != nil {
+		return err
+	}
+	err := p.await(ctx, "the share to start", func() (bool, error) {
+		for ; from < len(p.messages); from++ {
+			switch m := p.messages[from]; m.Type {
+			case "error":
+				return true, m.serverError()
+			case "call.state":
+				if sharer(m) == role {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return err
+	}
+	l := p.liveLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	from = p.mark()
+	gen, err := p.addScreen(l)
+	if err != nil {
+		return err
+	}
+	return p.await(ctx, "the screen track's negotiation", func() (bool, error) {
+		for ; from < len(p.messages); from++ {
+			if m := p.messages[from]; m.Type == "error" {
+				return true, m.serverError()
+			}
+		}
+		return p.negotiatedLocked(l, gen)
+	})
+}
+
+// StopShare stops sharing: it sends {"type":"share.stop"}, stops and
+// removes the screen track and renegotiates. It returns once the server
+// agrees that this party no longer shares (a `call.state` or
+// `share.stopped`) and the new offer is answered, or the server's refusal
+// (e.g. not_sharing) as a *ServerError. The local screen track is removed
+// either way.
+func (p *Peer) StopShare(ctx context.Context) error {
+	role := p.Role()
+	from := p.mark()
+	if err := p.Send(map[string]string{"type": "share.stop"}); err != nil {
+		return err
+	}
+	gen := 0
+	l := p.liveLeg()
+	if l != nil {
+		var err error
+		if gen, err = p.removeScreen(l); err != nil {
+			return err
+		}
+	}
+	stopped := false
+	return p.await(ctx, "the share to stop", func() (bool, error) {
+		for ; from < len(p.messages); from++ {
+			switch m := p.messages[from]; m.Type {
+			case "error":
+				return true, m.serverError()
+			case "call.state":
+				stopped = stopped || sharer(m) != role
+			case "share.stopped":
+				stopped = stopped || m.Field("party") == role
+			}
+		}
+		if !stopped || gen == 0 {
+			return stopped, nil
+		}
+		return p.negotiatedLocked(l, gen)
+	})
+}
+
+// negotiatedLocked reports whether an answer covering l's track
+// generation gen has been applied, or why it will not be. p.mu must be
+// held.
+func (p *Peer) negotiatedLocked(l *leg, gen int) (bool, error) {
+	switch {
+	case l.appliedGen >= gen:
+		return true, nil
+	case l.negErr != nil && l.negErrGen >= gen:
+		return true, l.negErr
+	case l.ended:
+		return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
+	}
+	return false, nil
+}
+
+// addScreen adds the screen track to l, starts its sender and offers. It
+// returns the track generation whose answer completes the share. Sharing
+// already, it only returns the current generation.
+func (p *Peer) addScreen(l *leg) (int, error) {
+	l.negMu.Lock()
+	defer l.negMu.Unlock()
+	if l.screen != nil {
+		return l.gen, nil
+	}
+	pc := p.legPC(l)
+	if pc == nil {
+		return 0, ErrNotInCall
+	}
+	w, err := newSampleWriter(webrtc.MimeTypeVP8, "screen", "threeway-peer-"+l.role+"-screen")
+	if err != nil {
+		return 0, err
+	}
+	enc, err := p.newVideoEncoder(false)
+	if err != nil {
+		return 0, err
+	}
+	sender, err := pc.AddTrack(w.track)
+	if err != nil {
+		enc.Close()
+		return 0, fmt.Errorf("peer: add screen track: %w", err)
+	}
+	ctx, cancel := context.WithCancel(l.ctx)
+	s := &screenShare{sender: sender, cancel: cancel}
+	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, false) }) {
+		enc.Close()
+		cancel()
+		return 0, ErrClosed
+	}
+	p.goRTCP(l, sender, &s.src)
+	l.screen = s
+	l.gen++
+	return l.gen, p.offerLocked(l)
+}
+
+// removeScreen stops and removes l's screen track and offers again. It
+// returns the track generation whose answer completes that, or 0 if there
+// was no screen track.
+func (p *Peer) removeScreen(l *leg) (int, error) {
+	l.negMu.Lock()
+	defer l.negMu.Unlock()
+	s := l.screen
+	if s == nil {
+		return 0, nil
+	}
+	l.screen = nil
+	s.cancel()
+	pc := p.legPC(l)
+	if err := pc.RemoveTrack(s.sender); err != nil {
+		return 0, fmt.Errorf("peer: remove screen track: %w", err)
+	}
+	l.gen++
+	return l.gen, p.offerLocked(l)
+}
+
+// sharer returns the role a `call.state` says is sharing, or "".
+func sharer(m Message) string {
+	var state struct {
+		Share *struct {
+			Party string `json:"party"`
+		} `json:"share"`
+	}
+	if m.Decode(&state) != nil || state.Share == nil {
+		return ""
+	}
+	return state.Share.Party
+}

@@ -1,0 +1,271 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// leg is one media session of a Peer: from a `joined` to a `left` (or
+// Drop, or Close). Each leg has its own ICE socket, PeerConnection,
+// senders, receivers and statistics, so nothing of an ended leg leaks
+// into the next.
+type leg struct {
+	role     string // as the server's `joined` named it
+	joinedAt int    // index of the `joined` message that started it
+
+	ctx    context.Context // ends when the leg ends: stops its senders
+	cancel context.CancelFunc
+
+	// The sample writers and sources are set before the leg's goroutines
+	// start and used only by them (the sources' flags are atomic).
+	video, audio *sampleWriter
+	camera, mic  source
+
+	dropOnce    sync.Once
+	socketsOnce sync.Once
+	socketsErr  error
+
+	// Owned by the read loop.
+	remoteSet     bool
+	pendingRemote []webrtc.ICECandidateInit
+
+	// negMu serializes offers and answers (read loop, StartShare,
+	// StopShare) and guards the fields below.
+	negMu      sync.Mutex
+	gen        int  // bumped on every change of the sent tracks
+	offeredGen int  // gen of the latest offer sent
+	needOffer  bool // an offer must follow the outstanding one
+	screen     *screenShare
+
+	// Guarded by Peer.mu.
+	udp          *blackhole // the ICE socket, which Drop silences
+	mux          io.Closer  // the ICE UDP mux over udp; closing it closes udp
+	pc           *webrtc.PeerConnection
+	mainVideo    *webrtc.RTPReceiver // the camera transceiver's: the composed picture
+	connected    bool                // reached connected and the senders run
+	sending      bool                // the camera and microphone senders started
+	ended        bool
+	silenced     bool // Drop: keep the socket open, silent, until Close
+	endReason    string
+	failErr      error
+	appliedGen   int   // gen of the latest offer whose answer is applied
+	negErr       error // the latest answer that could not be applied
+	negErrGen    int   // the gen of that answer's offer
+	offerSent    bool  // local candidates may go out directly
+	localPending []*webrtc.ICECandidate
+	stats        Stats
+	lastPLI      time.Time
+	sent         [historySize]stamp
+	received     map[string]*[historySize]stamp
+	pcm          pcmRing
+	toneCache    map[string]float64
+	toneCacheAt  int // stats.AudioFrames when toneCache was computed
+}
+
+// liveLeg returns the current leg unless it has ended.
+func (p *Peer) liveLeg() *leg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leg == nil || p.leg.ended {
+		return nil
+	}
+	return p.leg
+}
+
+// legPC returns l's PeerConnection, nil for a nil leg or before it exists.
+func (p *Peer) legPC(l *leg) *webrtc.PeerConnection {
+	if l == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return l.pc
+}
+
+// onJoined starts a new leg in role (Config.Role if the message named
+// none), ending one still running.
+func (p *Peer) onJoined(role string) {
+	if role == "" {
+		role = p.cfg.Role
+	}
+	p.mu.Lock()
+	old := p.leg
+	p.mu.Unlock()
+	if old != nil {
+		p.endLeg(old, "replaced by a new leg")
+	}
+	p.startLeg(role)
+}
+
+// onLeft ends the current leg: the server ended this party's leg. The
+// socket stays.
+func (p *Peer) onLeft(reason string) {
+	p.mu.Lock()
+	l := p.leg
+	p.mu.Unlock()
+	if l != nil {
+		p.endLeg(l, "left: "+reason)
+	}
+}
+
+// startLeg registers a new leg and negotiates its media. Only the read
+// loop calls it, so Close (which waits for the read loop before closing
+// legs) never misses one.
+func (p *Peer) startLeg(role string) {
+	l := &leg{role: role, received: make(map[string]*[historySize]stamp)}
+	l.ctx, l.cancel = context.WithCancel(p.ctx)
+	l.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		l.cancel()
+		return
+	}
+	l.joinedAt = len(p.messages) // the joined being handled
+	p.leg = l
+	p.legs = append(p.legs, l)
+	p.notifyLocked()
+	p.mu.Unlock()
+	p.log.Debug("media leg starts", "as", role)
+	if err := p.buildLeg(l); err != nil {
+		p.failLeg(l, err)
+		p.endLeg(l, "setup failed")
+	}
+}
+
+// legJoinedAt returns the leg the `joined` message at index i started.
+// p.mu must be held.
+func (p *Peer) legJoinedAtLocked(i int) *leg {
+	if p.leg != nil && p.leg.joinedAt == i {
+		return p.leg
+	}
+	for _, l := range p.legs {
+		if l.joinedAt == i {
+			return l
+		}
+	}
+	return nil
+}
+
+// awaitLeg waits, from message index from on, for a `joined` and then for
+// the leg it started to connect. An `error` for which refusal returns true
+// before that is returned as a *ServerError.
+func (p *Peer) awaitLeg(ctx context.Context, from int, refusal func(Message) bool) error {
+	var l *leg
+	return p.await(ctx, "joined and connected", func() (bool, error) {
+		for ; l == nil && from < len(p.messages); from++ {
+			switch m := p.messages[from]; m.Type {
+			case "error":
+				if refusal(m) {
+					return true, m.serverError()
+				}
+			case "joined":
+				if l = p.legJoinedAtLocked(from); l == nil {
+					return true, fmt.Errorf("peer: joined: %w", ErrClosed)
+				}
+			}
+		}
+		switch {
+		case l == nil:
+			return false, nil
+		case l.connected:
+			return true, nil
+		case l.failErr != nil:
+			return true, l.failErr
+		case l.ended:
+			return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
+		}
+		return false, nil
+	})
+}
+
+// onLegState tracks the leg's PeerConnection state: connected starts the
+// senders, failed or closed fails the leg.
+func (p *Peer) onLegState(l *leg, s webrtc.PeerConnectionState) {
+	p.mu.Lock()
+	l.stats.ConnectionState = s.String()
+	p.notifyLocked()
+	p.mu.Unlock()
+	p.log.Debug("connection state", "state", s.String())
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+		if err := p.startSenders(l); err != nil {
+			p.failLeg(l, err)
+			return
+		}
+		p.mu.Lock()
+		l.connected = true
+		p.notifyLocked()
+		p.mu.Unlock()
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		p.failLeg(l, fmt.Errorf("%w: state %s", ErrConnection, s))
+	}
+}
+
+// failLeg records the first reason l cannot go on.
+func (p *Peer) failLeg(l *leg, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l.failErr == nil {
+		l.failErr = err
+		p.notifyLocked()
+	}
+}
+
+// endLeg stops l's media and closes its PeerConnection, and its ICE socket
+// unless Drop silenced it (that one stays until Close). It is idempotent.
+func (p *Peer) endLeg(l *leg, reason string) error {
+	p.mu.Lock()
+	if !l.ended {
+		l.ended, l.endReason = true, reason
+		p.notifyLocked()
+	}
+	pc, silenced := l.pc, l.silenced
+	p.mu.Unlock()
+	l.cancel()
+	var errs []error
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("peer: close peer connection: %w", err))
+		}
+	}
+	if !silenced {
+		errs = append(errs, p.closeSockets(l))
+	}
+	return errors.Join(errs...)
+}
+
+// closeLeg ends l and closes its socket even if silenced (for Close).
+func (p *Peer) closeLeg(l *leg) error {
+	err := p.endLeg(l, "closed")
+	return errors.Join(err, p.closeSockets(l))
+}
+
+// closeSockets closes l's ICE socket once and forgets the leg's sockets.
+func (p *Peer) closeSockets(l *leg) error {
+	l.socketsOnce.Do(func() {
+		p.mu.Lock()
+		mux, udp := l.mux, l.udp
+		p.legs = slices.DeleteFunc(p.legs, func(x *leg) bool { return x == l })
+		p.mu.Unlock()
+		var err error
+		switch {
+		case mux != nil:
+			err = mux.Close() // closes udp too
+		case udp != nil:
+			err = udp.Close()
+		}
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			l.socketsErr = fmt.Errorf("peer: close ICE socket: %w", err)
+		}
+	})
+	return l.socketsErr
+}
