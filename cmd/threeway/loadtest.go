@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/threeway-mcu/threeway/loadtest"
+)
+
+// errSLOMissed makes the command exit non-zero after its report.
+var errSLOMissed = errors.New("SLO missed")
+
+func loadtestCommand() *cobra.Command {
+	var (
+		p          loadtest.Params
+		ramp       string
+		layout     string
+		jsonPath   string
+		reportPath string
+		iceLo      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "loadtest",
+		Short: "Hold three-party calls of synthetic parties against a server and measure them",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if p.Ramp, err = loadtest.ParseRamp(ramp); err != nil {
+				return err
+			}
+			p.Layout = loadtest.Layout(layout)
+			p.Loopback = iceLo
+			p.Progress = cmd.ErrOrStderr()
+			res, err := loadtest.Run(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if err := loadtest.WriteSummary(out, res); err != nil {
+				return err
+			}
+			if jsonPath != "" {
+				if err := loadtest.WriteJSON(jsonPath, res); err != nil {
+					return err
+				}
+			}
+			if reportPath != "" {
+				if err := loadtest.WriteHTML(reportPath, res); err != nil {
+					return err
+				}
+			}
+			if !res.SLOPass {
+				return fmt.Errorf("%w: %s", errSLOMissed, strings.Join(res.SLOMissed, "; "))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&p.Server, "server", "http://127.0.0.1:8080", "the server's base URL")
+	f.StringVar(&p.APIKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "the server's API key")
+	f.IntVar(&p.Calls, "calls", 2, "three-party calls to hold")
+	f.StringVar(&ramp, "ramp", "2/s", "calls started per second")
+	f.DurationVar(&p.Duration, "duration", 30*time.Second, "how long to hold all calls")
+	f.StringVar(&layout, "layout", "equal", "equal, maximize or mixed (each viewer its own: three encodes per call)")
+	f.StringVar(&p.Queue, "queue", "", "skill queue the helpers come from (default: the largest)")
+	f.IntVar(&p.FPS, "fps", 15, "the server's output frame rate")
+	f.Float64Var(&p.SLOFPS, "slo-fps", 0.9, "every stream gets at least this share of --fps (0: no objective)")
+	f.DurationVar(&p.SLOLatencyP99, "slo-latency-p99", 250*time.Millisecond, "latency through the mixer, p99 (0: no objective)")
+	f.StringVar(&jsonPath, "json", "", "write the result as JSON to this file")
+	f.StringVar(&reportPath, "report", "", "write an HTML report with charts to this file")
+	f.BoolVar(&iceLo, "ice-loopback", true, "restrict the synthetic parties' media to loopback")
+	return cmd
+}

@@ -1,0 +1,132 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// api is the server's HTTP API as a client.
+type api struct {
+	base, key string
+	http      *http.Client
+}
+
+// apiError is a refusal from the API, with its stable code.
+type apiError struct {
+	Status int
+	Code   string `json:"error"`
+	Msg    string `json:"message"`
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Msg) }
+
+func (a *api) do(ctx context.Context, method, path string, body, out any) error {
+	var r io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.key)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		e := &apiError{Status: resp.StatusCode}
+		_ = json.NewDecoder(resp.Body).Decode(e)
+		return e
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+type agentInfo struct {
+	ID     string   `json:"id"`
+	Skills []string `json:"skills"`
+	State  string   `json:"state"`
+}
+
+func (a *api) agents(ctx context.Context) ([]agentInfo, error) {
+	var out struct{ Agents []agentInfo }
+	return out.Agents, a.do(ctx, "GET", "/api/agents", nil, &out)
+}
+
+type callLinks struct {
+	Call     string                 `json:"call"`
+	Customer struct{ Token string } `json:"customer"`
+	Agent    struct{ Token string } `json:"agent"`
+}
+
+func (a *api) createCall(ctx context.Context, customer, agent string) (callLinks, error) {
+	var out callLinks
+	return out, a.do(ctx, "POST", "/api/calls", map[string]string{"customer": customer, "agent": agent}, &out)
+}
+
+func (a *api) consoleToken(ctx context.Context, agent string) (string, error) {
+	var out struct{ Token string }
+	return out.Token, a.do(ctx, "POST", "/api/agents/"+agent+"/token", nil, &out)
+}
+
+// processSample is the server process's CPU and memory from /metrics.
+type processSample struct {
+	At     time.Time
+	CPU    float64 // seconds, user+system
+	RSS    float64 // bytes
+	OK     bool
+	Calls  float64
+	Frames float64 // view frames encoded so far
+}
+
+// scrape reads the process and call gauges from /metrics.
+func (a *api) scrape(ctx context.Context) processSample {
+	s := processSample{At: time.Now()}
+	req, err := http.NewRequestWithContext(ctx, "GET", a.base+"/metrics", nil)
+	if err != nil {
+		return s
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return s
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "process_cpu_seconds_total":
+			s.CPU, s.OK = v, true
+		case "process_resident_memory_bytes":
+			s.RSS = v
+		case "threeway_calls":
+			s.Calls = v
+		case "threeway_frames_encoded_total":
+			s.Frames = v
+		}
+	}
+	return s
+}

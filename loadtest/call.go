@@ -1,0 +1,135 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/threeway-mcu/threeway/peer"
+)
+
+// roles of a three-party call, in tile order.
+var roles = []string{"customer", "agent", "third"}
+
+// callRun is one synthetic three-party call.
+type callRun struct {
+	index   int
+	id      string
+	peers   map[string]*peer.Peer // by role; "third" is a helper console
+	started map[string]time.Time  // when each role's join began
+	refused string                // the server's refusal code, if any
+	err     error
+}
+
+// setUp walks the product's path: the API creates the call, customer and
+// agent join, the agent asks the queue for help, and a helper console
+// accepts (automatically) and joins as the third party.
+func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
+	links, err := r.api.createCall(ctx, fmt.Sprintf("Load Customer %d", c.index), agent)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			c.refused = ae.Code
+		}
+		c.err = fmt.Errorf("create call: %w", err)
+		return
+	}
+	c.id = links.Call
+	for _, j := range []struct{ role, token string }{{"customer", links.Customer.Token}, {"agent", links.Agent.Token}} {
+		c.started[j.role] = time.Now()
+		p, err := peer.Join(ctx, r.peerConfig(c.id, j.role, j.token))
+		if err != nil {
+			var se *peer.ServerError
+			if errors.As(err, &se) {
+				c.refused = se.Code
+			}
+			c.err = fmt.Errorf("%s joins: %w", j.role, err)
+			return
+		}
+		c.peers[j.role] = p
+	}
+	c.started["third"] = time.Now()
+	if err := c.peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": r.queue}); err != nil {
+		c.err = fmt.Errorf("help request: %w", err)
+		return
+	}
+	helper, err := r.helperFor(ctx, c)
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.peers["third"] = helper
+	c.err = r.chooseLayouts(c)
+}
+
+// helperFor waits until the request is accepted and returns the console
+// that joined.
+func (r *runner) helperFor(ctx context.Context, c *callRun) (*peer.Peer, error) {
+	m, err := c.peers["agent"].WaitFor(ctx, "help.progress", func(m peer.Message) bool {
+		return field(m, "state") == "accepted"
+	})
+	if err != nil {
+		failed := "no help.failed"
+		if f, ferr := c.peers["agent"].WaitFor(ctx, "help.failed", nil); ferr == nil {
+			failed = string(f.Raw)
+		}
+		return nil, fmt.Errorf("help never accepted (%s): %w", failed, err)
+	}
+	var progress struct {
+		Agent struct{ ID string } `json:"agent"`
+	}
+	_ = json.Unmarshal(m.Raw, &progress)
+	helper := r.helpers[progress.Agent.ID]
+	if helper == nil {
+		return nil, fmt.Errorf("help accepted by %q, not one of ours", progress.Agent.ID)
+	}
+	if _, err := helper.WaitFor(ctx, "joined", func(m peer.Message) bool { return field(m, "call") == c.id }); err != nil {
+		return nil, fmt.Errorf("helper %s never joined: %w", progress.Agent.ID, err)
+	}
+	return helper, nil
+}
+
+// chooseLayouts has each viewer pick its layout.
+func (r *runner) chooseLayouts(c *callRun) error {
+	choice := map[string]map[string]string{}
+	switch r.params.Layout {
+	case Maximize:
+		for _, role := range roles {
+			choice[role] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}
+		}
+	case Mixed:
+		choice["customer"] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}
+		choice["agent"] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}
+	}
+	for role, msg := range choice {
+		if err := c.peers[role].Send(msg); err != nil {
+			return fmt.Errorf("%s sets its layout: %w", role, err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) peerConfig(callID, role, token string) peer.Config {
+	return peer.Config{URL: r.wsURL, Call: callID, Role: role, Name: "load-" + role, Token: token,
+		Loopback: r.params.Loopback, Logger: r.params.Logger}
+}
+
+// tearDown hangs up every party of the call; helpers stay signed in.
+func (c *callRun) tearDown() {
+	for role, p := range c.peers {
+		if role == "third" {
+			_ = p.Send(map[string]string{"type": "hangup"})
+			continue
+		}
+		_ = p.Leave()
+	}
+}
+
+func field(m peer.Message, name string) string {
+	var v map[string]any
+	_ = json.Unmarshal(m.Raw, &v)
+	s, _ := v[name].(string)
+	return s
+}

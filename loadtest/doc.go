@@ -1,0 +1,9 @@
+// Package loadtest drives a threeway server with synthetic parties along
+// the product's real path (API call creation, joins, help from a queue,
+// an agent console accepting) and measures what users would see: join
+// time, received frame rate, latency through the mixer, freezes, the
+// tones each party hears, and the server's CPU and memory per call.
+//
+// It talks to the server only over HTTP, WebSocket and WebRTC, through
+// package peer, so it measures a server as any client would.
+package loadtest

@@ -1,0 +1,84 @@
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Layout is how the synthetic viewers arrange their pictures.
+type Layout string
+
+// Layouts.
+const (
+	// Equal: everyone sees equal tiles (one shared view per call).
+	Equal Layout = "equal"
+	// Maximize: everyone maximizes the customer (one shared view per call).
+	Maximize Layout = "maximize"
+	// Mixed: each viewer picks its own (three views per call).
+	Mixed Layout = "mixed"
+)
+
+// Params configures a run.
+type Params struct {
+	Server   string        // http://127.0.0.1:8080
+	APIKey   string        // bearer key of /api
+	Calls    int           // three-party calls to hold
+	Ramp     float64       // calls started per second
+	Duration time.Duration // how long all calls are held once up
+	Layout   Layout
+	Queue    string // skill queue helpers come from; "" picks the largest
+	FPS      int    // the server's output frame rate; 0: 15
+
+	SLOFPS        float64       // each stream's fps at least this share of FPS; 0: no SLO
+	SLOLatencyP99 time.Duration // latency through the mixer, p99; 0: no SLO
+
+	Loopback bool      // restrict ICE to loopback (tests, local runs)
+	Progress io.Writer // a live progress line; nil: none
+	Logger   *slog.Logger
+}
+
+// ErrParams is a run that cannot start as configured.
+var ErrParams = errors.New("loadtest")
+
+func (p Params) withDefaults() (Params, error) {
+	if p.FPS == 0 {
+		p.FPS = 15
+	}
+	if p.Ramp == 0 {
+		p.Ramp = 2
+	}
+	if p.Layout == "" {
+		p.Layout = Equal
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case p.Server == "":
+		return p, fmt.Errorf("%w: --server is required", ErrParams)
+	case p.Calls < 1:
+		return p, fmt.Errorf("%w: --calls must be at least 1", ErrParams)
+	case p.Ramp <= 0:
+		return p, fmt.Errorf("%w: --ramp must be positive", ErrParams)
+	case p.Duration <= 0:
+		return p, fmt.Errorf("%w: --duration must be positive", ErrParams)
+	case p.Layout != Equal && p.Layout != Maximize && p.Layout != Mixed:
+		return p, fmt.Errorf("%w: --layout must be equal, maximize or mixed", ErrParams)
+	}
+	p.Server = strings.TrimSuffix(p.Server, "/")
+	return p, nil
+}
+
+// ParseRamp reads "2/s" (or "2") as calls per second.
+func ParseRamp(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "/s"), 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%w: ramp %q: want calls per second, e.g. 2/s", ErrParams, s)
+	}
+	return v, nil
+}

@@ -1,0 +1,99 @@
+package loadtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/components"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// WriteSummary prints the run's summary table and any missed objective.
+func WriteSummary(w io.Writer, r *Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	s := r.Summary
+	rows := []struct {
+		name  string
+		value string
+	}{
+		{"calls up", fmt.Sprintf("%d of %d (refused %v, failed %d)", r.Up, r.Calls, r.Refused, len(r.Failed))},
+		{"received fps p50 / min", fmt.Sprintf("%.1f / %.1f", s.FPSP50, s.FPSMin)},
+		{"latency through the mixer p50 / p99", fmt.Sprintf("%.0f / %.0f ms", s.LatencyMSP50, s.LatencyMSP99)},
+		{"join to first frame p99", fmt.Sprintf("%.0f ms", s.JoinMSP99)},
+		{"freezes", fmt.Sprint(s.Freezes)},
+		{"streams with all tiles / right tones", fmt.Sprintf("%.0f%% / %.0f%%", 100*s.TilesOKRatio, 100*s.AudioOKRatio)},
+		{"server CPU per call-second", fmt.Sprintf("%.3f s", s.ServerCPUSPerCallS)},
+		{"server memory", fmt.Sprintf("%.0f MB", s.ServerRSSMB)},
+		{"generator CPU / server CPU", fmt.Sprintf("%.1f s / %.1f s", s.GeneratorCPUS, s.ServerCPUS)},
+	}
+	fmt.Fprintln(tw, "\nmeasure\tvalue")
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row.name, row.value)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range r.Failed {
+		fmt.Fprintln(w, "failed:", f)
+	}
+	if r.SLOPass {
+		fmt.Fprintln(w, "SLOs: all met")
+	}
+	for _, miss := range r.SLOMissed {
+		fmt.Fprintln(w, "SLO missed:", miss)
+	}
+	return nil
+}
+
+// WriteJSON writes the result to path.
+func WriteJSON(path string, r *Result) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// WriteHTML writes a report with charts over time: received fps, latency
+// through the mixer, server CPU and calls up.
+func WriteHTML(path string, r *Result) error {
+	xs := make([]string, len(r.Series))
+	for i, p := range r.Series {
+		xs[i] = fmt.Sprintf("%.0f", p.T)
+	}
+	page := components.NewPage()
+	page.PageTitle = "threeway load test"
+	page.AddCharts(
+		lineChart("Received fps (mean per stream)", xs, r.Series, func(p Point) float64 { return p.FPS }),
+		lineChart("Latency through the mixer, p50 (ms)", xs, r.Series, func(p Point) float64 { return p.LatencyMSP50 }),
+		lineChart("Server CPU (cores)", xs, r.Series, func(p Point) float64 { return p.ServerCores }),
+		lineChart("Calls up", xs, r.Series, func(p Point) float64 { return float64(p.Calls) }),
+	)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := page.Render(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func lineChart(title string, xs []string, series []Point, value func(Point) float64) *charts.Line {
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithTitleOpts(opts.Title{Title: title}),
+		charts.WithXAxisOpts(opts.XAxis{Name: "s"}),
+	)
+	data := make([]opts.LineData, len(series))
+	for i, p := range series {
+		data[i] = opts.LineData{Value: value(p)}
+	}
+	line.SetXAxis(xs).AddSeries(title, data)
+	return line
+}

@@ -1,0 +1,55 @@
+package loadtest
+
+// Result is a run's outcome; its JSON is a contract for other tools.
+type Result struct {
+	Calls     int            `json:"calls"`
+	DurationS float64        `json:"duration_s"`
+	SLOPass   bool           `json:"slo_pass"`
+	SLOMissed []string       `json:"slo_missed"`
+	Up        int            `json:"calls_up"`
+	Refused   map[string]int `json:"refused"` // calls the server refused, by code
+	Failed    []string       `json:"failed"`  // calls that failed otherwise, why
+	Summary   Summary        `json:"summary"`
+	Streams   []Stream       `json:"streams"`
+	Series    []Point        `json:"series"`
+}
+
+// Summary aggregates every stream and the server's own figures.
+type Summary struct {
+	FPSP50             float64 `json:"fps_p50"`
+	FPSMin             float64 `json:"fps_min"`
+	LatencyMSP50       float64 `json:"latency_ms_p50"`
+	LatencyMSP99       float64 `json:"latency_ms_p99"`
+	JoinMSP99          float64 `json:"join_ms_p99"`
+	Freezes            int     `json:"freezes"`
+	TilesOKRatio       float64 `json:"tiles_ok_ratio"`
+	AudioOKRatio       float64 `json:"audio_ok_ratio"`
+	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
+	ServerRSSMB        float64 `json:"server_rss_mb"`
+	GeneratorCPUS      float64 `json:"generator_cpu_s"`
+	ServerCPUS         float64 `json:"server_cpu_s"`
+}
+
+// Stream is what one party received during the hold.
+type Stream struct {
+	Call         string  `json:"call"`
+	Role         string  `json:"role"`
+	JoinMS       float64 `json:"join_ms"`
+	FPS          float64 `json:"fps"`
+	LatencyMSP50 float64 `json:"latency_ms_p50"`
+	LatencyMSP99 float64 `json:"latency_ms_p99"`
+	Freezes      int     `json:"freezes"`
+	DecodeErrors int     `json:"decode_errors"`
+	TilesOK      bool    `json:"tiles_ok"`
+	AudioOK      bool    `json:"audio_ok"`
+}
+
+// Point is one second of the run, for charts.
+type Point struct {
+	T            float64 `json:"t"` // seconds since the start
+	Calls        int     `json:"calls"`
+	Healthy      int     `json:"healthy_streams"`
+	FPS          float64 `json:"fps_mean"`
+	LatencyMSP50 float64 `json:"latency_ms_p50"`
+	ServerCores  float64 `json:"server_cores"` // CPU seconds per second
+}

@@ -1,0 +1,178 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/threeway-mcu/threeway/peer"
+)
+
+// runner holds one run's state.
+type runner struct {
+	params  Params
+	api     *api
+	wsURL   string
+	queue   string
+	helpers map[string]*peer.Peer // signed-in consoles by agent id
+	calls   []*callRun
+	meter   *meter
+}
+
+// Run holds Params.Calls three-party calls for Params.Duration after
+// ramping them up, and reports what every stream saw. Calls the server
+// refuses are reported, not waited for.
+func Run(ctx context.Context, p Params) (*Result, error) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{
+		params:  p,
+		api:     &api{base: p.Server, key: p.APIKey, http: &http.Client{Timeout: 10 * time.Second}},
+		wsURL:   "ws" + strings.TrimPrefix(p.Server, "http") + "/ws",
+		helpers: map[string]*peer.Peer{},
+	}
+	defer r.close()
+	callAgents, helperAgents, err := r.pickAgents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.signInHelpers(ctx, helperAgents); err != nil {
+		return nil, err
+	}
+	cpu0 := processCPU()
+	r.meter = newMeter(r)
+	r.meter.start(ctx)
+	started := time.Now()
+	r.rampUp(ctx, callAgents)
+	r.meter.hold(time.Now())
+	select {
+	case <-time.After(p.Duration):
+	case <-ctx.Done():
+	}
+	res := r.meter.stop()
+	for _, c := range r.calls {
+		c.tearDown()
+	}
+	res.Calls = p.Calls
+	res.DurationS = time.Since(started).Seconds()
+	res.Summary.GeneratorCPUS = (processCPU() - cpu0).Seconds()
+	r.checkSLOs(res)
+	return res, nil
+}
+
+// pickAgents chooses the helpers (signed in, with the queue's skill) and
+// the calls' agents (the rest), one of each per call.
+func (r *runner) pickAgents(ctx context.Context) (callAgents, helpers []string, err error) {
+	agents, err := r.api.agents(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list agents: %w", err)
+	}
+	r.queue = r.params.Queue
+	if r.queue == "" {
+		r.queue = largestQueue(agents)
+	}
+	var rest []string
+	for _, a := range agents {
+		if len(helpers) < r.params.Calls && slices.Contains(a.Skills, r.queue) && a.State != "busy" {
+			helpers = append(helpers, a.ID)
+			continue
+		}
+		rest = append(rest, a.ID)
+	}
+	if len(helpers) < r.params.Calls || len(rest) < r.params.Calls {
+		return nil, nil, fmt.Errorf("%w: %d calls need %d agents with skill %q and %d more; the server lists %d agents (run it with a larger --directory)",
+			ErrParams, r.params.Calls, r.params.Calls, r.queue, r.params.Calls, len(agents))
+	}
+	return rest[:r.params.Calls], helpers, nil
+}
+
+func largestQueue(agents []agentInfo) string {
+	count := map[string]int{}
+	best := ""
+	for _, a := range agents {
+		for _, s := range a.Skills {
+			count[s]++
+			if count[s] > count[best] || (count[s] == count[best] && s < best) {
+				best = s
+			}
+		}
+	}
+	return best
+}
+
+// signInHelpers opens one auto-accepting console per helper agent.
+func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		token, err := r.api.consoleToken(ctx, id)
+		if err != nil {
+			return fmt.Errorf("console token for %s: %w", id, err)
+		}
+		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Logger: r.params.Logger}
+		p, err := peer.Connect(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("console %s: %w", id, err)
+		}
+		r.helpers[id] = p
+		if err := p.SignIn(ctx, token); err != nil {
+			return fmt.Errorf("console %s signs in: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// rampUp starts the calls at the ramp rate, each on its own goroutine, and
+// waits until all are up or failed.
+func (r *runner) rampUp(ctx context.Context, agents []string) {
+	interval := time.Duration(float64(time.Second) / r.params.Ramp)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	for i, agent := range agents {
+		c := &callRun{index: i, peers: map[string]*peer.Peer{}, started: map[string]time.Time{}}
+		r.calls = append(r.calls, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			setupCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			r.setUp(setupCtx, c, agent)
+			r.meter.ready(c)
+		}()
+		if i < len(agents)-1 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
+		}
+	}
+	wg.Wait()
+}
+
+func (r *runner) close() {
+	for _, c := range r.calls {
+		for role, p := range c.peers {
+			if role != "third" {
+				p.Close()
+			}
+		}
+	}
+	for _, p := range r.helpers {
+		p.Close()
+	}
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
