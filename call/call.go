@@ -47,8 +47,14 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 		return nil, refuse(CodeForbidden, "call %s belongs to agent %s", callID, cs.agentID)
 	case role == Third && (agentID == "" || agentID != cs.helperID):
 		return nil, refuse(CodeForbidden, "the third party joins by accepting a help request")
+	case role == Third && cs.help != nil:
+		// The seat is being offered: accepting would replace this party.
+		return nil, refuse(CodeForbidden, "request %s is seeking a new third party", cs.help.id)
 	case role == Customer && agentID != "":
 		return nil, refuse(CodeForbidden, "agents do not join as the customer")
+	}
+	if a := c.agents[agentID]; a != nil && a.inCall != "" && a.inCall != callID {
+		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", agentID, a.inCall)
 	}
 	c.addParty(cs, role, name, agentID)
 	return c.snapshot(cs), nil
@@ -58,17 +64,29 @@ func (c *Center) addParty(cs *callState, role Role, name, agentID string) {
 	if name == "" && role == Customer {
 		name = cs.customer
 	}
-	if a := c.agents[agentID]; a != nil {
+	a := c.agents[agentID]
+	if a != nil {
 		if name == "" {
 			name = a.Name
 		}
 		a.inCall = cs.id
-		c.updatePresence(a)
 	}
 	cs.parties[role] = &party{role: role, name: name, agentID: agentID,
 		video: true, audio: true, selfView: true, layout: EqualLayout}
 	if len(cs.parties) >= 2 {
 		cs.wasPair = true
+	}
+	if a != nil {
+		if a.ringing != "" {
+			// An agent who takes a call cannot also help elsewhere.
+			c.declineOffer(a.ringing, a, CodeRejected)
+		}
+		c.updatePresence(a)
+	}
+	// A party joining makes a pair three: what needs everyone's video
+	// stops if someone has it off.
+	if lacking := cs.needsAllVideo(); len(lacking) > 0 {
+		c.revertAllVideoRules(cs, lacking)
 	}
 	c.changed(cs)
 }
@@ -101,6 +119,7 @@ func (c *Center) DropParty(callID string, by, target Role) error {
 	if cs.parties[Third] == nil {
 		return refuse(CodePartyNotPresent, "no third party in call %s", callID)
 	}
+	cs.helperID = "" // a dropped helper does not come back by itself
 	c.removeParty(cs, Third, ReasonDropped)
 	return nil
 }

@@ -73,6 +73,9 @@ func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string,
 			c.finishHelp(cs, CodeRejected, "")
 			break
 		}
+		// Nobody waits for ever on a number that does not answer.
+		callID, reqID := cs.id, h.id
+		h.timer = c.clock.AfterFunc(c.helpTimeout, func() { c.expireDial(callID, reqID) })
 		c.changed(cs)
 	}
 	return h.id, nil
@@ -178,6 +181,15 @@ func (c *Center) expireOffer(callID, reqID, agentID string) {
 	c.declineOffer(reqID, a, CodeTimeout)
 }
 
+// expireDial ends a number request still dialing after the help timeout.
+func (c *Center) expireDial(callID, reqID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs := c.calls[callID]; cs != nil && cs.help != nil && cs.help.id == reqID {
+		c.finishHelp(cs, CodeTimeout, "")
+	}
+}
+
 // declineOffer handles a reject, a timeout or a vanished console: the
 // agent is free again, and a queue request moves on to the next agent.
 func (c *Center) declineOffer(reqID string, a *agentState, reason string) {
@@ -217,6 +229,9 @@ func (c *Center) AcceptHelp(agentID, reqID string) (*Snapshot, error) {
 		return nil, err
 	}
 	h := cs.help
+	if a.inCall != "" {
+		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", a.ID, a.inCall)
+	}
 	h.timer.Stop()
 	a.ringing = ""
 	cs.help = nil
@@ -284,8 +299,10 @@ func (c *Center) finishHelp(cs *callState, reason, withdrawReason string) {
 func (c *Center) withdrawHelp(cs *callState, reason, withdrawReason string) {
 	h := cs.help
 	cs.help = nil
-	if a := h.offered; a != nil {
+	if h.timer != nil {
 		h.timer.Stop()
+	}
+	if a := h.offered; a != nil {
 		a.ringing = ""
 		if withdrawReason != "" {
 			c.notify.ToAgent(a.ID, HelpWithdrawn{Request: h.id, Reason: withdrawReason})

@@ -549,3 +549,51 @@ func TestCancelHelp(t *testing.T) {
 		})
 	}
 }
+
+// HelpEnded hears one outcome per request: "accepted" or why it failed.
+func TestHelpEndedOutcomes(t *testing.T) {
+	tests := []struct {
+		name   string
+		dialer Dialer
+		run    func(f *fixture, id string)
+		want   []string
+	}{
+		{"accepted", nil, func(f *fixture, id string) { f.accept("carol", f.ask(id, byAgent("carol"))) }, []string{"accepted"}},
+		{"rejected", nil, func(f *fixture, id string) { f.must(f.c.RejectHelp("carol", f.ask(id, byAgent("carol")))) }, []string{CodeRejected}},
+		{"timeout", nil, func(f *fixture, id string) { f.ask(id, byAgent("carol")); f.clock.Advance(testHelpTimeout) }, []string{CodeTimeout}},
+		{"nobody in the queue", nil, func(f *fixture, id string) {
+			_, err := f.c.SetPresence("carol", Away)
+			f.must(err)
+			f.ask(id, byQueue("tech-support"))
+		}, []string{CodeNoAgentAvailable}},
+		{"queue moves on, then accepted", nil, func(f *fixture, id string) {
+			rid := f.ask(id, byQueue("billing"))
+			f.must(f.c.RejectHelp("carol", rid))
+			f.accept("alice", rid)
+		}, []string{"accepted"}},
+		{"cancelled", nil, func(f *fixture, id string) { f.must(f.c.CancelHelp(id, AgentRole, f.ask(id, byAgent("carol")))) }, []string{CodeCancelled}},
+		{"the call ends", nil, func(f *fixture, id string) {
+			f.ask(id, byAgent("carol"))
+			f.must(f.c.Leave(id, Customer, ReasonHangup))
+			f.must(f.c.Leave(id, AgentRole, ReasonHangup))
+		}, []string{CodeCancelled}},
+		{"dial fails", &fakeDialer{err: errors.New("busy")}, func(f *fixture, id string) { f.ask(id, byNumber("15550100")) }, []string{CodeRejected}},
+		{"refused requests are no outcome", nil, func(f *fixture, id string) {
+			_, err := f.c.RequestHelp(id, Customer, byAgent("carol"))
+			wantCode(t, err, CodeForbidden)
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			f := newFixture(t, withDialer(tt.dialer), func(p *Params) {
+				p.HelpEnded = func(o string) { got = append(got, o) } // under the Center's lock
+			})
+			f.signIn("carol", "alice")
+			tt.run(f, f.twoParty("bob"))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("HelpEnded heard %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -173,6 +173,17 @@ func (r *recorder) all() []note {
 	return slices.Clone(r.notes)
 }
 
+// since returns what was recorded from index i on, and the index to ask
+// from next time.
+func (r *recorder) since(i int) ([]note, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i > len(r.notes) { // reset meanwhile
+		i = 0
+	}
+	return slices.Clone(r.notes[i:]), len(r.notes)
+}
+
 // states are the Changed snapshots of a call, in order.
 func (r *recorder) states(callID string) []*Snapshot {
 	var out []*Snapshot

@@ -13,7 +13,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), loadtestCommand(), versionCommand())
+	root.AddCommand(serveCommand(), loadtestCommand(), mediabenchCommand(), versionCommand())
 	return root
 }
 

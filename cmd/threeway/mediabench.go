@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
+	"github.com/spf13/cobra"
+
+	"github.com/threeway-mcu/threeway/layout"
+	"github.com/threeway-mcu/threeway/mixer"
+)
+
+// mediabenchResult is one offline run, as JSON for scripts.
+type mediabenchResult struct {
+	Layout      string  `json:"layout"`
+	Frames      int     `json:"frames"`       // output frames per view
+	Views       int     `json:"views"`        // encodes per output frame
+	CPUSeconds  float64 `json:"cpu_s"`        // this process, user+system
+	LibvpxSecs  float64 `json:"libvpx_cpu_s"` // inside libvpx decode and encode calls
+	EncodedKB   float64 `json:"encoded_kb"`
+	WallSeconds float64 `json:"wall_s"`
+}
+
+// mediabenchCommand runs the mixer's video path on files, for comparing
+// threeway with other tools doing the same work (scripts/bench-vs-peers.sh).
+func mediabenchCommand() *cobra.Command {
+	var (
+		inputs   []string
+		layoutID string
+		canvas   string
+		bitrate  string
+		fps      int
+	)
+	cmd := &cobra.Command{
+		Use:    "mediabench",
+		Short:  "Decode three IVF clips, compose and encode views offline, and report CPU",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w, h, err := parseSize(canvas)
+			if err != nil {
+				return err
+			}
+			kbps, err := parseBitrate(bitrate)
+			if err != nil {
+				return err
+			}
+			res, err := mediabench(inputs, layoutID, w, h, kbps, fps)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&inputs, "inputs", nil, "three IVF (VP8) clips: customer, agent, third")
+	f.StringVar(&layoutID, "layout", "equal", "equal (one shared canvas) or max3 (each viewer maximizes a different party: three canvases)")
+	f.StringVar(&canvas, "canvas", "1280x720", "canvas size")
+	f.StringVar(&bitrate, "video-bitrate", "1200k", "bitrate of each canvas")
+	f.IntVar(&fps, "fps", 15, "frame rate of the clips and canvases")
+	return cmd
+}
+
+var benchParties = []string{"customer", "agent", "third"}
+
+func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabenchResult, error) {
+	if len(inputs) != len(benchParties) {
+		return nil, fmt.Errorf("--inputs needs %d clips", len(benchParties))
+	}
+	var specs []layout.Spec
+	switch layoutID {
+	case "equal":
+		specs = []layout.Spec{{Parties: benchParties, Mode: layout.Equal}}
+	case "max3":
+		for _, p := range benchParties {
+			specs = append(specs, layout.Spec{Parties: benchParties, Mode: layout.Maximize, Focus: p})
+		}
+	default:
+		return nil, fmt.Errorf("layout %q: want equal or max3", layoutID)
+	}
+	clips := make([][][]byte, len(inputs))
+	for i, path := range inputs {
+		frames, err := readIVF(path)
+		if err != nil {
+			return nil, err
+		}
+		clips[i] = frames
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: fps, VideoBitrateKbps: kbps},
+		benchParties, specs, threadCPU)
+	if err != nil {
+		return nil, err
+	}
+	defer off.Close()
+
+	start, cpu0 := time.Now(), processCPU()
+	res := &mediabenchResult{Layout: layoutID, Views: len(specs)}
+	var sizes []int
+	for n := 0; n < len(clips[0]); n++ {
+		for i, party := range benchParties {
+			if n < len(clips[i]) {
+				if err := off.Decode(party, clips[i][n]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		sizes = off.Render(sizes)
+		for _, s := range sizes {
+			res.EncodedKB += float64(s) / 1000
+		}
+		res.Frames++
+	}
+	res.CPUSeconds = (processCPU() - cpu0).Seconds()
+	res.LibvpxSecs = off.LibvpxTime().Seconds()
+	res.WallSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// readIVF loads every frame of a VP8 IVF file.
+func readIVF(path string) ([][]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, hdr, err := ivfreader.NewWith(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !strings.EqualFold(hdr.FourCC, "VP80") {
+		return nil, fmt.Errorf("%s: %s, not VP8", path, hdr.FourCC)
+	}
+	var frames [][]byte
+	for {
+		frame, _, err := r.ParseNextFrame()
+		if errors.Is(err, io.EOF) {
+			return frames, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		frames = append(frames, frame)
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// threadCPU is the calling thread's CPU time (Linux CLOCK_THREAD_CPUTIME_ID).
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTimeID = 3
+	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
+	if errno != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}

@@ -1,0 +1,103 @@
+package mixer
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/threeway-mcu/threeway/layout"
+)
+
+// Offline runs the mixer's video path without a network or a clock: VP8
+// frames in, composed and encoded views out, as fast as the caller drives
+// it. It exists to measure threeway against other tools on the same files
+// (threeway mediabench); calls use Mixer.
+type Offline struct {
+	m       *Mixer
+	sources map[string]*source
+	views   []*view
+	now     time.Time
+	period  time.Duration
+}
+
+// NewOffline prepares one source per id and one view per spec. clock
+// times libvpx calls for LibvpxTime (nil: wall time); a caller driving
+// everything from one locked OS thread passes that thread's CPU clock.
+func NewOffline(p Params, ids []string, specs []layout.Spec, clock func() time.Duration) (*Offline, error) {
+	p.Logger = slog.New(slog.DiscardHandler)
+	m, err := New(p)
+	if err != nil {
+		return nil, err
+	}
+	if clock != nil {
+		m.clock = clock
+	}
+	o := &Offline{m: m, sources: map[string]*source{}, now: time.Now(), period: time.Second / time.Duration(m.params.FPS)}
+	for _, id := range ids {
+		s, err := newSource(id, func() {}, m.clock, NopObserver{}, m.log)
+		if err != nil {
+			o.Close()
+			return nil, err
+		}
+		s.waitingForKey = false // files start with a key frame
+		if err := m.addSource(s); err != nil {
+			o.Close()
+			return nil, err
+		}
+		o.sources[id] = s
+	}
+	for _, spec := range specs {
+		v, err := newView(m, ViewKey(spec), spec)
+		if err != nil {
+			o.Close()
+			return nil, err
+		}
+		o.views = append(o.views, v)
+	}
+	return o, nil
+}
+
+// Decode makes frame the source's latest picture.
+func (o *Offline) Decode(id string, frame []byte) error {
+	s := o.sources[id]
+	if s == nil {
+		return fmt.Errorf("no source %q", id)
+	}
+	s.decode(frame)
+	return nil
+}
+
+// Render composes and encodes every view once and returns the encoded
+// sizes, one per view.
+func (o *Offline) Render(sizes []int) []int {
+	o.now = o.now.Add(o.period)
+	sizes = sizes[:0]
+	for _, v := range o.views {
+		v.render(o.now)
+		sizes = append(sizes, len(v.out))
+	}
+	return sizes
+}
+
+// LibvpxTime is the time spent inside libvpx so far (decodes and encodes).
+func (o *Offline) LibvpxTime() time.Duration {
+	var d int64
+	for _, s := range o.sources {
+		d += s.decodeTime.Load()
+	}
+	for _, v := range o.views {
+		d += v.stats.encodeTime.Load()
+	}
+	return time.Duration(d)
+}
+
+// Close frees every codec.
+func (o *Offline) Close() {
+	for _, v := range o.views {
+		v.enc.Close()
+	}
+	for _, s := range o.sources {
+		s.close()
+	}
+	o.m.Close()
+}
