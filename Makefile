@@ -42,8 +42,10 @@ test: vet
 		$(GO) test -count=1 ./... && \
 		$(GO) test -race -count=1 $(RACE_PKGS)'
 
+# The README's Performance figures: benchmarks, a short load test (calls
+# per core) and the comparison with GStreamer and ffmpeg.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 10x ./mixer ./codec ./layout
+	scripts/bench.sh
 
 clean:
 	rm -rf bin

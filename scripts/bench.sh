@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# bench.sh (make bench): the figures of the README's Performance section.
+#  1. the mixer and codec benchmarks (CPU per call-second, allocations);
+#  2. a short load test against a real server on loopback, for `equal`
+#     (one shared encode per call) and `mixed` (three encodes per call),
+#     printing calls per core at the defaults;
+#  3. scripts/bench-vs-peers.sh: the same media work in GStreamer and ffmpeg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+CALLS=${CALLS:-4}
+DURATION=${DURATION:-20s}
+PORT=${PORT:-18080}
+WORK=$(mktemp -d)
+
+echo "== mixer and codec benchmarks"
+go test -run '^$' -bench 'CallMedia|VP8|Scale|Opus' -benchtime 20x ./mixer ./codec | grep -E '^(Benchmark|ok)'
+
+echo "== load test: $CALLS calls for $DURATION"
+go build -o bin/threeway ./cmd/threeway
+KEY=bench-key
+./bin/threeway serve --listen "127.0.0.1:$PORT" --ice-interfaces lo --udp-ports 41000-41999 \
+	--directory testdata/loadtest-directory.yaml --api-key "$KEY" --secret bench-secret --log-level warn \
+	>"$WORK/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+for layout in equal mixed; do
+	./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls "$CALLS" --ramp 2/s \
+		--duration "$DURATION" --layout "$layout" --json "$WORK/$layout.json" --slo-fps 0.9 --slo-latency-p99 250ms \
+		2>/dev/null | tail -n +2 || true
+	python3 - "$WORK/$layout.json" "$layout" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["summary"]
+per = s["server_cpu_s_per_call_s"]
+print(f"{sys.argv[2]}: {per:.3f} CPU-s per call-second -> {1/per if per else 0:.1f} calls per core "
+      f"(fps p50 {s['fps_p50']:.1f}, latency p99 {s['latency_ms_p99']:.0f} ms, generator/server CPU "
+      f"{s['generator_cpu_s']:.1f}/{s['server_cpu_s']:.1f} s)")
+PY
+done
+kill $SERVER; wait $SERVER 2>/dev/null || true
+trap - EXIT
+
+echo "== the same media work in GStreamer and ffmpeg"
+scripts/bench-vs-peers.sh
