@@ -165,11 +165,15 @@ func (p *Peer) addScreen(l *leg) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sender, err := pc.AddTrack(w.track)
+	// A new transceiver each time, as a browser's addTrack does once the
+	// old one has sent (a stopped share's is never reused).
+	tr, err := pc.AddTransceiverFromTrack(w.track,
+		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		enc.Close()
 		return 0, fmt.Errorf("peer: add screen track: %w", err)
 	}
+	sender := tr.Sender()
 	ctx, cancel := context.WithCancel(l.ctx)
 	s := &screenShare{sender: sender, cancel: cancel}
 	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, false) }) {

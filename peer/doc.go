@@ -1,6 +1,6 @@
-// Package peer is a synthetic threeway party: it joins a call through the
-// server's WebSocket /ws exactly as a browser would, sends a recognisable
-// picture and tone, and analyses what the server sends back.
+// Package peer is a synthetic threeway party: it talks to the server's
+// WebSocket /ws exactly as a browser would, sends a recognisable picture
+// and tone, and analyses what the server sends back.
 //
 // What it sends lets a receiver tell who is where and how late:
 //
@@ -8,10 +8,21 @@
 //     block code with the frame number (DrawPattern), so that a viewer can
 //     find each party's tile by colour (FindTiles) and read which frame it
 //     shows (ReadFrameNumber). SentAt and ReceivedAt give the two ends of
-//     the latency measurement.
+//     the latency measurement. A screen share (StartShare) is a second
+//     video track with the same code on its own colour, reported under
+//     ScreenKey.
 //   - Audio: a sine tone at a frequency unique to the role (ToneHz), so the
 //     level of each party in the mix can be measured (Goertzel) and a
 //     listener can check that its own voice is absent.
+//
+// A Peer is either a party from the start (Join) or an agent console
+// (Connect, SignIn) that becomes the third party when it accepts a help
+// offer (Accept, or Config.AutoAccept). Either way the media of a leg
+// starts when the server sends `joined` and ends when it sends `left`;
+// the socket stays, so a console can help again. The call controls a
+// browser page has are methods too (SetVideo, SetAudio, StartShare,
+// StopShare); everything else is a Send, and WaitFor waits for the
+// server's reaction.
 //
 // Peer imports nothing of threeway except the codec package, so the end to
 // end tests exercise the server only through its public protocol

@@ -3,34 +3,43 @@ package peer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"image"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"runtime/pprof"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
+// testLogger logs to t until the test has finished: pion runs some
+// callbacks (connection state) on goroutines nobody waits for, which may
+// log after that.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &testWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(b)))
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimSpace(string(b)))
+	}
 	return len(b), nil
 }
 
@@ -55,16 +64,31 @@ func waitStats(t *testing.T, p *Peer, d time.Duration, cond func(Stats) bool) St
 }
 
 // checkNoPeerGoroutines fails if any goroutine is still running code of
-// this package's Peer.
+// this package's Peer. A goroutine whose deferred WaitGroup.Done let Close
+// return may still be on its way out, so it looks a few times over 200 ms.
 func checkNoPeerGoroutines(t *testing.T) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
-		t.Fatal(err)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for range 20 {
+		buf.Reset()
+		if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "peer.(*Peer)") {
+			return
+		}
+		<-tick.C
 	}
-	if strings.Contains(buf.String(), "peer.(*Peer)") {
-		t.Errorf("goroutines of Peer survive Close:\n%s", buf.String())
-	}
+	t.Errorf("goroutines of Peer survive Close:\n%s", buf.String())
+}
+
+// reads reports whether the last picture showed key's colour with a
+// readable frame number.
+func reads(s Stats, key string) bool {
+	tile, ok := s.Tiles[key]
+	return ok && tile.FrameNumber >= 0
 }
 
 func hasMessage(p *Peer, typ string) bool {

@@ -269,8 +269,9 @@ func (p *Peer) applyAnswer(sdp string) {
 }
 
 // answerOffer answers a renegotiation offer from the server. If our own
-// offer is outstanding (glare), the server's wins: ours is rolled back and
-// offered again once this one is answered.
+// offer is still unanswered (glare), the server's is ignored: pion cannot
+// roll an offer back, so the peer is the impolite side and the server must
+// give way (answer ours, then offer again).
 func (p *Peer) answerOffer(sdp string) {
 	l := p.liveLeg()
 	pc := p.legPC(l)
@@ -280,12 +281,9 @@ func (p *Peer) answerOffer(sdp string) {
 	}
 	l.negMu.Lock()
 	defer l.negMu.Unlock()
-	if pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
-		if err := pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
-			p.log.Warn("roll back our offer for the server's", "err", err)
-			return
-		}
-		l.needOffer = true
+	if st := pc.SignalingState(); st != webrtc.SignalingStateStable {
+		p.log.Warn("server offer during our own ignored (glare)", "state", st.String())
+		return
 	}
 	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
 	if err != nil {

@@ -79,10 +79,11 @@ type mediaGap struct {
 
 // echoConn is one client socket.
 type echoConn struct {
-	send func(any)
-	mu   sync.Mutex
-	pc   *webrtc.PeerConnection
-	role string
+	send  func(any)
+	close func() // closes the socket from the server's side
+	mu    sync.Mutex
+	pc    *webrtc.PeerConnection
+	role  string
 }
 
 func newEchoServer(t *testing.T, configure func(*echoServer)) *echoServer {
@@ -223,7 +224,7 @@ func (s *echoServer) serve(w http.ResponseWriter, r *http.Request) {
 		wmu.Lock()
 		defer wmu.Unlock()
 		_ = ws.Write(ctx, websocket.MessageText, b)
-	}}
+	}, close: func() { _ = ws.CloseNow() }}
 	s.note(func() { s.conns = append(s.conns, c) })
 	defer func() {
 		c.mu.Lock()
@@ -372,8 +373,8 @@ func (s *echoServer) answer(c *echoConn, offer string) error {
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return err
 	}
-	c.send(map[string]string{"type": "answer", "sdp": answer.SDP})
 	s.note(func() { s.offers++ })
+	c.send(map[string]string{"type": "answer", "sdp": answer.SDP})
 	return nil
 }
 
