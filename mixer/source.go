@@ -10,7 +10,6 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -35,7 +34,7 @@ type source struct {
 
 	// Owned by the ingest goroutine.
 	packets         packetPool
-	builder         *samplebuilder.SampleBuilder
+	builder         *frameBuilder
 	decoder         *codec.VP8Decoder
 	requestKeyframe func()
 	lastKeyRequest  time.Time
@@ -75,8 +74,7 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, observe Obser
 		clock:           clock,
 		observe:         observe,
 	}
-	s.builder = samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000,
-		samplebuilder.WithPacketReleaseHandler(s.packets.put))
+	s.builder = newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &s.packets, lastOfVideoFrame)
 	return s, nil
 }
 
@@ -94,8 +92,8 @@ func (s *source) ingest(r RTPReader) error {
 
 // push hands one packet to the sample builder and decodes what completes.
 func (s *source) push(pkt *rtp.Packet) {
-	s.builder.Push(pkt)
-	for sample := s.builder.Pop(); sample != nil; sample = s.builder.Pop() {
+	s.builder.push(pkt)
+	for sample := s.builder.pop(); sample != nil; sample = s.builder.pop() {
 		if sample.PrevDroppedPackets > 0 {
 			s.observe.PacketsLost(int(sample.PrevDroppedPackets))
 			s.needKeyframe("packets lost")

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/pion/rtp/codecs"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -34,7 +33,7 @@ type voice struct {
 
 	// Owned by the ingest goroutine.
 	packets packetPool
-	builder *samplebuilder.SampleBuilder
+	builder *frameBuilder
 
 	mu       sync.Mutex
 	ring     [jitterMax]opusPacket
@@ -66,8 +65,7 @@ func newVoice(id string) (*voice, error) {
 		pcm:     make([]int16, codec.FrameSamples),
 		scratch: make([]int16, codec.FrameSamples*6),
 	}
-	v.builder = samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, codec.SampleRate,
-		samplebuilder.WithPacketReleaseHandler(v.packets.put))
+	v.builder = newFrameBuilder(audioMaxLate, &codecs.OpusPacket{}, codec.SampleRate, &v.packets, lastOfAudioFrame)
 	return v, nil
 }
 
@@ -79,8 +77,8 @@ func (v *voice) ingest(r RTPReader) error {
 		if err != nil {
 			return err
 		}
-		v.builder.Push(pkt)
-		for s := v.builder.Pop(); s != nil; s = v.builder.Pop() {
+		v.builder.push(pkt)
+		for s := v.builder.pop(); s != nil; s = v.builder.pop() {
 			v.buffer(s.Data)
 		}
 	}
