@@ -28,7 +28,11 @@ type leg struct {
 	mu         sync.Mutex
 	pc         *webrtc.PeerConnection
 	candidates []webrtc.ICECandidateInit // arrived before the remote description
-	keyframe   func()                    // asks this party for a key frame (sfu)
+	// Our candidates wait until the answer they belong to is on its way,
+	// or a client would get a candidate before any remote description.
+	answered   bool
+	ownPending []webrtc.ICECandidateInit
+	keyframe   func() // asks this party for a key frame (sfu)
 
 	gate    sync.Mutex
 	ready   bool              // `joined` was sent: messages flow

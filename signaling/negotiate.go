@@ -36,7 +36,32 @@ func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
 	}
 	s.send(serverMessage{Type: "answer", SDP: answer.SDP})
+	s.releaseOwnCandidates(l)
 	return s.flushCandidates(l, pc)
+}
+
+// sendOwnCandidate trickles one of the server's candidates, or holds it
+// until the first answer has been sent.
+func (s *session) sendOwnCandidate(l *leg, c webrtc.ICECandidateInit) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.answered {
+		l.ownPending = append(l.ownPending, c)
+		return
+	}
+	s.send(serverMessage{Type: "candidate", Candidate: &c})
+}
+
+// releaseOwnCandidates sends the candidates held for the answer, which is
+// now queued ahead of them.
+func (s *session) releaseOwnCandidates(l *leg) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.answered = true
+	for i := range l.ownPending {
+		s.send(serverMessage{Type: "candidate", Candidate: &l.ownPending[i]})
+	}
+	l.ownPending = nil
 }
 
 // onAnswer applies the client's answer to a server offer.
@@ -117,8 +142,7 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 		if c == nil || l.ended.Load() {
 			return
 		}
-		init := c.ToJSON()
-		s.send(serverMessage{Type: "candidate", Candidate: &init})
+		s.sendOwnCandidate(l, c.ToJSON())
 	})
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		l.log.Debug("connection state", "state", state)
