@@ -19,6 +19,14 @@ static int tw_opus_enc_new(OpusEncoder **out, int bitrate) {
 	return OPUS_OK;
 }
 
+// tw_opus_enc_set_fec turns in-band FEC on for an expected loss percentage,
+// or off for 0.
+static int tw_opus_enc_set_fec(OpusEncoder *st, int loss_percent) {
+	int err = opus_encoder_ctl(st, OPUS_SET_INBAND_FEC(loss_percent > 0));
+	if (err != OPUS_OK) return err;
+	return opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(loss_percent));
+}
+
 static int tw_opus_dec_new(OpusDecoder **out) {
 	int err = OPUS_OK;
 	OpusDecoder *st = opus_decoder_create(48000, 1, &err);
@@ -92,6 +100,23 @@ func (e *OpusEncoder) Encode(pcm []int16, dst []byte) ([]byte, error) {
 	return dst[:n], nil
 }
 
+// SetInbandFEC makes each packet carry a low-rate copy of the frame before
+// it, sized for lossPercent (1–100) expected loss, as WebRTC senders do
+// once their receivers report loss; 0 turns it off. A receiver that lost a
+// frame rebuilds it from the next packet with DecodeFEC.
+func (e *OpusEncoder) SetInbandFEC(lossPercent int) error {
+	if e.st == nil {
+		return fmt.Errorf("codec: opus fec: %w", ErrClosed)
+	}
+	if lossPercent < 0 || lossPercent > 100 {
+		return fmt.Errorf("codec: opus fec: loss %d%% is not 0–100: %w", lossPercent, ErrBadParams)
+	}
+	if rc := C.tw_opus_enc_set_fec(e.st, C.int(lossPercent)); rc != C.OPUS_OK {
+		return opusError("opus fec", rc, ErrLibrary)
+	}
+	return nil
+}
+
 // Close frees the encoder. It is idempotent.
 func (e *OpusEncoder) Close() {
 	if e.st == nil {
@@ -152,6 +177,27 @@ func (d *OpusDecoder) Conceal(pcm []int16) (int, error) {
 	n := C.opus_decode(d.st, nil, 0, (*C.opus_int16)(unsafe.Pointer(unsafe.SliceData(pcm))), FrameSamples, 0)
 	if n < 0 {
 		return 0, opusError("opus conceal", n, ErrLibrary)
+	}
+	return int(n), nil
+}
+
+// DecodeFEC rebuilds the lost 20 ms frame before next from next's in-band
+// FEC into pcm[:FrameSamples]; without FEC in next, libopus conceals the
+// frame instead. next itself must then be decoded with Decode as usual.
+func (d *OpusDecoder) DecodeFEC(next []byte, pcm []int16) (int, error) {
+	if d.st == nil {
+		return 0, fmt.Errorf("codec: opus fec decode: %w", ErrClosed)
+	}
+	if len(next) == 0 || len(next) > math.MaxInt32 {
+		return 0, fmt.Errorf("codec: opus fec decode: %d-byte packet: %w", len(next), ErrCorrupt)
+	}
+	if len(pcm) < FrameSamples {
+		return 0, fmt.Errorf("codec: opus fec decode: %d-sample buffer, need %d: %w", len(pcm), FrameSamples, ErrShortBuffer)
+	}
+	n := C.opus_decode(d.st, (*C.uchar)(unsafe.Pointer(unsafe.SliceData(next))), C.opus_int32(len(next)),
+		(*C.opus_int16)(unsafe.Pointer(unsafe.SliceData(pcm))), FrameSamples, 1)
+	if n < 0 {
+		return 0, opusError("opus fec decode", n, ErrCorrupt)
 	}
 	return int(n), nil
 }

@@ -144,3 +144,75 @@ func TestOpusEncodeBuffer(t *testing.T) {
 		t.Error("returned packet buffer was not reused")
 	}
 }
+
+// A frame lost where the tone changes: the next packet's in-band FEC
+// rebuilds the new tone, where concealment can only carry on the old one.
+func TestOpusFECRebuildsALostFrame(t *testing.T) {
+	e, _ := newTestOpus(t, 24000)
+	if err := e.SetInbandFEC(20); err != nil {
+		t.Fatal(err)
+	}
+	const change = 25 // first frame of the new tone, the one lost
+	var packets [][]byte
+	for i := range change + 5 {
+		freq := 440.0
+		if i >= change {
+			freq = 880
+		}
+		pkt, err := e.Encode(sine(FrameSamples, freq, 8000), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets = append(packets, pkt)
+	}
+	rebuild := func(useFEC bool) []int16 {
+		d, err := NewOpusDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		pcm := make([]int16, MaxDecodeSamples)
+		for _, pkt := range packets[:change] {
+			if _, err := d.Decode(pkt, pcm); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n int
+		if useFEC {
+			n, err = d.DecodeFEC(packets[change+1], pcm)
+		} else {
+			n, err = d.Conceal(pcm)
+		}
+		if err != nil || n != FrameSamples {
+			t.Fatalf("rebuild (fec %v) = %d, %v", useFEC, n, err)
+		}
+		return pcm[:n]
+	}
+	fec, plc := rebuild(true), rebuild(false)
+	fecNew := 10 * math.Log10(goertzel(fec, 880)/goertzel(fec, 440))
+	plcNew := 10 * math.Log10(goertzel(plc, 880)/goertzel(plc, 440))
+	t.Logf("880 Hz over 440 Hz in the lost frame: FEC %.1f dB, concealment %.1f dB", fecNew, plcNew)
+	if fecNew < 3 {
+		t.Errorf("FEC rebuilt frame: new tone only %.1f dB over the old, want >= 3 (the decoder still fades from the old)", fecNew)
+	}
+	if plcNew > 0 {
+		t.Errorf("concealment has the new tone %.1f dB over the old: the test cannot tell FEC from it", plcNew)
+	}
+	if err := e.SetInbandFEC(101); !errors.Is(err, ErrBadParams) {
+		t.Errorf("SetInbandFEC(101): err = %v, want ErrBadParams", err)
+	}
+	d := newOpusDecoder(t)
+	if _, err := d.DecodeFEC(nil, make([]int16, FrameSamples)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("DecodeFEC(nil): err = %v, want ErrCorrupt", err)
+	}
+}
+
+func newOpusDecoder(t *testing.T) *OpusDecoder {
+	t.Helper()
+	d, err := NewOpusDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}

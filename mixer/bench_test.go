@@ -275,18 +275,174 @@ func BenchmarkCallMedia(b *testing.B) {
 	}
 }
 
-// TestCallMediaSteadyStateAllocations pins the allocations per output
-// frame of the video path (what BenchmarkCallMedia exercises).
+// TestCallMediaSteadyStateAllocations: threeway's own video path (RTP
+// parsing, decode, scaling, composition, encode) allocates nothing per
+// frame. What it does allocate comes from pion's sample builder, which
+// makes a fresh slice and media.Sample for every frame it builds; the
+// test runs the same packets through the builder alone and allows
+// nothing beyond that.
 func TestCallMediaSteadyStateAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes video")
 	}
-	cb := newCallBench(t, []layout.Spec{{Parties: benchParties, Mode: layout.Equal}})
-	cb.second(t)
-	allocs := testing.AllocsPerRun(3, func() { cb.second(t) })
-	perFrame := allocs / benchFPS
-	t.Logf("%.1f allocations per output frame (%.1f per call-second)", perFrame, allocs)
-	if cb.sink.bytes == 0 {
-		t.Fatal("views sent nothing")
+	if raceEnabled {
+		t.Skip("sync.Pool drops frames at random under the race detector")
 	}
+	builderOnly := sampleBuilderAllocs(t)
+	for name, specs := range map[string][]layout.Spec{
+		"shared-view": {{Parties: benchParties, Mode: layout.Equal}},
+		"three-views": {
+			{Parties: benchParties, Mode: layout.Maximize, Focus: "customer"},
+			{Parties: benchParties, Mode: layout.Maximize, Focus: "agent"},
+			{Parties: benchParties, Mode: layout.Maximize, Focus: "third"},
+		},
+	} {
+		cb := newCallBench(t, specs)
+		cb.second(t)
+		allocs := testing.AllocsPerRun(5, func() { cb.second(t) })
+		if cb.sink.bytes == 0 {
+			t.Fatal("views sent nothing")
+		}
+		own := allocs - builderOnly
+		t.Logf("%s: %.1f allocations per call-second, %.1f of them pion's sample builder's, %.1f threeway's own",
+			name, allocs, builderOnly, own)
+		if own > 1 {
+			t.Errorf("%s: threeway's own video path allocates %.1f times per call-second (%.2f per output frame), want none",
+				name, own, own/benchFPS)
+		}
+	}
+}
+
+// sampleBuilderAllocs is how often pion's sample builder alone allocates
+// for one call-second of the bench's input packets.
+func sampleBuilderAllocs(t *testing.T) float64 {
+	var clips []*inputClip
+	var builders []*frameBuilder
+	pools := make([]packetPool, len(benchParties))
+	for i := range benchParties {
+		clips = append(clips, makeClip(t, i))
+		builders = append(builders, newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pools[i], lastOfVideoFrame))
+	}
+	second := func() {
+		var garbage int
+		for range benchFPS {
+			for i, clip := range clips {
+				for n := clip.startFrame(); n > 0; n-- {
+					pkt, err := pools[i].readPacket(clip, &garbage)
+					if err != nil {
+						t.Fatal(err)
+					}
+					builders[i].push(pkt)
+					for s := builders[i].pop(); s != nil; s = builders[i].pop() {
+					}
+				}
+			}
+		}
+	}
+	second()
+	return testing.AllocsPerRun(5, second)
+}
+
+// audioBench is one call's audio driven by hand: three voices fed Opus
+// packets of their tones, and the mixer's clock ticked.
+type audioBench struct {
+	a        *audioMixer
+	encoders map[string]*codec.OpusEncoder
+	tones    map[string][]int16
+	seq      uint16
+	pkt      []byte
+}
+
+func newAudioBench(tb testing.TB) *audioBench {
+	tb.Helper()
+	a, err := newAudioMixer(32000, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
+	for i, id := range benchParties {
+		ab.tones[id] = tone(440*float64(i+1), 0)
+		v, err := newVoice(id)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		a.voices[id] = v
+		a.listeners[id] = &discardSink{}
+		if ab.encoders[id], err = codec.NewOpusEncoder(32000); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	tb.Cleanup(func() {
+		a.closeAll()
+		for _, id := range benchParties {
+			a.voices[id].close()
+			ab.encoders[id].Close()
+		}
+	})
+	for range 10 { // fill the jitter buffers and create the mixes' encoders
+		ab.tick(tb)
+	}
+	return ab
+}
+
+// tick feeds every voice one packet and runs one 20 ms tick of the mix.
+func (ab *audioBench) tick(tb testing.TB) {
+	for _, id := range benchParties {
+		var err error
+		ab.pkt, err = ab.encoders[id].Encode(ab.tones[id], ab.pkt)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ab.a.voices[id].buffer(ab.seq, ab.pkt)
+	}
+	ab.seq++
+	ab.a.tick()
+}
+
+// The audio clock allocates nothing: three voices decoded, mixed minus
+// each listener's own voice, encoded and sent.
+func TestAudioTickAllocatesNothing(t *testing.T) {
+	ab := newAudioBench(t)
+	allocs := testing.AllocsPerRun(50, func() { ab.tick(t) })
+	for _, id := range benchParties {
+		if ab.a.listeners[id].(*discardSink).bytes == 0 {
+			t.Fatalf("%s heard nothing", id)
+		}
+	}
+	if allocs > 0 {
+		t.Errorf("an audio tick allocates %.1f times, want none", allocs)
+	}
+}
+
+// BenchmarkCallAudio measures one call's audio work per second of media:
+// three voices decoded from Opus, mixed minus each listener's own voice,
+// and three mixes encoded (every party talks, so no mix is shared). The
+// senders' encodes, which stand in for the parties, are not counted.
+func BenchmarkCallAudio(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ab := newAudioBench(b)
+	const ticks = 50 // one second
+	b.ReportAllocs()
+	b.ResetTimer()
+	var senders time.Duration
+	thread0 := threadCPUTime()
+	for b.Loop() {
+		for range ticks {
+			t0 := threadCPUTime()
+			for _, id := range benchParties {
+				var err error
+				ab.pkt, err = ab.encoders[id].Encode(ab.tones[id], ab.pkt)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ab.a.voices[id].buffer(ab.seq, ab.pkt)
+			}
+			ab.seq++
+			senders += threadCPUTime() - t0
+			ab.a.tick()
+		}
+	}
+	mixer := threadCPUTime() - thread0 - senders
+	b.ReportMetric(ms(mixer)/float64(b.N), "cpu-ms/call-s")
 }

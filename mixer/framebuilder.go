@@ -66,6 +66,3 @@ func (b *frameBuilder) release(p *rtp.Packet) {
 
 // lastOfVideoFrame: the RTP marker bit ends a video frame (RFC 7741).
 func lastOfVideoFrame(p *rtp.Packet) bool { return p.Marker }
-
-// lastOfAudioFrame: every Opus packet is a whole frame.
-func lastOfAudioFrame(*rtp.Packet) bool { return true }

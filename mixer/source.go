@@ -236,7 +236,9 @@ func (s *source) scaledEntry(w, h int, now time.Time) *scaledFrame {
 		case sc.w == w && sc.h == h:
 			found = sc
 		case now.Sub(sc.lastUsed) > scaledCacheTTL:
-			sc.frame.Release()
+			if sc.frame != nil { // nil while a view is still scaling into it
+				sc.frame.Release()
+			}
 			continue
 		}
 		kept = append(kept, sc)

@@ -4,26 +4,13 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/pion/rtp/codecs"
-
 	"github.com/threeway-mcu/threeway/codec"
 )
 
 const (
-	// audioMaxLate is how many packets the sample builder waits for a
-	// missing audio packet.
-	audioMaxLate = 5
-	// jitterTarget is how many 20 ms frames a voice buffers before it
-	// plays, and again after an underrun.
-	jitterTarget = 2
-	// jitterMax bounds the buffer; a fuller one drops its oldest frame so
-	// that latency cannot creep up.
-	jitterMax = 6
 	// maxConceal is how many lost frames in a row are concealed before
 	// the voice counts as silent.
 	maxConceal = 3
-	// maxOpusPacket is the largest Opus packet (RFC 6716, 3.4).
-	maxOpusPacket = 1275
 )
 
 // voice is one party's inbound audio: RTP in on the ingest goroutine, a
@@ -33,14 +20,11 @@ type voice struct {
 
 	// Owned by the ingest goroutine.
 	packets packetPool
-	builder *frameBuilder
+	garbage int // packets that did not parse or hold no Opus frame
 
-	mu       sync.Mutex
-	ring     [jitterMax]opusPacket
-	head, n  int
-	playing  bool
-	overruns int
-	decoder  *codec.OpusDecoder // closed (nil) once the voice's track ended
+	mu      sync.Mutex
+	jitter  playoutBuffer
+	decoder *codec.OpusDecoder // closed (nil) once the voice's track ended
 
 	// Owned by the audio clock.
 	muted     bool
@@ -49,96 +33,70 @@ type voice struct {
 	scratch   []int16 // decoder output, up to 120 ms
 }
 
-type opusPacket struct {
-	data [maxOpusPacket]byte
-	n    int
-}
-
 func newVoice(id string) (*voice, error) {
 	dec, err := codec.NewOpusDecoder()
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", id, err)
 	}
-	v := &voice{
+	return &voice{
 		id:      id,
 		decoder: dec,
 		pcm:     make([]int16, codec.FrameSamples),
 		scratch: make([]int16, codec.FrameSamples*6),
-	}
-	v.builder = newFrameBuilder(audioMaxLate, &codecs.OpusPacket{}, codec.SampleRate, &v.packets, lastOfAudioFrame)
-	return v, nil
+	}, nil
 }
 
-// ingest reads r until it fails, buffering each Opus packet.
+// ingest reads r until it fails, buffering each Opus packet. Every RTP
+// packet carries one whole Opus frame (RFC 7587), so no sample building is
+// needed: the jitter buffer orders them.
 func (v *voice) ingest(r RTPReader) error {
-	var garbage int
 	for {
-		pkt, err := v.packets.readPacket(r, &garbage)
+		pkt, err := v.packets.readPacket(r, &v.garbage)
 		if err != nil {
 			return err
 		}
-		v.builder.push(pkt)
-		for s := v.builder.pop(); s != nil; s = v.builder.pop() {
-			v.buffer(s.Data)
-		}
+		v.buffer(pkt.SequenceNumber, pkt.Payload)
+		v.packets.put(pkt)
 	}
 }
 
-// buffer appends one packet, dropping the oldest when full.
-func (v *voice) buffer(data []byte) {
+// buffer queues one packet for the clock; empty and oversized payloads are
+// no Opus frame and are dropped.
+func (v *voice) buffer(seq uint16, data []byte) {
 	if len(data) == 0 || len(data) > maxOpusPacket {
+		v.garbage++
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.n == jitterMax {
-		v.head = (v.head + 1) % jitterMax
-		v.n--
-		v.overruns++
-	}
-	slot := &v.ring[(v.head+v.n)%jitterMax]
-	slot.n = copy(slot.data[:], data)
-	v.n++
-}
-
-// pop takes the oldest buffered packet into dst, once enough are buffered
-// to ride out jitter. ok is false when there is nothing to play.
-func (v *voice) pop(dst []byte) (n int, ok bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if !v.playing {
-		if v.n < jitterTarget {
-			return 0, false
-		}
-		v.playing = true
-	}
-	if v.n == 0 {
-		v.playing = false
-		return 0, false
-	}
-	slot := &v.ring[v.head]
-	n = copy(dst, slot.data[:slot.n])
-	v.head = (v.head + 1) % jitterMax
-	v.n--
-	return n, true
+	v.jitter.push(seq, data)
 }
 
 // next fills v.pcm with the voice's next 20 ms and reports whether it holds
 // sound: decoded, concealed after a loss, or nothing (silent).
+// A lost frame is rebuilt from the next packet's in-band FEC when that
+// packet is here and carries it, and concealed otherwise.
 func (v *voice) next(packet []byte) bool {
-	n, ok := v.pop(packet)
 	// The decoder is used under v.mu so that the ingest side can close it
 	// when the track ends, whatever the clock is doing.
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	n, what := v.jitter.pop(packet)
 	if v.decoder == nil {
 		return false
 	}
 	var samples int
 	var err error
 	switch {
-	case ok:
+	case what == playoutPacket:
 		samples, err = v.decoder.Decode(packet[:n], v.scratch)
+		v.concealed = 0
+	case what == playoutLost:
+		if n, ok := v.jitter.peek(packet); ok {
+			samples, err = v.decoder.DecodeFEC(packet[:n], v.scratch)
+		} else {
+			samples, err = v.decoder.Conceal(v.scratch)
+		}
 		v.concealed = 0
 	case v.concealed < maxConceal:
 		samples, err = v.decoder.Conceal(v.scratch)
@@ -157,7 +115,9 @@ func (v *voice) next(packet []byte) bool {
 
 // skip drops the voice's next 20 ms unheard.
 func (v *voice) skip(packet []byte) {
-	v.pop(packet)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.jitter.pop(packet)
 	v.concealed = maxConceal
 }
 
