@@ -105,6 +105,30 @@ func hears(p *peer.Peer, own string, others ...string) error {
 	return nil
 }
 
+// hearsNow is hears over fresh audio: it passes only once p has received
+// a full second of audio since hearsNow was called (the tone levels cover
+// the last second), so audio that stopped cannot pass on what it held.
+// The roles in gone must be as absent as p's own voice.
+func hearsNow(p *peer.Peer, own string, others []string, gone ...string) func() error {
+	const second = 50 // 20 ms frames
+	mark := p.Stats().AudioFrames
+	return func() error {
+		if got := p.Stats().AudioFrames - mark; got < second {
+			return fmt.Errorf("%s received %d audio frames since the check began, want %d", own, got, second)
+		}
+		if err := hears(p, own, others...); err != nil {
+			return err
+		}
+		levels := p.Stats().ToneDBFS
+		for _, g := range gone {
+			if levels[g] > levels[others[0]]-30 {
+				return fmt.Errorf("%s still hears %s at %.1f dBFS (levels %v)", own, g, levels[g], levels)
+			}
+		}
+		return nil
+	}
+}
+
 // measureFPS counts each peer's decoded frames over d.
 func measureFPS(peers map[string]*peer.Peer, d time.Duration) map[string]float64 {
 	start := map[string]int{}
@@ -166,7 +190,7 @@ func TestThreePartyCall(t *testing.T) {
 	}
 	for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
 		p := peers[pair[0]]
-		if err := waitFor(3*time.Second, func() error { return hears(p, pair[0], pair[1]) }); err != nil {
+		if err := waitFor(3*time.Second, hearsNow(p, pair[0], pair[1:], "third")); err != nil {
 			t.Errorf("after the third left: %v", err)
 		}
 	}
@@ -252,7 +276,7 @@ func TestVanishedPartyIsRemoved(t *testing.T) {
 			t.Logf("removed after %v", time.Since(gone).Round(time.Millisecond))
 			for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
 				p := peers[pair[0]]
-				if err := waitFor(3*time.Second, func() error { return hears(p, pair[0], pair[1]) }); err != nil {
+				if err := waitFor(3*time.Second, hearsNow(p, pair[0], pair[1:], "third")); err != nil {
 					t.Errorf("after the third vanished: %v", err)
 				}
 			}
