@@ -37,6 +37,7 @@ type source struct {
 	builder         *frameBuilder
 	decoder         *codec.VP8Decoder
 	requestKeyframe func()
+	now             func() time.Time // wall clock; tests step it
 	lastKeyRequest  time.Time
 	waitingForKey   bool
 	decodeTime      atomic.Int64 // nanoseconds spent in the decoder
@@ -70,6 +71,7 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, observe Obser
 		log:             log,
 		decoder:         dec,
 		requestKeyframe: requestKeyframe,
+		now:             time.Now,
 		waitingForKey:   true,
 		clock:           clock,
 		observe:         observe,
@@ -140,7 +142,7 @@ func (s *source) decode(data []byte) {
 
 func (s *source) needKeyframe(why string) {
 	s.waitingForKey = true
-	now := time.Now()
+	now := s.now()
 	if now.Sub(s.lastKeyRequest) < keyframeRequestInterval {
 		return
 	}
