@@ -451,7 +451,12 @@ function renderControls() {
   $("btn-audio").disabled = !(local && local.getAudioTracks().length);
   $("btn-self-view").textContent = s.self_view === false ? "Show me" : "Hide me";
 
+  // In sfu mode the server forwards the other party's own camera: there
+  // is no composed picture to arrange or share into.
+  const composed = s.mode !== "sfu";
+  $("btn-self-view").hidden = !composed;
   const sharer = s.share ? s.share.party : null;
+  $("btn-share").hidden = !composed;
   $("btn-share").textContent = sharer === s.you ? "Stop sharing" : "Share screen";
   $("btn-share").disabled = (sharer && sharer !== s.you) || sharePending;
 
@@ -459,10 +464,10 @@ function renderControls() {
   $("btn-equal").classList.toggle("active", layout.mode === "equal");
   for (const role of ROLES) {
     const b = $("btn-max-" + role);
-    b.hidden = !present(role);
+    b.hidden = !composed || !present(role);
     b.classList.toggle("active", layout.mode === "maximize" && layout.party === role);
   }
-  $("btn-equal").hidden = parties < 2;
+  $("btn-equal").hidden = !composed || parties < 2;
 
   $("btn-three-party").hidden = !isAgent || parties >= 3 || !!s.help;
   $("btn-cancel-help").hidden = !isAgent || !s.help;
