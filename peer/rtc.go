@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync/atomic"
 
@@ -161,22 +162,44 @@ func (p *Peer) spawn(f func()) bool {
 // directions while reporting success, like a dead link. It embeds the
 // net.PacketConn interface, not *net.UDPConn, so that pion cannot bypass
 // ReadFrom and WriteTo through UDPConn's AddrPort methods.
+//
+// It can also lose a share of the inbound RTP, as a lossy downlink would
+// (SetInboundLoss).
 type blackhole struct {
 	net.PacketConn
-	silent atomic.Bool
+	silent  atomic.Bool
+	loss    atomic.Uint32 // inbound RTP lost, in millionths
+	dropped atomic.Int64  // inbound RTP packets lost so far
 }
 
 func (b *blackhole) silence() { b.silent.Store(true) }
 
 // ReadFrom returns the next packet unless silenced, in which case packets
-// are discarded until the socket closes.
+// are discarded until the socket closes, or lost to the loss rate.
 func (b *blackhole) ReadFrom(buf []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := b.PacketConn.ReadFrom(buf)
-		if err != nil || !b.silent.Load() {
+		switch {
+		case err != nil:
+			return n, addr, err
+		case b.silent.Load():
+		case b.lose(buf[:n]):
+			b.dropped.Add(1)
+		default:
 			return n, addr, err
 		}
 	}
+}
+
+// lose decides whether an inbound packet is lost: only RTP is (RFC 7983:
+// first byte 128..191, and not RTCP's payload types 192..223), so STUN,
+// DTLS and RTCP get through and the connection itself stays up.
+func (b *blackhole) lose(pkt []byte) bool {
+	rate := b.loss.Load()
+	if rate == 0 || len(pkt) < 12 || pkt[0] < 128 || pkt[0] > 191 || (pkt[1] >= 192 && pkt[1] <= 223) {
+		return false
+	}
+	return rand.Uint32N(1_000_000) < rate
 }
 
 // WriteTo sends buf unless silenced, in which case it pretends to.
