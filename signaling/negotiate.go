@@ -123,7 +123,11 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if pc := l.peer(); pc != nil {
 		return pc, nil
 	}
-	api, err := newAPI(s.srv.params.ICE)
+	var countSent func(string)
+	if m := s.srv.observe(); m != nil {
+		countSent = m.RTCPSent
+	}
+	api, err := newAPI(s.srv.params.ICE, countSent)
 	if err != nil {
 		return nil, err
 	}
@@ -211,10 +215,10 @@ func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCode
 			switch p.(type) {
 			case *rtcp.PictureLossIndication:
 				s.countRTCP("pli")
-				l.room.keyframeFor(l.role)
+				l.room.keyframeFor(l)
 			case *rtcp.FullIntraRequest:
 				s.countRTCP("fir")
-				l.room.keyframeFor(l.role)
+				l.room.keyframeFor(l)
 			case *rtcp.TransportLayerNack:
 				s.countRTCP("nack")
 			}
