@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -54,6 +55,11 @@ func (p *Peer) Stall(stalled bool) error {
 // STUN, DTLS and RTCP are never lost. Stats.InboundDropped counts the
 // losses. Recovering from them is up to NACKs and PLIs.
 func (p *Peer) SetInboundLoss(rate float64) error {
+	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.loss })
+}
+
+// setLoss sets the loss rate of the current leg's socket that which picks.
+func (p *Peer) setLoss(rate float64, which func(*blackhole) *atomic.Uint32) error {
 	if rate < 0 || rate > 1 {
 		return fmt.Errorf("%w: loss rate %v out of 0..1", ErrConfig, rate)
 	}
@@ -63,8 +69,15 @@ func (p *Peer) SetInboundLoss(rate float64) error {
 	if l == nil || l.ended || l.udp == nil {
 		return ErrNotInCall
 	}
-	l.udp.loss.Store(uint32(rate * 1_000_000))
+	which(l.udp).Store(uint32(rate * 1_000_000))
 	return nil
+}
+
+// SetOutboundLoss makes the current leg's socket lose that share (0 to 1)
+// of the RTP packets it sends, as a lossy uplink would; STUN, DTLS and
+// RTCP always go out. The server is then expected to NACK what it missed.
+func (p *Peer) SetOutboundLoss(rate float64) error {
+	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.lossOut })
 }
 
 // AddVideoTrack adds another video track carrying pattern's colour (a

@@ -169,6 +169,7 @@ type blackhole struct {
 	net.PacketConn
 	silent  atomic.Bool
 	loss    atomic.Uint32 // inbound RTP lost, in millionths
+	lossOut atomic.Uint32 // outbound RTP lost, in millionths
 	dropped atomic.Int64  // inbound RTP packets lost so far
 }
 
@@ -183,7 +184,7 @@ func (b *blackhole) ReadFrom(buf []byte) (int, net.Addr, error) {
 		case err != nil:
 			return n, addr, err
 		case b.silent.Load():
-		case b.lose(buf[:n]):
+		case lose(buf[:n], b.loss.Load()):
 			b.dropped.Add(1)
 		default:
 			return n, addr, err
@@ -191,20 +192,21 @@ func (b *blackhole) ReadFrom(buf []byte) (int, net.Addr, error) {
 	}
 }
 
-// lose decides whether an inbound packet is lost: only RTP is (RFC 7983:
-// first byte 128..191, and not RTCP's payload types 192..223), so STUN,
-// DTLS and RTCP get through and the connection itself stays up.
-func (b *blackhole) lose(pkt []byte) bool {
-	rate := b.loss.Load()
+// lose decides whether a packet is lost at rate (in millionths): only RTP
+// is (RFC 7983: first byte 128..191, and not RTCP's payload types
+// 192..223), so STUN, DTLS and RTCP get through and the connection itself
+// stays up.
+func lose(pkt []byte, rate uint32) bool {
 	if rate == 0 || len(pkt) < 12 || pkt[0] < 128 || pkt[0] > 191 || (pkt[1] >= 192 && pkt[1] <= 223) {
 		return false
 	}
 	return rand.Uint32N(1_000_000) < rate
 }
 
-// WriteTo sends buf unless silenced, in which case it pretends to.
+// WriteTo sends buf unless silenced or lost to the outbound loss rate, in
+// which case it pretends to.
 func (b *blackhole) WriteTo(buf []byte, addr net.Addr) (int, error) {
-	if b.silent.Load() {
+	if b.silent.Load() || lose(buf, b.lossOut.Load()) {
 		return len(buf), nil
 	}
 	return b.PacketConn.WriteTo(buf, addr)
