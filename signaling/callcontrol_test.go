@@ -291,3 +291,57 @@ func TestSFUModeForwardsTwoPartiesAndRefusesThree(t *testing.T) {
 		t.Errorf("three-party request in sfu mode: %s, want %s", code, call.CodeThreePartyUnsupportedInSFU)
 	}
 }
+
+// Only the sharing party's screen track feeds the screen tile: a second
+// video track from a party that does not share (here the customer's,
+// carrying the third party's blue) is read and dropped, never shown.
+func TestOnlyTheSharersScreenIsShown(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.twoParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["agent"].StartShare(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatalf("the agent shares: %v", err)
+	}
+	for role, p := range peers {
+		if err := waitFor(10*time.Second, func() error { return largest(p, "screen") }); err != nil {
+			t.Fatalf("%s while the agent shares: %v", role, err)
+		}
+	}
+	if err := peers["customer"].AddVideoTrack(ctxFor(t, 10*time.Second), "third"); err != nil {
+		t.Fatalf("the customer adds a track: %v", err)
+	}
+	// Give the stray track time to take the screen's place, then check
+	// that it did not, and that the agent's screen still moves.
+	start := frameNumbers(peers, "screen")
+	<-time.After(2 * time.Second)
+	for role, p := range peers {
+		if tile, seen := p.Stats().Tiles["third"]; seen {
+			t.Errorf("%s sees the stray track's colour at %v", role, tile.Box)
+		}
+		if err := largest(p, "screen"); err != nil {
+			t.Errorf("%s: %v", role, err)
+		}
+	}
+	for role, n := range frameNumbers(peers, "screen") {
+		if n < 0 || start[role] < 0 || n-start[role] < testFPS/2 {
+			t.Errorf("%s's screen tile went from frame %d to %d in 2 s: not the agent's moving screen", role, start[role], n)
+		}
+	}
+}
+
+// frameNumbers reads the frame number each peer sees in role's tile, -1
+// where it is not readable.
+func frameNumbers(peers map[string]*peer.Peer, role string) map[string]int {
+	out := map[string]int{}
+	for r, p := range peers {
+		out[r] = -1
+		if tile, ok := p.Stats().Tiles[role]; ok {
+			out[r] = tile.FrameNumber
+		}
+	}
+	return out
+}

@@ -157,6 +157,15 @@ func (r *room) applyForwarding(s *call.Snapshot) {
 	}
 }
 
+// sharer is the party sharing its screen in the call's latest state, or
+// "" for nobody.
+func (r *room) sharer() call.Role {
+	if s := r.latest.Load(); s != nil {
+		return s.Share
+	}
+	return ""
+}
+
 func forwardID(role call.Role, kind string) string { return string(role) + "/" + kind }
 
 // keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu
