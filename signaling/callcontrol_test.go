@@ -345,3 +345,85 @@ func frameNumbers(peers map[string]*peer.Peer, role string) map[string]int {
 	}
 	return out
 }
+
+// A queue request that nobody takes fails for everyone in the call with
+// no_agent_available, whether every idle agent with the skill said no or
+// nobody was idle; the call goes on as it was.
+func TestQueueHelpFailsWhenNobodyTakesIt(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		consoles []string // signed in, idle
+		reject   []string // who is offered the request and rejects it, in order
+	}{
+		{name: "everyone rejects", consoles: []string{"bob", "carol", "dave"}, reject: []string{"bob", "carol"}},
+		{name: "nobody idle"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t)
+			consoles := map[string]*peer.Peer{}
+			for _, a := range tt.consoles {
+				consoles[a] = ts.console(t, a)
+				<-time.After(20 * time.Millisecond) // idle in this order
+			}
+			_, peers := ts.twoParty(t)
+			asked := time.Now()
+			if err := peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range tt.reject {
+				since := time.Now()
+				req := offerTo(t, consoles[a], since.Add(-time.Second))
+				if err := consoles[a].Reject(ctxFor(t, 5*time.Second), req); err != nil {
+					t.Fatalf("%s rejects: %v", a, err)
+				}
+			}
+			for _, role := range []string{"customer", "agent"} {
+				m, err := peers[role].WaitFor(ctxFor(t, 5*time.Second), "help.failed", func(m peer.Message) bool { return m.At.After(asked) })
+				if err != nil {
+					t.Errorf("%s is not told help failed: %v", role, err)
+					continue
+				}
+				if r := field(m, "reason"); r != call.CodeNoAgentAvailable || field(m, "request") == "" {
+					t.Errorf("%s got %s, want help.failed no_agent_available naming the request", role, m.Raw)
+				}
+			}
+			if dave := consoles["dave"]; dave != nil {
+				noOffer(t, "dave (no billing skill)", dave, asked)
+			}
+			// The pair talks on, with no request pending.
+			for role, p := range peers {
+				if err := waitFor(5*time.Second, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+					t.Errorf("%s after help failed: %v", role, err)
+				}
+			}
+			if n := ts.CallCount(); n != 1 {
+				t.Errorf("%d calls after help failed, want the one call going on", n)
+			}
+			for role, p := range peers {
+				if err := waitFor(5*time.Second, func() error { return noHelpPendingAfterFailure(p) }); err != nil {
+					t.Errorf("%s: %v", role, err)
+				}
+			}
+		})
+	}
+}
+
+// noHelpPendingAfterFailure checks that a call.state after p's help.failed
+// shows no request pending.
+func noHelpPendingAfterFailure(p *peer.Peer) error {
+	failed := false
+	for _, m := range p.Messages() {
+		switch {
+		case m.Type == "help.failed":
+			failed = true
+		case m.Type == "call.state" && failed:
+			var st struct {
+				Help *json.RawMessage `json:"help"`
+			}
+			if m.Decode(&st) == nil && st.Help == nil {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no call.state without a pending request after help.failed (failed: %v)", failed)
+}
