@@ -244,10 +244,17 @@ func TestCustomerHangsUpOthersContinue(t *testing.T) {
 		}
 	}
 	delete(peers, "customer")
+	// Each one's picture of the other keeps moving: frozen video would
+	// keep the frame number read in the tile.
+	watch := map[string][]string{"agent": {"third"}, "third": {"agent"}}
+	before := tileFrames(peers, watch)
 	for role, fps := range measureFPS(peers, 2*time.Second) {
 		if fps < 0.9*testFPS {
 			t.Errorf("%s receives %.1f fps after the customer left", role, fps)
 		}
+	}
+	if err := advanced(before, tileFrames(peers, watch), 2*time.Second); err != nil {
+		t.Errorf("after the customer left: %v", err)
 	}
 	for _, pair := range [][2]string{{"agent", "third"}, {"third", "agent"}} {
 		p := peers[pair[0]]
@@ -426,4 +433,88 @@ func noHelpPendingAfterFailure(p *peer.Peer) error {
 		}
 	}
 	return fmt.Errorf("no call.state without a pending request after help.failed (failed: %v)", failed)
+}
+
+// tileFrames reads, for each viewer, the frame number shown in the tile
+// of each role it watches (-1 where unreadable), keyed "viewer/role".
+func tileFrames(peers map[string]*peer.Peer, watch map[string][]string) map[string]int {
+	out := map[string]int{}
+	for viewer, roles := range watch {
+		st := peers[viewer].Stats()
+		for _, role := range roles {
+			n := -1
+			if tile, ok := st.Tiles[role]; ok {
+				n = tile.FrameNumber
+			}
+			out[viewer+"/"+role] = n
+		}
+	}
+	return out
+}
+
+// advanced checks that every watched tile's frame number went up by at
+// least half the frames sent in d: a picture that froze would not.
+func advanced(before, after map[string]int, d time.Duration) error {
+	want := int(d.Seconds() * testFPS / 2)
+	for key, a := range after {
+		b := before[key]
+		if a < 0 || b < 0 || a-b < want {
+			return fmt.Errorf("%s showed frame %d, then %d after %v: want both readable and at least %d apart", key, b, a, d, want)
+		}
+	}
+	return nil
+}
+
+// A party whose uplink stalls (still connected, sending nothing) stalls
+// no one else's picture or sound: the other two keep their frame rate,
+// see each other move and hear each other; the stalled party's tile keeps
+// its last frame; and it keeps receiving. When it resumes, its tile moves
+// again.
+func TestStalledPartyStallsNoOne(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["third"].Stall(true); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(500 * time.Millisecond) // what was in flight has arrived
+	frozen := tileFrames(peers, map[string][]string{"customer": {"third"}, "agent": {"third"}})
+	moving := map[string][]string{"customer": {"agent"}, "agent": {"customer"}, "third": {"customer", "agent"}}
+	before := tileFrames(peers, moving)
+	for role, fps := range measureFPS(peers, 3*time.Second) {
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps while the third party stalls, want %.1f", role, fps, 0.9*testFPS)
+		}
+	}
+	if err := advanced(before, tileFrames(peers, moving), 3*time.Second); err != nil {
+		t.Errorf("while the third party stalls: %v", err)
+	}
+	for _, role := range []string{"customer", "agent"} {
+		if err := equalTiles(peers[role], signaling.Roles...); err != nil {
+			t.Errorf("%s while the third party stalls: %v", role, err)
+		}
+	}
+	for key, n := range tileFrames(peers, map[string][]string{"customer": {"third"}, "agent": {"third"}}) {
+		if n != frozen[key] {
+			t.Errorf("%s: the stalled party's tile went from frame %d to %d; it sends nothing", key, frozen[key], n)
+		}
+	}
+	for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
+		if err := hears(peers[pair[0]], pair[0], pair[1]); err != nil {
+			t.Errorf("while the third party stalls: %v", err)
+		}
+	}
+
+	if err := peers["third"].Stall(false); err != nil {
+		t.Fatal(err)
+	}
+	resumed := map[string][]string{"customer": {"third"}, "agent": {"third"}}
+	start := tileFrames(peers, resumed)
+	if err := waitFor(5*time.Second, func() error { return advanced(start, tileFrames(peers, resumed), 2*time.Second) }); err != nil {
+		t.Errorf("after the third party resumed: %v", err)
+	}
 }
