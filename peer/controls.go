@@ -36,8 +36,9 @@ func (p *Peer) setSource(of func(*leg) *source, typ string, on bool) error {
 	return err
 }
 
-// Stall stops (true) or resumes (false) sending camera and microphone
-// packets without a word to the server, as a party whose uplink stalled:
+// Stall stops (true) or resumes (false) sending media packets (camera,
+// microphone and any other track) without a word to the server, as a
+// party whose uplink stalled:
 // the socket, ICE and RTCP go on, so the server still sees the party
 // connected. After a stall the camera resumes with a key frame. It applies
 // to the current leg; ErrNotInCall without one.
