@@ -308,10 +308,13 @@ func TestEndedCallsAreRememberedUpToABound(t *testing.T) {
 func TestCounts(t *testing.T) {
 	f := newFixture(t)
 	f.signIn("alice", "carol")
-	f.threeParty("bob", "carol")
+	three := f.threeParty("bob", "carol")
 	two := f.twoParty("dave")
 	f.ask(two, byAgent("alice"))
 	f.create("bob")
+	f.must(f.c.SetVideo(three, Third, false))
+	f.must(f.c.SetAudio(three, Customer, false))
+	f.must(f.c.StartShare(two, Customer))
 
 	n := f.c.Counts()
 	if n.Calls != 3 || n.Help != 1 {
@@ -322,5 +325,20 @@ func TestCounts(t *testing.T) {
 	}
 	if want := map[PresenceState]int{Busy: 4}; !reflect.DeepEqual(n.Agents, want) {
 		t.Errorf("Counts().Agents = %v, want %v", n.Agents, want)
+	}
+	if want := map[CallState]int{ThreeParty: 1, SeekingHelp: 1, Waiting: 1}; !reflect.DeepEqual(n.CallsByState, want) {
+		t.Errorf("Counts().CallsByState = %v, want %v", n.CallsByState, want)
+	}
+	want := map[MediaState]int{{Video: true, Audio: true}: 3, {Video: false, Audio: true}: 1, {Video: true, Audio: false}: 1}
+	if !reflect.DeepEqual(n.PartiesByMedia, want) {
+		t.Errorf("Counts().PartiesByMedia = %v, want %v", n.PartiesByMedia, want)
+	}
+	if n.Sharing != 1 {
+		t.Errorf("Counts().Sharing = %d, want 1", n.Sharing)
+	}
+	// Once help is no longer sought, the pair is a two-party call.
+	f.must(f.c.CancelHelp(two, AgentRole, ""))
+	if got := f.c.Counts().CallsByState; got[TwoParty] != 1 || got[SeekingHelp] != 0 {
+		t.Errorf("after the cancel: %v, want one two_party and no seeking_help", got)
 	}
 }

@@ -23,6 +23,7 @@ const (
 	CodeShareUnsupportedInSFU      = "share_unsupported_in_sfu_mode"
 	CodeNotSharing                 = "not_sharing"
 	CodePartyNotPresent            = "party_not_present"
+	CodePartyNotInView             = "party_not_in_view"
 	CodeNotSignedIn                = "not_signed_in"
 	CodeServerFull                 = "server_full"
 	CodeNoAgentAvailable           = "no_agent_available"

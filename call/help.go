@@ -82,11 +82,13 @@ func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string,
 }
 
 func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) error {
+	// Who may ask comes first: a customer hears forbidden whatever the
+	// server's video mode.
 	switch {
-	case c.videoMode == SFU:
-		return refuse(CodeThreePartyUnsupportedInSFU, "three-party calls need the mcu video mode; this server runs sfu")
 	case p.role != AgentRole || p.agentID != cs.agentID:
 		return refuse(CodeForbidden, "only the call's agent may seek help")
+	case c.videoMode == SFU:
+		return refuse(CodeThreePartyUnsupportedInSFU, "three-party calls need the mcu video mode; this server runs sfu")
 	case len(cs.parties) >= 3:
 		return refuse(CodeCallFull, "call %s already has three parties", cs.id)
 	case cs.help != nil:

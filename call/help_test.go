@@ -33,6 +33,14 @@ func TestWhoMayAskForHelp(t *testing.T) {
 		}, from: AgentRole, req: byAgent("alice"), wantCode: CodeHelpInProgress},
 		{name: "sfu mode", tweaks: []func(*Params){withMode(SFU)},
 			from: AgentRole, req: byQueue("billing"), wantCode: CodeThreePartyUnsupportedInSFU},
+		{name: "sfu mode, by name", tweaks: []func(*Params){withMode(SFU)},
+			from: AgentRole, req: byAgent("alice"), wantCode: CodeThreePartyUnsupportedInSFU},
+		// Who may ask is checked before what the server can do: a customer
+		// is told it may not, not that the mode cannot.
+		{name: "customer in sfu mode", tweaks: []func(*Params){withMode(SFU)},
+			from: Customer, req: byQueue("billing"), wantCode: CodeForbidden},
+		{name: "customer in sfu mode, by name", tweaks: []func(*Params){withMode(SFU)},
+			from: Customer, req: byAgent("alice"), wantCode: CodeForbidden},
 		{name: "unknown queue", from: AgentRole, req: byQueue("sales"), wantCode: CodeUnknownQueue},
 		{name: "no queue named", from: AgentRole, req: byQueue(""), wantCode: CodeUnknownQueue},
 		{name: "unknown agent", from: AgentRole, req: byAgent("zed"), wantCode: CodeUnknownAgent},

@@ -47,9 +47,24 @@ func (c *Center) SetAudio(callID string, role Role, on bool) error {
 	return c.setFlag(callID, role, func(p *party) { p.audio = on })
 }
 
-// SetSelfView shows or hides the viewer's own tile in its picture.
+// SetSelfView shows or hides the viewer's own tile in its picture. A
+// viewer who hides itself while maximizing itself goes back to equal and is
+// told why: its layout never names a party its picture does not show.
 func (c *Center) SetSelfView(callID string, role Role, on bool) error {
-	return c.setFlag(callID, role, func(p *party) { p.selfView = on })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, p, err := c.partyOf(callID, role)
+	if err != nil {
+		return err
+	}
+	p.selfView = on
+	if !on && p.layout.Mode == layout.Maximize && p.layout.Party == role {
+		p.layout = EqualLayout
+		c.notify.ToParty(callID, role, LayoutReset{Reason: CodePartyNotInView,
+			Message: "your own tile is hidden, so it cannot stay maximized", Parties: []Role{role}})
+	}
+	c.changed(cs)
+	return nil
 }
 
 func (c *Center) setFlag(callID string, role Role, set func(*party)) error {
@@ -79,6 +94,11 @@ func (c *Center) SetLayout(callID string, viewer Role, l Layout) error {
 	case layout.Maximize:
 		if cs.parties[l.Party] == nil {
 			return refuse(CodePartyNotPresent, "cannot maximize %q: not in the call", l.Party)
+		}
+		if l.Party == viewer && !p.selfView {
+			e := refuse(CodePartyNotInView, "cannot maximize yourself while your own tile is hidden (self_view off)")
+			e.Parties = []Role{viewer}
+			return e
 		}
 		if err := refuseWithoutVideo(cs, "maximize"); err != nil {
 			return err

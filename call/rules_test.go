@@ -39,6 +39,7 @@ func TestSetLayout(t *testing.T) {
 		name        string
 		three       bool
 		videoOff    []Role
+		selfHidden  bool // the viewer hides its own tile first
 		viewer      Role
 		layout      Layout
 		want        Layout // the viewer's layout afterwards
@@ -47,6 +48,14 @@ func TestSetLayout(t *testing.T) {
 	}{
 		{name: "maximize the other party", viewer: Customer, layout: maximize(AgentRole), want: maximize(AgentRole)},
 		{name: "maximize oneself", viewer: Customer, layout: maximize(Customer), want: maximize(Customer)},
+		// A viewer whose own tile is hidden cannot maximize it: its
+		// picture would show equal tiles while its layout said maximize.
+		{name: "maximize oneself while hidden", selfHidden: true, viewer: Customer, layout: maximize(Customer),
+			want: EqualLayout, wantCode: CodePartyNotInView, wantParties: []Role{Customer}},
+		{name: "maximize oneself while hidden, three-party", three: true, selfHidden: true, viewer: Third,
+			layout: maximize(Third), want: EqualLayout, wantCode: CodePartyNotInView, wantParties: []Role{Third}},
+		{name: "maximize another while hidden", selfHidden: true, viewer: Customer, layout: maximize(AgentRole),
+			want: maximize(AgentRole)},
 		{name: "maximize the third", three: true, viewer: AgentRole, layout: maximize(Third), want: maximize(Third)},
 		{name: "equal drops the party", viewer: Customer, layout: Layout{Mode: layout.Equal, Party: AgentRole}, want: EqualLayout},
 		{name: "maximize an absent party", viewer: Customer, layout: maximize(Third), want: EqualLayout, wantCode: CodePartyNotPresent},
@@ -72,6 +81,9 @@ func TestSetLayout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			id := f.callOf(tt.three, tt.videoOff...)
+			if tt.selfHidden {
+				f.must(f.c.SetSelfView(id, tt.viewer, false))
+			}
 			before := layouts(f.state(id))
 			f.rec.reset()
 
@@ -430,5 +442,58 @@ func TestAudioOffUndoesNothing(t *testing.T) {
 	s := f.state(id)
 	if p, _ := s.Party(Customer); p.Layout != maximize(Third) || s.Share != AgentRole {
 		t.Errorf("after a mute: layout %v, share %q; want both kept", p.Layout, s.Share)
+	}
+}
+
+// Hiding one's own tile while maximizing oneself goes back to equal, told
+// why; hiding it while maximizing another changes nothing else.
+func TestHidingSelfWhileMaximized(t *testing.T) {
+	tests := []struct {
+		name       string
+		maximized  Role // the customer's maximized party
+		wantLayout Layout
+		wantReset  bool
+	}{
+		{name: "maximizing oneself", maximized: Customer, wantLayout: EqualLayout, wantReset: true},
+		{name: "maximizing the other", maximized: AgentRole, wantLayout: maximize(AgentRole)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id := f.callOf(false)
+			f.must(f.c.SetLayout(id, Customer, maximize(tt.maximized)))
+			f.rec.reset()
+			f.must(f.c.SetSelfView(id, Customer, false))
+
+			s := f.rec.lastState(id)
+			if s == nil {
+				t.Fatal("Changed was not told")
+			}
+			p, _ := s.Party(Customer)
+			if p.SelfView || p.Layout != tt.wantLayout {
+				t.Errorf("customer: self view %v, layout %v; want hidden and %v", p.SelfView, p.Layout, tt.wantLayout)
+			}
+			// What the state says is what the picture shows.
+			if v := s.ViewOf(Customer); string(tt.wantLayout.Party) != v.Focus {
+				t.Errorf("view focus %q, layout %v: they disagree", v.Focus, tt.wantLayout)
+			}
+			resets := partyEvents[LayoutReset](f.rec, id, Customer)
+			want := []LayoutReset(nil)
+			if tt.wantReset {
+				want = []LayoutReset{{Reason: CodePartyNotInView, Parties: []Role{Customer}}}
+			}
+			for i := range resets {
+				if resets[i].Message == "" {
+					t.Errorf("layout.reset without a message")
+				}
+				resets[i].Message = ""
+			}
+			if !reflect.DeepEqual(resets, want) {
+				t.Errorf("customer told %+v, want %+v", resets, want)
+			}
+			if got := f.rec.partyTypes(id, AgentRole); len(got) != 0 {
+				t.Errorf("the agent was told %v", got)
+			}
+		})
 	}
 }

@@ -6,20 +6,68 @@ type Counts struct {
 	Parties map[Role]int
 	Agents  map[PresenceState]int
 	Help    int // requests pending
+	// CallsByState counts calls by CallState.
+	CallsByState map[CallState]int
+	// PartiesByMedia counts parties by whether their video and audio are
+	// on.
+	PartiesByMedia map[MediaState]int
+	Sharing        int // parties sharing their screen
 }
 
-// Counts counts calls, parties by role, agents by presence and pending
-// help requests.
+// CallState is where a call stands, for metrics: every open call is in
+// exactly one.
+type CallState string
+
+// Call states.
+const (
+	// Waiting: fewer than two parties and no help on the way (created,
+	// the parties not joined yet).
+	Waiting CallState = "waiting"
+	// TwoParty: two parties talk and no help is sought.
+	TwoParty CallState = "two_party"
+	// SeekingHelp: a help request is pending.
+	SeekingHelp CallState = "seeking_help"
+	// ThreeParty: three parties talk.
+	ThreeParty CallState = "three_party"
+)
+
+// CallStates lists every CallState.
+var CallStates = []CallState{Waiting, TwoParty, SeekingHelp, ThreeParty}
+
+// MediaState is whether a party's camera and microphone are on.
+type MediaState struct{ Video, Audio bool }
+
+// state is the call's CallState.
+func (cs *callState) state() CallState {
+	switch {
+	case cs.help != nil:
+		return SeekingHelp
+	case len(cs.parties) >= 3:
+		return ThreeParty
+	case len(cs.parties) == 2:
+		return TwoParty
+	}
+	return Waiting
+}
+
+// Counts counts calls (by state), parties (by role and by media), agents
+// by presence, pending help requests and screen shares.
 func (c *Center) Counts() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := Counts{Calls: len(c.calls), Parties: map[Role]int{}, Agents: map[PresenceState]int{}}
+	n := Counts{Calls: len(c.calls), Parties: map[Role]int{}, Agents: map[PresenceState]int{},
+		CallsByState: map[CallState]int{}, PartiesByMedia: map[MediaState]int{}}
 	for _, cs := range c.calls {
-		for r := range cs.parties {
+		n.CallsByState[cs.state()]++
+		for r, p := range cs.parties {
 			n.Parties[r]++
+			n.PartiesByMedia[MediaState{Video: p.video, Audio: p.audio}]++
 		}
 		if cs.help != nil {
 			n.Help++
+		}
+		if cs.share != "" {
+			n.Sharing++
 		}
 	}
 	for _, a := range c.agents {

@@ -27,9 +27,11 @@ type Metrics struct {
 	framesSent     prometheus.Counter
 	encodedBytes   prometheus.Counter
 	views          prometheus.Gauge
+	encoders       *prometheus.GaugeVec
 	packetsLost    prometheus.Counter
 	plisSent       prometheus.Counter
 	rtcpReceived   *prometheus.CounterVec
+	rtcpSent       *prometheus.CounterVec
 	helpOutcomes   *prometheus.CounterVec
 	refusals       *prometheus.CounterVec
 }
@@ -54,11 +56,23 @@ func New() *Metrics {
 	m.framesSent = f.counter("threeway_frames_sent_total", "Encoded view frames written to viewers.")
 	m.encodedBytes = f.counter("threeway_encoded_bytes_total", "Bytes of encoded view frames.")
 	m.views = f.gauge("threeway_views", "Views running; each has one encoder.")
+	m.encoders = f.gaugeVec("threeway_video_encoders",
+		"Video encoders running, by kind: view (one per view, mcu) or placeholder (an sfu receiver shown a camera that is off).", "kind")
 	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
 	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
 	m.rtcpReceived = f.counterVec("threeway_rtcp_received_total", "Feedback received from viewers, by type.", "type")
+	m.rtcpSent = f.counterVec("threeway_rtcp_sent_total",
+		"Feedback the server sent to parties about their media, by type: nack (pion's generator, for lost packets), pli, fir.", "type")
 	m.helpOutcomes = f.counterVec("threeway_help_outcomes_total", "How help requests ended: accepted or the failure reason.", "outcome")
 	m.refusals = f.counterVec("threeway_refusals_total", "Requests refused with an error, by code.", "code")
+	// Series that exist from the start, so that a scrape shows them at 0.
+	for _, kind := range []string{"view", "placeholder"} {
+		m.encoders.WithLabelValues(kind)
+	}
+	for _, kind := range []string{"nack", "pli", "fir"} {
+		m.rtcpSent.WithLabelValues(kind)
+		m.rtcpReceived.WithLabelValues(kind)
+	}
 	m.registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
@@ -90,6 +104,12 @@ func (f factory) counterVec(name, help, label string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
 	f.r.MustRegister(c)
 	return c
+}
+
+func (f factory) gaugeVec(name, help, label string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{label})
+	f.r.MustRegister(g)
+	return g
 }
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
@@ -133,9 +153,18 @@ func (m *Metrics) FramesDropped(n int) { m.framesDropped.Add(float64(n)) }
 // ViewsChanged implements mixer.Observer.
 func (m *Metrics) ViewsChanged(delta int) { m.views.Add(float64(delta)) }
 
+// EncodersChanged implements mixer.Observer.
+func (m *Metrics) EncodersChanged(kind string, delta int) {
+	m.encoders.WithLabelValues(kind).Add(float64(delta))
+}
+
 // RTCPReceived counts one feedback packet from a viewer: "pli", "fir",
 // "nack".
 func (m *Metrics) RTCPReceived(kind string) { m.rtcpReceived.WithLabelValues(kind).Inc() }
+
+// RTCPSent counts one feedback packet the server sent a party about its
+// media: "nack", "pli", "fir".
+func (m *Metrics) RTCPSent(kind string) { m.rtcpSent.WithLabelValues(kind).Inc() }
 
 // HelpOutcome counts how one help request ended.
 func (m *Metrics) HelpOutcome(outcome string) { m.helpOutcomes.WithLabelValues(outcome).Inc() }

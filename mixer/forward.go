@@ -14,9 +14,11 @@ type RTPWriter interface {
 }
 
 // Forwarder is the sfu video mode: each source's RTP goes untranscoded to
-// the sinks subscribed to it. Sequence numbers and timestamps pass through;
-// pion rewrites SSRC and payload type per receiver, and its interceptors
-// answer NACKs from what they sent.
+// the sinks subscribed to it. Audio goes straight to the receiver's track,
+// sequence numbers and timestamps unchanged; video goes through the
+// receiver's SFUOutput, which switches to a placeholder while the camera
+// is off. pion rewrites SSRC and payload type per receiver, and its
+// interceptors answer NACKs from what they sent.
 type Forwarder struct {
 	mu      sync.Mutex
 	sources map[string]*forwardedSource

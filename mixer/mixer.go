@@ -151,6 +151,7 @@ func (m *Mixer) Close() {
 		v.stop()
 	}
 	m.params.Observer.ViewsChanged(-len(views))
+	m.params.Observer.EncodersChanged(EncoderView, -len(views))
 	m.audio.stop()
 	m.wg.Wait()
 	m.placeholders.release()

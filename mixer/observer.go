@@ -19,9 +19,19 @@ type Observer interface {
 	// FramesDropped counts view frames not made in time (a late tick) or
 	// not encoded.
 	FramesDropped(n int)
-	// ViewsChanged reports the mixer's view (and encoder) count.
+	// ViewsChanged reports the mixer's view count.
 	ViewsChanged(delta int)
+	// EncodersChanged reports video encoders started (delta > 0) or
+	// stopped, by kind: EncoderView (one per view) or EncoderPlaceholder
+	// (an sfu receiver shown a camera that is off).
+	EncodersChanged(kind string, delta int)
 }
+
+// Kinds of video encoder, for EncodersChanged.
+const (
+	EncoderView        = "view"
+	EncoderPlaceholder = "placeholder"
+)
 
 // NopObserver ignores everything.
 type NopObserver struct{}
@@ -46,3 +56,6 @@ func (NopObserver) FramesDropped(int) {}
 
 // ViewsChanged implements Observer.
 func (NopObserver) ViewsChanged(int) {}
+
+// EncodersChanged implements Observer.
+func (NopObserver) EncodersChanged(string, int) {}

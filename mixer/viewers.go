@@ -50,6 +50,7 @@ func (m *Mixer) SetViewer(id string, spec layout.Spec, sink SampleWriter) error 
 		}
 		m.views[key] = v
 		m.params.Observer.ViewsChanged(1)
+		m.params.Observer.EncodersChanged(EncoderView, 1)
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
@@ -112,6 +113,7 @@ func (m *Mixer) unsubscribeLocked(cur *viewer) *view {
 	}
 	delete(m.views, cur.view.key)
 	m.params.Observer.ViewsChanged(-1)
+	m.params.Observer.EncodersChanged(EncoderView, -1)
 	return cur.view
 }
 

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -33,6 +34,76 @@ func (p *Peer) setSource(of func(*leg) *source, typ string, on bool) error {
 		of(l).off.Store(true)
 	}
 	return err
+}
+
+// Stall stops (true) or resumes (false) sending media packets (camera,
+// microphone and any other track) without a word to the server, as a
+// party whose uplink stalled:
+// the socket, ICE and RTCP go on, so the server still sees the party
+// connected. After a stall the camera resumes with a key frame. It applies
+// to the current leg; ErrNotInCall without one.
+func (p *Peer) Stall(stalled bool) error {
+	l := p.liveLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	l.stalled.Store(stalled)
+	return nil
+}
+
+// SetInboundLoss makes the current leg's socket lose that share (0 to 1)
+// of the RTP packets it receives, at random, as a lossy downlink would;
+// STUN, DTLS and RTCP are never lost. Stats.InboundDropped counts the
+// losses. Recovering from them is up to NACKs and PLIs.
+func (p *Peer) SetInboundLoss(rate float64) error {
+	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.loss })
+}
+
+// setLoss sets the loss rate of the current leg's socket that which picks.
+func (p *Peer) setLoss(rate float64, which func(*blackhole) *atomic.Uint32) error {
+	if rate < 0 || rate > 1 {
+		return fmt.Errorf("%w: loss rate %v out of 0..1", ErrConfig, rate)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.leg
+	if l == nil || l.ended || l.udp == nil {
+		return ErrNotInCall
+	}
+	which(l.udp).Store(uint32(rate * 1_000_000))
+	return nil
+}
+
+// SetOutboundLoss makes the current leg's socket lose that share (0 to 1)
+// of the RTP packets it sends, as a lossy uplink would; STUN, DTLS and
+// RTCP always go out. The server is then expected to NACK what it missed.
+func (p *Peer) SetOutboundLoss(rate float64) error {
+	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.lossOut })
+}
+
+// AddVideoTrack adds another video track carrying pattern's colour (a
+// role, or ScreenKey) with the frame-number code, and renegotiates,
+// without asking the server anything first: a client that sends more than
+// it was allowed to, for tests of the server. It returns once the
+// server's answer is applied, or the server's refusal.
+func (p *Peer) AddVideoTrack(ctx context.Context, pattern string) error {
+	l := p.liveLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	from := p.mark()
+	gen, err := p.addVideoTrack(l, pattern, false)
+	if err != nil {
+		return err
+	}
+	return p.await(ctx, "the extra track's negotiation", func() (bool, error) {
+		for ; from < len(p.messages); from++ {
+			if m := p.messages[from]; m.Type == "error" {
+				return true, m.serverError()
+			}
+		}
+		return p.negotiatedLocked(l, gen)
+	})
 }
 
 // screenShare is the second video track of a leg while the party shares.
@@ -153,11 +224,30 @@ func (p *Peer) addScreen(l *leg) (int, error) {
 	if l.screen != nil {
 		return l.gen, nil
 	}
+	return p.addVideoTrackLocked(l, ScreenKey, true)
+}
+
+// addVideoTrack adds a video track of pattern to l (see addVideoTrackLocked).
+func (p *Peer) addVideoTrack(l *leg, pattern string, share bool) (int, error) {
+	l.negMu.Lock()
+	defer l.negMu.Unlock()
+	return p.addVideoTrackLocked(l, pattern, share)
+}
+
+// addVideoTrackLocked adds a video track sending pattern, as the screen
+// share or (share false) as an extra track, starts its sender and offers.
+// It returns the track generation whose answer completes that. l.negMu
+// must be held.
+func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, error) {
 	pc := p.legPC(l)
 	if pc == nil {
 		return 0, ErrNotInCall
 	}
-	w, err := newSampleWriter(webrtc.MimeTypeVP8, "screen", "threeway-peer-"+l.role+"-screen")
+	id := "screen"
+	if !share {
+		id = fmt.Sprintf("extra%d", len(l.extra))
+	}
+	w, err := newSampleWriter(webrtc.MimeTypeVP8, id, "threeway-peer-"+l.role+"-"+id)
 	if err != nil {
 		return 0, err
 	}
@@ -176,13 +266,17 @@ func (p *Peer) addScreen(l *leg) (int, error) {
 	sender := tr.Sender()
 	ctx, cancel := context.WithCancel(l.ctx)
 	s := &screenShare{sender: sender, cancel: cancel}
-	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, false) }) {
+	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, pattern, false) }) {
 		enc.Close()
 		cancel()
 		return 0, ErrClosed
 	}
 	p.goRTCP(l, sender, &s.src)
-	l.screen = s
+	if share {
+		l.screen = s
+	} else {
+		l.extra = append(l.extra, s)
+	}
 	l.gen++
 	return l.gen, p.offerLocked(l)
 }

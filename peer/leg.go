@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -28,6 +29,8 @@ type leg struct {
 	// start and used only by them (the sources' flags are atomic).
 	video, audio *sampleWriter
 	camera, mic  source
+	// stalled stops the camera and microphone without telling anyone.
+	stalled atomic.Bool
 
 	dropOnce    sync.Once
 	socketsOnce sync.Once
@@ -50,6 +53,8 @@ type leg struct {
 	mux          io.Closer  // the ICE UDP mux over udp; closing it closes udp
 	pc           *webrtc.PeerConnection
 	mainVideo    *webrtc.RTPReceiver // the camera transceiver's: the composed picture
+	mainSSRC     webrtc.SSRC         // of the composed picture's track, once it arrived
+	extra        []*screenShare      // AddVideoTrack's tracks
 	connected    bool                // reached connected and the senders run
 	sending      bool                // the camera and microphone senders started
 	ended        bool

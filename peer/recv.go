@@ -30,6 +30,9 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 	p.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
 	p.mu.Lock()
 	main := r == l.mainVideo
+	if main {
+		l.mainSSRC = track.SSRC()
+	}
 	p.mu.Unlock()
 	p.spawn(func() {
 		switch {
@@ -100,6 +103,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 // came in (zero if unknown).
 func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.Time) {
 	tiles := scan.find(f)
+	luma := pictureLuma(f)
 	now := time.Now()
 	if arrived.IsZero() {
 		arrived = now
@@ -111,6 +115,7 @@ func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.T
 	}
 	l.stats.FramesDecoded++
 	l.stats.Width, l.stats.Height = f.Width, f.Height
+	l.stats.MeanLuma = luma
 	for role, t := range tiles {
 		t.ReadAt = now
 		tiles[role] = t
@@ -250,4 +255,21 @@ func (r *arrivalRing) lookup(ts uint32) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// pictureLuma averages f's brightness over every fourth pixel of every fourth
+// row, which is plenty for telling a dark placeholder from a picture.
+func pictureLuma(f *codec.Frame) float64 {
+	sum, n := 0, 0
+	for y := 0; y < f.Height; y += 4 {
+		row := f.Y[y*f.Width : (y+1)*f.Width]
+		for x := 0; x < len(row); x += 4 {
+			sum += int(row[x])
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(sum) / float64(n)
 }

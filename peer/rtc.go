@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync/atomic"
 
@@ -161,27 +162,51 @@ func (p *Peer) spawn(f func()) bool {
 // directions while reporting success, like a dead link. It embeds the
 // net.PacketConn interface, not *net.UDPConn, so that pion cannot bypass
 // ReadFrom and WriteTo through UDPConn's AddrPort methods.
+//
+// It can also lose a share of the inbound RTP, as a lossy downlink would
+// (SetInboundLoss).
 type blackhole struct {
 	net.PacketConn
-	silent atomic.Bool
+	silent  atomic.Bool
+	loss    atomic.Uint32 // inbound RTP lost, in millionths
+	lossOut atomic.Uint32 // outbound RTP lost, in millionths
+	dropped atomic.Int64  // inbound RTP packets lost so far
 }
 
 func (b *blackhole) silence() { b.silent.Store(true) }
 
 // ReadFrom returns the next packet unless silenced, in which case packets
-// are discarded until the socket closes.
+// are discarded until the socket closes, or lost to the loss rate.
 func (b *blackhole) ReadFrom(buf []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := b.PacketConn.ReadFrom(buf)
-		if err != nil || !b.silent.Load() {
+		switch {
+		case err != nil:
+			return n, addr, err
+		case b.silent.Load():
+		case lose(buf[:n], b.loss.Load()):
+			b.dropped.Add(1)
+		default:
 			return n, addr, err
 		}
 	}
 }
 
-// WriteTo sends buf unless silenced, in which case it pretends to.
+// lose decides whether a packet is lost at rate (in millionths): only RTP
+// is (RFC 7983: first byte 128..191, and not RTCP's payload types
+// 192..223), so STUN, DTLS and RTCP get through and the connection itself
+// stays up.
+func lose(pkt []byte, rate uint32) bool {
+	if rate == 0 || len(pkt) < 12 || pkt[0] < 128 || pkt[0] > 191 || (pkt[1] >= 192 && pkt[1] <= 223) {
+		return false
+	}
+	return rand.Uint32N(1_000_000) < rate
+}
+
+// WriteTo sends buf unless silenced or lost to the outbound loss rate, in
+// which case it pretends to.
 func (b *blackhole) WriteTo(buf []byte, addr net.Addr) (int, error) {
-	if b.silent.Load() {
+	if b.silent.Load() || lose(buf, b.lossOut.Load()) {
 		return len(buf), nil
 	}
 	return b.PacketConn.WriteTo(buf, addr)

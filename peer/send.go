@@ -106,7 +106,7 @@ func (p *Peer) startSenders(l *leg) error {
 		}
 		return fmt.Errorf("peer: audio encoder: %w", err)
 	}
-	if !p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, enc, true) }) && enc != nil {
+	if !p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, enc, l.role, true) }) && enc != nil {
 		enc.Close()
 	}
 	if !p.spawn(func() { p.sendAudio(l.ctx, l, opus) }) {
@@ -131,17 +131,15 @@ func (p *Peer) newVideoEncoder(garbage bool) (*codec.VP8Encoder, error) {
 	return enc, nil
 }
 
-// sendVideo sends one frame per tick until ctx ends: the camera's (or, if
-// not camera, the screen's) pattern with the frame number, or random
-// bytes with a nil enc. While src is off nothing is sent; the first frame
-// after is a key frame. It owns enc and closes it.
-func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWriter, enc *codec.VP8Encoder, camera bool) {
+// sendVideo sends one frame per tick until ctx ends: pattern (the role's
+// on the camera, ScreenKey on a screen share) with the frame number, or
+// random bytes with a nil enc. While src is off or the leg stalls nothing
+// is sent; the first frame after is a key frame. It owns enc and closes
+// it.
+func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWriter, enc *codec.VP8Encoder,
+	pattern string, camera bool) {
 	if enc != nil {
 		defer enc.Close()
-	}
-	pattern := ScreenKey
-	if camera {
-		pattern = l.role
 	}
 	interval := time.Second / time.Duration(p.cfg.FPS)
 	w.ticks = uint32(90000 / p.cfg.FPS)
@@ -156,7 +154,7 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 			return
 		case <-ticker.C:
 		}
-		if src.off.Load() {
+		if src.off.Load() || l.stalled.Load() {
 			skipped++
 			continue
 		}
@@ -225,7 +223,7 @@ func (p *Peer) sendAudio(ctx context.Context, l *leg, enc *codec.OpusEncoder) {
 		case <-ticker.C:
 		}
 		tone.fill(pcm) // the tone goes on while muted, like time
-		if l.mic.off.Load() {
+		if l.mic.off.Load() || l.stalled.Load() {
 			skipped++
 			continue
 		}
@@ -258,8 +256,32 @@ func (p *Peer) handleSenderRTCP(l *leg, src *source, pkts []rtcp.Packet) {
 			p.mu.Lock()
 			l.stats.PLIsReceived++
 			p.mu.Unlock()
+		case *rtcp.TransportLayerNack:
+			p.mu.Lock()
+			l.stats.NACKsReceived++
+			p.mu.Unlock()
 		}
 	}
+}
+
+// RequestKeyFrame sends the server a PLI for the picture this peer
+// receives, as a browser does after loss (at most once per 500 ms, like
+// the peer's own requests). It returns ErrNotInCall before the picture's
+// first packet.
+func (p *Peer) RequestKeyFrame() error {
+	p.mu.Lock()
+	l := p.leg
+	var pc *webrtc.PeerConnection
+	var ssrc webrtc.SSRC
+	if l != nil && !l.ended {
+		pc, ssrc = l.pc, l.mainSSRC
+	}
+	p.mu.Unlock()
+	if pc == nil || ssrc == 0 {
+		return ErrNotInCall
+	}
+	p.requestKeyFrame(l, pc, ssrc)
+	return nil
 }
 
 // requestKeyFrame sends a PLI for a received video track, at most once per

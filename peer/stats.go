@@ -33,11 +33,18 @@ type Stats struct {
 	ToneDBFS    map[string]float64
 	AudioFrames int // received audio packets decoded
 	PLIsSent    int // key frame requests we sent for the server's video
+	// MeanLuma is the average brightness (Y, 16..235) of the last
+	// received picture: a placeholder is dark grey (about 45).
+	MeanLuma float64
+	// InboundDropped counts inbound RTP packets SetInboundLoss threw
+	// away.
+	InboundDropped int
 
 	FramesSent       int // camera frames sent
 	ScreenFramesSent int // screen-share frames sent
 	AudioFramesSent  int // audio frames sent
 	PLIsReceived     int // PLIs and FIRs the server sent for our video
+	NACKsReceived    int // NACKs the server sent for our video
 }
 
 // Stats returns a snapshot of the peer's counters. Tone levels are
@@ -54,6 +61,9 @@ func (p *Peer) Stats() Stats {
 	}
 	s := l.stats
 	s.SocketClosed = p.socketClosed
+	if l.udp != nil {
+		s.InboundDropped = int(l.udp.dropped.Load())
+	}
 	s.Tiles = maps.Clone(l.stats.Tiles)
 	tones, fresh := l.toneCache, l.toneCache != nil && l.toneCacheAt == l.stats.AudioFrames
 	var pcm []int16

@@ -31,7 +31,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeAPIError(w http.ResponseWriter, status int, code, message string) {
+// writeAPIError answers a refusal and counts it by code.
+func (srv *Server) writeAPIError(w http.ResponseWriter, status int, code, message string) {
+	if m := srv.observe(); m != nil {
+		m.Refused(code)
+	}
 	writeJSON(w, status, apiError{Error: code, Message: message})
 }
 
@@ -41,7 +45,7 @@ func (srv *Server) withAPIKey(h http.HandlerFunc) http.Handler {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || srv.params.APIKey == "" ||
 			subtle.ConstantTimeCompare([]byte(key), []byte(srv.params.APIKey)) != 1 {
-			writeAPIError(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key")
+			srv.writeAPIError(w, http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key")
 			return
 		}
 		h(w, r)
@@ -125,11 +129,11 @@ type createCallRequest struct {
 func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
 	var req createCallRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
-		writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "body must be {\"customer\":NAME,\"agent\":AGENT_ID}")
+		srv.writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "body must be {\"customer\":NAME,\"agent\":AGENT_ID}")
 		return
 	}
 	if req.Customer == "" || len([]rune(req.Customer)) > 64 || req.Agent == "" {
-		writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "customer (1-64 characters) and agent are required")
+		srv.writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "customer (1-64 characters) and agent are required")
 		return
 	}
 	resp, err := srv.CreateCall(req.Customer, req.Agent, requestBase(r))
@@ -162,11 +166,8 @@ func (srv *Server) agentToken(w http.ResponseWriter, r *http.Request) {
 func (srv *Server) writeCallError(w http.ResponseWriter, err error) {
 	var ce *call.Error
 	if !errors.As(err, &ce) {
-		writeAPIError(w, http.StatusInternalServerError, CodeInternal, err.Error())
+		srv.writeAPIError(w, http.StatusInternalServerError, CodeInternal, err.Error())
 		return
-	}
-	if m := srv.observe(); m != nil {
-		m.Refused(ce.Code)
 	}
 	status := http.StatusUnprocessableEntity
 	switch ce.Code {
@@ -175,7 +176,7 @@ func (srv *Server) writeCallError(w http.ResponseWriter, err error) {
 	case call.CodeServerFull:
 		status = http.StatusServiceUnavailable
 	}
-	writeAPIError(w, status, ce.Code, ce.Message)
+	srv.writeAPIError(w, status, ce.Code, ce.Message)
 }
 
 // requestBase is the scheme and host the client used, for links.

@@ -244,10 +244,17 @@ func TestCustomerHangsUpOthersContinue(t *testing.T) {
 		}
 	}
 	delete(peers, "customer")
+	// Each one's picture of the other keeps moving: frozen video would
+	// keep the frame number read in the tile.
+	watch := map[string][]string{"agent": {"third"}, "third": {"agent"}}
+	before := tileFrames(peers, watch)
 	for role, fps := range measureFPS(peers, 2*time.Second) {
 		if fps < 0.9*testFPS {
 			t.Errorf("%s receives %.1f fps after the customer left", role, fps)
 		}
+	}
+	if err := advanced(before, tileFrames(peers, watch), 2*time.Second); err != nil {
+		t.Errorf("after the customer left: %v", err)
 	}
 	for _, pair := range [][2]string{{"agent", "third"}, {"third", "agent"}} {
 		p := peers[pair[0]]
@@ -289,5 +296,225 @@ func TestSFUModeForwardsTwoPartiesAndRefusesThree(t *testing.T) {
 	}
 	if code := errorCode(t, peers["agent"], since); code != call.CodeThreePartyUnsupportedInSFU {
 		t.Errorf("three-party request in sfu mode: %s, want %s", code, call.CodeThreePartyUnsupportedInSFU)
+	}
+}
+
+// Only the sharing party's screen track feeds the screen tile: a second
+// video track from a party that does not share (here the customer's,
+// carrying the third party's blue) is read and dropped, never shown.
+func TestOnlyTheSharersScreenIsShown(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.twoParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["agent"].StartShare(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatalf("the agent shares: %v", err)
+	}
+	for role, p := range peers {
+		if err := waitFor(10*time.Second, func() error { return largest(p, "screen") }); err != nil {
+			t.Fatalf("%s while the agent shares: %v", role, err)
+		}
+	}
+	if err := peers["customer"].AddVideoTrack(ctxFor(t, 10*time.Second), "third"); err != nil {
+		t.Fatalf("the customer adds a track: %v", err)
+	}
+	// Give the stray track time to take the screen's place, then check
+	// that it did not, and that the agent's screen still moves.
+	start := frameNumbers(peers, "screen")
+	<-time.After(2 * time.Second)
+	for role, p := range peers {
+		if tile, seen := p.Stats().Tiles["third"]; seen {
+			t.Errorf("%s sees the stray track's colour at %v", role, tile.Box)
+		}
+		if err := largest(p, "screen"); err != nil {
+			t.Errorf("%s: %v", role, err)
+		}
+	}
+	for role, n := range frameNumbers(peers, "screen") {
+		if n < 0 || start[role] < 0 || n-start[role] < testFPS/2 {
+			t.Errorf("%s's screen tile went from frame %d to %d in 2 s: not the agent's moving screen", role, start[role], n)
+		}
+	}
+}
+
+// frameNumbers reads the frame number each peer sees in role's tile, -1
+// where it is not readable.
+func frameNumbers(peers map[string]*peer.Peer, role string) map[string]int {
+	out := map[string]int{}
+	for r, p := range peers {
+		out[r] = -1
+		if tile, ok := p.Stats().Tiles[role]; ok {
+			out[r] = tile.FrameNumber
+		}
+	}
+	return out
+}
+
+// A queue request that nobody takes fails for everyone in the call with
+// no_agent_available, whether every idle agent with the skill said no or
+// nobody was idle; the call goes on as it was.
+func TestQueueHelpFailsWhenNobodyTakesIt(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		consoles []string // signed in, idle
+		reject   []string // who is offered the request and rejects it, in order
+	}{
+		{name: "everyone rejects", consoles: []string{"bob", "carol", "dave"}, reject: []string{"bob", "carol"}},
+		{name: "nobody idle"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t)
+			consoles := map[string]*peer.Peer{}
+			for _, a := range tt.consoles {
+				consoles[a] = ts.console(t, a)
+				<-time.After(20 * time.Millisecond) // idle in this order
+			}
+			_, peers := ts.twoParty(t)
+			asked := time.Now()
+			if err := peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range tt.reject {
+				since := time.Now()
+				req := offerTo(t, consoles[a], since.Add(-time.Second))
+				if err := consoles[a].Reject(ctxFor(t, 5*time.Second), req); err != nil {
+					t.Fatalf("%s rejects: %v", a, err)
+				}
+			}
+			for _, role := range []string{"customer", "agent"} {
+				m, err := peers[role].WaitFor(ctxFor(t, 5*time.Second), "help.failed", func(m peer.Message) bool { return m.At.After(asked) })
+				if err != nil {
+					t.Errorf("%s is not told help failed: %v", role, err)
+					continue
+				}
+				if r := field(m, "reason"); r != call.CodeNoAgentAvailable || field(m, "request") == "" {
+					t.Errorf("%s got %s, want help.failed no_agent_available naming the request", role, m.Raw)
+				}
+			}
+			if dave := consoles["dave"]; dave != nil {
+				noOffer(t, "dave (no billing skill)", dave, asked)
+			}
+			// The pair talks on, with no request pending.
+			for role, p := range peers {
+				if err := waitFor(5*time.Second, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
+					t.Errorf("%s after help failed: %v", role, err)
+				}
+			}
+			if n := ts.CallCount(); n != 1 {
+				t.Errorf("%d calls after help failed, want the one call going on", n)
+			}
+			for role, p := range peers {
+				if err := waitFor(5*time.Second, func() error { return noHelpPendingAfterFailure(p) }); err != nil {
+					t.Errorf("%s: %v", role, err)
+				}
+			}
+		})
+	}
+}
+
+// noHelpPendingAfterFailure checks that a call.state after p's help.failed
+// shows no request pending.
+func noHelpPendingAfterFailure(p *peer.Peer) error {
+	failed := false
+	for _, m := range p.Messages() {
+		switch {
+		case m.Type == "help.failed":
+			failed = true
+		case m.Type == "call.state" && failed:
+			var st struct {
+				Help *json.RawMessage `json:"help"`
+			}
+			if m.Decode(&st) == nil && st.Help == nil {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no call.state without a pending request after help.failed (failed: %v)", failed)
+}
+
+// tileFrames reads, for each viewer, the frame number shown in the tile
+// of each role it watches (-1 where unreadable), keyed "viewer/role".
+func tileFrames(peers map[string]*peer.Peer, watch map[string][]string) map[string]int {
+	out := map[string]int{}
+	for viewer, roles := range watch {
+		st := peers[viewer].Stats()
+		for _, role := range roles {
+			n := -1
+			if tile, ok := st.Tiles[role]; ok {
+				n = tile.FrameNumber
+			}
+			out[viewer+"/"+role] = n
+		}
+	}
+	return out
+}
+
+// advanced checks that every watched tile's frame number went up by at
+// least half the frames sent in d: a picture that froze would not.
+func advanced(before, after map[string]int, d time.Duration) error {
+	want := int(d.Seconds() * testFPS / 2)
+	for key, a := range after {
+		b := before[key]
+		if a < 0 || b < 0 || a-b < want {
+			return fmt.Errorf("%s showed frame %d, then %d after %v: want both readable and at least %d apart", key, b, a, d, want)
+		}
+	}
+	return nil
+}
+
+// A party whose uplink stalls (still connected, sending nothing) stalls
+// no one else's picture or sound: the other two keep their frame rate,
+// see each other move and hear each other; the stalled party's tile keeps
+// its last frame; and it keeps receiving. When it resumes, its tile moves
+// again.
+func TestStalledPartyStallsNoOne(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	if err := peers["third"].Stall(true); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(500 * time.Millisecond) // what was in flight has arrived
+	frozen := tileFrames(peers, map[string][]string{"customer": {"third"}, "agent": {"third"}})
+	moving := map[string][]string{"customer": {"agent"}, "agent": {"customer"}, "third": {"customer", "agent"}}
+	before := tileFrames(peers, moving)
+	for role, fps := range measureFPS(peers, 3*time.Second) {
+		if fps < 0.9*testFPS {
+			t.Errorf("%s receives %.1f fps while the third party stalls, want %.1f", role, fps, 0.9*testFPS)
+		}
+	}
+	if err := advanced(before, tileFrames(peers, moving), 3*time.Second); err != nil {
+		t.Errorf("while the third party stalls: %v", err)
+	}
+	for _, role := range []string{"customer", "agent"} {
+		if err := equalTiles(peers[role], signaling.Roles...); err != nil {
+			t.Errorf("%s while the third party stalls: %v", role, err)
+		}
+	}
+	for key, n := range tileFrames(peers, map[string][]string{"customer": {"third"}, "agent": {"third"}}) {
+		if n != frozen[key] {
+			t.Errorf("%s: the stalled party's tile went from frame %d to %d; it sends nothing", key, frozen[key], n)
+		}
+	}
+	for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
+		if err := hears(peers[pair[0]], pair[0], pair[1]); err != nil {
+			t.Errorf("while the third party stalls: %v", err)
+		}
+	}
+
+	if err := peers["third"].Stall(false); err != nil {
+		t.Fatal(err)
+	}
+	resumed := map[string][]string{"customer": {"third"}, "agent": {"third"}}
+	start := tileFrames(peers, resumed)
+	if err := waitFor(5*time.Second, func() error { return advanced(start, tileFrames(peers, resumed), 2*time.Second) }); err != nil {
+		t.Errorf("after the third party resumed: %v", err)
 	}
 }

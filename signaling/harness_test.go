@@ -72,6 +72,19 @@ func startServer(t *testing.T, opts ...func(*signaling.ServerParams)) *testServe
 // api calls the HTTP API with the test key and decodes the answer.
 func (ts *testServer) api(t *testing.T, method, path string, body any, out any) int {
 	t.Helper()
+	return ts.apiAs(t, method, path, "Bearer "+testAPIKey, body, out)
+}
+
+// apiWithKey calls the HTTP API with another key and returns the status.
+func (ts *testServer) apiWithKey(t *testing.T, method, path, key string, body any) int {
+	t.Helper()
+	return ts.apiAs(t, method, path, "Bearer "+key, body, nil)
+}
+
+// apiAs calls the HTTP API with an Authorization header (none if empty)
+// and decodes the answer into out.
+func (ts *testServer) apiAs(t *testing.T, method, path, authorization string, body any, out any) int {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
@@ -81,7 +94,9 @@ func (ts *testServer) api(t *testing.T, method, path string, body any, out any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

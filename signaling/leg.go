@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // leg is one party's presence in one call: its PeerConnection, the tracks
@@ -24,6 +25,9 @@ type leg struct {
 
 	videoOut webrtc.TrackLocal // composed picture (mcu) or the other's video (sfu)
 	audioOut webrtc.TrackLocal // mix-minus (mcu) or the other's audio (sfu)
+	// sfuVideo feeds videoOut in sfu mode: the other's camera, or its
+	// placeholder while the camera is off.
+	sfuVideo *mixer.SFUOutput
 
 	mu         sync.Mutex
 	pc         *webrtc.PeerConnection
@@ -49,8 +53,12 @@ func newLeg(s *session, callID string, role call.Role, agentID string, mode call
 	stream := "threeway-" + string(role)
 	var err error
 	if mode == call.SFU {
-		l.videoOut, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", stream)
+		var video *webrtc.TrackLocalStaticRTP
+		video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", stream)
 		if err == nil {
+			l.videoOut = video
+			l.sfuVideo = mixer.NewSFUOutput(mixer.SFUOutputParams{Out: video, Logger: l.log,
+				Observer: s.srv.params.Media.Observer})
 			l.audioOut, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", stream)
 		}
 	} else {
@@ -150,6 +158,9 @@ func (l *leg) closeMedia() {
 		if err := pc.Close(); err != nil {
 			l.log.Debug("close peer connection", "err", err)
 		}
+	}
+	if l.sfuVideo != nil {
+		l.sfuVideo.Close()
 	}
 	l.media.Wait()
 }

@@ -3,11 +3,14 @@ package signaling
 import (
 	"errors"
 	"io"
+	"log/slog"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // onOffer answers the client's offer, creating the leg's PeerConnection on
@@ -123,7 +126,11 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if pc := l.peer(); pc != nil {
 		return pc, nil
 	}
-	api, err := newAPI(s.srv.params.ICE)
+	var countSent func(string)
+	if m := s.srv.observe(); m != nil {
+		countSent = m.RTCPSent
+	}
+	api, err := newAPI(s.srv.params.ICE, countSent)
 	if err != nil {
 		return nil, err
 	}
@@ -211,10 +218,10 @@ func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCode
 			switch p.(type) {
 			case *rtcp.PictureLossIndication:
 				s.countRTCP("pli")
-				l.room.keyframeFor(l.role)
+				l.room.keyframeFor(l)
 			case *rtcp.FullIntraRequest:
 				s.countRTCP("fir")
-				l.room.keyframeFor(l.role)
+				l.room.keyframeFor(l)
 			case *rtcp.TransportLayerNack:
 				s.countRTCP("nack")
 			}
@@ -275,13 +282,70 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 	case source == camera:
 		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
 	case source == screen:
-		err = l.room.mixer.IngestVideo(call.ScreenSource, track, pli)
+		err = ingestScreen(l, track, pli)
 	default:
 		err = l.room.mixer.IngestAudio(string(l.role), track)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
 	}
+}
+
+// errNotSharing ends a screen track's feed into the mixer when its party
+// is not (or no longer) the sharer.
+var errNotSharing = errors.New("the party is not sharing")
+
+// ingestScreen feeds a party's second video track to the call's one
+// screen source, but only while that party is the sharer: another
+// party's extra video track (a client that added one it was not allowed
+// to, or one left over from an ended share) must never take the screen's
+// place. While the party does not share, its packets are read and
+// dropped, and that is logged once.
+func ingestScreen(l *leg, track *webrtc.TrackRemote, pli func()) error {
+	g := &sharerGate{r: track, room: l.room, role: l.role, log: l.log}
+	for {
+		if err := g.waitForShare(); err != nil {
+			return err
+		}
+		err := l.room.mixer.IngestVideo(call.ScreenSource, g, pli)
+		if !errors.Is(err, errNotSharing) {
+			return err
+		}
+	}
+}
+
+// sharerGate passes a screen track's packets while its party shares.
+type sharerGate struct {
+	r      mixer.RTPReader
+	room   *room
+	role   call.Role
+	log    *slog.Logger
+	logged bool
+}
+
+// Read reads the next packet, or fails with errNotSharing (dropping it)
+// once the party no longer shares.
+func (g *sharerGate) Read(b []byte) (int, interceptor.Attributes, error) {
+	n, attrs, err := g.r.Read(b)
+	if err == nil && g.room.sharer() != g.role {
+		return 0, nil, errNotSharing
+	}
+	return n, attrs, err
+}
+
+// waitForShare reads and drops packets until the party shares.
+func (g *sharerGate) waitForShare() error {
+	buf := make([]byte, 1500)
+	for g.room.sharer() != g.role {
+		if _, _, err := g.r.Read(buf); err != nil {
+			return err
+		}
+		if !g.logged && g.room.sharer() != g.role {
+			g.logged = true
+			g.log.Warn("dropping a second video track: the party is not sharing its screen")
+		}
+	}
+	return nil
 }
 
 // requestKeyframe sends a PLI for an inbound video track.

@@ -119,7 +119,8 @@ func (r *room) apply(s *call.Snapshot) {
 	}
 }
 
-// applyForwarding sends each of two parties the other's own tracks.
+// applyForwarding sends each of two parties the other's own tracks; a
+// camera that is off reaches the other as its placeholder.
 func (r *room) applyForwarding(s *call.Snapshot) {
 	var legs []*leg
 	for _, p := range s.Parties {
@@ -131,45 +132,51 @@ func (r *room) applyForwarding(s *call.Snapshot) {
 	if len(legs) == 2 {
 		pair = [2]*leg{legs[0], legs[1]}
 	}
-	if pair == r.pair {
-		return // nothing to re-plumb, and no key frame to ask for
-	}
-	r.pair = pair
-	for _, role := range call.Roles {
-		r.forward.SetSubscribers(forwardID(role, "video"))
-		r.forward.SetSubscribers(forwardID(role, "audio"))
+	if pair != r.pair {
+		r.pair = pair
+		for _, role := range call.Roles {
+			r.forward.SetSubscribers(forwardID(role, "video"))
+			r.forward.SetSubscribers(forwardID(role, "audio"))
+		}
+		if pair[0] != nil {
+			for i, from := range pair {
+				to := pair[1-i]
+				r.forward.SetSubscribers(forwardID(from.role, "video"), to.sfuVideo)
+				r.forward.SetSubscribers(forwardID(from.role, "audio"), to.audioOut.(mixer.RTPWriter))
+			}
+		}
 	}
 	if pair[0] == nil {
 		return
 	}
-	for i, from := range legs {
-		to := legs[1-i]
-		r.forward.SetSubscribers(forwardID(from.role, "video"), to.videoOut.(mixer.RTPWriter))
-		r.forward.SetSubscribers(forwardID(from.role, "audio"), to.audioOut.(mixer.RTPWriter))
-		from.requestKeyframe() // the new receiver needs a key frame to start
+	// Each receiver's picture follows the sender's camera: forwarded while
+	// on (from a key frame, asked for here), the placeholder while off.
+	for i, from := range pair {
+		p, _ := s.Party(from.role)
+		pair[1-i].sfuVideo.SetSource(label(p.Role, p.Name), p.Video, from.requestKeyframe)
 	}
+}
+
+// sharer is the party sharing its screen in the call's latest state, or
+// "" for nobody.
+func (r *room) sharer() call.Role {
+	if s := r.latest.Load(); s != nil {
+		return s.Share
+	}
+	return ""
 }
 
 func forwardID(role call.Role, kind string) string { return string(role) + "/" + kind }
 
-// keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu asks
-// the party whose video the viewer receives.
-func (r *room) keyframeFor(viewer call.Role) {
+// keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu
+// forces one in the placeholder the viewer sees, or asks the party whose
+// camera it receives.
+func (r *room) keyframeFor(viewer *leg) {
 	if r.mode != call.SFU {
-		r.mixer.RequestKeyframe(string(viewer))
+		r.mixer.RequestKeyframe(string(viewer.role))
 		return
 	}
-	s := r.latest.Load()
-	if s == nil {
-		return
-	}
-	for _, p := range s.Parties {
-		if p.Role != viewer {
-			if l := r.srv.legOf(s.ID, p.Role); l != nil {
-				l.requestKeyframe()
-			}
-		}
-	}
+	viewer.sfuVideo.RequestKeyframe()
 }
 
 func label(role call.Role, name string) string {

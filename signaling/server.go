@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/metrics"
@@ -90,8 +92,15 @@ func NewServer(p ServerParams) (*Server, error) {
 	}
 	srv.center = call.NewCenter(cp)
 	if p.Metrics != nil {
-		if err := p.Metrics.Register(metrics.CenterCollector(srv.center)); err != nil {
-			return nil, fmt.Errorf("metrics: %w", err)
+		for _, c := range []prometheus.Collector{
+			metrics.CenterCollector(srv.center),
+			metrics.StatesCollector("threeway_party_connections",
+				"Parties' media connections by state: new (no offer yet), connecting, connected, disconnected (ICE lost, may recover), failed.",
+				connectionStates, srv.connectionStates),
+		} {
+			if err := p.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("metrics: %w", err)
+			}
 		}
 	}
 	return srv, nil
@@ -287,4 +296,31 @@ func (srv *Server) releaseRoom(callID string) {
 	}
 	srv.mu.Unlock()
 	srv.dropRoom(callID)
+}
+
+// connectionStates are the media connection states of parties, as
+// PeerConnection states name them.
+var connectionStates = []string{
+	webrtc.PeerConnectionStateNew.String(), webrtc.PeerConnectionStateConnecting.String(),
+	webrtc.PeerConnectionStateConnected.String(), webrtc.PeerConnectionStateDisconnected.String(),
+	webrtc.PeerConnectionStateFailed.String(),
+}
+
+// connectionStates counts the parties' media connections by state.
+func (srv *Server) connectionStates() map[string]int {
+	srv.mu.Lock()
+	legs := make([]*leg, 0, len(srv.legs))
+	for _, l := range srv.legs {
+		legs = append(legs, l)
+	}
+	srv.mu.Unlock()
+	n := map[string]int{}
+	for _, l := range legs {
+		state := webrtc.PeerConnectionStateNew
+		if pc := l.peer(); pc != nil {
+			state = pc.ConnectionState()
+		}
+		n[state.String()]++
+	}
+	return n
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -30,13 +31,20 @@ type ICEParams struct {
 }
 
 // newAPI builds a pion API for one PeerConnection: VP8 and Opus only, and a
-// fresh interceptor registry (NACK, RTCP reports, TWCC) of its own.
-func newAPI(p ICEParams) (*webrtc.API, error) {
+// fresh interceptor registry (NACK, RTCP reports, TWCC) of its own. With
+// countSent, every NACK, PLI and FIR the PeerConnection sends is counted
+// by type.
+func newAPI(p ICEParams, countSent func(kind string)) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return nil, err
 	}
 	registry := &interceptor.Registry{}
+	if countSent != nil {
+		// First in the chain, so closest to the wire: it sees what pion's
+		// NACK generator writes as well as our own PLIs.
+		registry.Add(rtcpCounterFactory{countSent})
+	}
 	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
@@ -96,4 +104,36 @@ func settingEngine(p ICEParams) (webrtc.SettingEngine, error) {
 		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
 	return s, nil
+}
+
+// rtcpCounterFactory makes an rtcpCounter per PeerConnection.
+type rtcpCounterFactory struct{ count func(kind string) }
+
+// NewInterceptor implements interceptor.Factory.
+func (f rtcpCounterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &rtcpCounter{count: f.count}, nil
+}
+
+// rtcpCounter counts the feedback a PeerConnection sends about the media
+// it receives; it changes nothing.
+type rtcpCounter struct {
+	interceptor.NoOp
+	count func(kind string)
+}
+
+// BindRTCPWriter implements interceptor.Interceptor.
+func (c *rtcpCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, attrs interceptor.Attributes) (int, error) {
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.TransportLayerNack:
+				c.count("nack")
+			case *rtcp.PictureLossIndication:
+				c.count("pli")
+			case *rtcp.FullIntraRequest:
+				c.count("fir")
+			}
+		}
+		return w.Write(pkts, attrs)
+	})
 }

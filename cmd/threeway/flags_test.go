@@ -1,6 +1,14 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
 
 func TestParseSize(t *testing.T) {
 	for _, tt := range []struct {
@@ -62,18 +70,83 @@ func TestParsePortRange(t *testing.T) {
 	}
 }
 
+// clearServeEnv keeps THREEWAY_* variables of the machine out of a test.
+func clearServeEnv(t *testing.T) {
+	for _, k := range []string{"THREEWAY_LISTEN", "THREEWAY_CANVAS", "THREEWAY_VIDEO_BITRATE", "THREEWAY_UDP_PORTS",
+		"THREEWAY_LOG_LEVEL", "THREEWAY_DIRECTORY", "THREEWAY_API_KEY", "THREEWAY_SECRET", "THREEWAY_VIDEO_MODE"} {
+		t.Setenv(k, "")
+	}
+}
+
+// runServe runs `threeway serve` with args whose context has already
+// ended, so that flags that are all good start the server and stop it at
+// once (nil), while a bad one fails before anything starts.
+func runServe(t *testing.T, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cmd := rootCommand()
+	cmd.SetArgs(append([]string{"serve"}, args...))
+	cmd.SetOut(io.Discard)
+	return cmd.ExecuteContext(ctx)
+}
+
+// serveBase is a good serve command line: loopback only, a secret.
+var serveBase = []string{"--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--secret", "s3cret", "--log-level", "error"}
+
+// Each bad flag is refused on its own, with an error naming it. The good
+// command line they start from serves.
 func TestServeRejectsBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"serve", "--canvas", "big"},
-		{"serve", "--fps", "0"},
-		{"serve", "--video-bitrate", "lots"},
-		{"serve", "--udp-ports", "9-1"},
-		{"serve", "--log-level", "loud"},
+	clearServeEnv(t)
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad.yaml")
+	unknownSkill := filepath.Join(dir, "skill.yaml")
+	if err := os.WriteFile(badYAML, []byte("queues: [\n  - {id: billing"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unknownSkill, []byte("queues: [{id: billing, name: Billing}]\nagents: [{id: ann, name: Ann, skills: [sales]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runServe(t, serveBase...); err != nil {
+		t.Fatalf("the good command line %v: %v", serveBase, err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		flag string // the error names it
+	}{
+		{"canvas", []string{"--canvas", "big"}, "--canvas"},
+		{"odd canvas", []string{"--canvas", "1281x720"}, "--canvas"},
+		{"fps zero", []string{"--fps", "0"}, "--fps"},
+		{"fps too high", []string{"--fps", "61"}, "--fps"},
+		{"fps not a number", []string{"--fps", "fast"}, "--fps"},
+		{"bitrate", []string{"--video-bitrate", "lots"}, "--video-bitrate"},
+		{"udp ports reversed", []string{"--udp-ports", "9-1"}, "--udp-ports"},
+		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"video mode", []string{"--video-mode", "p2p"}, "--video-mode"},
+		{"video mode upper case", []string{"--video-mode", "MCU"}, "--video-mode"},
+		{"help timeout too short", []string{"--help-timeout", "10ms"}, "--help-timeout"},
+		{"help timeout not a duration", []string{"--help-timeout", "soon"}, "--help-timeout"},
+		{"directory missing", []string{"--directory", filepath.Join(dir, "nope.yaml")}, "--directory"},
+		{"directory bad YAML", []string{"--directory", badYAML}, "--directory"},
+		{"directory skill of no queue", []string{"--directory", unknownSkill}, "--directory"},
+		{"max calls negative", []string{"--max-calls", "-1"}, "--max-calls"},
+		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {
-		cmd := rootCommand()
-		cmd.SetArgs(args)
-		if err := cmd.Execute(); err == nil {
-			t.Errorf("threeway %v was accepted", args)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			err := runServe(t, append(slices.Clone(serveBase), tt.args...)...)
+			if err == nil {
+				t.Fatalf("threeway serve %v was accepted", tt.args)
+			}
+			t.Logf("%v", err)
+			if !strings.Contains(err.Error(), tt.flag) {
+				t.Errorf("threeway serve %v: %q does not name %s", tt.args, err, tt.flag)
+			}
+		})
+	}
+	// Without --secret (and without --demo) nothing can sign tokens.
+	noSecret := slices.DeleteFunc(slices.Clone(serveBase), func(a string) bool { return a == "--secret" || a == "s3cret" })
+	if err := runServe(t, noSecret...); err == nil || !strings.Contains(err.Error(), "--secret") {
+		t.Errorf("serve without a secret: %v, want an error naming --secret", err)
 	}
 }

@@ -47,7 +47,7 @@ func serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the web page, /ws signaling and the calls' media",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), o)
+			return serve(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -75,7 +75,9 @@ func envOr(key, def string) string {
 	return def
 }
 
-func serve(ctx context.Context, o serveOptions) error {
+// serve runs the server until ctx ends or a signal comes, printing its
+// address (or, with --demo, the demo's links) to out.
+func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	params, err := o.serverParams()
 	if err != nil {
 		return err
@@ -91,16 +93,16 @@ func serve(ctx context.Context, o serveOptions) error {
 	mux.Handle("/", web.Handler())
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	base := baseURL(ln.Addr().String())
 	if o.demo {
-		if err := printDemo(os.Stdout, sig, params, base); err != nil {
+		if err := printDemo(out, sig, params, base); err != nil {
 			return err
 		}
 	} else {
-		fmt.Printf("threeway is up at %s (signaling at /ws, API at /api)\n", base)
+		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode)
 
@@ -127,22 +129,22 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	var p signaling.ServerParams
 	w, h, err := parseSize(o.canvas)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("--canvas: %w", err)
 	}
 	kbps, err := parseBitrate(o.videoBitrate)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("--video-bitrate: %w", err)
 	}
 	if o.fps < 1 || o.fps > 60 {
-		return p, fmt.Errorf("fps %d: want 1 to 60", o.fps)
+		return p, fmt.Errorf("--fps %d: want 1 to 60", o.fps)
 	}
 	lo, hi, err := parsePortRange(o.udpPorts)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("--udp-ports: %w", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return p, fmt.Errorf("log level %q: %w", o.logLevel, err)
+		return p, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	p.Logger = log
@@ -167,24 +169,24 @@ func (o serveOptions) callParams() (call.Params, error) {
 	var p call.Params
 	mode, ok := call.ParseVideoMode(o.videoMode)
 	if !ok {
-		return p, fmt.Errorf("video mode %q: want mcu or sfu", o.videoMode)
+		return p, fmt.Errorf("--video-mode %q: want mcu or sfu", o.videoMode)
 	}
 	if o.helpTimeout < time.Second {
-		return p, fmt.Errorf("help timeout %v: want at least 1s", o.helpTimeout)
+		return p, fmt.Errorf("--help-timeout %v: want at least 1s", o.helpTimeout)
 	}
 	dir := call.DefaultDirectory()
 	if o.directory != "" {
 		f, err := os.Open(o.directory)
 		if err != nil {
-			return p, err
+			return p, fmt.Errorf("--directory: %w", err)
 		}
 		defer f.Close()
 		if dir, err = call.LoadDirectory(f); err != nil {
-			return p, fmt.Errorf("%s: %w", o.directory, err)
+			return p, fmt.Errorf("--directory %s: %w", o.directory, err)
 		}
 	}
 	if o.maxCalls < 0 {
-		return p, fmt.Errorf("max calls %d: want 0 (no limit) or more", o.maxCalls)
+		return p, fmt.Errorf("--max-calls %d: want 0 (no limit) or more", o.maxCalls)
 	}
 	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls}, nil
 }

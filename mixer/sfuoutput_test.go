@@ -1,0 +1,299 @@
+package mixer
+
+import (
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+
+	"github.com/threeway-mcu/threeway/codec"
+)
+
+// rtpRecorder keeps copies of the packets written to it.
+type rtpRecorder struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (r *rtpRecorder) WriteRTP(p *rtp.Packet) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := *p
+	c.Payload = append([]byte(nil), p.Payload...)
+	r.pkts = append(r.pkts, c)
+	return nil
+}
+
+func (r *rtpRecorder) packets() []rtp.Packet {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]rtp.Packet(nil), r.pkts...)
+}
+
+// camera is a sender's VP8 camera in RTP: a solid colour per frame.
+type camera struct {
+	t   *testing.T
+	enc *codec.VP8Encoder
+	pkt rtp.Packetizer
+	buf []byte
+}
+
+func newCamera(t *testing.T) *camera {
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: 640, Height: 360, FPS: 15, BitrateKbps: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(enc.Close)
+	return &camera{t: t, enc: enc,
+		pkt: rtp.NewPacketizer(rtpMTU, 96, 1234, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), vp8ClockRate)}
+}
+
+// frame encodes one red frame and returns its packets.
+func (c *camera) frame(key bool) []*rtp.Packet {
+	c.enc.Input().Fill(81, 90, 240)
+	out, _, err := c.enc.Encode(c.buf, key)
+	if err != nil || len(out) == 0 {
+		c.t.Fatalf("camera encode: %v (%d bytes)", err, len(out))
+	}
+	c.buf = out
+	return c.pkt.Packetize(out, vp8ClockRate/15)
+}
+
+func (c *camera) send(o *SFUOutput, key bool) {
+	for _, p := range c.frame(key) {
+		if err := o.WriteRTP(p); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// decodedFrame is one picture the receiver decoded, with its mean luma and
+// chroma.
+type decodedFrame struct{ y, u, v float64 }
+
+// decodeStream decodes an RTP stream as a receiver would: frames by
+// marker bit, in order; it fails on a gap in sequence numbers, time
+// running backwards, or a frame that does not decode.
+func decodeStream(t *testing.T, pkts []rtp.Packet) []decodedFrame {
+	t.Helper()
+	dec, err := codec.NewVP8Decoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	var (
+		out   []decodedFrame
+		frame []byte
+		pic   codec.Frame
+	)
+	for i, p := range pkts {
+		if i > 0 {
+			prev := pkts[i-1]
+			if p.SequenceNumber != prev.SequenceNumber+1 {
+				t.Fatalf("packet %d: sequence %d after %d", i, p.SequenceNumber, prev.SequenceNumber)
+			}
+			if int32(p.Timestamp-prev.Timestamp) < 0 {
+				t.Fatalf("packet %d: timestamp %d after %d", i, p.Timestamp, prev.Timestamp)
+			}
+		}
+		var d codecs.VP8Packet
+		payload, err := d.Unmarshal(p.Payload)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		frame = append(frame, payload...)
+		if !p.Marker {
+			continue
+		}
+		if err := dec.Decode(frame, &pic); err != nil {
+			t.Fatalf("frame ending at packet %d does not decode: %v", i, err)
+		}
+		out = append(out, decodedFrame{mean(pic.Y), mean(pic.U), mean(pic.V)})
+		frame = frame[:0]
+	}
+	return out
+}
+
+func mean(b []byte) float64 {
+	sum := 0
+	for _, x := range b {
+		sum += int(x)
+	}
+	return float64(sum) / float64(len(b))
+}
+
+func isRed(f decodedFrame) bool { return f.v > 200 }
+func isPlaceholder(f decodedFrame) bool {
+	return f.y < 60 && f.u > 118 && f.u < 138 && f.v > 118 && f.v < 138
+}
+
+// waitPackets waits until r holds more than n packets.
+func waitPackets(t *testing.T, r *rtpRecorder, n int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for len(r.packets()) <= n {
+		if time.Now().After(deadline) {
+			t.Fatalf("no packet after %d within 2 s", n)
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+}
+
+// A receiver in sfu mode sees the camera while it is on and the
+// placeholder while it is off, in one stream a decoder takes without a
+// hitch: forwarding starts at key frames only (asking the sender for one),
+// and sequence numbers and time run on across every switch.
+func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
+	rec := &rtpRecorder{}
+	var obs encoderCounter
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Observer: &obs})
+	defer o.Close()
+	cam := newCamera(t)
+	var asked int
+	ask := func() { asked++ }
+
+	o.SetSource("customer: Ann", true, ask)
+	if asked != 1 {
+		t.Errorf("the camera came on: %d key frame requests, want 1", asked)
+	}
+	cam.send(o, true) // the first frame is a key frame anyway
+	cam.send(o, false)
+	cam.send(o, false)
+	onFrames := len(rec.packets())
+	if onFrames == 0 {
+		t.Fatal("nothing forwarded from a key frame on")
+	}
+
+	// Off: the placeholder at once; the camera's packets no longer pass.
+	o.SetSource("customer: Ann", false, ask)
+	waitPackets(t, rec, onFrames)
+	if n := obs.get(); n != 1 {
+		t.Errorf("%d placeholder encoders while the camera is off, want 1", n)
+	}
+	before := len(rec.packets())
+	cam.send(o, true)
+	for _, p := range rec.packets()[before:] {
+		if p.PayloadType == 96 {
+			t.Fatal("a camera packet passed while the camera is off")
+		}
+	}
+
+	// On again: the placeholder until the sender's key frame, which is asked for.
+	asked = 0
+	o.SetSource("customer: Ann", true, ask)
+	if asked != 1 {
+		t.Errorf("the camera came back on: %d key frame requests, want 1", asked)
+	}
+	before = len(rec.packets())
+	cam.send(o, false) // a delta frame cannot start a picture: dropped
+	for _, p := range rec.packets()[before:] {
+		if p.PayloadType == 96 {
+			t.Fatal("forwarding restarted at a delta frame, which the receiver cannot decode")
+		}
+	}
+	cam.send(o, true)
+	cam.send(o, false)
+	if n := obs.get(); n != 0 {
+		t.Errorf("%d placeholder encoders once the camera is forwarded again, want 0", n)
+	}
+
+	frames := decodeStream(t, rec.packets())
+	var pattern []string
+	for _, f := range frames {
+		switch {
+		case isRed(f):
+			if len(pattern) == 0 || pattern[len(pattern)-1] != "camera" {
+				pattern = append(pattern, "camera")
+			}
+		case isPlaceholder(f):
+			if len(pattern) == 0 || pattern[len(pattern)-1] != "placeholder" {
+				pattern = append(pattern, "placeholder")
+			}
+		default:
+			t.Errorf("a frame that is neither the camera nor the placeholder: %+v", f)
+		}
+	}
+	if want := []string{"camera", "placeholder", "camera"}; len(pattern) != 3 || pattern[0] != want[0] ||
+		pattern[1] != want[1] || pattern[2] != want[2] {
+		t.Errorf("the receiver saw %v, want %v", pattern, want)
+	}
+	if last := frames[len(frames)-1]; !isRed(last) {
+		t.Errorf("last frame %+v is not the camera", last)
+	}
+}
+
+// A receiver's PLI reaches the sender while its camera is forwarded, and
+// forces a key frame of the placeholder while it is off.
+func TestSFUOutputKeyframeRequests(t *testing.T) {
+	rec := &rtpRecorder{}
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler)})
+	defer o.Close()
+	var asked int
+	o.SetSource("agent", true, func() { asked++ })
+	o.RequestKeyframe()
+	if asked != 2 {
+		t.Errorf("after the receiver's PLI: %d requests to the sender, want 2", asked)
+	}
+	o.SetSource("agent", false, func() { asked++ })
+	waitPackets(t, rec, 0)
+	o.RequestKeyframe()
+	if asked != 2 {
+		t.Errorf("a PLI while the camera is off went to the sender")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for keys := 0; keys < 2; {
+		keys = 0
+		for _, p := range rec.packets() {
+			if k, _, _ := vp8KeyFrameStart(p.Payload); k {
+				keys++
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d placeholder key frames after a PLI, want 2 (the first and the asked one)", keys)
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+}
+
+func TestVP8KeyFrameStart(t *testing.T) {
+	cam := newCamera(t)
+	key := cam.frame(true)
+	if k, w, h := vp8KeyFrameStart(key[0].Payload); !k || w != 640 || h != 360 {
+		t.Errorf("key frame's first packet: key %v, %dx%d; want a 640x360 key frame", k, w, h)
+	}
+	if len(key) > 1 {
+		if k, _, _ := vp8KeyFrameStart(key[1].Payload); k {
+			t.Error("a key frame's second packet starts a key frame")
+		}
+	}
+	if k, _, _ := vp8KeyFrameStart(cam.frame(false)[0].Payload); k {
+		t.Error("a delta frame starts a key frame")
+	}
+	if k, _, _ := vp8KeyFrameStart([]byte{0x10}); k {
+		t.Error("a truncated payload starts a key frame")
+	}
+}
+
+// encoderCounter is an Observer counting placeholder encoders.
+type encoderCounter struct {
+	NopObserver
+	mu sync.Mutex
+	n  int
+}
+
+func (c *encoderCounter) EncodersChanged(kind string, delta int) {
+	if kind == EncoderPlaceholder {
+		c.mu.Lock()
+		c.n += delta
+		c.mu.Unlock()
+	}
+}
+
+func (c *encoderCounter) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
