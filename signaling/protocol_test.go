@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,16 @@ func TestProtocolRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The last case's socket closed as it ended; its leg (alice's,
+			// in another call) ends on the server a moment later.
+			if err := waitFor(5*time.Second, func() error {
+				if call := ts.agents(t)["alice"].Call; call != "" {
+					return fmt.Errorf("alice is still in call %s", call)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
 			c := ts.createCall(t, "Ann", "alice")
 			expired := signedToken(t, "test-secret", jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer",
 				"exp": time.Now().Add(-time.Minute).Unix()})
