@@ -161,7 +161,7 @@ func (p *Peer) addScreen(l *leg) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	enc, err := p.newVideoEncoder(false)
+	feed, err := p.newVideoFeed(ScreenKey, false)
 	if err != nil {
 		return 0, err
 	}
@@ -170,14 +170,12 @@ func (p *Peer) addScreen(l *leg) (int, error) {
 	tr, err := pc.AddTransceiverFromTrack(w.track,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
-		enc.Close()
 		return 0, fmt.Errorf("peer: add screen track: %w", err)
 	}
 	sender := tr.Sender()
 	ctx, cancel := context.WithCancel(l.ctx)
 	s := &screenShare{sender: sender, cancel: cancel}
-	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, false) }) {
-		enc.Close()
+	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, feed, false) }) {
 		cancel()
 		return 0, ErrClosed
 	}
