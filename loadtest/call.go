@@ -15,12 +15,17 @@ var roles = []string{"customer", "agent", "third"}
 
 // callRun is one synthetic three-party call.
 type callRun struct {
-	index   int
-	id      string
-	peers   map[string]*peer.Peer // by role; "third" is a helper console
-	started map[string]time.Time  // when each role's join began
-	refused string                // the server's refusal code, if any
-	err     error
+	index int
+	id    string
+	peers map[string]*peer.Peer // by role; "third" is a helper console
+	// started is when each role connected: its join began, or, for the
+	// helper, the help offer it accepted at once arrived.
+	started map[string]time.Time
+	// helpAt is when the agent asked for help, helpJoinedAt when the
+	// helper's `joined` arrived.
+	helpAt, helpJoinedAt time.Time
+	refused              string // the server's refusal code, if any
+	err                  error
 }
 
 // setUp walks the product's path: the API creates the call, customer and
@@ -50,7 +55,7 @@ func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
 		}
 		c.peers[j.role] = p
 	}
-	c.started["third"] = time.Now()
+	c.helpAt = time.Now()
 	if err := c.peers["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": r.queue}); err != nil {
 		c.err = fmt.Errorf("help request: %w", err)
 		return
@@ -85,9 +90,17 @@ func (r *runner) helperFor(ctx context.Context, c *callRun) (*peer.Peer, error) 
 	if helper == nil {
 		return nil, fmt.Errorf("help accepted by %q, not one of ours", progress.Agent.ID)
 	}
-	if _, err := helper.WaitFor(ctx, "joined", func(m peer.Message) bool { return field(m, "call") == c.id }); err != nil {
+	inCall := func(m peer.Message) bool { return field(m, "call") == c.id }
+	joined, err := helper.WaitFor(ctx, "joined", inCall)
+	if err != nil {
 		return nil, fmt.Errorf("helper %s never joined: %w", progress.Agent.ID, err)
 	}
+	// The console accepts an offer as it arrives: that is its connect.
+	offer, err := helper.WaitFor(ctx, "help.offer", inCall)
+	if err != nil {
+		return nil, fmt.Errorf("helper %s joined without an offer: %w", progress.Agent.ID, err)
+	}
+	c.started["third"], c.helpJoinedAt = offer.At, joined.At
 	return helper, nil
 }
 

@@ -18,24 +18,27 @@ const (
 	// floor, and its own at least the margin below the quietest other.
 	toneFloor  = -30.0
 	toneMargin = 30.0
+	// generatorCPUMax is the most CPU the generator may spend, as a share
+	// of the server's for the same calls, for its figures to be the
+	// server's and not its own (issue 4).
+	generatorCPUMax = 0.5
 )
 
 // stream follows one party's received media.
 type stream struct {
-	call     *callRun
-	role     string
-	peer     *peer.Peer
-	lastN    int       // frames decoded at the last poll
-	lastAt   time.Time // when lastN last changed
-	frozen   bool
-	freezes  int
-	heldN    int // frames decoded when the hold began
-	heldAt   time.Time
-	secN     int // frames decoded at the last one-second sample
-	latency  []float64
-	joinMS   float64
-	lastFPS  float64
-	inactive bool
+	call    *callRun
+	role    string
+	peer    *peer.Peer
+	lastN   int       // frames decoded at the last poll
+	lastAt  time.Time // when lastN last changed
+	frozen  bool
+	freezes int
+	held    peer.Stats // counters when the hold began
+	heldAt  time.Time
+	secN    int // frames decoded at the last one-second sample
+	latency []float64
+	joinMS  float64
+	lastFPS float64
 }
 
 // meter samples every stream while the run goes on.
@@ -45,10 +48,14 @@ type meter struct {
 	all   []*stream
 	began time.Time
 	held  bool
-	proc  []processSample
-	res   Result
-	stopC chan struct{}
-	done  chan struct{}
+	last  processSample // the latest one-second scrape, for the charts
+	// holdProc and holdCPU are the server's figures and this process's
+	// CPU when every call was up: the window the CPU figures cover.
+	holdProc processSample
+	holdCPU  time.Duration
+	res      Result
+	stopC    chan struct{}
+	done     chan struct{}
 }
 
 func newMeter(r *runner) *meter {
@@ -64,17 +71,23 @@ func (m *meter) ready(c *callRun) {
 	}
 	for _, role := range roles {
 		p := c.peers[role]
-		st := p.Stats()
+		st := p.Counters()
 		s := &stream{call: c, role: role, peer: p, lastN: st.FramesDecoded, lastAt: time.Now()}
-		if !st.FirstFrameAt.IsZero() {
-			s.joinMS = ms(st.FirstFrameAt.Sub(c.started[role]))
-		}
+		s.noteJoin(st)
 		m.all = append(m.all, s)
 	}
 }
 
+// noteJoin sets the join time once the first composed picture is in:
+// from the party's own connect (join, or accepting help) to that picture.
+func (s *stream) noteJoin(st peer.Stats) {
+	if s.joinMS == 0 && !st.FirstFrameAt.IsZero() {
+		s.joinMS = ms(st.FirstFrameAt.Sub(s.call.started[s.role]))
+	}
+}
+
 func (m *meter) start(ctx context.Context) {
-	m.proc = append(m.proc, m.r.api.scrape(ctx))
+	m.last = m.r.api.scrape(ctx)
 	go m.loop(ctx)
 }
 
@@ -102,7 +115,8 @@ func (m *meter) pollFreezes(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range m.all {
-		n := s.peer.Stats().FramesDecoded
+		st := s.peer.Counters()
+		n := st.FramesDecoded
 		switch {
 		case n != s.lastN:
 			s.lastN, s.lastAt, s.frozen = n, now, false
@@ -110,11 +124,7 @@ func (m *meter) pollFreezes(now time.Time) {
 			s.frozen = true
 			s.freezes++
 		}
-		if s.joinMS == 0 && n > 0 {
-			if first := s.peer.Stats().FirstFrameAt; !first.IsZero() {
-				s.joinMS = ms(first.Sub(s.call.started[s.role]))
-			}
-		}
+		s.noteJoin(st)
 	}
 }
 
@@ -127,7 +137,7 @@ func (m *meter) sample(ctx context.Context, now time.Time) {
 	var healthy int
 	var lat []float64
 	for _, s := range m.all {
-		st := s.peer.Stats()
+		st := s.peer.Counters()
 		s.lastFPS = float64(st.FramesDecoded - s.secN)
 		s.secN = st.FramesDecoded
 		fpsSum += s.lastFPS
@@ -145,15 +155,12 @@ func (m *meter) sample(ctx context.Context, now time.Time) {
 	if len(m.all) > 0 {
 		pt.FPS = fpsSum / float64(len(m.all))
 	}
-	if last := m.proc[len(m.proc)-1]; proc.OK && last.OK {
-		pt.ServerCores = (proc.CPU - last.CPU) / proc.At.Sub(last.At).Seconds()
+	if proc.OK && m.last.OK {
+		pt.ServerCores = (proc.CPU - m.last.CPU) / proc.At.Sub(m.last.At).Seconds()
 	}
-	m.proc = append(m.proc, proc)
+	m.last = proc
 	m.res.Series = append(m.res.Series, pt)
-	if w := m.r.params.Progress; w != nil {
-		fmt.Fprintf(w, "\rcalls up %d/%d | streams healthy %d/%d | fps %.1f | latency p50 %.0f ms | server %.2f cores   ",
-			pt.Calls, m.r.params.Calls, healthy, len(m.all), pt.FPS, pt.LatencyMSP50, pt.ServerCores)
-	}
+	m.r.progress.draw(pt, m.r.params.Calls, len(m.all))
 }
 
 // latencies reads, for each tile of the last picture, how long ago its
@@ -183,20 +190,27 @@ func (m *meter) minFPS() float64 {
 	return share * float64(m.r.params.FPS)
 }
 
-// hold marks the moment every call is up: measurement starts.
-func (m *meter) hold(now time.Time) {
+// hold marks the moment every call is up: measurement starts, and the
+// server's CPU and this process's are read for the window's start.
+func (m *meter) hold(ctx context.Context) {
+	proc := m.r.api.scrape(ctx)
+	cpu := processCPU()
+	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.held = true
+	m.holdProc, m.holdCPU = proc, cpu
 	for _, s := range m.all {
-		s.heldN, s.heldAt = s.peer.Stats().FramesDecoded, now
+		s.held, s.heldAt = s.peer.Counters(), now
 	}
 }
 
-// stop ends sampling and computes the result.
-func (m *meter) stop() *Result {
+// stop ends sampling and computes the result over the hold.
+func (m *meter) stop(ctx context.Context) *Result {
 	close(m.stopC)
 	<-m.done
+	end := m.r.api.scrape(ctx)
+	generatorCPU := processCPU() - m.holdCPU
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	res := &m.res
@@ -211,22 +225,20 @@ func (m *meter) stop() *Result {
 			res.Up++
 		}
 	}
-	var fps, joins, lat []float64
-	var tilesOK, audioOK int
+	var fps, joins, helps, lat []float64
+	var tilesOK, audioOK, lost, expected int
 	for _, s := range m.all {
-		st := s.peer.Stats()
-		out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: s.freezes, DecodeErrors: st.DecodeErrors,
-			LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99)}
-		if d := time.Since(s.heldAt).Seconds(); d > 0 {
-			out.FPS = float64(st.FramesDecoded-s.heldN) / d
-		}
-		out.TilesOK = len(st.Tiles) == len(roles)
-		out.AudioOK = hearsRight(st.ToneDBFS, s.role)
+		out := s.result()
 		res.Streams = append(res.Streams, out)
 		fps = append(fps, out.FPS)
 		joins = append(joins, out.JoinMS)
+		if out.HelpMS > 0 {
+			helps = append(helps, out.HelpMS)
+		}
 		lat = append(lat, s.latency...)
 		res.Summary.Freezes += s.freezes
+		lost += out.PacketsLost
+		expected += out.PacketsLost + out.Packets
 		if out.TilesOK {
 			tilesOK++
 		}
@@ -241,34 +253,58 @@ func (m *meter) stop() *Result {
 	}
 	sum.LatencyMSP50, sum.LatencyMSP99 = percentile(lat, 50), percentile(lat, 99)
 	sum.JoinMSP99 = percentile(joins, 99)
+	sum.HelpMSP99 = percentile(helps, 99)
+	sum.PacketsLost, sum.LossRatio = lost, ratio(lost, expected)
 	if n := float64(len(m.all)); n > 0 {
 		sum.TilesOKRatio, sum.AudioOKRatio = float64(tilesOK)/n, float64(audioOK)/n
 	}
-	m.serverFigures(sum)
+	serverFigures(sum, m.holdProc, end, len(m.all)/len(roles))
+	generatorFigures(sum, generatorCPU)
 	return res
 }
 
-// serverFigures derives CPU per call-second over the hold, and memory.
-func (m *meter) serverFigures(sum *Summary) {
-	var first, last processSample
-	for _, p := range m.proc {
-		if !p.OK {
-			continue
-		}
-		if !first.OK {
-			first = p
-		}
-		last = p
+// result is what the stream received during the hold.
+func (s *stream) result() Stream {
+	st := s.peer.Stats()
+	out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: s.freezes, DecodeErrors: st.DecodeErrors,
+		LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99)}
+	if s.role == "third" && !s.call.helpAt.IsZero() && !s.call.helpJoinedAt.IsZero() {
+		out.HelpMS = ms(s.call.helpJoinedAt.Sub(s.call.helpAt))
 	}
-	if !first.OK || last.At.Equal(first.At) {
+	if d := time.Since(s.heldAt).Seconds(); d > 0 {
+		out.FPS = float64(st.FramesDecoded-s.held.FramesDecoded) / d
+	}
+	out.VideoPacketsLost = st.VideoPacketsLost - s.held.VideoPacketsLost
+	out.AudioPacketsLost = st.AudioPacketsLost - s.held.AudioPacketsLost
+	out.PacketsLost = out.VideoPacketsLost + out.AudioPacketsLost
+	out.Packets = st.VideoPackets - s.held.VideoPackets + st.AudioPackets - s.held.AudioPackets
+	out.LossRatio = ratio(out.PacketsLost, out.PacketsLost+out.Packets)
+	out.TilesOK = len(st.Tiles) == len(roles)
+	out.AudioOK = hearsRight(st.ToneDBFS, s.role)
+	return out
+}
+
+// serverFigures derives the server's CPU per call-second and memory from
+// its /metrics when every call was up (hold) and at the end: a window in
+// which all calls ran all the time.
+func serverFigures(sum *Summary, hold, end processSample, calls int) {
+	if !hold.OK || !end.OK || !end.At.After(hold.At) {
 		return
 	}
-	sum.ServerCPUS = last.CPU - first.CPU
-	callSeconds := float64(len(m.all)/len(roles)) * last.At.Sub(first.At).Seconds()
-	if callSeconds > 0 {
+	sum.ServerCPUS = end.CPU - hold.CPU
+	if callSeconds := float64(calls) * end.At.Sub(hold.At).Seconds(); callSeconds > 0 {
 		sum.ServerCPUSPerCallS = sum.ServerCPUS / callSeconds
 	}
-	sum.ServerRSSMB = last.RSS / (1 << 20)
+	sum.ServerRSSMB = end.RSS / (1 << 20)
+}
+
+// generatorFigures sets this process's CPU over the same window and its
+// share of the server's.
+func generatorFigures(sum *Summary, cpu time.Duration) {
+	sum.GeneratorCPUS = cpu.Seconds()
+	if sum.ServerCPUS > 0 {
+		sum.GeneratorCPURatio = sum.GeneratorCPUS / sum.ServerCPUS
+	}
 }
 
 // hearsRight: both other tones above the floor, its own well below them.
@@ -295,6 +331,13 @@ func percentile(v []float64, p float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[max(0, min(i, len(s)-1))]
+}
+
+func ratio(n, of int) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -38,7 +38,7 @@ type Params struct {
 	SLOLatencyP99 time.Duration // latency through the mixer, p99; 0: no SLO
 
 	Loopback bool      // restrict ICE to loopback (tests, local runs)
-	Progress io.Writer // a live progress line; nil: none
+	Progress io.Writer // a live progress bar (in place on a terminal, else a line a second); nil: none
 	Logger   *slog.Logger
 }
 

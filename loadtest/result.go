@@ -14,7 +14,8 @@ type Result struct {
 	Series    []Point        `json:"series"`
 }
 
-// Summary aggregates every stream and the server's own figures.
+// Summary aggregates every stream and the server's own figures. The CPU
+// figures cover the hold: from the moment every call is up to the end.
 type Summary struct {
 	FPSP50             float64 `json:"fps_p50"`
 	FPSMin             float64 `json:"fps_min"`
@@ -28,6 +29,14 @@ type Summary struct {
 	ServerRSSMB        float64 `json:"server_rss_mb"`
 	GeneratorCPUS      float64 `json:"generator_cpu_s"`
 	ServerCPUS         float64 `json:"server_cpu_s"`
+	// GeneratorCPURatio is GeneratorCPUS / ServerCPUS, both over the hold
+	// (every call up). Over 0.5 the generator may be measuring itself.
+	// Against a server in this same process both are that process's CPU
+	// and the ratio says nothing.
+	GeneratorCPURatio float64 `json:"generator_cpu_ratio"`
+	HelpMSP99         float64 `json:"help_ms_p99"`  // help request to the helper joined
+	PacketsLost       int     `json:"packets_lost"` // RTP packets lost, every stream, video and audio
+	LossRatio         float64 `json:"loss_ratio"`   // of the packets expected
 }
 
 // Stream is what one party received during the hold.
@@ -42,6 +51,17 @@ type Stream struct {
 	DecodeErrors int     `json:"decode_errors"`
 	TilesOK      bool    `json:"tiles_ok"`
 	AudioOK      bool    `json:"audio_ok"`
+	// HelpMS, for the third party, is from the agent's help request to
+	// the helper's `joined`; JoinMS starts at the helper's accept.
+	HelpMS float64 `json:"help_ms,omitempty"`
+	// Packets received and lost (never retransmitted) on the composed
+	// video and the mixed audio during the hold; LossRatio is of those
+	// expected.
+	Packets          int     `json:"packets"`
+	PacketsLost      int     `json:"packets_lost"`
+	LossRatio        float64 `json:"loss_ratio"`
+	VideoPacketsLost int     `json:"video_packets_lost"`
+	AudioPacketsLost int     `json:"audio_packets_lost"`
 }
 
 // Point is one second of the run, for charts.

@@ -15,13 +15,14 @@ import (
 
 // runner holds one run's state.
 type runner struct {
-	params  Params
-	api     *api
-	wsURL   string
-	queue   string
-	helpers map[string]*peer.Peer // signed-in consoles by agent id
-	calls   []*callRun
-	meter   *meter
+	params   Params
+	api      *api
+	wsURL    string
+	queue    string
+	helpers  map[string]*peer.Peer // signed-in consoles by agent id
+	calls    []*callRun
+	meter    *meter
+	progress *progress
 }
 
 // Run holds Params.Calls three-party calls for Params.Duration after
@@ -33,12 +34,17 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		return nil, err
 	}
 	r := &runner{
-		params:  p,
-		api:     &api{base: p.Server, key: p.APIKey, http: &http.Client{Timeout: 10 * time.Second}},
-		wsURL:   "ws" + strings.TrimPrefix(p.Server, "http") + "/ws",
-		helpers: map[string]*peer.Peer{},
+		params:   p,
+		api:      &api{base: p.Server, key: p.APIKey, http: &http.Client{Timeout: 10 * time.Second}},
+		wsURL:    "ws" + strings.TrimPrefix(p.Server, "http") + "/ws",
+		helpers:  map[string]*peer.Peer{},
+		progress: newProgress(p.Progress),
 	}
 	defer r.close()
+	// Encode the parties' loops now, not in the first call's joins.
+	if err := peer.Prepare(r.peerConfig("", "", ""), roles...); err != nil {
+		return nil, err
+	}
 	callAgents, helperAgents, err := r.pickAgents(ctx)
 	if err != nil {
 		return nil, err
@@ -46,23 +52,22 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	if err := r.signInHelpers(ctx, helperAgents); err != nil {
 		return nil, err
 	}
-	cpu0 := processCPU()
 	r.meter = newMeter(r)
 	r.meter.start(ctx)
 	started := time.Now()
 	r.rampUp(ctx, callAgents)
-	r.meter.hold(time.Now())
+	r.meter.hold(ctx)
 	select {
 	case <-time.After(p.Duration):
 	case <-ctx.Done():
 	}
-	res := r.meter.stop()
+	res := r.meter.stop(context.WithoutCancel(ctx))
+	r.progress.done()
 	for _, c := range r.calls {
 		c.tearDown()
 	}
 	res.Calls = p.Calls
 	res.DurationS = time.Since(started).Seconds()
-	res.Summary.GeneratorCPUS = (processCPU() - cpu0).Seconds()
 	r.checkSLOs(res)
 	return res, nil
 }

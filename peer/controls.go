@@ -251,7 +251,7 @@ func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, err
 	if err != nil {
 		return 0, err
 	}
-	enc, err := p.newVideoEncoder(false)
+	feed, err := p.newVideoFeed(pattern, false)
 	if err != nil {
 		return 0, err
 	}
@@ -260,14 +260,12 @@ func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, err
 	tr, err := pc.AddTransceiverFromTrack(w.track,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
-		enc.Close()
 		return 0, fmt.Errorf("peer: add screen track: %w", err)
 	}
 	sender := tr.Sender()
 	ctx, cancel := context.WithCancel(l.ctx)
 	s := &screenShare{sender: sender, cancel: cancel}
-	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, enc, pattern, false) }) {
-		enc.Close()
+	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, feed, false) }) {
 		cancel()
 		return 0, ErrClosed
 	}

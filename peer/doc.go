@@ -15,6 +15,20 @@
 //     level of each party in the mix can be measured (Goertzel) and a
 //     listener can check that its own voice is absent.
 //
+// It is cheap enough to load a server with, so that a load test measures
+// the server and not itself:
+//
+//   - Senders replay loops encoded once per process: each pattern (per
+//     size, frame rate and bitrate) as 20 s of VP8 with frame numbers
+//     0..n-1 and a key frame every 5 s (a key frame request jumps to the
+//     next one), each tone as one second of Opus. SentAt is when a frame
+//     was last written to the track; a number comes back once per loop.
+//   - Viewers whose composed streams are byte-identical from a key frame on
+//     (the viewers of one shared view) decode and analyse each picture
+//     once between them, each keeping its own arrival times and counts.
+//   - Received audio is decoded when its tone levels are asked for
+//     (Stats), not as it arrives; Counters skips them altogether.
+//
 // A Peer is either a party from the start (Join) or an agent console
 // (Connect, SignIn) that becomes the third party when it accepts a help
 // offer (Accept, or Config.AutoAccept). Either way the media of a leg

@@ -69,10 +69,13 @@ type leg struct {
 	stats        Stats
 	lastPLI      time.Time
 	sent         [historySize]stamp
-	received     map[string]*[historySize]stamp
-	pcm          pcmRing
+	received     map[string]*readTimes
+	heard        heardRing
 	toneCache    map[string]float64
-	toneCacheAt  int // stats.AudioFrames when toneCache was computed
+	toneCacheAt  int // heard.total when toneCache was computed
+
+	// listen decodes the heard audio for Stats; its own lock.
+	listen listener
 }
 
 // liveLeg returns the current leg unless it has ended.
@@ -125,7 +128,7 @@ func (p *Peer) onLeft(reason string) {
 // loop calls it, so Close (which waits for the read loop before closing
 // legs) never misses one.
 func (p *Peer) startLeg(role string) {
-	l := &leg{role: role, received: make(map[string]*[historySize]stamp)}
+	l := &leg{role: role, received: make(map[string]*readTimes)}
 	l.ctx, l.cancel = context.WithCancel(p.ctx)
 	l.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
 	p.mu.Lock()
@@ -236,6 +239,9 @@ func (p *Peer) endLeg(l *leg, reason string) error {
 	pc, silenced := l.pc, l.silenced
 	p.mu.Unlock()
 	l.cancel()
+	l.listen.mu.Lock()
+	l.listen.closeDecoder()
+	l.listen.mu.Unlock()
 	var errs []error
 	if pc != nil {
 		if err := pc.Close(); err != nil {

@@ -248,9 +248,11 @@ func (p *Peer) Role() string {
 	return p.cfg.Role
 }
 
-// SentAt returns when this peer captured camera frame number frame (just
-// before drawing and encoding it) in the current leg, if it is among the
-// last few thousand sent.
+// SentAt returns when this peer last sent camera frame number frame in
+// the current leg (taken as the frame is written to the track), if it was
+// sent at all. Frames come from a loop of a few hundred (loopSeconds), so
+// a number comes back once per loop; the latest sending is the one a
+// receiver sees within that time.
 func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -265,10 +267,11 @@ func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 }
 
 // ReceivedAt returns when frame number frame was first read in role's tile
-// (role may also be "screen") of a picture received in the current leg, if
-// it is among the last few thousand. The time is when that picture's last
-// RTP packet arrived, so it excludes the sample builder's one-frame
-// hold-back and decoding. Latency through the server is
+// (role may also be "screen") of a picture received in the current leg:
+// first since the tile last showed another number, so a number that comes
+// back with the sender's next loop is timed afresh. The time is when that
+// picture's last RTP packet arrived, so it excludes the sample builder's
+// one-frame hold-back and decoding. Latency through the server is
 // ReceivedAt(role, n) minus the sending peer's SentAt(n).
 func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
 	p.mu.Lock()
@@ -280,7 +283,7 @@ func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
 	if h == nil {
 		return time.Time{}, false
 	}
-	s := h[int(frame)%historySize]
+	s := h.stamps[int(frame)%historySize]
 	if s.at.IsZero() || s.frame != frame {
 		return time.Time{}, false
 	}

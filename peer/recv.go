@@ -2,11 +2,11 @@ package peer
 
 import (
 	"errors"
+	"maps"
 	"time"
 
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -14,13 +14,10 @@ import (
 const (
 	// Sample builder limits: how many packets a sample may wait for a
 	// late one, and how long.
-	videoMaxLate   = 128
-	videoMaxDelay  = 500 * time.Millisecond
-	audioMaxLate   = 16
-	audioMaxDelay  = 200 * time.Millisecond
-	maxOpusSamples = 5760 // 120 ms, the longest Opus packet
-	// maxConcealed bounds the frames concealed for one gap.
-	maxConcealed = 5
+	videoMaxLate  = 128
+	videoMaxDelay = 500 * time.Millisecond
+	audioMaxLate  = 16
+	audioMaxDelay = 200 * time.Millisecond
 )
 
 // onTrack starts a receive loop for each track the server sends on l.
@@ -52,18 +49,15 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 
 // receiveVideo decodes and analyses the server's video until the track
 // ends. Frames are skipped from a loss until the next key frame (a PLI
-// asks for it), as a browser would.
+// asks for it), as a browser would. Pictures are decoded through the
+// process's decode share: a viewer whose stream another one here already
+// decoded, byte for byte, reuses that analysis.
 func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
-	dec, err := codec.NewVP8Decoder()
-	if err != nil {
-		p.log.Error("video decoder", "err", err)
-		return
-	}
-	defer dec.Close()
+	v := &viewer{share: shared}
+	defer v.close()
 	sb := samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
-	frame := &codec.Frame{}
-	var scan tileScanner
 	var arrivals arrivalRing
+	var loss lossCounter
 	waitKey := true
 	for {
 		pkt, _, err := track.ReadRTP()
@@ -71,6 +65,10 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 			return
 		}
 		arrivals.packet(pkt.Timestamp, time.Now())
+		loss.packet(pkt.SequenceNumber)
+		p.mu.Lock()
+		l.stats.VideoPackets, l.stats.VideoPacketsLost = loss.received, loss.lost()
+		p.mu.Unlock()
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			if s.PrevDroppedPackets > 0 {
@@ -83,17 +81,23 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 				continue
 			}
 			waitKey = false
-			if err := dec.Decode(s.Data, frame); err != nil {
-				if errors.Is(err, codec.ErrNoFrame) {
-					continue
-				}
+			pic, err := v.decode(s.Data, key)
+			switch {
+			case errors.Is(err, codec.ErrNoFrame):
+				continue
+			case errors.Is(err, errNoReference):
+				waitKey = true // as after a loss
+				p.countSkipped(l)
+				p.requestKeyFrame(l, pc, track.SSRC())
+				continue
+			case err != nil:
 				p.log.Debug("decode video", "err", err)
 				p.countDecodeError(l)
 				waitKey = true
 				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			}
-			p.analyse(l, frame, &scan, arrivals.lookup(s.PacketTimestamp))
+			p.analyse(l, pic, arrivals.lookup(s.PacketTimestamp))
 		}
 	}
 }
@@ -101,9 +105,8 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 // analyse records a decoded picture: its size and where each role's tile
 // is and which frame it shows. arrived is when the picture's last packet
 // came in (zero if unknown).
-func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.Time) {
-	tiles := scan.find(f)
-	luma := pictureLuma(f)
+func (p *Peer) analyse(l *leg, pic *picture, arrived time.Time) {
+	tiles := maps.Clone(pic.tiles)
 	now := time.Now()
 	if arrived.IsZero() {
 		arrived = now
@@ -114,8 +117,8 @@ func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.T
 		l.stats.FirstFrameAt = now
 	}
 	l.stats.FramesDecoded++
-	l.stats.Width, l.stats.Height = f.Width, f.Height
-	l.stats.MeanLuma = luma
+	l.stats.Width, l.stats.Height = pic.width, pic.height
+	l.stats.MeanLuma = pic.luma
 	for role, t := range tiles {
 		t.ReadAt = now
 		tiles[role] = t
@@ -124,13 +127,10 @@ func (p *Peer) analyse(l *leg, f *codec.Frame, scan *tileScanner, arrived time.T
 		}
 		h := l.received[role]
 		if h == nil {
-			h = new([historySize]stamp)
+			h = &readTimes{last: -1}
 			l.received[role] = h
 		}
-		n := uint16(t.FrameNumber)
-		if s := &h[int(n)%historySize]; s.at.IsZero() || s.frame != n {
-			*s = stamp{n, arrived}
-		}
+		h.read(uint16(t.FrameNumber), arrived)
 	}
 	l.stats.Tiles = tiles
 }
@@ -147,82 +147,29 @@ func (p *Peer) countDecodeError(l *leg) {
 	p.mu.Unlock()
 }
 
-// receiveAudio decodes the server's audio into the last second of PCM
-// until the track ends, concealing lost frames.
+// receiveAudio keeps the server's audio packets until the track ends,
+// undecoded: the tone levels are measured over the last second only when
+// asked for (Stats), so a peer decodes audio only as much as its checks
+// need.
 func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
-	dec, err := codec.NewOpusDecoder()
-	if err != nil {
-		p.log.Error("audio decoder", "err", err)
-		return
-	}
-	defer dec.Close()
 	sb := samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, 48000, samplebuilder.WithMaxTimeDelay(audioMaxDelay))
-	pcm := make([]int16, maxOpusSamples)
+	var loss lossCounter
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			return
 		}
+		loss.packet(pkt.SequenceNumber)
 		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			p.decodeAudio(l, dec, s, pcm)
-		}
-	}
-}
-
-// decodeAudio decodes one Opus sample into the PCM history.
-func (p *Peer) decodeAudio(l *leg, dec *codec.OpusDecoder, s *media.Sample, pcm []int16) {
-	for range min(int(s.PrevDroppedPackets), maxConcealed) {
-		n, err := dec.Conceal(pcm[:codec.FrameSamples])
-		if err != nil {
-			break
-		}
 		p.mu.Lock()
-		l.pcm.write(pcm[:n])
+		l.stats.AudioPackets, l.stats.AudioPacketsLost = loss.received, loss.lost()
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			// The sample builder makes a new Data for every sample.
+			l.heard.push(heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
+			l.stats.AudioFrames++
+		}
 		p.mu.Unlock()
 	}
-	n, err := dec.Decode(s.Data, pcm)
-	if err != nil {
-		p.log.Debug("decode audio", "err", err)
-		if n, err = dec.Conceal(pcm[:codec.FrameSamples]); err != nil {
-			return
-		}
-	}
-	p.mu.Lock()
-	l.pcm.write(pcm[:n])
-	l.stats.AudioFrames++
-	p.mu.Unlock()
-}
-
-// pcmRing keeps the last second of received audio.
-type pcmRing struct {
-	buf  []int16
-	next int // where the next sample goes
-	full bool
-}
-
-func (r *pcmRing) write(pcm []int16) {
-	if r.buf == nil {
-		r.buf = make([]int16, codec.SampleRate)
-	}
-	for len(pcm) > 0 {
-		n := copy(r.buf[r.next:], pcm)
-		pcm = pcm[n:]
-		r.next += n
-		if r.next == len(r.buf) {
-			r.next, r.full = 0, true
-		}
-	}
-}
-
-// snapshot returns the history, oldest sample first.
-func (r *pcmRing) snapshot() []int16 {
-	if !r.full {
-		return append([]int16(nil), r.buf[:r.next]...)
-	}
-	out := make([]int16, 0, len(r.buf))
-	out = append(out, r.buf[r.next:]...)
-	return append(out, r.buf[:r.next]...)
 }
 
 // arrivalRing remembers when the last packet of each recent RTP timestamp
@@ -272,4 +219,54 @@ func pictureLuma(f *codec.Frame) float64 {
 		return 0
 	}
 	return float64(sum) / float64(n)
+}
+
+// lossCounter counts an RTP stream's packets and losses as RFC 3550's
+// receiver reports do: the packets expected from the sequence numbers
+// (first to highest) minus those received, so a retransmission that
+// fills a gap in time is not a loss, and reordering is none either.
+type lossCounter struct {
+	started        bool
+	first, highest uint32 // extended sequence numbers
+	received       int
+}
+
+// packet notes a packet with sequence number seq.
+func (c *lossCounter) packet(seq uint16) {
+	if !c.started {
+		c.started, c.first, c.highest = true, uint32(seq), uint32(seq)
+		c.received = 1
+		return
+	}
+	c.received++
+	if d := int16(seq - uint16(c.highest)); d > 0 { // wraps at 2^16
+		c.highest += uint32(d)
+	}
+}
+
+// lost is the number of packets missing so far (never negative:
+// duplicates do not make up for losses elsewhere).
+func (c *lossCounter) lost() int {
+	if !c.started {
+		return 0
+	}
+	return max(0, int(c.highest-c.first+1)-c.received)
+}
+
+// readTimes records, for one role's tile, when each frame number was
+// first read.
+type readTimes struct {
+	last   int // the number read last, -1 before any
+	stamps [historySize]stamp
+}
+
+// read notes that the tile showed n in a picture that arrived at at. Only
+// a change of number starts a new stamp: the same frame shown again is
+// not new, but the same number after others is the sender's next loop.
+func (h *readTimes) read(n uint16, at time.Time) {
+	if int(n) == h.last {
+		return
+	}
+	h.last = int(n)
+	h.stamps[int(n)%historySize] = stamp{n, at}
 }

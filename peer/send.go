@@ -84,9 +84,10 @@ func (w *sampleWriter) skip(n int) {
 	w.pkt.SkipSamples(uint32(n) * w.ticks)
 }
 
-// startSenders creates the encoders and starts the camera and microphone
-// loops of l, which run until the leg ends. It does nothing the second
-// time.
+// startSenders starts the camera and microphone loops of l, which run
+// until the leg ends. The first leg of a role in the process encodes its
+// pattern and tone loops here (a fraction of a second); later ones reuse
+// them. It does nothing the second time.
 func (p *Peer) startSenders(l *leg) error {
 	p.mu.Lock()
 	started := l.sending || l.ended || p.closed
@@ -95,58 +96,79 @@ func (p *Peer) startSenders(l *leg) error {
 	if started {
 		return nil
 	}
-	enc, err := p.newVideoEncoder(p.cfg.GarbageVideo)
+	feed, err := p.newVideoFeed(l.role, p.cfg.GarbageVideo)
 	if err != nil {
 		return err
 	}
-	opus, err := codec.NewOpusEncoder(opusBitrate)
+	tone, err := loops.audioLoopFor(ToneHz(l.role))
 	if err != nil {
-		if enc != nil {
-			enc.Close()
-		}
-		return fmt.Errorf("peer: audio encoder: %w", err)
+		return err
 	}
-	if !p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, enc, l.role, true) }) && enc != nil {
-		enc.Close()
-	}
-	if !p.spawn(func() { p.sendAudio(l.ctx, l, opus) }) {
-		opus.Close()
-	}
+	p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, feed, true) })
+	p.spawn(func() { p.sendAudio(l.ctx, l, tone) })
 	return nil
 }
 
-// newVideoEncoder returns an encoder for the configured size, or nil for
-// garbage.
-func (p *Peer) newVideoEncoder(garbage bool) (*codec.VP8Encoder, error) {
-	if garbage {
-		return nil, nil
-	}
-	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{
-		Width: p.cfg.Width, Height: p.cfg.Height, FPS: p.cfg.FPS,
-		BitrateKbps: p.cfg.VideoBitrateKbps, CPUUsed: -8,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("peer: video encoder: %w", err)
-	}
-	return enc, nil
+// videoFeed yields the frames a video sender sends, one per call.
+type videoFeed interface {
+	// next returns the next frame and the frame number it shows; key asks
+	// for a key frame.
+	next(key bool) (frame []byte, number uint16)
 }
 
-// sendVideo sends one frame per tick until ctx ends: pattern (the role's
-// on the camera, ScreenKey on a screen share) with the frame number, or
-// random bytes with a nil enc. While src is off or the leg stalls nothing
-// is sent; the first frame after is a key frame. It owns enc and closes
-// it.
-func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWriter, enc *codec.VP8Encoder,
-	pattern string, camera bool) {
-	if enc != nil {
-		defer enc.Close()
+// newVideoFeed returns the replay of pattern's loop at the configured
+// size, or random bytes for garbage.
+func (p *Peer) newVideoFeed(pattern string, garbage bool) (videoFeed, error) {
+	if garbage {
+		return &garbageFeed{buf: make([]byte, 2500)}, nil
 	}
+	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: p.cfg.Width, height: p.cfg.Height,
+		fps: p.cfg.FPS, bitrateKbps: p.cfg.VideoBitrateKbps})
+	if err != nil {
+		return nil, err
+	}
+	return &loopCursor{loop: loop}, nil
+}
+
+// loopCursor replays a video loop from its start. A key frame request
+// jumps to the loop's next key frame, skipping frame numbers, as a camera
+// skips what it captured while the encoder was busy.
+type loopCursor struct {
+	loop *videoLoop
+	pos  int
+}
+
+func (c *loopCursor) next(key bool) ([]byte, uint16) {
+	if key {
+		c.pos = c.loop.nextKey(c.pos)
+	}
+	n := c.pos
+	c.pos = (c.pos + 1) % len(c.loop.frames)
+	return c.loop.frames[n], uint16(n)
+}
+
+// garbageFeed is random bytes of random length (Config.GarbageVideo).
+type garbageFeed struct {
+	buf []byte
+	n   uint16
+}
+
+func (g *garbageFeed) next(bool) ([]byte, uint16) {
+	data := g.buf[:500+rand.IntN(2000)]
+	for i := range data {
+		data[i] = byte(rand.Uint32())
+	}
+	g.n++
+	return data, g.n - 1
+}
+
+// sendVideo sends one frame of feed per tick until ctx ends. While src is
+// off nothing is sent; the first frame after is a key frame.
+func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWriter, feed videoFeed, camera bool) {
 	interval := time.Second / time.Duration(p.cfg.FPS)
 	w.ticks = uint32(90000 / p.cfg.FPS)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	buf := make([]byte, 0, maxVP8Frame)
-	var n uint16
 	skipped := 0
 	for {
 		select {
@@ -163,36 +185,17 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 			skipped = 0
 			src.forceKey.Store(true)
 		}
-		at := time.Now()
-		var data []byte
-		if enc == nil {
-			data = buf[:500+rand.IntN(2000)]
-			for i := range data {
-				data[i] = byte(rand.Uint32())
-			}
-		} else {
-			DrawPattern(enc.Input(), pattern, n)
-			out, _, err := enc.Encode(buf, src.forceKey.Swap(false))
-			if err != nil {
-				p.log.Warn("encode video", "err", err)
-				skipped++
-				continue
-			}
-			buf, data = out[:0], out
-		}
-		if len(data) == 0 {
-			skipped++ // the encoder dropped the frame
-			continue
-		}
-		p.recordSent(l, camera, n, at)
+		data, n := feed.next(src.forceKey.Swap(false))
+		// The send time is taken as the frame goes out, so latency counts
+		// the server alone, not our pacing.
+		p.recordSent(l, camera, n, time.Now())
 		if err := w.write(data); err != nil {
 			p.log.Debug("write video", "err", err)
 		}
-		n++
 	}
 }
 
-// recordSent stores the capture time of a camera frame and counts it.
+// recordSent stores the send time of a camera frame and counts it.
 func (p *Peer) recordSent(l *leg, camera bool, frame uint16, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -204,25 +207,23 @@ func (p *Peer) recordSent(l *leg, camera bool, frame uint16, at time.Time) {
 	l.stats.FramesSent++
 }
 
-// sendAudio sends the role's tone as 20 ms Opus frames until ctx ends,
-// nothing while the microphone is off. It owns enc.
-func (p *Peer) sendAudio(ctx context.Context, l *leg, enc *codec.OpusEncoder) {
-	defer enc.Close()
+// sendAudio sends the role's tone, replaying its loop of 20 ms Opus
+// frames, until ctx ends; nothing while the microphone is off. The loop
+// goes on while muted, like time.
+func (p *Peer) sendAudio(ctx context.Context, l *leg, tone *audioLoop) {
 	w := l.audio
 	w.ticks = uint32(codec.FrameSamples)
-	tone := newToneGen(ToneHz(l.role))
-	pcm := make([]int16, codec.FrameSamples)
-	buf := make([]byte, 0, maxOpusPacket)
 	ticker := time.NewTicker(audioFrame)
 	defer ticker.Stop()
-	skipped := 0
+	skipped, pos := 0, 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
-		tone.fill(pcm) // the tone goes on while muted, like time
+		pkt := tone.packets[pos]
+		pos = (pos + 1) % len(tone.packets)
 		if l.mic.off.Load() || l.stalled.Load() {
 			skipped++
 			continue
@@ -230,12 +231,6 @@ func (p *Peer) sendAudio(ctx context.Context, l *leg, enc *codec.OpusEncoder) {
 		if skipped > 0 {
 			w.skip(skipped)
 			skipped = 0
-		}
-		pkt, err := enc.Encode(pcm, buf)
-		if err != nil {
-			p.log.Warn("encode audio", "err", err)
-			skipped++
-			continue
 		}
 		if err := w.write(pkt); err != nil {
 			p.log.Debug("write audio", "err", err)

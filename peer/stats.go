@@ -31,7 +31,7 @@ type Stats struct {
 	// second of received audio (about -12 dBFS for one tone mixed at unity
 	// gain). Empty until audio has arrived.
 	ToneDBFS    map[string]float64
-	AudioFrames int // received audio packets decoded
+	AudioFrames int // received audio packets (Opus frames)
 	PLIsSent    int // key frame requests we sent for the server's video
 	// MeanLuma is the average brightness (Y, 16..235) of the last
 	// received picture: a placeholder is dark grey (about 45).
@@ -39,6 +39,12 @@ type Stats struct {
 	// InboundDropped counts inbound RTP packets SetInboundLoss threw
 	// away.
 	InboundDropped int
+	// VideoPackets and AudioPackets count the RTP packets received on the
+	// composed video and the mixed audio; the Lost counts are those
+	// missing from their sequence numbers and never retransmitted (as
+	// RFC 3550 receiver reports count them).
+	VideoPackets, VideoPacketsLost int
+	AudioPackets, AudioPacketsLost int
 
 	FramesSent       int // camera frames sent
 	ScreenFramesSent int // screen-share frames sent
@@ -47,17 +53,36 @@ type Stats struct {
 	NACKsReceived    int // NACKs the server sent for our video
 }
 
-// Stats returns a snapshot of the peer's counters. Tone levels are
-// computed here, over the last second of audio, not per packet, and only
-// when audio arrived since the last call.
+// Stats returns a snapshot of the peer's counters and the tone levels of
+// the last second of received audio, which are measured here: the audio
+// is decoded when asked for, not as it arrives, and levels are computed
+// only when audio arrived since the last call.
 func (p *Peer) Stats() Stats {
+	s, l := p.counters()
+	if l == nil {
+		s.ToneDBFS = map[string]float64{}
+		return s
+	}
+	s.ToneDBFS = maps.Clone(p.toneLevels(l))
+	return s
+}
+
+// Counters returns what Stats does but the tone levels (ToneDBFS is nil),
+// which are the costly part: cheap enough to poll every few milliseconds,
+// as a load test does to spot freezes.
+func (p *Peer) Counters() Stats {
+	s, _ := p.counters()
+	return s
+}
+
+// counters snapshots the current leg's counters (nil leg: before any).
+func (p *Peer) counters() (Stats, *leg) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	l := p.leg
 	if l == nil {
-		s := Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.socketClosed,
-			Tiles: map[string]Tile{}, ToneDBFS: map[string]float64{}}
-		p.mu.Unlock()
-		return s
+		return Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.socketClosed,
+			Tiles: map[string]Tile{}}, nil
 	}
 	s := l.stats
 	s.SocketClosed = p.socketClosed
@@ -65,27 +90,8 @@ func (p *Peer) Stats() Stats {
 		s.InboundDropped = int(l.udp.dropped.Load())
 	}
 	s.Tiles = maps.Clone(l.stats.Tiles)
-	tones, fresh := l.toneCache, l.toneCache != nil && l.toneCacheAt == l.stats.AudioFrames
-	var pcm []int16
-	if !fresh && l.stats.AudioFrames > 0 {
-		pcm = l.pcm.snapshot()
-	}
-	p.mu.Unlock()
 	if s.Tiles == nil {
 		s.Tiles = map[string]Tile{}
 	}
-	if !fresh {
-		// Computed outside the lock so the receive loops never wait for it.
-		tones = make(map[string]float64, 3)
-		if len(pcm) > 0 {
-			for _, role := range Roles() {
-				tones[role] = Goertzel(pcm, ToneHz(role))
-			}
-		}
-		p.mu.Lock()
-		l.toneCache, l.toneCacheAt = tones, s.AudioFrames
-		p.mu.Unlock()
-	}
-	s.ToneDBFS = maps.Clone(tones)
-	return s
+	return s, l
 }

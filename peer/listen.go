@@ -1,0 +1,167 @@
+package peer
+
+import (
+	"sync"
+
+	"github.com/threeway-mcu/threeway/codec"
+)
+
+const (
+	// heardKeep is how many received audio packets are kept undecoded:
+	// the second the tone levels are measured over, plus 200 ms for a
+	// decoder that starts afresh to settle.
+	heardKeep = 60
+	// maxOpusSamples is the longest Opus packet, 120 ms.
+	maxOpusSamples = 5760
+	// maxConcealed bounds the frames concealed for one gap.
+	maxConcealed = 5
+)
+
+// heardPacket is one received Opus packet.
+type heardPacket struct {
+	data    []byte
+	dropped int // packets lost just before it
+}
+
+// heardRing keeps the last heardKeep packets received. Guarded by Peer.mu.
+type heardRing struct {
+	pkts  [heardKeep]heardPacket
+	total int // packets ever pushed
+}
+
+func (r *heardRing) push(p heardPacket) {
+	r.pkts[r.total%heardKeep] = p
+	r.total++
+}
+
+// since returns the packets from number from on, as far as they are kept,
+// and the number of the first returned.
+func (r *heardRing) since(from int) ([]heardPacket, int) {
+	from = max(from, r.total-heardKeep, 0)
+	out := make([]heardPacket, 0, r.total-from)
+	for i := from; i < r.total; i++ {
+		out = append(out, r.pkts[i%heardKeep])
+	}
+	return out, from
+}
+
+// listener decodes a leg's received audio when its tone levels are asked
+// for: polled often, it decodes each packet once, continuing where it
+// left off; asked rarely, only the last kept packets.
+type listener struct {
+	mu      sync.Mutex // serializes decoding; taken before Peer.mu
+	dec     *codec.OpusDecoder
+	decoded int // packets up to this number are decoded
+	pcm     pcmRing
+	buf     []int16
+}
+
+// toneLevels returns the tone levels of l's last second of audio,
+// decoding what arrived since the last call.
+func (p *Peer) toneLevels(l *leg) map[string]float64 {
+	ln := &l.listen
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	p.mu.Lock()
+	total := l.heard.total
+	if l.toneCache != nil && l.toneCacheAt == total {
+		tones := l.toneCache
+		p.mu.Unlock()
+		return tones
+	}
+	pkts, from := l.heard.since(ln.decoded)
+	ended := l.ended
+	p.mu.Unlock()
+
+	if from > ln.decoded {
+		ln.closeDecoder() // a gap: start afresh on what is kept
+	}
+	ln.decode(p, pkts)
+	ln.decoded = total
+	if ended {
+		ln.closeDecoder()
+	}
+	tones := make(map[string]float64, 3)
+	if pcm := ln.pcm.snapshot(); len(pcm) > 0 {
+		for _, role := range Roles() {
+			tones[role] = Goertzel(pcm, ToneHz(role))
+		}
+	}
+	p.mu.Lock()
+	l.toneCache, l.toneCacheAt = tones, total
+	p.mu.Unlock()
+	return tones
+}
+
+// decode decodes pkts in order into the PCM history, concealing losses
+// and undecodable packets.
+func (ln *listener) decode(p *Peer, pkts []heardPacket) {
+	if len(pkts) == 0 {
+		return
+	}
+	if ln.dec == nil {
+		dec, err := codec.NewOpusDecoder()
+		if err != nil {
+			p.log.Error("audio decoder", "err", err)
+			return
+		}
+		ln.dec = dec
+		ln.buf = make([]int16, maxOpusSamples)
+	}
+	for _, pkt := range pkts {
+		for range min(pkt.dropped, maxConcealed) {
+			n, err := ln.dec.Conceal(ln.buf[:codec.FrameSamples])
+			if err != nil {
+				break
+			}
+			ln.pcm.write(ln.buf[:n])
+		}
+		n, err := ln.dec.Decode(pkt.data, ln.buf)
+		if err != nil {
+			p.log.Debug("decode audio", "err", err)
+			if n, err = ln.dec.Conceal(ln.buf[:codec.FrameSamples]); err != nil {
+				continue
+			}
+		}
+		ln.pcm.write(ln.buf[:n])
+	}
+}
+
+// close frees the decoder; a later decode starts a new one.
+func (ln *listener) closeDecoder() {
+	if ln.dec != nil {
+		ln.dec.Close()
+		ln.dec = nil
+	}
+}
+
+// pcmRing keeps the last second of received audio.
+type pcmRing struct {
+	buf  []int16
+	next int // where the next sample goes
+	full bool
+}
+
+func (r *pcmRing) write(pcm []int16) {
+	if r.buf == nil {
+		r.buf = make([]int16, codec.SampleRate)
+	}
+	for len(pcm) > 0 {
+		n := copy(r.buf[r.next:], pcm)
+		pcm = pcm[n:]
+		r.next += n
+		if r.next == len(r.buf) {
+			r.next, r.full = 0, true
+		}
+	}
+}
+
+// snapshot returns the history, oldest sample first.
+func (r *pcmRing) snapshot() []int16 {
+	if !r.full {
+		return append([]int16(nil), r.buf[:r.next]...)
+	}
+	out := make([]int16, 0, len(r.buf))
+	out = append(out, r.buf[r.next:]...)
+	return append(out, r.buf[:r.next]...)
+}
