@@ -51,6 +51,21 @@ func (p *Peer) Stall(stalled bool) error {
 	return nil
 }
 
+// SendGarbage switches the camera to random bytes in place of VP8 frames
+// (true), every other one behind a valid key frame header so that the
+// server's decoder meets them, or back to the pattern (false), which
+// resumes with its next key frame when the server asks for one. It applies
+// to the current leg; ErrNotInCall without one. Config.GarbageVideo
+// starts a leg this way.
+func (p *Peer) SendGarbage(on bool) error {
+	l := p.liveLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	l.garbage.Store(on)
+	return nil
+}
+
 // SetInboundLoss makes the current leg's socket lose that share (0 to 1)
 // of the RTP packets it receives, at random, as a lossy downlink would;
 // STUN, DTLS and RTCP are never lost. Stats.InboundDropped counts the
@@ -251,7 +266,7 @@ func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, err
 	if err != nil {
 		return 0, err
 	}
-	feed, err := p.newVideoFeed(pattern, false)
+	feed, err := p.newVideoFeed(pattern)
 	if err != nil {
 		return 0, err
 	}

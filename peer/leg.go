@@ -31,6 +31,8 @@ type leg struct {
 	camera, mic  source
 	// stalled stops the camera and microphone without telling anyone.
 	stalled atomic.Bool
+	// garbage makes the camera send random bytes instead of its pattern.
+	garbage atomic.Bool
 
 	dropOnce    sync.Once
 	socketsOnce sync.Once

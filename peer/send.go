@@ -96,7 +96,10 @@ func (p *Peer) startSenders(l *leg) error {
 	if started {
 		return nil
 	}
-	feed, err := p.newVideoFeed(l.role, p.cfg.GarbageVideo)
+	if p.cfg.GarbageVideo {
+		l.garbage.Store(true)
+	}
+	feed, err := p.newVideoFeed(l.role)
 	if err != nil {
 		return err
 	}
@@ -117,11 +120,8 @@ type videoFeed interface {
 }
 
 // newVideoFeed returns the replay of pattern's loop at the configured
-// size, or random bytes for garbage.
-func (p *Peer) newVideoFeed(pattern string, garbage bool) (videoFeed, error) {
-	if garbage {
-		return &garbageFeed{buf: make([]byte, 2500)}, nil
-	}
+// size.
+func (p *Peer) newVideoFeed(pattern string) (videoFeed, error) {
 	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: p.cfg.Width, height: p.cfg.Height,
 		fps: p.cfg.FPS, bitrateKbps: p.cfg.VideoBitrateKbps})
 	if err != nil {
@@ -147,16 +147,27 @@ func (c *loopCursor) next(key bool) ([]byte, uint16) {
 	return c.loop.frames[n], uint16(n)
 }
 
-// garbageFeed is random bytes of random length (Config.GarbageVideo).
+// garbageFeed is random bytes of random length (Peer.SendGarbage). Every
+// other frame begins like a shown 640x360 VP8 key frame (RFC 6386, 9.1:
+// frame tag with a 1000-byte first partition, start code, size), so that
+// it passes for one until a decoder reads on.
 type garbageFeed struct {
 	buf []byte
 	n   uint16
 }
 
+var vp8KeyframeHeader = []byte{0x10, 0x7d, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
+
 func (g *garbageFeed) next(bool) ([]byte, uint16) {
+	if g.buf == nil {
+		g.buf = make([]byte, 2500)
+	}
 	data := g.buf[:500+rand.IntN(2000)]
 	for i := range data {
 		data[i] = byte(rand.Uint32())
+	}
+	if g.n%2 == 0 {
+		copy(data, vp8KeyframeHeader)
 	}
 	g.n++
 	return data, g.n - 1
@@ -170,6 +181,7 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	skipped := 0
+	var garbage garbageFeed
 	for {
 		select {
 		case <-ctx.Done():
@@ -185,14 +197,28 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 			skipped = 0
 			src.forceKey.Store(true)
 		}
-		data, n := feed.next(src.forceKey.Swap(false))
-		// The send time is taken as the frame goes out, so latency counts
-		// the server alone, not our pacing.
-		p.recordSent(l, camera, n, time.Now())
+		var data []byte
+		if camera && l.garbage.Load() {
+			data, _ = garbage.next(false)
+			p.countSent(l)
+		} else {
+			var n uint16
+			data, n = feed.next(src.forceKey.Swap(false))
+			// The send time is taken as the frame goes out, so latency
+			// counts the server alone, not our pacing.
+			p.recordSent(l, camera, n, time.Now())
+		}
 		if err := w.write(data); err != nil {
 			p.log.Debug("write video", "err", err)
 		}
 	}
+}
+
+// countSent counts a camera frame that carries no frame number.
+func (p *Peer) countSent(l *leg) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l.stats.FramesSent++
 }
 
 // recordSent stores the send time of a camera frame and counts it.
