@@ -328,7 +328,8 @@ func (e *VP8Encoder) inputIntact() bool {
 // VP8Decoder decodes a VP8 stream on the calling goroutine, without
 // post-processing. Close must be called to free its C memory.
 type VP8Decoder struct {
-	c *C.tw_vp8_dec
+	c   *C.tw_vp8_dec
+	img *C.vpx_image_t // the last unpacked picture, libvpx's memory
 }
 
 // NewVP8Decoder creates a single-threaded decoder.
@@ -349,13 +350,24 @@ func NewVP8Decoder() (*VP8Decoder, error) {
 // stream's size (rounded up to even). On undecodable or corrupt input it
 // returns an error wrapping ErrCorrupt and leaves dst unchanged; after that
 // the stream usually stays corrupt until the next key frame. If no picture
-// came out it returns ErrNoFrame.
+// came out it returns ErrNoFrame. It is Unpack followed by CopyTo.
 func (d *VP8Decoder) Decode(data []byte, dst *Frame) error {
-	if d.c == nil {
-		return fmt.Errorf("codec: vp8 decode: %w", ErrClosed)
-	}
 	if dst == nil {
 		return fmt.Errorf("codec: vp8 decode: nil destination frame: %w", ErrBadParams)
+	}
+	if err := d.Unpack(data); err != nil {
+		return err
+	}
+	return d.CopyTo(dst)
+}
+
+// Unpack runs libvpx's decoder on one compressed VP8 frame, leaving the
+// picture inside libvpx for CopyTo; its errors are Decode's. Callers that
+// time libvpx time this half.
+func (d *VP8Decoder) Unpack(data []byte) error {
+	d.img = nil
+	if d.c == nil {
+		return fmt.Errorf("codec: vp8 decode: %w", ErrClosed)
 	}
 	if len(data) == 0 {
 		// libvpx reads an empty buffer as "flush" or "frame lost"; either
@@ -382,6 +394,20 @@ func (d *VP8Decoder) Decode(data []byte, dst *Frame) error {
 		return fmt.Errorf("codec: vp8 decode: unexpected picture format %d %dx%d: %w",
 			int(img.fmt), int(img.d_w), int(img.d_h), ErrCorrupt)
 	}
+	d.img = img
+	return nil
+}
+
+// CopyTo copies the picture the last successful Unpack left into dst,
+// resized to it. The picture is libvpx's until the next Unpack.
+func (d *VP8Decoder) CopyTo(dst *Frame) error {
+	if dst == nil {
+		return fmt.Errorf("codec: vp8 decode: nil destination frame: %w", ErrBadParams)
+	}
+	img := d.img
+	if img == nil || d.c == nil {
+		return fmt.Errorf("codec: vp8 decode: no unpacked picture: %w", ErrNoFrame)
+	}
 	dst.Resize(int(img.d_w), int(img.d_h))
 	if C.tw_vp8_copy(img,
 		(*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(dst.Y))),
@@ -399,7 +425,7 @@ func (d *VP8Decoder) Close() {
 		return
 	}
 	C.tw_vp8_dec_free(d.c)
-	d.c = nil
+	d.c, d.img = nil, nil
 }
 
 // vpxError describes a libvpx failure, wrapping kind unless libvpx blamed a

@@ -303,3 +303,25 @@ func TestVP8DecodeOddSize(t *testing.T) {
 		}
 	}
 }
+
+// CopyTo hands out only a picture the last Unpack produced.
+func TestVP8CopyToNeedsAnUnpackedPicture(t *testing.T) {
+	d := newTestDecoder(t)
+	f := NewFrame(2, 2)
+	if err := d.CopyTo(f); !errors.Is(err, ErrNoFrame) {
+		t.Errorf("CopyTo before any Unpack: err = %v, want ErrNoFrame", err)
+	}
+	stream := encodeStream(t, 64, 64, 2)
+	if err := d.Unpack(stream[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CopyTo(f); err != nil || f.Width != 64 || f.Height != 64 {
+		t.Fatalf("CopyTo after Unpack: %v, %dx%d", err, f.Width, f.Height)
+	}
+	if err := d.Unpack([]byte{0x31, 0x02, 0x00}); err == nil {
+		t.Fatal("Unpack of a truncated frame succeeded")
+	}
+	if err := d.CopyTo(f); !errors.Is(err, ErrNoFrame) {
+		t.Errorf("CopyTo after a failed Unpack: err = %v, want ErrNoFrame (no stale picture)", err)
+	}
+}

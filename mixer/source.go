@@ -122,13 +122,18 @@ func (s *source) decode(data []byte) {
 		}
 		s.waitingForKey = false
 	}
-	f := s.frames.Get(2, 2)
 	start := s.clock()
-	err := s.decoder.Decode(data, f)
+	err := s.decoder.Unpack(data)
 	took := s.clock() - start
 	s.decodeTime.Add(int64(took))
+	var f *codec.Frame
+	if err == nil {
+		f = s.frames.Get(2, 2)
+		if err = s.decoder.CopyTo(f); err != nil {
+			f.Release()
+		}
+	}
 	if err != nil {
-		f.Release()
 		s.observe.DecodeFailed()
 		if !errors.Is(err, codec.ErrNoFrame) {
 			s.log.Debug("undecodable video", "source", s.id, "err", err)
