@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/threeway-mcu/threeway/codec"
 )
 
 // ErrClosed is returned for work handed to a closed Mixer.
@@ -155,4 +157,5 @@ func (m *Mixer) Close() {
 	m.audio.stop()
 	m.wg.Wait()
 	m.placeholders.release()
+	codec.ReleaseMemory()
 }
