@@ -49,7 +49,7 @@ func TestClosedEncodersGiveTheirMemoryBack(t *testing.T) {
 		wg.Wait()
 		ReleaseMemory()
 	}
-	work() // the first round sizes the heaps
+	work()               // the first round sizes the heaps
 	debug.FreeOSMemory() // only C memory is in question
 	before := rssBytes(t)
 	for range rounds {
