@@ -3,7 +3,8 @@
 #  1. the mixer and codec benchmarks (CPU per call-second, allocations);
 #  2. a short load test against a real server on loopback, for `equal`
 #     (one shared encode per call) and `mixed` (three encodes per call),
-#     printing calls per core at the defaults;
+#     printing calls per core at the defaults, then a load test of each
+#     at 80% of this machine's capacity (freezes, fps, latency);
 #  3. scripts/bench-vs-peers.sh: the same media work in GStreamer and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ PORT=${PORT:-18080}
 WORK=$(mktemp -d)
 
 echo "== mixer and codec benchmarks"
-go test -run '^$' -bench 'CallMedia|VP8|Scale|Opus' -benchtime 20x ./mixer ./codec | grep -E '^(Benchmark|ok)'
+go test -run '^$' -bench 'CallMedia|CallAudio|VP8|Scale|Opus' -benchtime 20x ./mixer ./codec | grep -E '^(Benchmark|ok)'
 
 echo "== load test: $CALLS calls for $DURATION"
 go build -o bin/threeway ./cmd/threeway
@@ -25,22 +26,42 @@ KEY=bench-key
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-for layout in equal mixed; do
-	./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls "$CALLS" --ramp 2/s \
-		--duration "$DURATION" --layout "$layout" --json "$WORK/$layout.json" --slo-fps 0.9 --slo-latency-p99 250ms \
+# run LAYOUT CALLS NAME: one load test, its JSON in $WORK/NAME.json.
+run() {
+	./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls "$2" --ramp 2/s \
+		--duration "$DURATION" --layout "$1" --json "$WORK/$3.json" --slo-fps 0.9 --slo-latency-p99 250ms \
 		2>/dev/null | tail -n +2 || true
-	python3 - "$WORK/$layout.json" "$layout" <<'PY'
+}
+for layout in equal mixed; do
+	run "$layout" "$CALLS" "$layout"
+	python3 - "$WORK/$layout.json" "$layout" "$(nproc)" >"$WORK/$layout.cap" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-s = r["summary"]
+s, layout, cores = r["summary"], sys.argv[2], int(sys.argv[3])
 per = s["server_cpu_s_per_call_s"]
-print(f"{sys.argv[2]}: {per:.3f} CPU-s per call-second -> {1/per if per else 0:.1f} calls per core "
-      f"(fps p50 {s['fps_p50']:.1f}, latency p99 {s['latency_ms_p99']:.0f} ms, packets lost {s['packets_lost']})")
+print(f"{layout}: {per:.3f} CPU-s per call-second -> {1/per if per else 0:.1f} calls per core "
+      f"(fps p50 {s['fps_p50']:.1f}, latency p99 {s['latency_ms_p99']:.0f} ms, packets lost {s['packets_lost']})",
+      file=sys.stderr)
 # Issue 4: the generator must stay under half the server's CPU for the
 # same calls, or the figures above are partly its own load.
 ratio = s["generator_cpu_ratio"]
-print(f"{sys.argv[2]}: generator/server CPU over the hold {s['generator_cpu_s']:.2f}/{s['server_cpu_s']:.2f} s "
-      f"= {ratio:.2f} ({'under' if ratio < 0.5 else 'NOT under'} 0.5)")
+print(f"{layout}: generator/server CPU over the hold {s['generator_cpu_s']:.2f}/{s['server_cpu_s']:.2f} s "
+      f"= {ratio:.2f} ({'under' if ratio < 0.5 else 'NOT under'} 0.5)", file=sys.stderr)
+# This machine's capacity while it also runs the generator: calls whose
+# server and generator CPU fill every core. The next run holds 80 % of it.
+gen = s["generator_cpu_s"] / s["server_cpu_s"] * per if s["server_cpu_s"] else 0
+print(max(1, int(0.8 * cores / (per + gen))) if per else 1)
+PY
+done 2>&1
+for layout in equal mixed; do
+	n=$(cat "$WORK/$layout.cap")
+	echo "== $layout at 80% of this machine's capacity (server and generator): $n calls for $DURATION"
+	run "$layout" "$n" "$layout-80"
+	python3 - "$WORK/$layout-80.json" "$layout" "$n" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+print(f"{sys.argv[2]} at 80%: {sys.argv[3]} calls, {s['freezes']} freezes, fps min {s['fps_min']:.1f}, "
+      f"latency p99 {s['latency_ms_p99']:.0f} ms")
 PY
 done
 kill $SERVER; wait $SERVER 2>/dev/null || true
