@@ -18,7 +18,10 @@ static void tw_malloc_setup(void) {
 */
 import "C"
 
-func init() { C.tw_malloc_setup() }
+// TuneMalloc sets the C heap up for a server whose calls open and close
+// codecs all day, as tw_malloc_setup describes. It is the process's
+// choice, so the command that serves calls makes it, before the first.
+func TuneMalloc() { C.tw_malloc_setup() }
 
 // ReleaseMemory returns the C heaps' free memory to the system: call it
 // when a call's encoders and decoders have closed.

@@ -27,6 +27,7 @@ func rssBytes(t *testing.T) int {
 // Calls come and go: encoders opened and closed on many threads, as a
 // server's views are, leave the process no bigger once ReleaseMemory ran.
 func TestClosedEncodersGiveTheirMemoryBack(t *testing.T) {
+	TuneMalloc()
 	const rounds, threads = 3, 8
 	work := func() {
 		var wg sync.WaitGroup

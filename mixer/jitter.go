@@ -35,6 +35,7 @@ const (
 type playoutBuffer struct {
 	slots    [jitterSlots]opusPacket // by sequence number modulo jitterSlots
 	started  bool
+	played   bool // a frame went out since the last restart
 	playing  bool
 	next     uint16 // sequence number of the frame to play next
 	high     uint16 // highest sequence number buffered
@@ -55,11 +56,11 @@ func (b *playoutBuffer) push(seq uint16, data []byte) bool {
 		b.restart(seq)
 	}
 	if int16(seq-b.next) < 0 {
-		if b.playing || int16(b.high-seq) >= jitterMax {
+		if b.played || int16(b.high-seq) >= jitterMax {
 			b.late++
 			return false
 		}
-		b.next = seq // reordered ahead of the first: not played yet, so not late
+		b.next = seq // reordered ahead of the very first: nothing played yet
 	}
 	if int16(seq-b.high) > 0 {
 		b.high = seq
@@ -74,7 +75,7 @@ func (b *playoutBuffer) restart(seq uint16) {
 	for i := range b.slots {
 		b.slots[i].n = 0
 	}
-	b.started, b.playing, b.next, b.high = true, false, seq, seq
+	b.started, b.played, b.playing, b.next, b.high = true, false, false, seq, seq
 }
 
 // trim drops the oldest frames when more than jitterMax are waiting; after
@@ -126,6 +127,7 @@ func (b *playoutBuffer) pop(dst []byte) (int, playout) {
 	}
 	seq := b.next
 	b.next++
+	b.played = true
 	if !b.has(seq) {
 		return 0, playoutLost
 	}

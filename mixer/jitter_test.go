@@ -34,6 +34,9 @@ func TestPlayoutBuffer(t *testing.T) {
 		{"a packet after its frame was played is dropped", []playoutStep{
 			{[]uint16{10, 12}, "10"}, {nil, "lost"}, {[]uint16{11, 13}, "12"}, {nil, "13"}, {nil, "-"},
 		}},
+		{"a duplicate after an underrun is not played again", []playoutStep{
+			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{11, 12}, "-"}, {[]uint16{13}, "12"}, {nil, "13"},
+		}},
 		{"after an underrun it buffers again", []playoutStep{
 			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{12}, "-"}, {[]uint16{13}, "12"},
 		}},

@@ -66,6 +66,8 @@ type SFUOutput struct {
 	closed      bool
 	runs        sync.WaitGroup // placeholder goroutines, stopped or not
 
+	scratch rtp.Packet // the forwarded packet being written
+
 	// The outgoing stream so far.
 	started bool
 	lastSeq uint16
@@ -138,10 +140,12 @@ func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (func(), error) {
 	if int16(pkt.SequenceNumber-o.firstSeq) < 0 {
 		return nil, nil // older than the key frame we switched at: its numbers are taken
 	}
-	out := *pkt // the Forwarder may hand the same packet to others
-	out.SequenceNumber += o.seqOffset
-	out.Timestamp += o.tsOffset
-	return nil, o.writeLocked(&out)
+	// A copy, as the Forwarder may hand the same packet to others; kept in
+	// the output so that forwarding allocates nothing.
+	o.scratch = *pkt
+	o.scratch.SequenceNumber += o.seqOffset
+	o.scratch.Timestamp += o.tsOffset
+	return nil, o.writeLocked(&o.scratch)
 }
 
 // startForwardingLocked fixes the offsets that continue the outgoing
@@ -200,10 +204,14 @@ func call(f func()) {
 	}
 }
 
-// writeLocked sends one packet and remembers where the stream is.
+// writeLocked sends one packet and remembers where the stream is: the
+// newest packet sent, so that a reordered or resent one never takes the
+// stream back to numbers already used.
 func (o *SFUOutput) writeLocked(pkt *rtp.Packet) error {
-	o.started = true
-	o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, time.Now()
+	if !o.started || int16(pkt.SequenceNumber-o.lastSeq) > 0 {
+		o.started = true
+		o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, time.Now()
+	}
 	return o.out.WriteRTP(pkt)
 }
 

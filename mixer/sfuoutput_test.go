@@ -225,6 +225,34 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 	}
 }
 
+// A packet resent after newer ones (a NACK answered) does not take the
+// stream back: when the camera then goes off, the placeholder continues
+// after the newest number sent, never reusing one.
+func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
+	rec := &rtpRecorder{}
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler)})
+	defer o.Close()
+	cam := newCamera(t)
+	o.SetSource("customer: Ann", true, func() {})
+	first := cam.frame(true)
+	for _, p := range append(first, cam.frame(false)...) {
+		if err := o.WriteRTP(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := o.WriteRTP(first[0]); err != nil { // resent
+		t.Fatal(err)
+	}
+	sent := rec.packets()
+	newest := sent[len(sent)-2].SequenceNumber
+
+	o.SetSource("customer: Ann", false, func() {})
+	waitPackets(t, rec, len(sent))
+	if got := rec.packets()[len(sent)].SequenceNumber; got != newest+1 {
+		t.Errorf("the placeholder starts at sequence %d, want %d (after the newest sent)", got, newest+1)
+	}
+}
+
 // A receiver's PLI reaches the sender while its camera is forwarded, and
 // forces a key frame of the placeholder while it is off.
 func TestSFUOutputKeyframeRequests(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/threeway-mcu/threeway/codec"
 )
 
 // Views showing a source at the same tile size share one scaled copy per
@@ -80,4 +82,24 @@ type packetSink struct{ last []byte }
 func (p *packetSink) WriteSample(s media.Sample) error {
 	p.last = append(p.last[:0], s.Data...)
 	return nil
+}
+
+// A scaled copy finished after its cache entry expired stays the caller's:
+// the entry neither keeps it nor releases it a second time.
+func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
+	var pool codec.FramePool
+	sc := &scaledFrame{w: 320, h: 180}
+	first := pool.Get(320, 180)
+	sc.keep(first, 1)
+	if sc.frame != first {
+		t.Fatal("the first scaled copy was not cached")
+	}
+	sc.drop() // expired while a view scales the next frame
+	late := pool.Get(320, 180)
+	sc.keep(late, 2)
+	if sc.frame != nil {
+		t.Error("a dropped entry cached a late copy")
+	}
+	first.Release() // the caller's references: neither may panic
+	late.Release()
 }

@@ -59,6 +59,32 @@ type scaledFrame struct {
 	frame    *codec.Frame
 	seq      uint64
 	lastUsed time.Time
+	dropped  bool // out of the cache: a view scaling into it keeps its result
+}
+
+// keep caches f, the scaled picture of source frame seq, with a reference
+// of its own, unless the entry holds a newer one or was dropped while f
+// was being scaled. Caller holds the source's mu.
+func (sc *scaledFrame) keep(f *codec.Frame, seq uint64) {
+	if sc.dropped || (sc.frame != nil && sc.seq >= seq) {
+		return
+	}
+	if sc.frame != nil {
+		sc.frame.Release()
+	}
+	f.Retain()
+	sc.frame, sc.seq = f, seq
+}
+
+// drop takes the entry out of the cache. A view may still be scaling for
+// it, outside the lock; it sees dropped and keeps its frame to itself.
+// Caller holds the source's mu.
+func (sc *scaledFrame) drop() {
+	if sc.frame != nil {
+		sc.frame.Release()
+		sc.frame = nil
+	}
+	sc.dropped = true
 }
 
 func newSource(id string, requestKeyframe func(), clock stopwatch, observe Observer, log *slog.Logger) (*source, error) {
@@ -223,13 +249,7 @@ func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sc.frame == nil || sc.seq < seq {
-		if sc.frame != nil {
-			sc.frame.Release()
-		}
-		f.Retain() // one reference for the cache, one for the caller
-		sc.frame, sc.seq = f, seq
-	}
+	sc.keep(f, seq)
 	return f
 }
 
@@ -243,9 +263,7 @@ func (s *source) scaledEntry(w, h int, now time.Time) *scaledFrame {
 		case sc.w == w && sc.h == h:
 			found = sc
 		case now.Sub(sc.lastUsed) > scaledCacheTTL:
-			if sc.frame != nil { // nil while a view is still scaling into it
-				sc.frame.Release()
-			}
+			sc.drop()
 			continue
 		}
 		kept = append(kept, sc)
@@ -270,9 +288,7 @@ func (s *source) close() {
 		s.latest = nil
 	}
 	for _, sc := range s.scaled {
-		if sc.frame != nil {
-			sc.frame.Release()
-		}
+		sc.drop()
 	}
 	s.scaled = nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/mixer"
 	"github.com/threeway-mcu/threeway/signaling"
@@ -83,6 +84,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	}
 	log := params.Logger
+	codec.TuneMalloc()
 	sig, err := signaling.NewServer(params)
 	if err != nil {
 		return err
