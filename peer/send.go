@@ -149,14 +149,16 @@ func (c *loopCursor) next(key bool) ([]byte, uint16) {
 
 // garbageFeed is random bytes of random length (Peer.SendGarbage). Every
 // other frame begins like a shown 640x360 VP8 key frame (RFC 6386, 9.1:
-// frame tag with a 1000-byte first partition, start code, size), so that
-// it passes for one until a decoder reads on.
+// frame tag, start code, size) whose first partition claims more bytes
+// than follow, so it passes every check short of the decoder's own and the
+// decoder must refuse it. (Random bytes that libvpx does decode are a
+// picture, however ugly: no receiver can tell them from a camera's.)
 type garbageFeed struct {
 	buf []byte
 	n   uint16
 }
 
-var vp8KeyframeHeader = []byte{0x10, 0x7d, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
+var vp8KeyframeHeader = []byte{0xf0, 0xff, 0xff, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
 
 func (g *garbageFeed) next(bool) ([]byte, uint16) {
 	if g.buf == nil {
