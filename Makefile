@@ -5,10 +5,13 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 
-# Debian packages the build and tests need: libvpx, libopus and libyuv for
-# the codec package's cgo; iproute2 and util-linux for the loopback-only
-# network namespace the tests run in; Chromium for the browser test.
-DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config iproute2 util-linux gcc chromium
+# Debian packages: the build needs libvpx, libopus and libyuv for the codec
+# package's cgo; the tests also need iproute2 and util-linux for the
+# loopback-only network namespace they run in, and Chromium for the
+# browser tests.
+BUILD_DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config gcc
+TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium
+DEBS ?= $(BUILD_DEBS)
 
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS := ./mixer/... ./signaling/... ./peer/...
@@ -29,6 +32,7 @@ build: deps
 run: build
 	./bin/threeway serve --demo
 
+vet test: DEBS = $(TEST_DEBS)
 vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...

@@ -155,11 +155,12 @@ func TestSFUAnswersNACKsFromItsSendBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	skipped := agent.Stats().FramesSkipped
-	fps := measureFPS(map[string]*peer.Peer{"agent": agent}, 3*time.Second)["agent"]
+	// About 45 video packets a second: 5 s at 10 % loses 22 or so.
+	fps := measureFPS(map[string]*peer.Peer{"agent": agent}, 5*time.Second)["agent"]
 	after := scrape(t, ts)
 	st := agent.Stats()
 	t.Logf("agent lost %d packets, skipped %d frames, received %.1f fps", st.InboundDropped, st.FramesSkipped-skipped, fps)
-	if st.InboundDropped < 15 {
+	if st.InboundDropped < 8 {
 		t.Fatalf("the agent lost only %d packets: the test did not test", st.InboundDropped)
 	}
 	if fps < 0.9*testFPS {
