@@ -29,6 +29,7 @@ type Metrics struct {
 	views          prometheus.Gauge
 	encoders       *prometheus.GaugeVec
 	packetsLost    prometheus.Counter
+	packetsDropped prometheus.Counter
 	plisSent       prometheus.Counter
 	rtcpReceived   *prometheus.CounterVec
 	rtcpSent       *prometheus.CounterVec
@@ -59,6 +60,7 @@ func New() *Metrics {
 	m.encoders = f.gaugeVec("threeway_video_encoders",
 		"Video encoders running, by kind: view (one per view, mcu) or placeholder (an sfu receiver shown a camera that is off).", "kind")
 	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
+	m.packetsDropped = f.counter("threeway_rtp_packets_discarded_total", "Inbound RTP packets dropped unread: unparsable, or holding no frame.")
 	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
 	m.rtcpReceived = f.counterVec("threeway_rtcp_received_total", "Feedback received from viewers, by type.", "type")
 	m.rtcpSent = f.counterVec("threeway_rtcp_sent_total",
@@ -131,6 +133,9 @@ func (m *Metrics) DecodeFailed() { m.decodeFailures.Inc() }
 
 // PacketsLost implements mixer.Observer.
 func (m *Metrics) PacketsLost(n int) { m.packetsLost.Add(float64(n)) }
+
+// PacketDiscarded implements mixer.Observer.
+func (m *Metrics) PacketDiscarded() { m.packetsDropped.Inc() }
 
 // KeyframeRequested implements mixer.Observer.
 func (m *Metrics) KeyframeRequested() { m.plisSent.Inc() }

@@ -63,7 +63,7 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 // is then removed from every mix. A second ingest of the same id replaces
 // the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
-	v, err := newVoice(id)
+	v, err := newVoice(id, m.params.Observer)
 	if err != nil {
 		return err
 	}

@@ -172,11 +172,10 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 // through RTP parsing, sample building and decoding, and every view
 // composed and encoded at the output rate.
 func (cb *callBench) second(tb testing.TB) {
-	var garbage int
 	for range benchFPS {
 		for i, clip := range cb.clips {
 			for n := clip.startFrame(); n > 0; n-- {
-				pkt, err := cb.sources[i].packets.readPacket(clip, &garbage)
+				pkt, err := cb.sources[i].packets.readPacket(clip, NopObserver{})
 				if err != nil {
 					tb.Fatal(err)
 				}
@@ -324,11 +323,10 @@ func sampleBuilderAllocs(t *testing.T) float64 {
 		builders = append(builders, newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pools[i], lastOfVideoFrame))
 	}
 	second := func() {
-		var garbage int
 		for range benchFPS {
 			for i, clip := range clips {
 				for n := clip.startFrame(); n > 0; n-- {
-					pkt, err := pools[i].readPacket(clip, &garbage)
+					pkt, err := pools[i].readPacket(clip, NopObserver{})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -362,7 +360,7 @@ func newAudioBench(tb testing.TB) *audioBench {
 	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
 	for i, id := range benchParties {
 		ab.tones[id] = tone(440*float64(i+1), 0)
-		v, err := newVoice(id)
+		v, err := newVoice(id, NopObserver{})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -20,6 +20,7 @@ type RTPWriter interface {
 // is off. pion rewrites SSRC and payload type per receiver, and its
 // interceptors answer NACKs from what they sent.
 type Forwarder struct {
+	observe Observer
 	mu      sync.Mutex
 	sources map[string]*forwardedSource
 }
@@ -29,9 +30,13 @@ type forwardedSource struct {
 	packets packetPool
 }
 
-// NewForwarder returns a Forwarder with no sources.
-func NewForwarder() *Forwarder {
-	return &Forwarder{sources: map[string]*forwardedSource{}}
+// NewForwarder returns a Forwarder with no sources; observe (nil: none)
+// hears of the packets it drops.
+func NewForwarder(observe Observer) *Forwarder {
+	if observe == nil {
+		observe = NopObserver{}
+	}
+	return &Forwarder{observe: observe, sources: map[string]*forwardedSource{}}
 }
 
 func (f *Forwarder) source(id string) *forwardedSource {
@@ -50,9 +55,8 @@ func (f *Forwarder) source(id string) *forwardedSource {
 // that do not parse are dropped.
 func (f *Forwarder) Forward(id string, r RTPReader) error {
 	s := f.source(id)
-	var garbage int
 	for {
-		pkt, err := s.packets.readPacket(r, &garbage)
+		pkt, err := s.packets.readPacket(r, f.observe)
 		if err != nil {
 			return fmt.Errorf("forward %s: %w", id, err)
 		}

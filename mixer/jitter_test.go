@@ -100,7 +100,7 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 	if err := enc.SetInbandFEC(20); err != nil {
 		t.Fatal(err)
 	}
-	v, err := newVoice("a")
+	v, err := newVoice("a", NopObserver{})
 	if err != nil {
 		t.Fatal(err)
 	}

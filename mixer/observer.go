@@ -11,6 +11,9 @@ type Observer interface {
 	DecodeFailed()
 	// PacketsLost counts RTP packets a source never delivered.
 	PacketsLost(n int)
+	// PacketDiscarded follows an inbound RTP packet dropped unread: it
+	// did not parse, or held no frame.
+	PacketDiscarded()
 	// KeyframeRequested follows every PLI sent to a source.
 	KeyframeRequested()
 	// FrameComposed follows every view frame: compose and encode time,
@@ -44,6 +47,9 @@ func (NopObserver) DecodeFailed() {}
 
 // PacketsLost implements Observer.
 func (NopObserver) PacketsLost(int) {}
+
+// PacketDiscarded implements Observer.
+func (NopObserver) PacketDiscarded() {}
 
 // KeyframeRequested implements Observer.
 func (NopObserver) KeyframeRequested() {}

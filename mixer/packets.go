@@ -36,8 +36,8 @@ func (p *packetPool) put(pkt *rtp.Packet) {
 }
 
 // readPacket reads one RTP packet from r into a pooled packet. Packets that
-// do not parse are counted in *garbage and skipped; only read errors end it.
-func (p *packetPool) readPacket(r RTPReader, garbage *int) (*rtp.Packet, error) {
+// do not parse are reported to observe and skipped; only read errors end it.
+func (p *packetPool) readPacket(r RTPReader, observe Observer) (*rtp.Packet, error) {
 	for {
 		pp := p.get()
 		n, _, err := r.Read(pp.buf[:])
@@ -47,7 +47,7 @@ func (p *packetPool) readPacket(r RTPReader, garbage *int) (*rtp.Packet, error) 
 		}
 		if err := pp.Unmarshal(pp.buf[:n]); err != nil {
 			p.put(&pp.Packet)
-			*garbage++
+			observe.PacketDiscarded()
 			continue
 		}
 		return &pp.Packet, nil

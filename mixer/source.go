@@ -109,8 +109,7 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, observe Obser
 // ingest reads r until it fails.
 func (s *source) ingest(r RTPReader) error {
 	for {
-		var garbage int
-		pkt, err := s.packets.readPacket(r, &garbage)
+		pkt, err := s.packets.readPacket(r, s.observe)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ type voice struct {
 
 	// Owned by the ingest goroutine.
 	packets packetPool
-	garbage int // packets that did not parse or hold no Opus frame
+	observe Observer
 
 	mu      sync.Mutex
 	jitter  playoutBuffer
@@ -33,13 +33,14 @@ type voice struct {
 	scratch   []int16 // decoder output, up to 120 ms
 }
 
-func newVoice(id string) (*voice, error) {
+func newVoice(id string, observe Observer) (*voice, error) {
 	dec, err := codec.NewOpusDecoder()
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", id, err)
 	}
 	return &voice{
 		id:      id,
+		observe: observe,
 		decoder: dec,
 		pcm:     make([]int16, codec.FrameSamples),
 		scratch: make([]int16, codec.FrameSamples*6),
@@ -51,7 +52,7 @@ func newVoice(id string) (*voice, error) {
 // needed: the jitter buffer orders them.
 func (v *voice) ingest(r RTPReader) error {
 	for {
-		pkt, err := v.packets.readPacket(r, &v.garbage)
+		pkt, err := v.packets.readPacket(r, v.observe)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func (v *voice) ingest(r RTPReader) error {
 // no Opus frame and are dropped.
 func (v *voice) buffer(seq uint16, data []byte) {
 	if len(data) == 0 || len(data) > maxOpusPacket {
-		v.garbage++
+		v.observe.PacketDiscarded()
 		return
 	}
 	v.mu.Lock()

@@ -31,7 +31,7 @@ func newRoom(srv *Server, id string) (*room, error) {
 	r := &room{srv: srv, id: id, mode: srv.center.VideoMode(), log: log,
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	if r.mode == call.SFU {
-		r.forward = mixer.NewForwarder()
+		r.forward = mixer.NewForwarder(srv.params.Media.Observer)
 	} else {
 		mp := srv.params.Media
 		mp.Logger = log
