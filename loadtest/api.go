@@ -89,12 +89,14 @@ type processSample struct {
 	RSS    float64 // bytes
 	OK     bool
 	Calls  float64
-	Frames float64 // view frames encoded so far
+	Frames float64      // view frames encoded so far
+	Views  float64      // views running, each with its encoder
+	Encode bucketCounts // threeway_encode_seconds
 }
 
 // scrape reads the process and call gauges from /metrics.
 func (a *api) scrape(ctx context.Context) processSample {
-	s := processSample{At: time.Now()}
+	s := processSample{At: time.Now(), Encode: bucketCounts{}}
 	req, err := http.NewRequestWithContext(ctx, "GET", a.base+"/metrics", nil)
 	if err != nil {
 		return s
@@ -126,6 +128,13 @@ func (a *api) scrape(ctx context.Context) processSample {
 			s.Calls = v
 		case "threeway_frames_encoded_total":
 			s.Frames = v
+		case "threeway_views":
+			s.Views = v
+		}
+		if le, ok := strings.CutPrefix(name, `threeway_encode_seconds_bucket{le="`); ok {
+			if bound, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64); err == nil {
+				s.Encode[bound] = v
+			}
 		}
 	}
 	return s

@@ -296,6 +296,19 @@ func serverFigures(sum *Summary, hold, end processSample, calls int) {
 		sum.ServerCPUSPerCallS = sum.ServerCPUS / callSeconds
 	}
 	sum.ServerRSSMB = end.RSS / (1 << 20)
+	latencyTarget(sum, hold, end)
+}
+
+// latencyTarget derives the views' frame interval and the encode time
+// over the hold, and from them the latency target.
+func latencyTarget(sum *Summary, hold, end processSample) {
+	frames, seconds := end.Frames-hold.Frames, end.At.Sub(hold.At).Seconds()
+	if end.Views <= 0 || frames <= 0 || seconds <= 0 {
+		return
+	}
+	sum.FrameIntervalMS = 1000 * seconds * end.Views / frames
+	sum.EncodeMSP99 = 1000 * end.Encode.quantileSince(hold.Encode, 0.99)
+	sum.LatencyTargetMS = sum.FrameIntervalMS + sum.EncodeMSP99
 }
 
 // generatorFigures sets this process's CPU over the same window and its

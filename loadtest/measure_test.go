@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -64,5 +65,41 @@ func TestProgressBar(t *testing.T) {
 	if strings.Count(out, "\r") != 2 || strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "\n") ||
 		!strings.Contains(out, "\r"+second+strings.Repeat(" ", len(want)-len(second))+"\n") {
 		t.Errorf("in-place output %q", out)
+	}
+}
+
+// The latency target is the views' frame interval, from the frames they
+// encoded over the hold, plus the p99 of the encodes made over the hold,
+// interpolated inside its bucket as Prometheus does; the encodes before
+// the hold do not count.
+func TestLatencyTargetFromTheHold(t *testing.T) {
+	inf := math.Inf(1)
+	t0 := time.Now()
+	// Before the hold: 1000 slow encodes (all in 16-32 ms).
+	hold := processSample{At: t0, OK: true, Frames: 1000, Views: 4,
+		Encode: bucketCounts{0.004: 0, 0.008: 0, 0.016: 0, 0.032: 1000, inf: 1000}}
+	// Over 10 s, 4 views at 15 fps: 600 encodes, 594 of them under 4 ms
+	// and 6 in 4-8 ms, so the 99th percentile (rank 594) is at 4 ms.
+	end := processSample{At: t0.Add(10 * time.Second), OK: true, Frames: 1600, Views: 4,
+		Encode: bucketCounts{0.004: 594, 0.008: 600, 0.016: 600, 0.032: 1600, inf: 1600}}
+	var sum Summary
+	latencyTarget(&sum, hold, end)
+	if math.Abs(sum.FrameIntervalMS-66.667) > 0.01 || math.Abs(sum.EncodeMSP99-4) > 0.01 ||
+		math.Abs(sum.LatencyTargetMS-70.667) > 0.01 {
+		t.Errorf("frame interval %.3f ms, encode p99 %.3f ms, target %.3f ms; want 66.667, 4, 70.667",
+			sum.FrameIntervalMS, sum.EncodeMSP99, sum.LatencyTargetMS)
+	}
+	// Half-way through a bucket's count is half-way through its range.
+	b := bucketCounts{0.004: 50, 0.008: 150, inf: 150}
+	if got := b.quantileSince(bucketCounts{}, 2.0/3); math.Abs(got-0.006) > 1e-9 {
+		t.Errorf("p67 of 50 under 4 ms and 100 in 4-8 ms: %v s, want 0.006", got)
+	}
+	if got := (bucketCounts{0.004: 0, inf: 10}).quantileSince(bucketCounts{}, 0.99); got != 0.004 {
+		t.Errorf("beyond the last bound: %v, want the bound 0.004", got)
+	}
+	var none Summary
+	latencyTarget(&none, processSample{}, processSample{})
+	if none.LatencyTargetMS != 0 {
+		t.Errorf("without frames: target %v, want 0", none.LatencyTargetMS)
 	}
 }

@@ -23,6 +23,7 @@ func WriteSummary(w io.Writer, r *Result) error {
 		{"calls up", fmt.Sprintf("%d of %d (refused %v, failed %d)", r.Up, r.Calls, r.Refused, len(r.Failed))},
 		{"received fps p50 / min", fmt.Sprintf("%.1f / %.1f", s.FPSP50, s.FPSMin)},
 		{"latency through the mixer p50 / p99", fmt.Sprintf("%.0f / %.0f ms", s.LatencyMSP50, s.LatencyMSP99)},
+		{"latency target: frame interval + encode p99", fmt.Sprintf("%.0f ms = %.1f + %.1f ms", s.LatencyTargetMS, s.FrameIntervalMS, s.EncodeMSP99)},
 		{"join to first frame p99", fmt.Sprintf("%.0f ms", s.JoinMSP99)},
 		{"help request to helper joined p99", fmt.Sprintf("%.0f ms", s.HelpMSP99)},
 		{"freezes", fmt.Sprint(s.Freezes)},

@@ -37,6 +37,13 @@ type Summary struct {
 	HelpMSP99         float64 `json:"help_ms_p99"`  // help request to the helper joined
 	PacketsLost       int     `json:"packets_lost"` // RTP packets lost, every stream, video and audio
 	LossRatio         float64 `json:"loss_ratio"`   // of the packets expected
+	// The mixer's latency target: its p99 should stay under one frame
+	// interval of the views (a frame waits at most that for its view's
+	// clock) plus the encode time (p99 of the server's encode histogram
+	// over the hold). LatencyMSP99, measured end to end, includes more.
+	EncodeMSP99     float64 `json:"encode_ms_p99"`
+	FrameIntervalMS float64 `json:"frame_interval_ms"` // the views' measured frame rate's
+	LatencyTargetMS float64 `json:"latency_target_ms"` // FrameIntervalMS + EncodeMSP99
 }
 
 // Stream is what one party received during the hold.

@@ -40,6 +40,7 @@ type audioMixer struct {
 	tickNo   uint64
 
 	done, stopped chan struct{}
+	clockStarted  bool // set before run's goroutine starts: stop waits for it
 }
 
 func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
@@ -133,7 +134,9 @@ func (a *audioMixer) run(period time.Duration) {
 
 func (a *audioMixer) stop() {
 	close(a.done)
-	<-a.stopped
+	if a.clockStarted {
+		<-a.stopped
+	}
 }
 
 // tick mixes and sends one 20 ms frame.

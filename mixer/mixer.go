@@ -81,6 +81,21 @@ type Mixer struct {
 
 // New starts a Mixer; its audio clock runs until Close.
 func New(p Params) (*Mixer, error) {
+	m, err := newMixer(p)
+	if err != nil {
+		return nil, err
+	}
+	m.audio.clockStarted = true
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.audio.run(20 * time.Millisecond)
+	}()
+	return m, nil
+}
+
+// newMixer is a Mixer whose audio clock has not started.
+func newMixer(p Params) (*Mixer, error) {
 	p = p.withDefaults()
 	m := &Mixer{
 		params:  p,
@@ -96,11 +111,6 @@ func New(p Params) (*Mixer, error) {
 		return nil, err
 	}
 	m.audio = audio
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		audio.run(20 * time.Millisecond)
-	}()
 	return m, nil
 }
 

@@ -25,7 +25,7 @@ type Offline struct {
 // everything from one locked OS thread passes that thread's CPU clock.
 func NewOffline(p Params, ids []string, specs []layout.Spec, clock func() time.Duration) (*Offline, error) {
 	p.Logger = slog.New(slog.DiscardHandler)
-	m, err := New(p)
+	m, err := newMixer(p) // video only: no audio clock waking beside it
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +70,33 @@ func (o *Offline) Decode(id string, frame []byte) error {
 // Render composes and encodes every view once and returns the encoded
 // sizes, one per view.
 func (o *Offline) Render(sizes []int) []int {
-	o.now = o.now.Add(o.period)
+	o.Compose()
 	sizes = sizes[:0]
-	for _, v := range o.views {
-		v.render(o.now)
-		sizes = append(sizes, len(v.out))
+	for i := range o.views {
+		sizes = append(sizes, o.Encode(i))
 	}
 	return sizes
+}
+
+// Compose draws every view's next frame from the sources' latest
+// pictures. Once it returns, the sources may decode their next frames
+// while the views encode this one, as in a call.
+func (o *Offline) Compose() {
+	o.now = o.now.Add(o.period)
+	for _, v := range o.views {
+		v.composeFrame(o.now)
+	}
+}
+
+// Views is the number of views, each encoded by Encode.
+func (o *Offline) Views() int { return len(o.views) }
+
+// Encode encodes view i's composed frame and returns its size. Different
+// views may encode concurrently.
+func (o *Offline) Encode(i int) int {
+	v := o.views[i]
+	v.encodeAndSend(o.now, 0)
+	return len(v.out)
 }
 
 // LibvpxTime is the time spent inside libvpx so far (decodes and encodes).

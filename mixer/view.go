@@ -101,18 +101,32 @@ func (v *view) stop() {
 
 // render composes, encodes and sends one frame.
 func (v *view) render(now time.Time) {
+	v.encodeAndSend(now, v.composeFrame(now))
+}
+
+// composeFrame draws the frame due at now on the encoder's input and
+// returns how long that took. Once it returns, the sources may move on:
+// the picture no longer depends on them.
+func (v *view) composeFrame(now time.Time) time.Duration {
 	v.countLateTicks(now)
 	start := v.m.clock()
 	v.compose(now)
-	composed := v.m.clock()
-	v.stats.composeTime.Add(int64(composed - start))
+	took := v.m.clock() - start
+	v.stats.composeTime.Add(int64(took))
+	return took
+}
+
+// encodeAndSend encodes the composed picture and writes it to every
+// receiver.
+func (v *view) encodeAndSend(now time.Time, composeTime time.Duration) {
 	forceKey := v.forceKey.Load() && now.Sub(v.lastKeyframe) >= keyframeMinInterval
 	if forceKey {
 		v.forceKey.Store(false)
 	}
+	start := v.m.clock()
 	out, key, err := v.enc.Encode(v.out[:0], forceKey)
-	encoded := v.m.clock()
-	v.stats.encodeTime.Add(int64(encoded - composed))
+	encodeTime := v.m.clock() - start
+	v.stats.encodeTime.Add(int64(encodeTime))
 	if err != nil {
 		v.m.params.Observer.FramesDropped(1)
 		v.m.log.Warn("encode view", "view", v.key, "err", err)
@@ -123,7 +137,7 @@ func (v *view) render(now time.Time) {
 		v.lastKeyframe = now
 	}
 	v.sendTo = v.receivers(v.sendTo, key)
-	v.m.params.Observer.FrameComposed(time.Duration(composed-start), time.Duration(encoded-composed), len(out), len(v.sendTo))
+	v.m.params.Observer.FrameComposed(composeTime, encodeTime, len(out), len(v.sendTo))
 	if len(out) == 0 {
 		return
 	}

@@ -19,8 +19,9 @@ import (
 // senders, receivers and statistics, so nothing of an ended leg leaks
 // into the next.
 type leg struct {
-	role     string // as the server's `joined` named it
-	joinedAt int    // index of the `joined` message that started it
+	call     string // as the server's `joined` named them
+	role     string
+	joinedAt int // index of the `joined` message that started it
 
 	ctx    context.Context // ends when the leg ends: stops its senders
 	cancel context.CancelFunc
@@ -100,9 +101,9 @@ func (p *Peer) legPC(l *leg) *webrtc.PeerConnection {
 	return l.pc
 }
 
-// onJoined starts a new leg in role (Config.Role if the message named
-// none), ending one still running.
-func (p *Peer) onJoined(role string) {
+// onJoined starts a new leg of call in role (Config.Role if the message
+// named none), ending one still running.
+func (p *Peer) onJoined(call, role string) {
 	if role == "" {
 		role = p.cfg.Role
 	}
@@ -112,7 +113,7 @@ func (p *Peer) onJoined(role string) {
 	if old != nil {
 		p.endLeg(old, "replaced by a new leg")
 	}
-	p.startLeg(role)
+	p.startLeg(call, role)
 }
 
 // onLeft ends the current leg: the server ended this party's leg. The
@@ -129,8 +130,8 @@ func (p *Peer) onLeft(reason string) {
 // startLeg registers a new leg and negotiates its media. Only the read
 // loop calls it, so Close (which waits for the read loop before closing
 // legs) never misses one.
-func (p *Peer) startLeg(role string) {
-	l := &leg{role: role, received: make(map[string]*readTimes)}
+func (p *Peer) startLeg(call, role string) {
+	l := &leg{call: call, role: role, received: make(map[string]*readTimes)}
 	l.ctx, l.cancel = context.WithCancel(p.ctx)
 	l.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
 	p.mu.Lock()

@@ -53,7 +53,7 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 // process's decode share: a viewer whose stream another one here already
 // decoded, byte for byte, reuses that analysis.
 func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
-	v := &viewer{share: shared}
+	v := &viewer{share: shared, group: l.call}
 	defer v.close()
 	sb := samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
 	var arrivals arrivalRing

@@ -17,12 +17,20 @@ import (
 // the viewer's own bytes, from its last key frame on, are the bytes the
 // shared decoder was fed, which a running hash of them (the decoder
 // state) proves. Arrival times, losses and frame counts stay per viewer.
+//
+// Only viewers of one call share. Every call of a load test replays the
+// same pattern loops, so two calls' views can be byte-identical for a
+// while, from a key frame on, and then part (a party joins one of them).
+// Sharing a decoder across them would leave the viewers of one without a
+// reference when they part, and a spurious freeze while they wait for a
+// key frame. Within a call, the viewers of one view get the same bytes
+// throughout.
 
 // errNoReference means a viewer's inter frame follows a decoder state no
 // decoder is in any more: its stream went a way another one with the same
-// history went first (two streams with a byte-identical key frame, which
-// real views practically never have). It needs a key frame, as after a
-// loss: a spurious key frame request, never a wrong picture.
+// history went first (two streams of one call with a byte-identical key
+// frame, which real views practically never have). It needs a key frame,
+// as after a loss: a spurious key frame request, never a wrong picture.
 var errNoReference = errors.New("peer: no decoder holds this picture's reference")
 
 // chainMemory is how many recent pictures a chain keeps analysed for
@@ -85,16 +93,20 @@ func newDecodeShare() *decodeShare {
 // uses it.
 type viewer struct {
 	share *decodeShare
+	group string // the call: viewers share decoders within it only
 	chain *chain // the chain of its last picture
 	state uint64 // the decoder state its last picture left, 0 before any
 }
 
 // stateAfter is the decoder state after data following state prev: a key
-// frame starts afresh, whatever came before.
-func (s *decodeShare) stateAfter(prev uint64, data []byte, key bool) uint64 {
+// frame starts afresh, whatever came before, in the viewer's group.
+func (s *decodeShare) stateAfter(group string, prev uint64, data []byte, key bool) uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
-	if !key {
+	if key {
+		h.WriteString(group)
+		h.WriteByte(0)
+	} else {
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], prev)
 		h.Write(b[:])
@@ -116,7 +128,7 @@ func (v *viewer) decode(data []byte, key bool) (*picture, error) {
 		}
 	}()
 	s := v.share
-	next := s.stateAfter(v.state, data, key)
+	next := s.stateAfter(v.group, v.state, data, key)
 	s.mu.Lock()
 	if pic, ok := s.pictures[next]; ok {
 		retired = v.move(pic.chain, next)

@@ -154,3 +154,77 @@ func TestLossCounter(t *testing.T) {
 		t.Error("no packets, yet a loss")
 	}
 }
+
+// Two calls whose views are byte-identical from a key frame on and then
+// part (the load test's calls replay the same loops) decode apart: the
+// viewers of neither lose their reference and wait for a key frame, as
+// they did when the share matched pictures across calls.
+func TestDecodeShareKeepsCallsApart(t *testing.T) {
+	const n, parting = 20, 8
+	a := encodeTestStream(t, "customer", n, func(i int) bool { return i == 0 })
+	b := encodeTestStream(t, "customer", n, func(i int) bool { return i == 0 })
+	// parted: the same stream as a up to frame parting, then its own.
+	c := encodeTestStream(t, "customer", parting, func(i int) bool { return i == 0 })
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: 320, Height: 180, FPS: 15, BitrateKbps: 300, KeyframeInterval: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	for i := range n {
+		DrawPattern(enc.Input(), "customer", uint16(i))
+		if i >= parting {
+			DrawPattern(enc.Input(), "agent", uint16(i)) // a party joined this call
+		}
+		out, _, err := enc.Encode(nil, i == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= parting {
+			c.frames, c.keys = append(c.frames, out), append(c.keys, false)
+		}
+	}
+	if string(a.frames[parting-1]) != string(b.frames[parting-1]) || string(c.frames[parting-1]) != string(a.frames[parting-1]) {
+		t.Fatal("the encoder is not deterministic: the test's premise fails")
+	}
+	if string(c.frames[parting]) == string(a.frames[parting]) {
+		t.Fatal("the parted stream did not part")
+	}
+
+	for _, tc := range []struct {
+		name        string
+		groups      [3]string // a's two viewers, the parted stream's viewer
+		wantNoRef   bool
+		wantDecoded int
+	}{
+		{"one call", [3]string{"call1", "call1", "call1"}, true, n}, // the parted viewer is left waiting
+		{"two calls", [3]string{"call1", "call1", "call2"}, false, 2 * n},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			share := newDecodeShare()
+			streams := []testStream{a, a, c}
+			viewers := make([]*viewer, 3)
+			for i := range viewers {
+				viewers[i] = &viewer{share: share, group: tc.groups[i]}
+			}
+			noRef := false
+			for k := range n {
+				for i, v := range viewers {
+					if _, err := v.decode(streams[i].frames[k], streams[i].keys[k]); errors.Is(err, errNoReference) {
+						noRef = true
+					} else if err != nil {
+						t.Fatalf("viewer %d frame %d: %v", i, k, err)
+					}
+				}
+			}
+			if noRef != tc.wantNoRef {
+				t.Errorf("a viewer lost its reference: %v, want %v", noRef, tc.wantNoRef)
+			}
+			if share.decoded != tc.wantDecoded {
+				t.Errorf("%d pictures decoded, want %d", share.decoded, tc.wantDecoded)
+			}
+			for _, v := range viewers {
+				v.close()
+			}
+		})
+	}
+}

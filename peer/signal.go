@@ -150,6 +150,7 @@ type serverMessage struct {
 	Role      string                   `json:"role"`
 	Request   string                   `json:"request"`
 	Party     string                   `json:"party"`
+	Call      string                   `json:"call"`
 }
 
 // handle acts on one server message, then records it and wakes waiters:
@@ -179,7 +180,7 @@ func (p *Peer) handle(data []byte) {
 func (p *Peer) act(msg serverMessage) {
 	switch msg.Type {
 	case "joined":
-		p.onJoined(msg.Role)
+		p.onJoined(msg.Call, msg.Role)
 	case "left":
 		p.log.Debug("left the call", "reason", msg.Reason)
 		p.onLeft(msg.Reason)

@@ -61,7 +61,8 @@ for layout in equal mixed; do
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 print(f"{sys.argv[2]} at 80%: {sys.argv[3]} calls, {s['freezes']} freezes, fps min {s['fps_min']:.1f}, "
-      f"latency p99 {s['latency_ms_p99']:.0f} ms")
+      f"latency p99 {s['latency_ms_p99']:.0f} ms (target {s['latency_target_ms']:.0f} ms: frame interval "
+      f"{s['frame_interval_ms']:.1f} + encode p99 {s['encode_ms_p99']:.1f})")
 PY
 done
 kill $SERVER; wait $SERVER 2>/dev/null || true
