@@ -325,3 +325,42 @@ func TestVP8CopyToNeedsAnUnpackedPicture(t *testing.T) {
 		t.Errorf("CopyTo after a failed Unpack: err = %v, want ErrNoFrame (no stale picture)", err)
 	}
 }
+
+// ScaleTo, straight from libvpx's buffer, gives exactly what copying the
+// picture out and scaling the copy gives, at every kind of size: the 3/2
+// upscale's two steps, a box downscale, a bilinear one and the picture's
+// own size. It needs an unpacked picture and a destination with planes.
+func TestVP8ScaleToMatchesCopyThenScale(t *testing.T) {
+	d := newTestDecoder(t)
+	f := NewFrame(2, 2)
+	if err := d.ScaleTo(f); !errors.Is(err, ErrNoFrame) {
+		t.Errorf("ScaleTo before any Unpack: err = %v, want ErrNoFrame", err)
+	}
+	stream := encodeStream(t, 640, 360, 3)
+	for _, data := range stream {
+		if err := d.Unpack(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w, h, ok := d.PictureSize(); !ok || w != 640 || h != 360 {
+		t.Fatalf("PictureSize %dx%d %v, want 640x360", w, h, ok)
+	}
+	copied := NewFrame(2, 2)
+	if err := d.CopyTo(copied); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{960, 540}, {160, 90}, {320, 180}, {500, 280}, {640, 360}} {
+		want := NewFrame(size[0], size[1])
+		Scale(copied, want)
+		got := NewFrame(size[0], size[1])
+		if err := d.ScaleTo(got); err != nil {
+			t.Fatalf("%dx%d: %v", size[0], size[1], err)
+		}
+		if !sameFrame(got, want) {
+			t.Errorf("%dx%d: scaled from libvpx's buffer differs from scaled from a copy", size[0], size[1])
+		}
+	}
+	if err := d.ScaleTo(&Frame{Width: 320, Height: 180}); !errors.Is(err, ErrBadParams) {
+		t.Errorf("ScaleTo into a frame without planes: err = %v, want ErrBadParams", err)
+	}
+}

@@ -9,6 +9,8 @@
 // Threading: one ingest goroutine per inbound track (the caller's, inside
 // IngestVideo and IngestAudio), one goroutine per view ticking at the output
 // frame rate, and one audio goroutine per Mixer on a 20 ms clock. Sources
-// publish their latest frame by swapping a reference-counted pointer; views
-// read it without blocking ingest for longer than a pointer swap.
+// publish their latest frame by swapping reference-counted pointers, one
+// per size views show it at: the ingest goroutine makes those sizes as it
+// decodes, straight from libvpx's buffer, so a view's compose is copies
+// into its canvas and ingest waits for views no longer than a swap.
 package mixer

@@ -20,17 +20,13 @@ type Offline struct {
 	period  time.Duration
 }
 
-// NewOffline prepares one source per id and one view per spec. clock
-// times libvpx calls for LibvpxTime (nil: wall time); a caller driving
-// everything from one locked OS thread passes that thread's CPU clock.
-func NewOffline(p Params, ids []string, specs []layout.Spec, clock func() time.Duration) (*Offline, error) {
+// NewOffline prepares one source per id and one view per spec, their
+// codecs counting the CPU time spent in libvpx for LibvpxTime.
+func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 	p.Logger = slog.New(slog.DiscardHandler)
 	m, err := newMixer(p) // video only: no audio clock waking beside it
 	if err != nil {
 		return nil, err
-	}
-	if clock != nil {
-		m.clock = clock
 	}
 	o := &Offline{m: m, sources: map[string]*source{}, now: time.Now(), period: time.Second / time.Duration(m.params.FPS)}
 	for _, id := range ids {
@@ -40,6 +36,7 @@ func NewOffline(p Params, ids []string, specs []layout.Spec, clock func() time.D
 			return nil, err
 		}
 		s.waitingForKey = false // files start with a key frame
+		s.decoder.TimeCPU()
 		if err := m.addSource(s); err != nil {
 			o.Close()
 			return nil, err
@@ -52,6 +49,7 @@ func NewOffline(p Params, ids []string, specs []layout.Spec, clock func() time.D
 			o.Close()
 			return nil, err
 		}
+		v.enc.TimeCPU()
 		o.views = append(o.views, v)
 	}
 	return o, nil
@@ -99,16 +97,17 @@ func (o *Offline) Encode(i int) int {
 	return len(v.out)
 }
 
-// LibvpxTime is the time spent inside libvpx so far (decodes and encodes).
+// LibvpxTime is the CPU time spent inside libvpx's decode and encode
+// calls so far. Read it when no Decode or Encode runs.
 func (o *Offline) LibvpxTime() time.Duration {
-	var d int64
+	var d time.Duration
 	for _, s := range o.sources {
-		d += s.decodeTime.Load()
+		d += s.decoder.CPUTime()
 	}
 	for _, v := range o.views {
-		d += v.stats.encodeTime.Load()
+		d += v.enc.CPUTime()
 	}
-	return time.Duration(d)
+	return d
 }
 
 // Close frees every codec.

@@ -88,7 +88,7 @@ func (p *packetSink) WriteSample(s media.Sample) error {
 // the entry neither keeps it nor releases it a second time.
 func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 	var pool codec.FramePool
-	sc := &scaledFrame{w: 320, h: 180}
+	sc := &scaledFrame{boxW: 320, boxH: 180}
 	first := pool.Get(320, 180)
 	sc.keep(first, 1)
 	if sc.frame != first {
@@ -102,4 +102,89 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 	}
 	first.Release() // the caller's references: neither may panic
 	late.Release()
+}
+
+// encodeFrames encodes n frames of a w x h picture whose luma is 50 + 10*i.
+func encodeFrames(t *testing.T, w, h, n int) [][]byte {
+	t.Helper()
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: w, Height: h, FPS: 15, BitrateKbps: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var out [][]byte
+	for i := range n {
+		enc.Input().Fill(byte(50+10*i), 128, 128)
+		data, _, err := enc.Encode(nil, i == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
+}
+
+// A sender shown only in smaller tiles is scaled for them as it is
+// decoded, straight from the decoder, and never copied at its own size;
+// a size asked for anew is served at once from the current picture, and
+// made with every decode from then on; the sender's own size is kept
+// again once a tile shows it, and when no view asks for anything.
+func TestSourceMakesTheSizesViewsShow(t *testing.T) {
+	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
+	frames := encodeFrames(t, 1280, 720, 8)
+	luma := func(f *codec.Frame) int { return int(f.Y[len(f.Y)/2]) }
+	show := func(w, h, wantLuma int) *codec.Frame {
+		t.Helper()
+		f := s.picture(w, h, clock)
+		if f == nil {
+			t.Fatalf("no picture for a %dx%d tile", w, h)
+		}
+		defer f.Release()
+		if got := luma(f); got < wantLuma-3 || got > wantLuma+3 {
+			t.Errorf("%dx%d tile shows luma %d, want about %d (the current frame)", w, h, got, wantLuma)
+		}
+		return f
+	}
+
+	s.decode(frames[0]) // no view asked yet: kept at the sender's size
+	if s.latest == nil || s.latestSeq != s.seq || s.latest.Width != 1280 {
+		t.Fatal("with no view asking, the first picture was not kept at the sender's size")
+	}
+	show(640, 360, 50) // asked anew: scaled from the kept picture
+
+	s.decode(frames[1])
+	if s.latestSeq == s.seq {
+		t.Error("a picture shown only at 640x360 was copied out at 1280x720")
+	}
+	small := show(640, 360, 60)
+	if small.Width != 640 || small != s.scaled[0].frame {
+		t.Errorf("the tile got a %dx%d picture that is not the decode's scaled one", small.Width, small.Height)
+	}
+	show(320, 180, 60) // asked anew with no copy at the sender's size: from the 640x360
+
+	s.decode(frames[2])
+	for _, sc := range s.scaled {
+		if sc.seq != s.seq {
+			t.Errorf("the %dx%d tile's picture was not made by the decode", sc.boxW, sc.boxH)
+		}
+	}
+	show(1280, 720, 70) // the sender's size, asked anew: made from the 640x360 at once
+	s.decode(frames[3])
+	if s.latestSeq != s.seq {
+		t.Error("the sender's size, shown by a tile, was not kept by the next decode")
+	}
+	show(1280, 720, 80)
+
+	clock = clock.Add(scaledCacheTTL + time.Second) // nobody asked for a while
+	s.decode(frames[4])
+	if len(s.scaled) != 0 || s.latestSeq != s.seq {
+		t.Errorf("after every view stopped asking: %d sizes still made, sender's size kept %v",
+			len(s.scaled), s.latestSeq == s.seq)
+	}
 }

@@ -25,8 +25,15 @@ const (
 )
 
 // source is one party's inbound video: sample building, decoding, and the
-// latest picture, plus its scaled copies per tile size so that each size is
-// scaled once per source frame however many views show it.
+// latest picture at every tile size views show it at, so that each size is
+// made once per source frame however many views show it.
+//
+// The sizes views asked for lately are made as the picture is decoded,
+// straight from libvpx's buffer: scaled to each tile size, and copied out
+// at the sender's own size only when a tile shows it at that size (or no
+// view asked for any). A sender at 1280x720 shown in smaller tiles is
+// never copied at full size. A size asked for anew is made at once from
+// the best picture at hand, then with every frame from the next one on.
 type source struct {
 	id     string
 	frames codec.FramePool // decoded pictures, all of the sender's size
@@ -44,22 +51,29 @@ type source struct {
 	clock           stopwatch
 	observe         Observer
 
-	mu     sync.Mutex
-	latest *codec.Frame // nil until the first good frame
-	seq    uint64       // bumps with every new latest frame
-	scaled []*scaledFrame
+	mu            sync.Mutex
+	seq           uint64       // bumps with every decoded picture; 0 before the first
+	width, height int          // the size of picture seq
+	latest        *codec.Frame // the last picture kept at the sender's size
+	latestSeq     uint64
+	nativeUsed    time.Time // when a view last showed the sender's size
+	scaled        []*scaledFrame
+
+	// Owned by the ingest goroutine: keepPicture's buffers.
+	wanted []*scaledFrame
+	keep   []*codec.Frame
 }
 
-// scaledFrame is the latest picture at one tile size. A rescale goes into a
-// fresh frame from the entry's own pool, never into one a view may still be
-// reading.
+// scaledFrame is the latest picture fitted into one tile size (box). A
+// rescale goes into a fresh frame from the entry's own pool, never into one
+// a view may still be reading.
 type scaledFrame struct {
-	w, h     int
-	frames   codec.FramePool
-	frame    *codec.Frame
-	seq      uint64
-	lastUsed time.Time
-	dropped  bool // out of the cache: a view scaling into it keeps its result
+	boxW, boxH int
+	frames     codec.FramePool
+	frame      *codec.Frame
+	seq        uint64
+	lastUsed   time.Time
+	dropped    bool // out of the cache: a view scaling into it keeps its result
 }
 
 // keep caches f, the scaled picture of source frame seq, with a reference
@@ -151,12 +165,8 @@ func (s *source) decode(data []byte) {
 	err := s.decoder.Unpack(data)
 	took := s.clock() - start
 	s.decodeTime.Add(int64(took))
-	var f *codec.Frame
 	if err == nil {
-		f = s.frames.Get(2, 2)
-		if err = s.decoder.CopyTo(f); err != nil {
-			f.Release()
-		}
+		err = s.keepPicture()
 	}
 	if err != nil {
 		s.observe.DecodeFailed()
@@ -167,7 +177,82 @@ func (s *source) decode(data []byte) {
 		return
 	}
 	s.observe.FrameDecoded(took)
-	s.publish(f)
+}
+
+// keepPicture makes the unpacked picture the latest, at the sizes views
+// asked for lately.
+func (s *source) keepPicture() error {
+	w, h, _ := s.decoder.PictureSize()
+	now := s.now()
+	s.mu.Lock()
+	// A copy: views reorder s.scaled while this goroutine scales.
+	wanted := append(s.wanted[:0], s.wantedScales(now)...)
+	native := len(wanted) == 0 || now.Sub(s.nativeUsed) <= scaledCacheTTL
+	s.mu.Unlock()
+	s.wanted = wanted
+
+	var own *codec.Frame
+	if native {
+		own = s.frames.Get(w, h)
+		if err := s.decoder.CopyTo(own); err != nil {
+			own.Release()
+			return err
+		}
+	}
+	keep := s.keep[:0]
+	for _, sc := range wanted {
+		fw, fh := fitSize(w, h, sc.boxW, sc.boxH)
+		f := sc.frames.Get(fw, fh)
+		if err := s.decoder.ScaleTo(f); err != nil {
+			f.Release()
+			for _, k := range keep {
+				k.Release()
+			}
+			if own != nil {
+				own.Release()
+			}
+			return err
+		}
+		keep = append(keep, f)
+	}
+	s.keep = keep
+	defer clear(wanted)
+
+	s.mu.Lock()
+	s.seq++
+	s.width, s.height = w, h
+	var old *codec.Frame
+	if own != nil {
+		old, s.latest, s.latestSeq = s.latest, own, s.seq
+	}
+	for i, sc := range wanted {
+		sc.keep(keep[i], s.seq)
+	}
+	s.mu.Unlock()
+	for i := range keep {
+		keep[i].Release() // the entries hold their own references
+		keep[i] = nil
+	}
+	if old != nil {
+		old.Release()
+	}
+	return nil
+}
+
+// wantedScales is the entries views asked for lately; it drops the rest.
+// Caller holds s.mu.
+func (s *source) wantedScales(now time.Time) []*scaledFrame {
+	kept := s.scaled[:0]
+	for _, sc := range s.scaled {
+		if now.Sub(sc.lastUsed) > scaledCacheTTL {
+			sc.drop()
+			continue
+		}
+		kept = append(kept, sc)
+	}
+	clear(s.scaled[len(kept):])
+	s.scaled = kept
+	return kept
 }
 
 func (s *source) needKeyframe(why string) {
@@ -203,12 +288,14 @@ func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
 	return int(data[6]) | int(data[7]&0x3f)<<8, int(data[8]) | int(data[9]&0x3f)<<8, true
 }
 
-// publish makes f, holding one reference, the latest picture.
+// publish makes f, holding one reference, the latest picture, at the
+// sender's size.
 func (s *source) publish(f *codec.Frame) {
 	s.mu.Lock()
 	old := s.latest
-	s.latest = f
 	s.seq++
+	s.width, s.height = f.Width, f.Height
+	s.latest, s.latestSeq = f, s.seq
 	s.mu.Unlock()
 	if old != nil {
 		old.Release()
@@ -217,59 +304,105 @@ func (s *source) publish(f *codec.Frame) {
 
 // picture returns the latest picture scaled to fit a boxW x boxH tile
 // keeping its shape, retained for the caller, or nil if there is none yet.
-// now is the view's clock, used to expire scaled copies nobody asks for.
-// Scaling runs outside the lock, so ingest never waits for it; two views
-// scaling the same frame at once both do the work, and one result is kept.
+// now is the view's clock, used to expire sizes nobody asks for. A size
+// the decode did not make (asked for anew) is made here, outside the lock,
+// so ingest never waits for it; two views making the same one at once both
+// do the work, and one result is kept.
 func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 	s.mu.Lock()
-	latest, seq := s.latest, s.seq
-	if latest == nil {
+	if s.seq == 0 {
 		s.mu.Unlock()
 		return nil
 	}
-	w, h := fitSize(latest.Width, latest.Height, boxW, boxH)
-	latest.Retain()
-	if latest.Width == w && latest.Height == h {
-		s.mu.Unlock()
-		return latest
+	seq := s.seq
+	w, h := fitSize(s.width, s.height, boxW, boxH)
+	native := w == s.width && h == s.height
+	var sc *scaledFrame
+	if native {
+		s.nativeUsed = now
+		if s.latest != nil && s.latestSeq == seq {
+			s.latest.Retain()
+			defer s.mu.Unlock()
+			return s.latest
+		}
+	} else {
+		sc = s.scaledEntry(boxW, boxH, now)
+		if f := sc.frame; f != nil && sc.seq == seq && f.Width == w && f.Height == h {
+			f.Retain()
+			defer s.mu.Unlock()
+			return f
+		}
 	}
-	sc := s.scaledEntry(w, h, now)
-	if sc.frame != nil && sc.seq == seq {
-		sc.frame.Retain()
+	from := s.bestPicture(seq)
+	if from == nil {
 		s.mu.Unlock()
-		latest.Release()
-		return sc.frame
+		return nil
 	}
-	f := sc.frames.Get(w, h)
+	var f *codec.Frame
+	if native {
+		f = s.frames.Get(w, h)
+	} else {
+		f = sc.frames.Get(w, h)
+	}
 	s.mu.Unlock()
 
-	codec.Scale(latest, f)
-	latest.Release()
+	codec.Scale(from, f)
+	from.Release()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sc.keep(f, seq)
+	switch {
+	case sc != nil:
+		sc.keep(f, seq)
+	case s.latestSeq < seq: // the sender's size, for the other views too
+		old := s.latest
+		f.Retain()
+		s.latest, s.latestSeq = f, seq
+		if old != nil {
+			old.Release()
+		}
+	}
 	return f
 }
 
-// scaledEntry finds or makes the cache entry for w x h and drops entries
-// unused for a while. Caller holds s.mu.
-func (s *source) scaledEntry(w, h int, now time.Time) *scaledFrame {
-	var found *scaledFrame
-	kept := s.scaled[:0]
-	for _, sc := range s.scaled {
+// bestPicture is the picture to make a missing size from, retained: the
+// sender's size if kept for picture seq, else the largest size of seq,
+// else the newest at hand. Caller holds s.mu.
+func (s *source) bestPicture(seq uint64) *codec.Frame {
+	var best *codec.Frame
+	var bestSeq uint64
+	better := func(f *codec.Frame, fseq uint64) {
 		switch {
-		case sc.w == w && sc.h == h:
-			found = sc
-		case now.Sub(sc.lastUsed) > scaledCacheTTL:
-			sc.drop()
-			continue
+		case f == nil:
+		case best == nil, fseq > bestSeq, fseq == bestSeq && f.Width*f.Height > best.Width*best.Height:
+			best, bestSeq = f, fseq
 		}
-		kept = append(kept, sc)
 	}
-	s.scaled = kept
+	if s.latest != nil && s.latestSeq == seq {
+		s.latest.Retain()
+		return s.latest
+	}
+	better(s.latest, s.latestSeq)
+	for _, sc := range s.scaled {
+		better(sc.frame, sc.seq)
+	}
+	if best != nil {
+		best.Retain()
+	}
+	return best
+}
+
+// scaledEntry finds or makes the entry for a boxW x boxH tile and drops
+// entries unused for a while. Caller holds s.mu.
+func (s *source) scaledEntry(boxW, boxH int, now time.Time) *scaledFrame {
+	var found *scaledFrame
+	for _, sc := range s.wantedScales(now) {
+		if sc.boxW == boxW && sc.boxH == boxH {
+			found = sc
+		}
+	}
 	if found == nil {
-		found = &scaledFrame{w: w, h: h}
+		found = &scaledFrame{boxW: boxW, boxH: boxH}
 		s.scaled = append(s.scaled, found)
 	}
 	found.lastUsed = now

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/spf13/cobra"
@@ -95,7 +94,7 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 		clips[i] = frames
 	}
 	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: fps, VideoBitrateKbps: kbps},
-		benchParties, specs, threadCPU)
+		benchParties, specs)
 	if err != nil {
 		return nil, err
 	}
@@ -115,62 +114,57 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 
 // runPipeline drives off as a call drives the mixer, where each source
 // decodes on its own goroutine and each view encodes on its own: one
-// thread decodes every clip's frame n+1 while this thread and one more per
-// further view encode the views' frame n. Each output frame composes frame
-// n of every clip, so every run encodes the same pictures.
+// goroutine decodes every clip's frame n+1 while one per view encodes the
+// views' frame n. Each output frame composes frame n of every clip, so
+// every run encodes the same pictures.
 //
-// The threads are locked to their goroutines for the CPU clocks, and spend
-// nearly all their time inside libvpx. The Go scheduler takes the P of a
-// thread that is in C whenever no other P is idle, every 20 us, and hands
-// it to a new thread: a kernel wakeup each time that a call, whose threads
-// wait for their frame clock, does not pay (the server's CPU per call is
-// the same with more Ps). One P per thread here keeps that cost out.
+// Those goroutines spend nearly all their time inside libvpx. Whenever no
+// P is idle, the Go scheduler takes the P of a thread that is in C after
+// 20 us and hands it to another thread: a kernel wakeup each time, and
+// +5-8 % of this run's CPU on two cores, that a call does not pay, since
+// its goroutines wait for their frame clock between frames (the server's
+// CPU per call is the same with more Ps). One P more than the goroutines
+// in C keeps that cost out of the comparison.
 func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB float64, err error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	threads := 1 + off.Views()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), threads+1)))
-
-	decoder := startLockedWorker()
-	defer decoder.stop()
-	encoders := make([]*lockedWorker, off.Views()-1) // view 0 encodes on this thread
-	for i := range encoders {
-		encoders[i] = startLockedWorker()
-		defer encoders[i].stop()
-	}
-	decoded := make(chan error, 1)
-	decode := func(n int) {
-		decoder.jobs <- func() {
-			for i, party := range benchParties {
-				if n < len(clips[i]) {
-					if err := off.Decode(party, clips[i][n]); err != nil {
-						decoded <- err
-						return
-					}
-				}
-			}
-			decoded <- nil
+	inC := 1 + off.Views()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), inC+1)))
+	n := len(clips[0])
+	next := make(chan int)
+	decoded := make(chan error)
+	go func() {
+		for k := range next {
+			decoded <- decodeFrame(off, clips, k)
 		}
+	}()
+	defer close(next)
+
+	views := make([]chan struct{}, off.Views())
+	sizes := make([]int, len(views))
+	encoded := make(chan struct{})
+	for i := range views {
+		views[i] = make(chan struct{})
+		go func() {
+			for range views[i] {
+				sizes[i] = off.Encode(i)
+				encoded <- struct{}{}
+			}
+		}()
+		defer close(views[i])
 	}
-	sizes := make([]int, off.Views())
-	encoded := make(chan struct{}, len(encoders))
-	decode(0)
-	for n := 0; n < len(clips[0]); n++ {
+
+	next <- 0
+	for k := range n {
 		if err := <-decoded; err != nil {
 			return 0, 0, err
 		}
 		off.Compose()
-		if n+1 < len(clips[0]) {
-			decode(n + 1)
+		if k+1 < n {
+			next <- k + 1
 		}
-		for i, w := range encoders {
-			w.jobs <- func() {
-				sizes[i+1] = off.Encode(i + 1)
-				encoded <- struct{}{}
-			}
+		for _, v := range views {
+			v <- struct{}{}
 		}
-		sizes[0] = off.Encode(0)
-		for range encoders {
+		for range views {
 			<-encoded
 		}
 		for _, size := range sizes {
@@ -181,28 +175,16 @@ func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB fl
 	return frames, encodedKB, nil
 }
 
-// lockedWorker runs jobs one at a time on one OS thread, so that the
-// thread CPU clock read around its libvpx calls counts only that work.
-type lockedWorker struct {
-	jobs chan func()
-	done chan struct{}
-}
-
-func startLockedWorker() *lockedWorker {
-	w := &lockedWorker{jobs: make(chan func()), done: make(chan struct{})}
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		defer close(w.done)
-		for job := range w.jobs {
-			job()
+// decodeFrame decodes frame k of every clip that has one.
+func decodeFrame(off *mixer.Offline, clips [][][]byte, k int) error {
+	for i, party := range benchParties {
+		if k < len(clips[i]) {
+			if err := off.Decode(party, clips[i][k]); err != nil {
+				return err
+			}
 		}
-	}()
-	return w
-}
-
-func (w *lockedWorker) stop() {
-	close(w.jobs)
-	<-w.done
+	}
+	return nil
 }
 
 // readIVF loads every frame of a VP8 IVF file.
@@ -238,15 +220,4 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// threadCPU is the calling thread's CPU time (Linux CLOCK_THREAD_CPUTIME_ID).
-func threadCPU() time.Duration {
-	var ts syscall.Timespec
-	const clockThreadCPUTimeID = 3
-	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
-	if errno != 0 {
-		return 0
-	}
-	return time.Duration(ts.Nano())
 }
