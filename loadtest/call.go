@@ -66,7 +66,39 @@ func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
 		return
 	}
 	c.peers["third"] = helper
-	c.err = r.chooseLayouts(c)
+	if c.err = r.chooseLayouts(c); c.err == nil {
+		c.err = c.waitForPictures(ctx)
+	}
+}
+
+// waitForPictures waits until every party has decoded pictures since the
+// layouts were chosen, so that the call counts as up (and its streams are
+// watched for freezes) once its media flows as it will for the hold: the
+// helper's first picture and a viewer's move to its new view are join
+// time, not freezes.
+func (c *callRun) waitForPictures(ctx context.Context) error {
+	since := map[string]int{}
+	for _, role := range roles {
+		since[role] = c.peers[role].Counters().FramesDecoded
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		waiting := ""
+		for _, role := range roles {
+			if c.peers[role].Counters().FramesDecoded < since[role]+2 {
+				waiting = role
+			}
+		}
+		if waiting == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s receives no pictures: %w", waiting, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // helperFor waits until the request is accepted and returns the console

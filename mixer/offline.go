@@ -82,7 +82,9 @@ func (o *Offline) Render(sizes []int) []int {
 func (o *Offline) Compose() {
 	o.now = o.now.Add(o.period)
 	for _, v := range o.views {
+		acquireCPU()
 		v.composeFrame(o.now)
+		releaseCPU()
 	}
 }
 
@@ -93,7 +95,14 @@ func (o *Offline) Views() int { return len(o.views) }
 // views may encode concurrently.
 func (o *Offline) Encode(i int) int {
 	v := o.views[i]
-	v.encodeAndSend(o.now, 0)
+	acquireCPU()
+	key, took, err := v.encode(o.now)
+	releaseCPU()
+	if err != nil {
+		v.encodeFailed(err)
+		return 0
+	}
+	v.send(o.now, key, 0, took)
 	return len(v.out)
 }
 

@@ -161,13 +161,15 @@ func (s *source) decode(data []byte) {
 		}
 		s.waitingForKey = false
 	}
+	acquireCPU()
 	start := s.clock()
 	err := s.decoder.Unpack(data)
 	took := s.clock() - start
-	s.decodeTime.Add(int64(took))
 	if err == nil {
 		err = s.keepPicture()
 	}
+	releaseCPU()
+	s.decodeTime.Add(int64(took))
 	if err != nil {
 		s.observe.DecodeFailed()
 		if !errors.Is(err, codec.ErrNoFrame) {

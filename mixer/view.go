@@ -99,9 +99,18 @@ func (v *view) stop() {
 	})
 }
 
-// render composes, encodes and sends one frame.
+// render composes, encodes and sends one frame. Composing and encoding
+// hold a CPU slot; sending does not.
 func (v *view) render(now time.Time) {
-	v.encodeAndSend(now, v.composeFrame(now))
+	acquireCPU()
+	composeTime := v.composeFrame(now)
+	key, encodeTime, err := v.encode(now)
+	releaseCPU()
+	if err != nil {
+		v.encodeFailed(err)
+		return
+	}
+	v.send(now, key, composeTime, encodeTime)
 }
 
 // composeFrame draws the frame due at now on the encoder's input and
@@ -116,29 +125,37 @@ func (v *view) composeFrame(now time.Time) time.Duration {
 	return took
 }
 
-// encodeAndSend encodes the composed picture and writes it to every
-// receiver.
-func (v *view) encodeAndSend(now time.Time, composeTime time.Duration) {
+// encode encodes the composed picture into v.out, a key frame if a viewer
+// asked for one.
+func (v *view) encode(now time.Time) (key bool, took time.Duration, err error) {
 	forceKey := v.forceKey.Load() && now.Sub(v.lastKeyframe) >= keyframeMinInterval
 	if forceKey {
 		v.forceKey.Store(false)
 	}
 	start := v.m.clock()
 	out, key, err := v.enc.Encode(v.out[:0], forceKey)
-	encodeTime := v.m.clock() - start
-	v.stats.encodeTime.Add(int64(encodeTime))
+	took = v.m.clock() - start
+	v.stats.encodeTime.Add(int64(took))
 	if err != nil {
-		v.m.params.Observer.FramesDropped(1)
-		v.m.log.Warn("encode view", "view", v.key, "err", err)
-		return
+		return false, took, err
 	}
 	v.out = out
 	if key {
 		v.lastKeyframe = now
 	}
+	return key, took, nil
+}
+
+func (v *view) encodeFailed(err error) {
+	v.m.params.Observer.FramesDropped(1)
+	v.m.log.Warn("encode view", "view", v.key, "err", err)
+}
+
+// send writes the encoded frame to every receiver.
+func (v *view) send(now time.Time, key bool, composeTime, encodeTime time.Duration) {
 	v.sendTo = v.receivers(v.sendTo, key)
-	v.m.params.Observer.FrameComposed(composeTime, encodeTime, len(out), len(v.sendTo))
-	if len(out) == 0 {
+	v.m.params.Observer.FrameComposed(composeTime, encodeTime, len(v.out), len(v.sendTo))
+	if len(v.out) == 0 {
 		return
 	}
 	// The frame lasts from the last one sent: after skipped ticks the RTP
@@ -148,7 +165,7 @@ func (v *view) encodeAndSend(now time.Time, composeTime time.Duration) {
 		duration = now.Sub(v.lastSent)
 	}
 	v.lastSent = now
-	sample := media.Sample{Data: out, Duration: duration}
+	sample := media.Sample{Data: v.out, Duration: duration}
 	for _, sink := range v.sendTo {
 		_ = sink.WriteSample(sample) // a viewer's transport failing is its own leg's business
 	}
