@@ -67,16 +67,30 @@ func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
 	}
 	c.peers["third"] = helper
 	if c.err = r.chooseLayouts(c); c.err == nil {
-		c.err = c.waitForPictures(ctx)
+		c.err = c.waitForPictures(ctx, r.focusOf)
 	}
 }
 
+// focusOf is the party role's chosen layout makes large ("" for equal
+// tiles).
+func (r *runner) focusOf(role string) string {
+	switch {
+	case r.params.Layout == Maximize:
+		return "customer"
+	case r.params.Layout == Mixed && role == "customer":
+		return "agent"
+	case r.params.Layout == Mixed && role == "agent":
+		return "customer"
+	}
+	return ""
+}
+
 // waitForPictures waits until every party has decoded pictures since the
-// layouts were chosen, so that the call counts as up (and its streams are
-// watched for freezes) once its media flows as it will for the hold: the
-// helper's first picture and a viewer's move to its new view are join
-// time, not freezes.
-func (c *callRun) waitForPictures(ctx context.Context) error {
+// layouts were chosen, in its chosen layout, so that the call counts as up
+// (and its streams are watched for freezes) once its media flows as it
+// will for the hold: the helper's first picture and a viewer's move to
+// its new view are join time, not freezes.
+func (c *callRun) waitForPictures(ctx context.Context, focusOf func(role string) string) error {
 	since := map[string]int{}
 	for _, role := range roles {
 		since[role] = c.peers[role].Counters().FramesDecoded
@@ -86,7 +100,8 @@ func (c *callRun) waitForPictures(ctx context.Context) error {
 	for {
 		waiting := ""
 		for _, role := range roles {
-			if c.peers[role].Counters().FramesDecoded < since[role]+2 {
+			st := c.peers[role].Counters()
+			if st.FramesDecoded < since[role]+2 || !showsLayout(st.Tiles, focusOf(role)) {
 				waiting = role
 			}
 		}
@@ -95,10 +110,26 @@ func (c *callRun) waitForPictures(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s receives no pictures: %w", waiting, ctx.Err())
+			return fmt.Errorf("%s receives no pictures in its layout: %w", waiting, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// showsLayout reports whether a picture's tiles are every party's, with
+// focus's far larger than the others' (any sizes when focus is "").
+func showsLayout(tiles map[string]peer.Tile, focus string) bool {
+	for _, role := range roles {
+		if _, ok := tiles[role]; !ok {
+			return false
+		}
+	}
+	for _, role := range roles {
+		if focus != "" && role != focus && 2*tiles[role].Pixels > tiles[focus].Pixels {
+			return false
+		}
+	}
+	return true
 }
 
 // helperFor waits until the request is accepted and returns the console
@@ -138,17 +169,12 @@ func (r *runner) helperFor(ctx context.Context, c *callRun) (*peer.Peer, error) 
 
 // chooseLayouts has each viewer pick its layout.
 func (r *runner) chooseLayouts(c *callRun) error {
-	choice := map[string]map[string]string{}
-	switch r.params.Layout {
-	case Maximize:
-		for _, role := range roles {
-			choice[role] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}
+	for _, role := range roles {
+		focus := r.focusOf(role)
+		if focus == "" {
+			continue
 		}
-	case Mixed:
-		choice["customer"] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}
-		choice["agent"] = map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}
-	}
-	for role, msg := range choice {
+		msg := map[string]string{"type": "layout.set", "mode": "maximize", "party": focus}
 		if err := c.peers[role].Send(msg); err != nil {
 			return fmt.Errorf("%s sets its layout: %w", role, err)
 		}

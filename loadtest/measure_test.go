@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/threeway-mcu/threeway/peer"
 )
 
 // Server CPU per call-second covers only the window in which every call
@@ -101,5 +103,30 @@ func TestLatencyTargetFromTheHold(t *testing.T) {
 	latencyTarget(&none, processSample{}, processSample{})
 	if none.LatencyTargetMS != 0 {
 		t.Errorf("without frames: target %v, want 0", none.LatencyTargetMS)
+	}
+}
+
+// A call is up once each picture shows the layout its viewer chose: all
+// three tiles, and the maximized party's far larger than the others'.
+func TestShowsLayout(t *testing.T) {
+	tile := func(px int) peer.Tile { return peer.Tile{Pixels: px} }
+	equal := map[string]peer.Tile{"customer": tile(230400), "agent": tile(230400), "third": tile(230400)}
+	agentLarge := map[string]peer.Tile{"customer": tile(57600), "agent": tile(518400), "third": tile(57600)}
+	two := map[string]peer.Tile{"customer": tile(230400), "agent": tile(230400)}
+	for _, tc := range []struct {
+		name  string
+		tiles map[string]peer.Tile
+		focus string
+		want  bool
+	}{
+		{"equal tiles, equal chosen", equal, "", true},
+		{"agent large, agent chosen", agentLarge, "agent", true},
+		{"equal tiles, agent chosen (not moved yet)", equal, "agent", false},
+		{"agent large, customer chosen", agentLarge, "customer", false},
+		{"a tile missing", two, "", false},
+	} {
+		if got := showsLayout(tc.tiles, tc.focus); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -47,7 +47,7 @@ func New() *Metrics {
 	m := &Metrics{registry: prometheus.NewRegistry()}
 	f := factory{m.registry}
 	m.decodeSeconds = f.histogram("threeway_decode_seconds", "Time to decode one inbound VP8 frame.")
-	m.composeSeconds = f.histogram("threeway_compose_seconds", "Time to compose one view frame (scaling and tiling).")
+	m.composeSeconds = f.histogram("threeway_compose_seconds", "Time to compose one view frame: copying each tile's picture into the canvas (sources make the tile sizes as they decode; a size asked for anew is scaled here once).")
 	m.encodeSeconds = f.histogram("threeway_encode_seconds", "Time to encode one view frame.")
 	m.framesDecoded = f.counter("threeway_frames_decoded_total", "Inbound video frames decoded.")
 	m.decodeFailures = f.counter("threeway_decode_failures_total", "Inbound video frames that could not be decoded.")

@@ -11,6 +11,11 @@ import "runtime"
 // and a decoder on two cores, against one encoding thread). A goroutine
 // waiting for a slot is parked instead, and takes one in turn. Audio does
 // not wait here: its 20 ms ticks are short and must keep time.
+//
+// There is one slot per CPU the process may use: GOMAXPROCS at start-up,
+// which Go sets from the CPU affinity mask and the cgroup's quota. A
+// command that raises GOMAXPROCS afterwards, to leave the scheduler a P
+// while every slot is in C, leaves the slots as they are.
 var cpuSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 func acquireCPU() { cpuSlots <- struct{}{} }

@@ -37,6 +37,10 @@ func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 		}
 		s.waitingForKey = false // files start with a key frame
 		s.decoder.TimeCPU()
+		// The views' clock, not the wall's, expires the sizes they ask for:
+		// a run slower than real time must not drop them. Decode and
+		// Compose take turns, ordered by the caller.
+		s.now = func() time.Time { return o.now }
 		if err := m.addSource(s); err != nil {
 			o.Close()
 			return nil, err
@@ -91,6 +95,9 @@ func (o *Offline) Compose() {
 // Views is the number of views, each encoded by Encode.
 func (o *Offline) Views() int { return len(o.views) }
 
+// Output is view i's last encoded frame, valid until its next Encode.
+func (o *Offline) Output(i int) []byte { return o.views[i].out }
+
 // Encode encodes view i's composed frame and returns its size. Different
 // views may encode concurrently.
 func (o *Offline) Encode(i int) int {
@@ -100,6 +107,7 @@ func (o *Offline) Encode(i int) int {
 	releaseCPU()
 	if err != nil {
 		v.encodeFailed(err)
+		v.out = v.out[:0] // no frame, not the last one again
 		return 0
 	}
 	v.send(o.now, key, 0, took)

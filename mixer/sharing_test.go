@@ -124,6 +124,35 @@ func encodeFrames(t *testing.T, w, h, n int) [][]byte {
 	return out
 }
 
+// After a quiet spell with no frame and no view asking, a view asking
+// again gets the newest picture, not the first one the source kept at
+// the sender's size.
+func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
+	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
+	frames := encodeFrames(t, 1280, 720, 4)
+	for _, data := range frames {
+		s.decode(data)
+		if f := s.picture(640, 360, clock); f != nil {
+			f.Release()
+		}
+	}
+	clock = clock.Add(scaledCacheTTL + time.Second)
+	f := s.picture(640, 360, clock)
+	if f == nil {
+		t.Fatal("no picture after a quiet spell")
+	}
+	defer f.Release()
+	if got := int(f.Y[len(f.Y)/2]); got < 77 || got > 83 {
+		t.Errorf("after a quiet spell the tile shows luma %d, want about 80 (the last frame, not the first's 50)", got)
+	}
+}
+
 // A sender shown only in smaller tiles is scaled for them as it is
 // decoded, straight from the decoder, and never copied at its own size;
 // a size asked for anew is served at once from the current picture, and
@@ -175,6 +204,9 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 		}
 	}
 	show(1280, 720, 70) // the sender's size, asked anew: made from the 640x360 at once
+	if s.latestSeq == s.seq {
+		t.Error("a picture blown up from a 640x360 stand-in was kept as the sender's size")
+	}
 	s.decode(frames[3])
 	if s.latestSeq != s.seq {
 		t.Error("the sender's size, shown by a tile, was not kept by the next decode")

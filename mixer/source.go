@@ -192,6 +192,7 @@ func (s *source) keepPicture() error {
 	native := len(wanted) == 0 || now.Sub(s.nativeUsed) <= scaledCacheTTL
 	s.mu.Unlock()
 	s.wanted = wanted
+	defer clear(wanted)
 
 	var own *codec.Frame
 	if native {
@@ -210,6 +211,7 @@ func (s *source) keepPicture() error {
 			for _, k := range keep {
 				k.Release()
 			}
+			clear(keep)
 			if own != nil {
 				own.Release()
 			}
@@ -218,7 +220,6 @@ func (s *source) keepPicture() error {
 		keep = append(keep, f)
 	}
 	s.keep = keep
-	defer clear(wanted)
 
 	s.mu.Lock()
 	s.seq++
@@ -242,11 +243,20 @@ func (s *source) keepPicture() error {
 }
 
 // wantedScales is the entries views asked for lately; it drops the rest.
-// Caller holds s.mu.
+// A dropped entry's picture, if newer than latest, becomes latest: it may
+// be the newest picture there is, for a view that asks again after a
+// quiet spell. Caller holds s.mu.
 func (s *source) wantedScales(now time.Time) []*scaledFrame {
 	kept := s.scaled[:0]
 	for _, sc := range s.scaled {
 		if now.Sub(sc.lastUsed) > scaledCacheTTL {
+			if sc.frame != nil && sc.seq > s.latestSeq {
+				if s.latest != nil {
+					s.latest.Release()
+				}
+				s.latest, s.latestSeq = sc.frame, sc.seq
+				sc.frame = nil
+			}
 			sc.drop()
 			continue
 		}
@@ -322,10 +332,10 @@ func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 	var sc *scaledFrame
 	if native {
 		s.nativeUsed = now
-		if s.latest != nil && s.latestSeq == seq {
-			s.latest.Retain()
+		if l := s.latest; l != nil && s.latestSeq == seq && l.Width == w && l.Height == h {
+			l.Retain()
 			defer s.mu.Unlock()
-			return s.latest
+			return l
 		}
 	} else {
 		sc = s.scaledEntry(boxW, boxH, now)
@@ -349,27 +359,21 @@ func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 	s.mu.Unlock()
 
 	codec.Scale(from, f)
+	// Only a picture made from one at least as large stands for frame seq
+	// at this size; one blown up from a smaller stand-in is for this view
+	// now, and the next decode makes the size properly.
+	exact := from.Width >= w && from.Height >= h
 	from.Release()
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case sc != nil:
+	if sc != nil && exact {
+		s.mu.Lock()
 		sc.keep(f, seq)
-	case s.latestSeq < seq: // the sender's size, for the other views too
-		old := s.latest
-		f.Retain()
-		s.latest, s.latestSeq = f, seq
-		if old != nil {
-			old.Release()
-		}
+		s.mu.Unlock()
 	}
 	return f
 }
 
 // bestPicture is the picture to make a missing size from, retained: the
-// sender's size if kept for picture seq, else the largest size of seq,
-// else the newest at hand. Caller holds s.mu.
+// newest at hand, the largest of its sizes. Caller holds s.mu.
 func (s *source) bestPicture(seq uint64) *codec.Frame {
 	var best *codec.Frame
 	var bestSeq uint64
@@ -380,9 +384,9 @@ func (s *source) bestPicture(seq uint64) *codec.Frame {
 			best, bestSeq = f, fseq
 		}
 	}
-	if s.latest != nil && s.latestSeq == seq {
-		s.latest.Retain()
-		return s.latest
+	if l := s.latest; l != nil && s.latestSeq == seq && l.Width == s.width && l.Height == s.height {
+		l.Retain() // the sender's size: nothing is better
+		return l
 	}
 	better(s.latest, s.latestSeq)
 	for _, sc := range s.scaled {

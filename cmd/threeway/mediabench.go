@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"runtime"
@@ -26,6 +27,7 @@ type mediabenchResult struct {
 	CPUSeconds  float64 `json:"cpu_s"`        // this process, user+system
 	LibvpxSecs  float64 `json:"libvpx_cpu_s"` // inside libvpx decode and encode calls
 	EncodedKB   float64 `json:"encoded_kb"`
+	OutputCRC   uint32  `json:"output_crc32"` // of every encoded frame, in order: equal runs encoded the same pictures
 	WallSeconds float64 `json:"wall_s"`
 }
 
@@ -102,8 +104,7 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 
 	start, cpu0 := time.Now(), processCPU()
 	res := &mediabenchResult{Layout: layoutID, Views: len(specs)}
-	res.Frames, res.EncodedKB, err = runPipeline(off, clips)
-	if err != nil {
+	if err := runPipeline(off, clips, res); err != nil {
 		return nil, err
 	}
 	res.CPUSeconds = (processCPU() - cpu0).Seconds()
@@ -116,21 +117,14 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 // decodes on its own goroutine and each view encodes on its own: one
 // goroutine decodes every clip's frame n+1 while one per view encodes the
 // views' frame n. Each output frame composes frame n of every clip, so
-// every run encodes the same pictures.
-//
-// Those goroutines spend nearly all their time inside libvpx. Whenever no
-// P is idle, the Go scheduler takes the P of a thread that is in C after
-// 20 us and hands it to another thread: a kernel wakeup each time, and
-// +5-8 % of this run's CPU on two cores, that a call does not pay, since
-// its goroutines wait for their frame clock between frames (the server's
-// CPU per call is the same with more Ps). One P more than the goroutines
-// in C keeps that cost out of the comparison.
-func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB float64, err error) {
-	inC := 1 + off.Views()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), inC+1)))
+// every run encodes the same pictures. The Go scheduler gets a spare P, as
+// in the server (spareP).
+func runPipeline(off *mixer.Offline, clips [][][]byte, res *mediabenchResult) error {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // as it was, for a next run in this process
+	spareP()
 	n := len(clips[0])
 	next := make(chan int)
-	decoded := make(chan error)
+	decoded := make(chan error, 1) // never blocks: one decode in flight
 	go func() {
 		for k := range next {
 			decoded <- decodeFrame(off, clips, k)
@@ -139,13 +133,12 @@ func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB fl
 	defer close(next)
 
 	views := make([]chan struct{}, off.Views())
-	sizes := make([]int, len(views))
 	encoded := make(chan struct{})
 	for i := range views {
 		views[i] = make(chan struct{})
 		go func() {
 			for range views[i] {
-				sizes[i] = off.Encode(i)
+				off.Encode(i)
 				encoded <- struct{}{}
 			}
 		}()
@@ -155,7 +148,7 @@ func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB fl
 	next <- 0
 	for k := range n {
 		if err := <-decoded; err != nil {
-			return 0, 0, err
+			return err
 		}
 		off.Compose()
 		if k+1 < n {
@@ -167,12 +160,14 @@ func runPipeline(off *mixer.Offline, clips [][][]byte) (frames int, encodedKB fl
 		for range views {
 			<-encoded
 		}
-		for _, size := range sizes {
-			encodedKB += float64(size) / 1000
+		for i := range views {
+			out := off.Output(i)
+			res.EncodedKB += float64(len(out)) / 1000
+			res.OutputCRC = crc32.Update(res.OutputCRC, crc32.IEEETable, out)
 		}
-		frames++
+		res.Frames++
 	}
-	return frames, encodedKB, nil
+	return nil
 }
 
 // decodeFrame decodes frame k of every clip that has one.

@@ -85,6 +85,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log := params.Logger
 	codec.TuneMalloc()
+	spareP()
 	sig, err := signaling.NewServer(params)
 	if err != nil {
 		return err
