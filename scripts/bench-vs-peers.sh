@@ -143,6 +143,7 @@ for spec in "640x360 15 600" "1280x720 30 1500"; do
 		mff=$(printf "%s\n" "${ff[@]}" | median)
 		printf "%-22s %-6s %9.2fs %9.2fs %9.2fs %9.2fs %9.2fx %9.2fx\n" "3x $size@$rate" "$layout" \
 			"$mvpx" "$mtw" "$mgst" "$mff" "$(echo "$mtw / $mvpx" | bc -l)" "$(echo "$mgst / $mtw" | bc -l)"
-		echo "  ratios to libvpx alone: threeway $(echo "scale=2; $mtw / $mvpx" | bc)x, gstreamer $(echo "scale=2; $mgst / $mvpx" | bc)x, ffmpeg $(echo "scale=2; $mff / $mvpx" | bc)x"
+		awk -v tw="$mtw" -v gst="$mgst" -v ff="$mff" -v vpx="$mvpx" \
+			'BEGIN { printf "  ratios to libvpx alone: threeway %.2fx, gstreamer %.2fx, ffmpeg %.2fx\n", tw / vpx, gst / vpx, ff / vpx }'
 	done
 done
