@@ -1,7 +1,6 @@
 package mixer
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 )
@@ -9,11 +8,7 @@ import (
 // A source's decode (as a view's render, through the same slots) waits
 // for a CPU slot while every slot is taken, and goes on when one frees.
 func TestVideoWorkWaitsForACPUSlot(t *testing.T) {
-	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
+	s, _ := newTestSource(t)
 	frames := encodeFrames(t, 320, 180, 1)
 	for range cap(cpuSlots) {
 		acquireCPU()

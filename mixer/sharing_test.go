@@ -104,6 +104,19 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 	late.Release()
 }
 
+// newTestSource is a source whose clock the test steps.
+func newTestSource(t *testing.T) (*source, *time.Time) {
+	t.Helper()
+	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	clock := time.Now()
+	s.now = func() time.Time { return clock }
+	return s, &clock
+}
+
 // encodeFrames encodes n frames of a w x h picture whose luma is 50 + 10*i.
 func encodeFrames(t *testing.T, w, h, n int) [][]byte {
 	t.Helper()
@@ -128,22 +141,16 @@ func encodeFrames(t *testing.T, w, h, n int) [][]byte {
 // again gets the newest picture, not the first one the source kept at
 // the sender's size.
 func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
-	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	clock := time.Now()
-	s.now = func() time.Time { return clock }
+	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 1280, 720, 4)
 	for _, data := range frames {
 		s.decode(data)
-		if f := s.picture(640, 360, clock); f != nil {
+		if f := s.picture(640, 360, *clock); f != nil {
 			f.Release()
 		}
 	}
-	clock = clock.Add(scaledCacheTTL + time.Second)
-	f := s.picture(640, 360, clock)
+	*clock = clock.Add(scaledCacheTTL + time.Second)
+	f := s.picture(640, 360, *clock)
 	if f == nil {
 		t.Fatal("no picture after a quiet spell")
 	}
@@ -159,18 +166,12 @@ func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
 // made with every decode from then on; the sender's own size is kept
 // again once a tile shows it, and when no view asks for anything.
 func TestSourceMakesTheSizesViewsShow(t *testing.T) {
-	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	clock := time.Now()
-	s.now = func() time.Time { return clock }
+	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 1280, 720, 8)
 	luma := func(f *codec.Frame) int { return int(f.Y[len(f.Y)/2]) }
 	show := func(w, h, wantLuma int) *codec.Frame {
 		t.Helper()
-		f := s.picture(w, h, clock)
+		f := s.picture(w, h, *clock)
 		if f == nil {
 			t.Fatalf("no picture for a %dx%d tile", w, h)
 		}
@@ -213,7 +214,7 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 	}
 	show(1280, 720, 80)
 
-	clock = clock.Add(scaledCacheTTL + time.Second) // nobody asked for a while
+	*clock = clock.Add(scaledCacheTTL + time.Second) // nobody asked for a while
 	s.decode(frames[4])
 	if len(s.scaled) != 0 || s.latestSeq != s.seq {
 		t.Errorf("after every view stopped asking: %d sizes still made, sender's size kept %v",
