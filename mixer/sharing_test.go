@@ -221,3 +221,37 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 			len(s.scaled), s.latestSeq == s.seq)
 	}
 }
+
+// A sender that switches resolution (a browser adapting to its uplink)
+// keeps every tile at the tile's size, showing the current frame.
+func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
+	s, clock := newTestSource(t)
+	small := encodeFrames(t, 640, 360, 3)
+	large := encodeFrames(t, 1280, 720, 3) // starts with a key frame
+	check := func(boxW, boxH, wantLuma int) {
+		t.Helper()
+		f := s.picture(boxW, boxH, *clock)
+		if f == nil {
+			t.Fatalf("no picture for a %dx%d tile", boxW, boxH)
+		}
+		defer f.Release()
+		if f.Width != boxW || f.Height != boxH {
+			t.Errorf("a %dx%d tile got a %dx%d picture", boxW, boxH, f.Width, f.Height)
+		}
+		if got := int(f.Y[len(f.Y)/2]); got < wantLuma-3 || got > wantLuma+3 {
+			t.Errorf("%dx%d tile shows luma %d, want about %d", boxW, boxH, got, wantLuma)
+		}
+	}
+	for i, data := range small {
+		s.decode(data)
+		check(640, 360, 50+10*i)
+		check(960, 540, 50+10*i)
+		check(320, 180, 50+10*i)
+	}
+	for i, data := range large {
+		s.decode(data)
+		check(640, 360, 50+10*i)
+		check(960, 540, 50+10*i)
+		check(320, 180, 50+10*i)
+	}
+}
