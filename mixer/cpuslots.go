@@ -18,6 +18,9 @@ import "runtime"
 // while every slot is in C, leaves the slots as they are.
 var cpuSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
 
+// CPUSlots is how many goroutines may do video work at once.
+func CPUSlots() int { return cap(cpuSlots) }
+
 func acquireCPU() { cpuSlots <- struct{}{} }
 
 func releaseCPU() { <-cpuSlots }

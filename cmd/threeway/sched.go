@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"runtime"
+
+	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // spareP gives the Go scheduler one P more than the CPUs the mixer's
@@ -15,6 +17,6 @@ import (
 // the operator's and stays as it is.
 func spareP() {
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+		runtime.GOMAXPROCS(mixer.CPUSlots() + 1)
 	}
 }
