@@ -7,9 +7,9 @@ package codec
 // tw_scale exists so the filter choice is a plain int on the Go side rather
 // than a C enum conversion at every call site.
 static int tw_scale(const uint8_t *sy, int sys, const uint8_t *su, const uint8_t *sv, int suvs, int sw, int sh,
-		uint8_t *dy, uint8_t *du, uint8_t *dv, int dw, int dh, int box) {
+		uint8_t *dy, int dys, uint8_t *du, uint8_t *dv, int duvs, int dw, int dh, int box) {
 	return I420Scale(sy, sys, su, suvs, sv, suvs, sw, sh,
-		dy, dw, du, dw / 2, dv, dw / 2, dw, dh,
+		dy, dys, du, duvs, dv, duvs, dw, dh,
 		box ? kFilterBox : kFilterBilinear);
 }
 */
@@ -41,7 +41,24 @@ func Scale(src, dst *Frame) {
 		copy(dst.V[:n/4], src.V[:n/4])
 		return
 	}
-	scalePlanes(framePlanes(src), dst)
+	scalePlanes(framePlanes(src), framePlanes(dst))
+}
+
+// ScaleInto scales src into the w x h rectangle at (x, y) of dst, as Scale
+// would into a frame of that size, without a frame of that size: a tile
+// drawn straight on its canvas. The rectangle's corners are rounded down
+// to even coordinates; one not wholly inside dst leaves it as is.
+func ScaleInto(src, dst *Frame, x, y, w, h int) {
+	x, y, w, h = x&^1, y&^1, w&^1, h&^1
+	if src == nil || src.Width <= 0 || src.Height <= 0 || !src.planesFit() || !dst.fits() ||
+		w <= 0 || h <= 0 || x < 0 || y < 0 || x+w > dst.Width || y+h > dst.Height {
+		return
+	}
+	cw := dst.ChromaWidth()
+	scalePlanes(framePlanes(src), yuvPlanes{
+		y: bytePtr(dst.Y[y*dst.Width+x:]), u: bytePtr(dst.U[y/2*cw+x/2:]), v: bytePtr(dst.V[y/2*cw+x/2:]),
+		strideY: C.int(dst.Width), strideUV: C.int(cw), width: w, height: h,
+	})
 }
 
 // fits reports whether f can take a scaled picture: a size and the planes
@@ -63,11 +80,11 @@ func framePlanes(f *Frame) yuvPlanes {
 		strideY: C.int(f.Width), strideUV: C.int(f.Width / 2), width: f.Width, height: f.Height}
 }
 
-// scalePlanes is Scale from any picture of a size other than dst's.
-func scalePlanes(src yuvPlanes, dst *Frame) {
-	if dst.Width*2 == src.width*3 && dst.Height*2 == src.height*3 {
+// scalePlanes is Scale between any two pictures.
+func scalePlanes(src, dst yuvPlanes) {
+	if dst.width*2 == src.width*3 && dst.height*2 == src.height*3 {
 		double := scratch.Get(src.width*2, src.height*2)
-		scale(src, double)
+		scale(src, framePlanes(double))
 		scale(framePlanes(double), dst)
 		double.Release()
 		return
@@ -76,13 +93,13 @@ func scalePlanes(src yuvPlanes, dst *Frame) {
 }
 
 // scale is one libyuv I420Scale.
-func scale(src yuvPlanes, dst *Frame) {
+func scale(src, dst yuvPlanes) {
 	box := C.int(0)
-	if dst.Width*2 < src.width || dst.Height*2 < src.height {
+	if dst.width*2 < src.width || dst.height*2 < src.height {
 		box = 1
 	}
 	C.tw_scale(src.y, src.strideY, src.u, src.v, src.strideUV, C.int(src.width), C.int(src.height),
-		bytePtr(dst.Y), bytePtr(dst.U), bytePtr(dst.V), C.int(dst.Width), C.int(dst.Height),
+		dst.y, dst.strideY, dst.u, dst.v, dst.strideUV, C.int(dst.width), C.int(dst.height),
 		box)
 }
 

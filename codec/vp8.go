@@ -505,7 +505,7 @@ func (d *VP8Decoder) ScaleTo(dst *Frame) error {
 		v:       (*C.uint8_t)(img.planes[C.VPX_PLANE_V]),
 		strideY: img.stride[C.VPX_PLANE_Y], strideUV: img.stride[C.VPX_PLANE_U],
 		width: w, height: h,
-	}, dst)
+	}, framePlanes(dst))
 	return nil
 }
 

@@ -12,7 +12,9 @@
 // publish their latest frame by swapping reference-counted pointers, one
 // per size views show it at: the ingest goroutine makes those sizes as it
 // decodes, straight from libvpx's buffer, so a view's compose is copies
-// into its canvas, and neither waits for the other longer than a swap.
+// into its canvas (and the upscale of a tile larger than the sender's
+// picture, straight onto it), and neither waits for the other longer than
+// a swap.
 // Video work (decode and scale, compose and encode) takes one of a few CPU
 // slots, one per CPU the process may use: an ingest goroutine may wait
 // for one behind views' encodes, while its packets queue in pion's

@@ -372,6 +372,28 @@ func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
 	return f
 }
 
+// tilePicture is what a boxW x boxH tile shows, retained, and the size to
+// draw it at (nil if there is no picture yet). A tile larger than the
+// sender's picture gets that picture, to scale straight onto its canvas:
+// such a size is rarely shared (the large tile of a maximized layout is
+// one view's), and copying a scaled copy into place would move more bytes
+// than copying the sender's picture out of the decoder.
+func (s *source) tilePicture(boxW, boxH int, now time.Time) (*codec.Frame, int, int) {
+	s.mu.Lock()
+	sw, sh := s.width, s.height
+	s.mu.Unlock()
+	w, h := fitSize(sw, sh, boxW, boxH)
+	if sw > 0 && w > sw {
+		pic := s.picture(sw, sh, now)
+		return pic, w, h
+	}
+	pic := s.picture(boxW, boxH, now)
+	if pic == nil {
+		return nil, 0, 0
+	}
+	return pic, pic.Width, pic.Height
+}
+
 // bestPicture is the picture to make a missing size from, retained: the
 // newest at hand, the largest of its sizes. Caller holds s.mu.
 func (s *source) bestPicture(seq uint64) *codec.Frame {

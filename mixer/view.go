@@ -207,8 +207,9 @@ func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, now tim
 	r := t.Rect
 	info := v.m.tile(t.Party)
 	var pic *codec.Frame
+	var w, h int
 	if src != nil && !info.VideoOff {
-		pic = src.picture(r.W, r.H, now)
+		pic, w, h = src.tilePicture(r.W, r.H, now)
 	}
 	if pic == nil {
 		pic = v.m.placeholders.get(info.Label, r.W, r.H)
@@ -216,9 +217,13 @@ func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, now tim
 		return
 	}
 	defer pic.Release()
-	x, y := r.X+(r.W-pic.Width)/2, r.Y+(r.H-pic.Height)/2
-	fillBars(canvas, r, x, y, pic.Width, pic.Height)
-	pic.CopyTo(canvas, x, y)
+	x, y := r.X+(r.W-w)/2, r.Y+(r.H-h)/2
+	fillBars(canvas, r, x, y, w, h)
+	if pic.Width == w && pic.Height == h {
+		pic.CopyTo(canvas, x, y)
+	} else {
+		codec.ScaleInto(pic, canvas, x, y, w, h)
+	}
 }
 
 // fillBars blacks out the parts of tile r not covered by a w x h picture

@@ -86,3 +86,47 @@ func TestPlaceholderShowsTheLabel(t *testing.T) {
 		t.Errorf("placeholder has %d text and %d dark pixels of %d", text, dark, len(f.Y))
 	}
 }
+
+// A tile larger than the sender's picture is drawn by scaling that
+// picture straight onto the canvas, fitted with black bars where its
+// shape differs from the tile's; nothing outside the tile changes.
+func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
+	m, err := newMixer(Params{Width: 1280, Height: 720, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.enc.Close()
+	s, clock := newTestSource(t)
+	s.decode(encodeFrames(t, 640, 480, 1)[0]) // 4:3, luma 50
+	canvas := v.enc.Input()
+	canvas.Fill(200, 128, 128)
+	// The large tile of a maximized layout: the 4:3 picture fits as 720x540.
+	v.drawTile(canvas, layout.Tile{Party: "customer", Rect: layout.Rect{X: 0, Y: 90, W: 960, H: 540}}, s, *clock)
+	luma := func(x, y int) int { return int(canvas.Y[y*canvas.Width+x]) }
+	for _, c := range []struct {
+		name      string
+		x, y      int
+		want, tol int
+	}{
+		{"picture", 480, 360, 50, 3},
+		{"left bar", 60, 360, blackY, 0},
+		{"right bar", 900, 360, blackY, 0},
+		{"above the tile", 480, 40, 200, 0},
+		{"right of the tile", 1100, 360, 200, 0},
+	} {
+		if got := luma(c.x, c.y); got < c.want-c.tol || got > c.want+c.tol {
+			t.Errorf("%s (%d,%d): luma %d, want %d", c.name, c.x, c.y, got, c.want)
+		}
+	}
+	if s.latest == nil || s.latest.Width != 640 {
+		t.Error("the tile did not draw from the sender's 640x480 picture")
+	}
+	if len(s.scaled) != 0 {
+		t.Errorf("%d scaled copies made for a tile drawn straight on its canvas", len(s.scaled))
+	}
+}
