@@ -1,34 +1,52 @@
 package mixer
 
 import (
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/threeway-mcu/threeway/layout"
 )
 
-// A source's decode (as a view's render, through the same slots) waits
-// for a CPU slot while every slot is taken, and goes on when one frees.
-func TestVideoWorkWaitsForACPUSlot(t *testing.T) {
-	s, _ := newTestSource(t)
+// A view's render waits for a CPU slot while every slot is taken, and
+// goes on when one frees; a source's decode never waits for one.
+func TestViewsWaitForACPUSlotSourcesDoNot(t *testing.T) {
+	m, err := newMixer(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.enc.Close()
+	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 320, 180, 1)
+
 	for range cap(cpuSlots) {
 		acquireCPU()
 	}
-	decoded := make(chan struct{})
+	s.decode(frames[0]) // would block the test if decodes took slots
+	if s.seq != 1 {
+		t.Fatalf("%d pictures after the decode, want 1", s.seq)
+	}
+	rendered := make(chan struct{})
 	go func() {
-		s.decode(frames[0])
-		close(decoded)
+		v.render(*clock)
+		close(rendered)
 	}()
 	select {
-	case <-decoded:
-		t.Fatal("a decode ran while every CPU slot was taken")
+	case <-rendered:
+		t.Fatal("a view rendered while every CPU slot was taken")
 	case <-time.After(100 * time.Millisecond):
 	}
 	releaseCPU()
-	<-decoded
+	<-rendered
 	for range cap(cpuSlots) - 1 {
 		releaseCPU()
 	}
-	if s.seq != 1 {
-		t.Errorf("%d pictures after the decode, want 1", s.seq)
+	if len(v.out) == 0 {
+		t.Error("the view encoded nothing once it had a slot")
 	}
 }

@@ -15,8 +15,7 @@
 // into its canvas (and the upscale of a tile larger than the sender's
 // picture, straight onto it), and neither waits for the other longer than
 // a swap.
-// Video work (decode and scale, compose and encode) takes one of a few CPU
-// slots, one per CPU the process may use: an ingest goroutine may wait
-// for one behind views' encodes, while its packets queue in pion's
-// buffers.
+// A view's compose and encode take one of a few CPU slots, one per CPU
+// the process may use, so views never outnumber cores inside libvpx;
+// sources decode without waiting, since every frame must be decoded.
 package mixer

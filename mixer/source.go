@@ -161,14 +161,12 @@ func (s *source) decode(data []byte) {
 		}
 		s.waitingForKey = false
 	}
-	acquireCPU()
 	start := s.clock()
 	err := s.decoder.Unpack(data)
 	took := s.clock() - start
 	if err == nil {
 		err = s.keepPicture()
 	}
-	releaseCPU()
 	s.decodeTime.Add(int64(took))
 	if err != nil {
 		s.observe.DecodeFailed()
