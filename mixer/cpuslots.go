@@ -16,7 +16,12 @@ import "runtime"
 // frame to stay current, so a decode queued behind encodes makes every
 // later picture later still: with decodes in the slots, 20 `equal` calls
 // on two cores (overload) put latency p99 at 1.7 s; without, at 150 ms,
-// with the frame rate down to 11 fps and every tone heard.
+// with the frame rate down to 11 fps and every tone heard. Decodes served
+// before views kept latency down too, but starved views into 105 freezes
+// against 13. The price: a harness that decodes flat out beside two
+// encodes (mediabench, 720p max3) runs three threads in libvpx on two
+// cores, about 2.5 % dearer; a call's decodes are spread over its frame
+// interval, and it measures the same either way.
 //
 // There is one slot per CPU the process may use: GOMAXPROCS at start-up,
 // which Go sets from the CPU affinity mask and the cgroup's quota. A
