@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -287,6 +288,10 @@ func TestCallMediaSteadyStateAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops frames at random under the race detector")
 	}
+	// Pools lose what sits in them through two collections, and a frame
+	// made again then counts here as ours; fewer collections keep the
+	// count to what the code itself allocates.
+	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	builderOnly := sampleBuilderAllocs(t)
 	for name, specs := range map[string][]layout.Spec{
 		"shared-view": {{Parties: benchParties, Mode: layout.Equal}},
@@ -305,7 +310,10 @@ func TestCallMediaSteadyStateAllocations(t *testing.T) {
 		own := allocs - builderOnly
 		t.Logf("%s: %.1f allocations per call-second, %.1f of them pion's sample builder's, %.1f threeway's own",
 			name, allocs, builderOnly, own)
-		if own > 1 {
+		// Pion's sample builder's own count moves by up to 2 a second
+		// from run to run (247-249 measured), so the difference does too;
+		// a single allocation per output frame of ours would be 15.
+		if own > 3 {
 			t.Errorf("%s: threeway's own video path allocates %.1f times per call-second (%.2f per output frame), want none",
 				name, own, own/benchFPS)
 		}

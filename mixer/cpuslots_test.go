@@ -1,26 +1,14 @@
 package mixer
 
 import (
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/threeway-mcu/threeway/layout"
 )
 
 // A view's render waits for a CPU slot while every slot is taken, and
 // goes on when one frees; a source's decode never waits for one.
 func TestViewsWaitForACPUSlotSourcesDoNot(t *testing.T) {
-	m, err := newMixer(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.enc.Close()
+	v := newTestView(t, 320, 180)
 	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 320, 180, 1)
 

@@ -14,6 +14,15 @@ import (
 // everything before it has already left the builder, the frame is flushed
 // at once. After loss or reordering the builder's own rules apply until it
 // has caught up, so retransmissions still fill holes.
+//
+// Only frames of one packet are flushed. The builder's Flush mishandles a
+// frame of several (pion v4.2): after building the sample it goes over
+// the frame's later packets again, counts them as dropped, and can leave
+// its place past the next frame, which it then drops unseen. A source
+// takes dropped packets for loss and waits for a key frame, so every
+// camera frame of more than one packet stopped the picture. Frames of
+// several packets therefore leave when the next frame's first packet
+// comes, a frame interval later.
 type frameBuilder struct {
 	builder   *samplebuilder.SampleBuilder
 	packets   *packetPool
@@ -48,7 +57,7 @@ func (b *frameBuilder) push(pkt *rtp.Packet) {
 	b.prev = seq
 	b.builder.Push(pkt) // pkt may be released (and reused) from here on
 	if last {
-		if b.contiguous && b.released && b.lastReleased == b.frameStart-1 {
+		if seq == b.frameStart && b.released && b.lastReleased == b.frameStart-1 {
 			b.builder.Flush()
 		}
 		b.frameStart, b.contiguous = seq+1, true

@@ -6,6 +6,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+
+	"github.com/threeway-mcu/threeway/layout"
 )
 
 // vp8Packet is one RTP packet of frame f: part i of n, payload byte f.
@@ -22,23 +24,35 @@ func vp8Packet(pool *packetPool, seq uint16, f byte, i, n int) *rtp.Packet {
 	return &pp.Packet
 }
 
-func TestFrameBuilderReleasesInOrderFramesAtOnce(t *testing.T) {
+// A frame of one packet leaves as it arrives; a frame of several leaves
+// when the next frame's first packet comes (see frameBuilder).
+func TestFrameBuilderReleasesInOrderFrames(t *testing.T) {
 	var pool packetPool
 	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
 	seq := uint16(65530) // across the wrap
 	for f := byte(1); f <= 5; f++ {
+		b.push(vp8Packet(&pool, seq, f, 0, 1))
+		seq++
+		s := b.pop()
+		if s == nil {
+			t.Fatalf("frame %d of one packet not released when it arrived", f)
+		}
+		if want := []byte{f, f}; !bytes.Equal(s.Data, want) {
+			t.Fatalf("frame %d = %v, want %v", f, s.Data, want)
+		}
+	}
+	for f := byte(6); f <= 9; f++ {
 		for i := range 3 {
 			b.push(vp8Packet(&pool, seq, f, i, 3))
 			seq++
-			if s := b.pop(); i < 2 && s != nil {
-				t.Fatalf("frame %d popped before its last packet", f)
-			} else if i == 2 {
-				if s == nil {
-					t.Fatalf("frame %d not released when its last packet arrived", f)
-				}
-				if want := bytes.Repeat([]byte{f, f}, 3); !bytes.Equal(s.Data, want) {
-					t.Fatalf("frame %d = %v, want %v", f, s.Data, want)
-				}
+			s := b.pop()
+			switch {
+			case i == 0 && f > 6 && s == nil:
+				t.Fatalf("frame %d not released when frame %d began", f-1, f)
+			case i == 0 && f > 6 && !bytes.Equal(s.Data, bytes.Repeat([]byte{f - 1, f - 1}, 3)):
+				t.Fatalf("frame %d = %v", f-1, s.Data)
+			case i > 0 && s != nil:
+				t.Fatalf("a frame released in the middle of frame %d", f)
 			}
 		}
 	}
@@ -58,7 +72,7 @@ func TestFrameBuilderWaitsForAHoleThenCatchesUp(t *testing.T) {
 		drain()
 	}
 	push(1, 1, 0, 2)
-	push(2, 1, 1, 2) // frame 1 complete, released at once
+	push(2, 1, 1, 2) // frame 1 complete: released as frame 2 begins
 	push(3, 2, 0, 3)
 	push(5, 2, 2, 3) // packet 4 lost: frame 2 must wait for it
 	push(6, 3, 0, 2)
@@ -70,8 +84,75 @@ func TestFrameBuilderWaitsForAHoleThenCatchesUp(t *testing.T) {
 	push(8, 4, 0, 2)
 	push(9, 4, 1, 2)
 	push(10, 5, 0, 2)
-	push(11, 5, 1, 2) // caught up: released at once again
+	push(11, 5, 1, 2)
+	push(12, 6, 0, 1)
 	if want := []byte{1, 2, 3, 4, 5}; !bytes.Equal(got, want) {
-		t.Fatalf("frames released %v, want %v (nothing lost, in order, the last without delay)", got, want)
+		t.Fatalf("frames released %v, want %v (nothing lost, in order)", got, want)
+	}
+}
+
+// Frames of several packets, all arriving, report no dropped packets (a
+// source takes those for loss and waits for a key frame); a packet lost
+// for good is reported with the frame after the one it broke.
+func TestFrameBuilderCountsOnlyRealLoss(t *testing.T) {
+	var pool packetPool
+	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	seq := uint16(65000)
+	var frames []byte
+	dropped := 0
+	frame := func(f byte, n int, lose int) {
+		for i := range n {
+			if i != lose {
+				b.push(vp8Packet(&pool, seq, f, i, n))
+			}
+			seq++
+			for s := b.pop(); s != nil; s = b.pop() {
+				frames = append(frames, s.Data[0])
+				dropped += int(s.PrevDroppedPackets)
+			}
+		}
+	}
+	for f := byte(1); f <= 40; f++ {
+		frame(f, 1+int(f)%5, -1) // 1 to 5 packets a frame, none lost
+	}
+	for i, f := range frames {
+		if f != byte(i+1) {
+			t.Fatalf("frames out %v: not 1, 2, 3... in order", frames)
+		}
+	}
+	if dropped != 0 || len(frames) < 39 {
+		t.Fatalf("%d frames of 40 out (%v), %d packets reported dropped with none lost", len(frames), frames, dropped)
+	}
+	frame(41, 3, 1) // the middle packet never comes
+	for f := byte(42); f <= 90 && dropped == 0; f++ {
+		frame(f, 3, -1)
+	}
+	if dropped == 0 {
+		t.Error("a packet lost for good was never reported")
+	}
+}
+
+// A camera's stream, most of its frames several packets long, is decoded
+// frame after frame: nothing taken for loss, no wait for a key frame.
+// (Flushing frames of several packets had the builder report their own
+// packets as dropped, and a source decoded 3 frames a second of 15.)
+func TestSourceDecodesEveryFrameOfACameraStream(t *testing.T) {
+	cb := newCallBench(t, []layout.Spec{{Parties: benchParties, Mode: layout.Equal}})
+	cb.second(t)
+	cb.second(t)
+	for i, s := range cb.sources {
+		multi := 0
+		for _, pkts := range cb.clips[i].frames[:2*benchFPS] {
+			if len(pkts) > 1 {
+				multi++
+			}
+		}
+		if multi < benchFPS {
+			t.Fatalf("%s: only %d of %d frames span several packets: the test's premise fails", s.id, multi, 2*benchFPS)
+		}
+		// The last frame waits for the next one's first packet.
+		if s.seq < 2*benchFPS-1 || s.waitingForKey {
+			t.Errorf("%s: %d of %d frames decoded in 2 s, waiting for a key frame: %v", s.id, s.seq, 2*benchFPS, s.waitingForKey)
+		}
 	}
 }

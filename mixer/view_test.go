@@ -91,16 +91,7 @@ func TestPlaceholderShowsTheLabel(t *testing.T) {
 // picture straight onto the canvas, fitted with black bars where its
 // shape differs from the tile's; nothing outside the tile changes.
 func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
-	m, err := newMixer(Params{Width: 1280, Height: 720, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.enc.Close()
+	v := newTestView(t, 1280, 720)
 	s, clock := newTestSource(t)
 	s.decode(encodeFrames(t, 640, 480, 1)[0]) // 4:3, luma 50
 	canvas := v.enc.Input()
@@ -129,4 +120,21 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 	if len(s.scaled) != 0 {
 		t.Errorf("%d scaled copies made for a tile drawn straight on its canvas", len(s.scaled))
 	}
+}
+
+// newTestView is a view of a w x h canvas in a mixer of its own, driven
+// by the test rather than its clock.
+func newTestView(t *testing.T, w, h int) *view {
+	t.Helper()
+	m, err := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.enc.Close)
+	return v
 }
