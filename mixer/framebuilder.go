@@ -6,69 +6,155 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
-// frameBuilder is pion's sample builder, released early. On its own the
-// builder keeps a complete frame until the next frame's first packet
-// arrives (to learn the frame's duration): a whole frame interval of
-// delay, 67 ms at 15 fps, that a mixer cannot afford. So when a frame's
-// last packet is in, every packet of the frame arrived in order, and
-// everything before it has already left the builder, the frame is flushed
-// at once. After loss or reordering the builder's own rules apply until it
-// has caught up, so retransmissions still fill holes.
+// frameBuilder turns a video track's packets into frames as soon as each
+// frame is whole. Packets that come in order, frame after frame, are
+// joined here the moment a frame's last packet is in. After a gap or a
+// packet out of order, pion's sample builder takes over, so that
+// retransmissions fill holes and what never comes is counted as dropped,
+// until a whole frame again follows everything before it.
 //
-// Only frames of one packet are flushed. The builder's Flush mishandles a
-// frame of several (pion v4.2): after building the sample it goes over
-// the frame's later packets again, counts them as dropped, and can leave
-// its place past the next frame, which it then drops unseen. A source
-// takes dropped packets for loss and waits for a key frame, so every
-// camera frame of more than one packet stopped the picture. Frames of
-// several packets therefore leave when the next frame's first packet
-// comes, a frame interval later.
+// Pion's builder alone keeps a complete frame until the next frame's
+// first packet arrives (to learn its duration), a frame interval of delay
+// that a mixer cannot afford; and its Flush, which would release the
+// frame at once, mishandles a frame of several packets (pion v4.2): it
+// goes over the frame's later packets again, counts them as dropped, and
+// can leave its place past the next frame, which it then drops unseen. So
+// it is flushed only to hand back over, and then replaced.
 type frameBuilder struct {
-	builder   *samplebuilder.SampleBuilder
+	maxLate   uint16
+	depack    rtp.Depacketizer
+	clockRate uint32
 	packets   *packetPool
 	endsFrame func(*rtp.Packet) bool // the frame's last packet
 
+	builder *samplebuilder.SampleBuilder // nil while packets come in order
+
 	started      bool
-	prev         uint16 // last sequence number pushed
-	frameStart   uint16 // first sequence number of the frame being built
-	contiguous   bool   // its packets so far came in order
-	lastReleased uint16 // the builder let go of everything up to here
-	released     bool
+	prev         uint16        // last sequence number pushed
+	frameStart   uint16        // first sequence number of the frame being built
+	contiguous   bool          // its packets so far came in order
+	lastReleased uint16        // pion's builder let go of everything up to here
+	frame        []*rtp.Packet // in order: the frame being built
+	ready        []*media.Sample
+	sample       media.Sample // the last frame joined here, reused
+	data         []byte       // its bytes, reused
+	dropped      uint16       // packets dropped here since the last sample
 }
 
 func newFrameBuilder(maxLate uint16, d rtp.Depacketizer, clockRate uint32, packets *packetPool,
 	endsFrame func(*rtp.Packet) bool) *frameBuilder {
-	b := &frameBuilder{packets: packets, endsFrame: endsFrame}
-	b.builder = samplebuilder.New(maxLate, d, clockRate, samplebuilder.WithPacketReleaseHandler(b.release))
-	return b
+	return &frameBuilder{maxLate: maxLate, depack: d, clockRate: clockRate, packets: packets, endsFrame: endsFrame}
 }
 
-// push hands a packet to the builder; pop then returns what completed.
+// push takes a packet; pop then returns what completed. A sample is valid
+// until the next push.
 func (b *frameBuilder) push(pkt *rtp.Packet) {
-	seq, last := pkt.SequenceNumber, b.endsFrame(pkt)
-	switch {
-	case !b.started:
-		b.started, b.frameStart, b.contiguous = true, seq, true
-		b.lastReleased, b.released = seq-1, true
-	case seq == b.prev+1:
-	default:
+	seq, prev := pkt.SequenceNumber, b.prev
+	inOrder := !b.started || seq == prev+1
+	if !b.started || seq-prev < 0x8000 { // newer than anything so far
+		b.prev = seq
+	}
+	b.started = true
+	if b.builder == nil && !inOrder {
+		b.handOver(prev)
+	}
+	if b.builder != nil {
+		b.pushToPion(pkt, inOrder)
+		return
+	}
+	b.frame = append(b.frame, pkt)
+	if b.endsFrame(pkt) {
+		b.join()
+	}
+}
+
+// join makes a sample of the frame's packets, which came in order after
+// everything before them.
+func (b *frameBuilder) join() {
+	b.data = b.data[:0]
+	ok := b.depack.IsPartitionHead(b.frame[0].Payload)
+	for _, p := range b.frame {
+		payload, err := b.depack.Unmarshal(p.Payload)
+		ok = ok && err == nil
+		b.data = append(b.data, payload...)
+	}
+	if ok {
+		b.sample = media.Sample{Data: b.data, PacketTimestamp: b.frame[0].Timestamp, PrevDroppedPackets: b.dropped}
+		b.ready = append(b.ready, &b.sample)
+		b.dropped = 0
+	} else {
+		b.dropped += uint16(len(b.frame)) // the frame's start was lost before the stream reached us
+	}
+	b.releaseFrame()
+}
+
+func (b *frameBuilder) releaseFrame() {
+	for i, p := range b.frame {
+		b.packets.put(p)
+		b.frame[i] = nil
+	}
+	b.frame = b.frame[:0]
+}
+
+// handOver gives the frame being built to a new pion builder, which takes
+// the packets from here on. Everything up to the frame (or, between
+// frames, up to prev) has left already.
+func (b *frameBuilder) handOver(prev uint16) {
+	b.builder = samplebuilder.New(b.maxLate, b.depack, b.clockRate, samplebuilder.WithPacketReleaseHandler(b.release))
+	b.frameStart, b.contiguous = prev+1, true
+	if len(b.frame) > 0 {
+		b.frameStart = b.frame[0].SequenceNumber
+	}
+	b.lastReleased = b.frameStart - 1
+	for i, p := range b.frame {
+		b.builder.Push(p)
+		b.frame[i] = nil
+	}
+	b.frame = b.frame[:0]
+}
+
+// pushToPion feeds pion's builder, and takes the packets back once a whole
+// frame follows everything it has let go of.
+func (b *frameBuilder) pushToPion(pkt *rtp.Packet, inOrder bool) {
+	seq := pkt.SequenceNumber
+	if !inOrder {
 		b.contiguous = false
 	}
-	b.prev = seq
+	last := b.endsFrame(pkt)
 	b.builder.Push(pkt) // pkt may be released (and reused) from here on
-	if last {
-		if seq == b.frameStart && b.released && b.lastReleased == b.frameStart-1 {
-			b.builder.Flush()
-		}
-		b.frameStart, b.contiguous = seq+1, true
+	for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
+		b.ready = append(b.ready, s)
 	}
+	if !last {
+		return
+	}
+	if b.contiguous && b.lastReleased == b.frameStart-1 {
+		// Caught up: this frame follows everything released. Flush gives
+		// it out; the builder, confused by Flush, is dropped, and what it
+		// counted as dropped since that frame with it.
+		b.builder.Flush()
+		for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
+			b.ready = append(b.ready, s)
+		}
+		b.builder = nil
+	}
+	b.frameStart, b.contiguous = seq+1, true
 }
 
-func (b *frameBuilder) pop() *media.Sample { return b.builder.Pop() }
+func (b *frameBuilder) pop() *media.Sample {
+	if len(b.ready) == 0 {
+		return nil
+	}
+	s := b.ready[0]
+	n := copy(b.ready, b.ready[1:])
+	b.ready[n] = nil
+	b.ready = b.ready[:n]
+	return s
+}
 
 func (b *frameBuilder) release(p *rtp.Packet) {
-	if !b.released || int16(p.SequenceNumber-b.lastReleased) > 0 {
-		b.lastReleased, b.released = p.SequenceNumber, true
+	if int16(p.SequenceNumber-b.lastReleased) > 0 {
+		b.lastReleased = p.SequenceNumber
 	}
 	b.packets.put(p)
 }
