@@ -11,7 +11,7 @@ import (
 const maxPacketSize = 1500
 
 // pooledPacket keeps an RTP packet together with the bytes its payload
-// points into, so both go back to the pool when the sample builder lets go.
+// points into, so both go back to the pool when the frame builder lets go.
 type pooledPacket struct {
 	rtp.Packet // first field: packetPool.put recovers the pooledPacket from it
 	buf        [maxPacketSize]byte

@@ -24,7 +24,7 @@ const (
 	scaledCacheTTL = 2 * time.Second
 )
 
-// source is one party's inbound video: sample building, decoding, and the
+// source is one party's inbound video: frame building, decoding, and the
 // latest picture at every tile size views show it at, so that each size is
 // made once per source frame however many views show it.
 //
@@ -131,7 +131,7 @@ func (s *source) ingest(r RTPReader) error {
 	}
 }
 
-// push hands one packet to the sample builder and decodes what completes.
+// push hands one packet to the frame builder and decodes what completes.
 func (s *source) push(pkt *rtp.Packet) {
 	s.builder.push(pkt)
 	for sample := s.builder.pop(); sample != nil; sample = s.builder.pop() {
