@@ -69,17 +69,6 @@ func (o *Offline) Decode(id string, frame []byte) error {
 	return nil
 }
 
-// Render composes and encodes every view once and returns the encoded
-// sizes, one per view.
-func (o *Offline) Render(sizes []int) []int {
-	o.Compose()
-	sizes = sizes[:0]
-	for i := range o.views {
-		sizes = append(sizes, o.Encode(i))
-	}
-	return sizes
-}
-
 // Compose draws every view's next frame from the sources' latest
 // pictures. Once it returns, the sources may decode their next frames
 // while the views encode this one, as in a call.

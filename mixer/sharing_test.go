@@ -21,7 +21,7 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 	publish := func(y byte) {
 		f := s.frames.Get(640, 360)
 		f.Fill(y, 128, 128)
-		s.publish(f)
+		publish(s, f)
 	}
 	now := time.Now()
 	publish(100)
@@ -253,5 +253,19 @@ func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
 		check(640, 360, 50+10*i)
 		check(960, 540, 50+10*i)
 		check(320, 180, 50+10*i)
+	}
+}
+
+// publish makes f, holding one reference, the source's latest picture, at
+// the sender's size, as a decode keeping that size would.
+func publish(s *source, f *codec.Frame) {
+	s.mu.Lock()
+	old := s.latest
+	s.seq++
+	s.width, s.height = f.Width, f.Height
+	s.latest, s.latestSeq = f, s.seq
+	s.mu.Unlock()
+	if old != nil {
+		old.Release()
 	}
 }

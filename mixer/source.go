@@ -298,20 +298,6 @@ func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
 	return int(data[6]) | int(data[7]&0x3f)<<8, int(data[8]) | int(data[9]&0x3f)<<8, true
 }
 
-// publish makes f, holding one reference, the latest picture, at the
-// sender's size.
-func (s *source) publish(f *codec.Frame) {
-	s.mu.Lock()
-	old := s.latest
-	s.seq++
-	s.width, s.height = f.Width, f.Height
-	s.latest, s.latestSeq = f, s.seq
-	s.mu.Unlock()
-	if old != nil {
-		old.Release()
-	}
-}
-
 // picture returns the latest picture scaled to fit a boxW x boxH tile
 // keeping its shape, retained for the caller, or nil if there is none yet.
 // now is the view's clock, used to expire sizes nobody asks for. A size
