@@ -150,8 +150,16 @@ func TestMetricsByStateMoveDuringACall(t *testing.T) {
 	if err := peers["customer"].SetInboundLoss(0.1); err != nil {
 		t.Fatal(err)
 	}
-	<-time.After(2 * time.Second)
+	// NACKs need losses and then a later packet: give them up to 10 s
+	// (2 s was a coin toss under the race detector) rather than a fixed wait.
+	nacks := []string{`threeway_rtcp_sent_total{type="nack"}`, `threeway_rtcp_received_total{type="nack"}`}
 	after := scrape(t, ts)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); after = scrape(t, ts) {
+		if after[nacks[0]] > before[nacks[0]] && after[nacks[1]] > before[nacks[1]] {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	for _, code := range []string{"unauthorized", "server_full", "video_not_enabled_for_all"} {
 		name := `threeway_refusals_total{code="` + code + `"}`
 		if d := after[name] - before[name]; d != 1 {
@@ -162,7 +170,7 @@ func TestMetricsByStateMoveDuringACall(t *testing.T) {
 		`threeway_parties_by_media{audio="on",video="on"}`:  2,
 		`threeway_parties_by_media{audio="on",video="off"}`: 1,
 	})
-	for _, name := range []string{`threeway_rtcp_sent_total{type="nack"}`, `threeway_rtcp_received_total{type="nack"}`} {
+	for _, name := range nacks {
 		if after[name] <= before[name] {
 			t.Errorf("%s did not move with 10%% loss each way: %v → %v", name, before[name], after[name])
 		}
