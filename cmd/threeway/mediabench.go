@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,7 +119,9 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 // goroutine decodes every clip's frame n+1 while one per view encodes the
 // views' frame n. Each output frame composes frame n of every clip, so
 // every run encodes the same pictures. The Go scheduler gets a spare P, as
-// in the server (spareP).
+// in the server (spareP), and the goroutines start each frame's work on a
+// fresh time slice (freshTimeSlice), since they hand frames to each other
+// as a server's goroutines do not.
 func runPipeline(off *mixer.Offline, clips [][][]byte, res *mediabenchResult) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // as it was, for a next run in this process
 	spareP()
@@ -127,6 +130,7 @@ func runPipeline(off *mixer.Offline, clips [][][]byte, res *mediabenchResult) er
 	decoded := make(chan error, 1) // never blocks: one decode in flight
 	go func() {
 		for k := range next {
+			freshTimeSlice()
 			decoded <- decodeFrame(off, clips, k)
 		}
 	}()
@@ -138,6 +142,7 @@ func runPipeline(off *mixer.Offline, clips [][][]byte, res *mediabenchResult) er
 		views[i] = make(chan struct{})
 		go func() {
 			for range views[i] {
+				freshTimeSlice()
 				off.Encode(i)
 				encoded <- struct{}{}
 			}
@@ -189,7 +194,7 @@ func readIVF(path string) ([][]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, hdr, err := ivfreader.NewWith(f)
+	r, hdr, err := ivfreader.NewWith(bufio.NewReader(f))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"os"
+	"os/signal"
 	"runtime"
+	"syscall"
 	"testing"
 
+	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/mixer"
 )
 
@@ -22,5 +26,78 @@ func TestSpareP(t *testing.T) {
 	spareP()
 	if got := runtime.GOMAXPROCS(0); got != 5 {
 		t.Errorf("GOMAXPROCS %d, want the operator's 5", got)
+	}
+}
+
+// Two goroutines that hand a picture back and forth, one of them encoding
+// it in libvpx each time, as mediabench's do, share one scheduler time
+// slice; once it is 10 ms old the runtime signals the thread inside libvpx
+// to preempt it, which it cannot. Starting a fresh slice before each
+// encode must stop that.
+func TestFreshTimeSliceStopsPreemptingLibvpx(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's instrumentation changes how goroutines are scheduled")
+	}
+	without := preemptionsDuringHandOffs(t, func() {})
+	with := preemptionsDuringHandOffs(t, freshTimeSlice)
+	t.Logf("preemption signals in %d hand-offs: %d without a fresh slice, %d with", handOffs, without, with)
+	if without < 4 {
+		t.Fatalf("%d preemption signals without a fresh slice: the hand-offs no longer share a slice, so this test shows nothing", without)
+	}
+	if 2*with > without {
+		t.Errorf("%d preemption signals with a fresh slice before each encode, %d without", with, without)
+	}
+}
+
+// handOffs is enough for a shared slice to pass 10 ms many times over,
+// with encodes short enough (about a millisecond) that a loaded machine
+// seldom stretches one alone past it.
+const handOffs = 200
+
+// preemptionsDuringHandOffs counts the SIGURGs (the runtime's preemption
+// signal) the process gets while a goroutine encodes handOffs 640x360 frames,
+// each handed to it and back over unbuffered channels, calling
+// beforeEncode first.
+func preemptionsDuringHandOffs(t *testing.T, beforeEncode func()) int {
+	t.Helper()
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: 640, Height: 360, FPS: 15, BitrateKbps: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	out := make([]byte, 0, 1<<20)
+
+	signals := make(chan os.Signal, 1024)
+	signal.Notify(signals, syscall.SIGURG)
+	defer signal.Stop(signals)
+
+	turn, done := make(chan int), make(chan struct{})
+	go func() {
+		for k := range turn {
+			paintMovingBars(enc.Input(), k)
+			beforeEncode()
+			if out, _, err = enc.Encode(out[:0], false); err != nil {
+				t.Error(err)
+			}
+			done <- struct{}{}
+		}
+	}()
+	for k := range handOffs {
+		turn <- k
+		<-done
+	}
+	close(turn)
+	signal.Stop(signals)
+	return len(signals)
+}
+
+// paintMovingBars draws vertical bars shifted by k pixels, so that every
+// frame costs the encoder real work.
+func paintMovingBars(f *codec.Frame, k int) {
+	for y := range f.Height {
+		row := f.Y[y*f.Width : (y+1)*f.Width]
+		for x := range row {
+			row[x] = byte((x + k*7 + y/8) * 3)
+		}
 	}
 }
