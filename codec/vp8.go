@@ -85,6 +85,25 @@ static void tw_vp8_enc_free(tw_vp8_enc *e) {
 	free(e);
 }
 
+// Creating and freeing a codec are part of libvpx's work, and not small:
+// an encoder's buffers are tens of megabytes, first touched (and faulted
+// in) as it sets them up. The open and close wrappers count them always;
+// they run once per codec.
+static vpx_codec_err_t tw_vp8_enc_open(tw_vp8_enc *e, int w, int h, int fps, int kbps, int kf, int cpu) {
+	int64_t start = tw_thread_ns();
+	vpx_codec_err_t err = tw_vp8_enc_init(e, w, h, fps, kbps, kf, cpu);
+	e->cpu_ns += tw_thread_ns() - start;
+	return err;
+}
+
+// tw_vp8_enc_close frees e and returns its CPU time in libvpx, freeing
+// included.
+static int64_t tw_vp8_enc_close(tw_vp8_enc *e) {
+	int64_t start = tw_thread_ns(), counted = e->cpu_ns;
+	tw_vp8_enc_free(e);
+	return counted + tw_thread_ns() - start;
+}
+
 static vpx_codec_err_t tw_vp8_enc_encode(tw_vp8_enc *e, vpx_codec_pts_t pts, int force) {
 	e->iter = NULL;
 	int64_t start = e->timed ? tw_thread_ns() : 0;
@@ -132,6 +151,20 @@ static vpx_codec_err_t tw_vp8_dec_init(tw_vp8_dec *d) {
 static void tw_vp8_dec_free(tw_vp8_dec *d) {
 	if (d->inited) vpx_codec_destroy(&d->ctx);
 	free(d);
+}
+
+// The decoder's open and close wrappers, counted as the encoder's are.
+static vpx_codec_err_t tw_vp8_dec_open(tw_vp8_dec *d) {
+	int64_t start = tw_thread_ns();
+	vpx_codec_err_t err = tw_vp8_dec_init(d);
+	d->cpu_ns += tw_thread_ns() - start;
+	return err;
+}
+
+static int64_t tw_vp8_dec_close(tw_vp8_dec *d) {
+	int64_t start = tw_thread_ns(), counted = d->cpu_ns;
+	tw_vp8_dec_free(d);
+	return counted + tw_thread_ns() - start;
 }
 
 static vpx_codec_err_t tw_vp8_dec_decode(tw_vp8_dec *d, const uint8_t *data, unsigned int n) {
@@ -194,9 +227,10 @@ type VP8EncoderParams struct {
 // one compressed frame per input picture. Close must be called to free its
 // C memory.
 type VP8Encoder struct {
-	c   *C.tw_vp8_enc
-	in  Frame
-	pts int64
+	c      *C.tw_vp8_enc
+	in     Frame
+	pts    int64
+	cpuAll time.Duration // CPUTime's figure once closed
 }
 
 // NewVP8Encoder creates an encoder configured for low-latency conferencing.
@@ -230,7 +264,7 @@ func NewVP8Encoder(p VP8EncoderParams) (*VP8Encoder, error) {
 	if c == nil {
 		return nil, fmt.Errorf("codec: vp8 encoder: calloc: %w", ErrLibrary)
 	}
-	if rc := C.tw_vp8_enc_init(c, C.int(p.Width), C.int(p.Height), C.int(p.FPS),
+	if rc := C.tw_vp8_enc_open(c, C.int(p.Width), C.int(p.Height), C.int(p.FPS),
 		C.int(p.BitrateKbps), C.int(kf), C.int(cpu)); rc != C.VPX_CODEC_OK {
 		err := vpxError("vp8 encoder init", &c.ctx, rc, ErrLibrary)
 		C.tw_vp8_enc_free(c)
@@ -322,19 +356,20 @@ func (e *VP8Encoder) SetBitrate(kbps int) error {
 }
 
 // TimeCPU makes the encoder count the CPU time of its libvpx encode
-// calls, on the threads that make them, for CPUTime. It costs two clock
-// reads per frame; benchmarks turn it on.
+// calls too, on the threads that make them, for CPUTime. It costs two
+// clock reads per frame; benchmarks turn it on.
 func (e *VP8Encoder) TimeCPU() {
 	if e.c != nil {
 		e.c.timed = 1
 	}
 }
 
-// CPUTime is the CPU time spent inside libvpx's encode calls since
-// TimeCPU. Read it when no Encode runs.
+// CPUTime is the CPU time spent inside libvpx creating the encoder, in its
+// encode calls since TimeCPU, and, once closed, freeing it. Read it when no
+// Encode runs.
 func (e *VP8Encoder) CPUTime() time.Duration {
 	if e.c == nil {
-		return 0
+		return e.cpuAll
 	}
 	return time.Duration(e.c.cpu_ns)
 }
@@ -345,7 +380,7 @@ func (e *VP8Encoder) Close() {
 	if e.c == nil {
 		return
 	}
-	C.tw_vp8_enc_free(e.c)
+	e.cpuAll = time.Duration(C.tw_vp8_enc_close(e.c))
 	e.c = nil
 	// Drop the slices so a stale Input() fails loudly instead of writing
 	// into freed C memory.
@@ -367,8 +402,9 @@ func (e *VP8Encoder) inputIntact() bool {
 // VP8Decoder decodes a VP8 stream on the calling goroutine, without
 // post-processing. Close must be called to free its C memory.
 type VP8Decoder struct {
-	c   *C.tw_vp8_dec
-	img *C.vpx_image_t // the last unpacked picture, libvpx's memory
+	c      *C.tw_vp8_dec
+	img    *C.vpx_image_t // the last unpacked picture, libvpx's memory
+	cpuAll time.Duration  // CPUTime's figure once closed
 }
 
 // NewVP8Decoder creates a single-threaded decoder.
@@ -377,7 +413,7 @@ func NewVP8Decoder() (*VP8Decoder, error) {
 	if c == nil {
 		return nil, fmt.Errorf("codec: vp8 decoder: calloc: %w", ErrLibrary)
 	}
-	if rc := C.tw_vp8_dec_init(c); rc != C.VPX_CODEC_OK {
+	if rc := C.tw_vp8_dec_open(c); rc != C.VPX_CODEC_OK {
 		err := vpxError("vp8 decoder init", &c.ctx, rc, ErrLibrary)
 		C.tw_vp8_dec_free(c)
 		return nil, err
@@ -459,18 +495,19 @@ func (d *VP8Decoder) CopyTo(dst *Frame) error {
 }
 
 // TimeCPU makes the decoder count the CPU time of its libvpx decode
-// calls, on the threads that make them, for CPUTime; as the encoder's.
+// calls too, on the threads that make them, for CPUTime; as the encoder's.
 func (d *VP8Decoder) TimeCPU() {
 	if d.c != nil {
 		d.c.timed = 1
 	}
 }
 
-// CPUTime is the CPU time spent inside libvpx's decode calls since
-// TimeCPU. Read it when no Decode runs.
+// CPUTime is the CPU time spent inside libvpx creating the decoder, in its
+// decode calls since TimeCPU, and, once closed, freeing it. Read it when no
+// Decode runs.
 func (d *VP8Decoder) CPUTime() time.Duration {
 	if d.c == nil {
-		return 0
+		return d.cpuAll
 	}
 	return time.Duration(d.c.cpu_ns)
 }
@@ -514,7 +551,7 @@ func (d *VP8Decoder) Close() {
 	if d.c == nil {
 		return
 	}
-	C.tw_vp8_dec_free(d.c)
+	d.cpuAll = time.Duration(C.tw_vp8_dec_close(d.c))
 	d.c, d.img = nil, nil
 }
 

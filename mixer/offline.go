@@ -103,8 +103,9 @@ func (o *Offline) Encode(i int) int {
 	return len(v.out)
 }
 
-// LibvpxTime is the CPU time spent inside libvpx's decode and encode
-// calls so far. Read it when no Decode or Encode runs.
+// LibvpxTime is the CPU time spent inside libvpx so far: creating the
+// codecs, their decode and encode calls, and, once Close has run, freeing
+// them. Read it when no Decode or Encode runs.
 func (o *Offline) LibvpxTime() time.Duration {
 	var d time.Duration
 	for _, s := range o.sources {

@@ -6,7 +6,8 @@
 # libvpx VP8 at identical settings (realtime, cpu-used -8, one thread, CBR
 # 1200 kbps, no lag, no alt-ref). Reports user+system CPU seconds, median
 # of RUNS runs, and each tool's CPU relative to libvpx alone (threeway's
-# own measurement of the time inside libvpx's decode and encode calls).
+# own measurement of its threads' time inside libvpx: creating the codecs,
+# decoding, encoding and freeing them).
 #
 #   scripts/bench-vs-peers.sh            # RUNS=3 by default
 #   RUNS=5 scripts/bench-vs-peers.sh
