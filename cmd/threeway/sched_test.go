@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/mixer"
@@ -112,4 +117,58 @@ func paintMovingBars(f *codec.Frame, k int) {
 			row[x] = byte((x + k*7 + y/8) * 3)
 		}
 	}
+}
+
+func TestWithSysmonAwake(t *testing.T) {
+	for _, c := range []struct {
+		env     []string
+		want    string
+		changed bool
+	}{
+		{[]string{"HOME=/root"}, "GODEBUG=" + sysmonAwake, true},
+		{[]string{"GODEBUG="}, "GODEBUG=" + sysmonAwake, true},
+		{[]string{"GODEBUG=madvdontneed=1"}, "GODEBUG=madvdontneed=1," + sysmonAwake, true},
+		{[]string{"GODEBUG=madvdontneed=1,schedtrace=0"}, "GODEBUG=madvdontneed=1,schedtrace=0", false},
+		{[]string{"GODEBUG= schedtrace=500"}, "GODEBUG= schedtrace=500", false},
+	} {
+		env, changed := withSysmonAwake(c.env)
+		if changed != c.changed || !slices.Contains(env, c.want) {
+			t.Errorf("withSysmonAwake(%q) = %q, %v; want %q in it, %v", c.env, env, changed, c.want, c.changed)
+		}
+		if n := len(slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return !strings.HasPrefix(kv, "GODEBUG=") })); n != 1 {
+			t.Errorf("withSysmonAwake(%q) = %q: %d GODEBUG entries", c.env, env, n)
+		}
+	}
+}
+
+// The server's process runs with sysmonAwake, keeping the operator's other
+// GODEBUG settings: it executes itself once more, and not again.
+func TestKeepSysmonAwakeExecutesOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sysmonChildEnv+"=1", "GODEBUG=madvdontneed=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got, want := strings.TrimSpace(string(out)), "GODEBUG=madvdontneed=1,"+sysmonAwake; got != want {
+		t.Errorf("the process ran with %q, want %q", got, want)
+	}
+}
+
+// sysmonChildEnv makes this test binary act as a server starting up:
+// keepSysmonAwake, then print the GODEBUG it runs with.
+const sysmonChildEnv = "THREEWAY_TEST_SYSMON_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(sysmonChildEnv) != "" {
+		if err := keepSysmonAwake(); err != nil {
+			fmt.Println("exec:", err)
+			os.Exit(1)
+		}
+		fmt.Println("GODEBUG=" + os.Getenv("GODEBUG"))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }

@@ -49,6 +49,9 @@ func serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the web page, /ws signaling and the calls' media",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := keepSysmonAwake(); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "threeway: going on without GODEBUG=%s: %v\n", sysmonAwake, err)
+			}
 			return serve(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
@@ -109,7 +112,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
-		"video_cpu_slots", mixer.CPUSlots(), "gomaxprocs", runtime.GOMAXPROCS(0))
+		"video_cpu_slots", mixer.CPUSlots(), "gomaxprocs", runtime.GOMAXPROCS(0), "godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
