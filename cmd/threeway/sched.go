@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -71,14 +73,16 @@ const sysmonAwake = "schedtrace=2147483647"
 
 // keepSysmonAwake re-executes this process (Linux's /proc/self/exe, same
 // arguments and PID) with sysmonAwake in GODEBUG, which the runtime reads
-// only at start-up; it returns only if there is nothing to do (GODEBUG
-// already sets schedtrace, the operator's choice) or exec failed.
-func keepSysmonAwake() error {
+// only at start-up. It returns if there is nothing to do (GODEBUG already
+// sets schedtrace, the operator's choice), or after telling warn that
+// exec failed: the process then goes on as it is.
+func keepSysmonAwake(warn io.Writer) {
 	env, changed := withSysmonAwake(os.Environ())
 	if !changed {
-		return nil
+		return
 	}
-	return syscall.Exec("/proc/self/exe", os.Args, env)
+	err := syscall.Exec("/proc/self/exe", os.Args, env)
+	fmt.Fprintf(warn, "threeway: going on without GODEBUG=%s: %v\n", sysmonAwake, err)
 }
 
 // withSysmonAwake returns env with sysmonAwake added to its GODEBUG, and

@@ -172,10 +172,7 @@ const sysmonChildEnv = "THREEWAY_TEST_SYSMON_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(sysmonChildEnv) != "" {
-		if err := keepSysmonAwake(); err != nil {
-			fmt.Println("exec:", err)
-			os.Exit(1)
-		}
+		keepSysmonAwake(os.Stdout)
 		fmt.Println("GODEBUG=" + os.Getenv("GODEBUG"))
 		os.Exit(0)
 	}

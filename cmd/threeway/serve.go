@@ -49,9 +49,7 @@ func serveCommand() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the web page, /ws signaling and the calls' media",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := keepSysmonAwake(); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "threeway: going on without GODEBUG=%s: %v\n", sysmonAwake, err)
-			}
+			keepSysmonAwake(cmd.ErrOrStderr())
 			return serve(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
