@@ -1,12 +1,8 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"os"
 	"runtime"
-	"strings"
-	"syscall"
 
 	"github.com/threeway-mcu/threeway/mixer"
 )
@@ -48,66 +44,3 @@ func spareP() {
 // queue. So the mixer does not yield; only this harness, whose hand-offs
 // are its own, does.
 func freshTimeSlice() { runtime.Gosched() }
-
-// sysmonAwake is the GODEBUG setting that keeps the runtime's sysmon
-// thread from sleeping deeply whenever every P is idle.
-//
-// A server at a few calls goes idle between packets and frames hundreds of
-// times a second. Each time, sysmon sleeps deeply, the next syscall or cgo
-// call wakes it, and it restarts its polling at every 20 µs: 3,600 wake-ups
-// a second with 4 `equal` calls here, each a timer and a context switch on
-// a VM, 7.6 % of the server's CPU in perf. Go has no setting for that; a
-// schedule trace, though, keeps sysmon from sleeping deeply so that it can
-// print on time, and then, while it finds nothing to retake, it backs off
-// to polling every 10 ms. Measured with 4 `equal` calls: 0.114 to 0.098
-// CPU-s per call-second, context switches 93,000 to 40,000 in 12 s; 3 %
-// with 4 `mixed` calls, which leave fewer idle spells.
-//
-// The price: the trace is a "SCHED" line on stderr every 24.9 days, the
-// longest period there is, the first once the host has been up that long
-// (at start-up on an older host); an idle server's sysmon wakes every
-// 10 ms instead of sleeping; and a fatal error prints the scheduler's full
-// state before its traceback, which needs the scheduler's lock, so a
-// runtime throw while holding that lock would hang instead of exiting.
-const sysmonAwake = "schedtrace=2147483647"
-
-// keepSysmonAwake re-executes this process (Linux's /proc/self/exe, same
-// arguments and PID) with sysmonAwake in GODEBUG, which the runtime reads
-// only at start-up. It returns if there is nothing to do (GODEBUG already
-// sets schedtrace, the operator's choice), or after telling warn that
-// exec failed: the process then goes on as it is.
-func keepSysmonAwake(warn io.Writer) {
-	env, changed := withSysmonAwake(os.Environ())
-	if !changed {
-		return
-	}
-	err := syscall.Exec("/proc/self/exe", os.Args, env)
-	fmt.Fprintf(warn, "threeway: going on without GODEBUG=%s: %v\n", sysmonAwake, err)
-}
-
-// withSysmonAwake returns env with sysmonAwake added to its GODEBUG, and
-// whether it added it. Like the runtime, it reads the first GODEBUG and
-// takes setting names as written.
-func withSysmonAwake(env []string) ([]string, bool) {
-	out := make([]string, 0, len(env)+1)
-	var godebug string
-	found := false
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			if !found {
-				godebug, found = v, true
-			}
-			continue
-		}
-		out = append(out, kv)
-	}
-	for _, setting := range strings.Split(godebug, ",") {
-		if key, _, _ := strings.Cut(setting, "="); key == "schedtrace" {
-			return env, false
-		}
-	}
-	if godebug != "" {
-		godebug += ","
-	}
-	return append(out, "GODEBUG="+godebug+sysmonAwake), true
-}
