@@ -20,6 +20,24 @@ static int64_t tw_thread_ns(void) {
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+// tw_cpu counts a codec's CPU time inside libvpx: creating and freeing it
+// always, since they run once per codec and are not small (an encoder's
+// buffers are tens of megabytes, first touched as it sets them up), and
+// its frames once timed is set, for two clock reads a frame.
+typedef struct {
+	int timed;
+	int64_t ns;
+} tw_cpu;
+
+// tw_cpu_start and tw_cpu_stop bracket one frame's libvpx call.
+static int64_t tw_cpu_start(const tw_cpu *c) {
+	return c->timed ? tw_thread_ns() : 0;
+}
+
+static void tw_cpu_stop(tw_cpu *c, int64_t start) {
+	if (c->timed) c->ns += tw_thread_ns() - start;
+}
+
 // The codec context, the encoder's input image and the packet iterator all
 // live in C memory so that no Go pointer is ever stored where libvpx can see
 // it, and so that the per-frame calls need no Go allocations.
@@ -32,8 +50,7 @@ typedef struct {
 	const void *buf;
 	size_t sz;
 	int key;
-	int timed;
-	int64_t cpu_ns;
+	tw_cpu cpu;
 } tw_vp8_enc;
 
 #define TW_CTL(e, id, v) \
@@ -85,30 +102,26 @@ static void tw_vp8_enc_free(tw_vp8_enc *e) {
 	free(e);
 }
 
-// Creating and freeing a codec are part of libvpx's work, and not small:
-// an encoder's buffers are tens of megabytes, first touched (and faulted
-// in) as it sets them up. The open and close wrappers count them always;
-// they run once per codec.
+// The open and close wrappers count creating and freeing as tw_cpu says;
+// close returns the whole count, as e is gone.
 static vpx_codec_err_t tw_vp8_enc_open(tw_vp8_enc *e, int w, int h, int fps, int kbps, int kf, int cpu) {
 	int64_t start = tw_thread_ns();
 	vpx_codec_err_t err = tw_vp8_enc_init(e, w, h, fps, kbps, kf, cpu);
-	e->cpu_ns += tw_thread_ns() - start;
+	e->cpu.ns += tw_thread_ns() - start;
 	return err;
 }
 
-// tw_vp8_enc_close frees e and returns its CPU time in libvpx, freeing
-// included.
 static int64_t tw_vp8_enc_close(tw_vp8_enc *e) {
-	int64_t start = tw_thread_ns(), counted = e->cpu_ns;
+	int64_t start = tw_thread_ns(), counted = e->cpu.ns;
 	tw_vp8_enc_free(e);
 	return counted + tw_thread_ns() - start;
 }
 
 static vpx_codec_err_t tw_vp8_enc_encode(tw_vp8_enc *e, vpx_codec_pts_t pts, int force) {
 	e->iter = NULL;
-	int64_t start = e->timed ? tw_thread_ns() : 0;
+	int64_t start = tw_cpu_start(&e->cpu);
 	vpx_codec_err_t err = vpx_codec_encode(&e->ctx, e->img, pts, 1, force ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
-	if (e->timed) e->cpu_ns += tw_thread_ns() - start;
+	tw_cpu_stop(&e->cpu, start);
 	return err;
 }
 
@@ -135,8 +148,7 @@ typedef struct {
 	vpx_codec_ctx_t ctx;
 	int inited;
 	vpx_codec_iter_t iter;
-	int timed;
-	int64_t cpu_ns;
+	tw_cpu cpu;
 } tw_vp8_dec;
 
 static vpx_codec_err_t tw_vp8_dec_init(tw_vp8_dec *d) {
@@ -153,25 +165,25 @@ static void tw_vp8_dec_free(tw_vp8_dec *d) {
 	free(d);
 }
 
-// The decoder's open and close wrappers, counted as the encoder's are.
+// The decoder's open and close wrappers, as the encoder's.
 static vpx_codec_err_t tw_vp8_dec_open(tw_vp8_dec *d) {
 	int64_t start = tw_thread_ns();
 	vpx_codec_err_t err = tw_vp8_dec_init(d);
-	d->cpu_ns += tw_thread_ns() - start;
+	d->cpu.ns += tw_thread_ns() - start;
 	return err;
 }
 
 static int64_t tw_vp8_dec_close(tw_vp8_dec *d) {
-	int64_t start = tw_thread_ns(), counted = d->cpu_ns;
+	int64_t start = tw_thread_ns(), counted = d->cpu.ns;
 	tw_vp8_dec_free(d);
 	return counted + tw_thread_ns() - start;
 }
 
 static vpx_codec_err_t tw_vp8_dec_decode(tw_vp8_dec *d, const uint8_t *data, unsigned int n) {
 	d->iter = NULL;
-	int64_t start = d->timed ? tw_thread_ns() : 0;
+	int64_t start = tw_cpu_start(&d->cpu);
 	vpx_codec_err_t err = vpx_codec_decode(&d->ctx, data, n, NULL, 0);
-	if (d->timed) d->cpu_ns += tw_thread_ns() - start;
+	tw_cpu_stop(&d->cpu, start);
 	return err;
 }
 
@@ -227,10 +239,10 @@ type VP8EncoderParams struct {
 // one compressed frame per input picture. Close must be called to free its
 // C memory.
 type VP8Encoder struct {
-	c      *C.tw_vp8_enc
-	in     Frame
-	pts    int64
-	cpuAll time.Duration // CPUTime's figure once closed
+	libvpxTime
+	c   *C.tw_vp8_enc
+	in  Frame
+	pts int64
 }
 
 // NewVP8Encoder creates an encoder configured for low-latency conferencing.
@@ -277,7 +289,7 @@ func NewVP8Encoder(p VP8EncoderParams) (*VP8Encoder, error) {
 		C.tw_vp8_enc_free(c)
 		return nil, fmt.Errorf("codec: vp8 encoder: libvpx input image is not tightly packed: %w", ErrLibrary)
 	}
-	e := &VP8Encoder{c: c}
+	e := &VP8Encoder{c: c, libvpxTime: libvpxTime{count: &c.cpu}}
 	e.in.Width, e.in.Height = w, h
 	e.in.Y = unsafe.Slice((*byte)(img.planes[C.VPX_PLANE_Y]), w*h)
 	e.in.U = unsafe.Slice((*byte)(img.planes[C.VPX_PLANE_U]), w*h/4)
@@ -355,32 +367,13 @@ func (e *VP8Encoder) SetBitrate(kbps int) error {
 	return nil
 }
 
-// TimeCPU makes the encoder count the CPU time of its libvpx encode
-// calls too, on the threads that make them, for CPUTime. It costs two
-// clock reads per frame; benchmarks turn it on.
-func (e *VP8Encoder) TimeCPU() {
-	if e.c != nil {
-		e.c.timed = 1
-	}
-}
-
-// CPUTime is the CPU time spent inside libvpx creating the encoder, in its
-// encode calls since TimeCPU, and, once closed, freeing it. Read it when no
-// Encode runs.
-func (e *VP8Encoder) CPUTime() time.Duration {
-	if e.c == nil {
-		return e.cpuAll
-	}
-	return time.Duration(e.c.cpu_ns)
-}
-
 // Close frees the encoder and its input picture. It is idempotent; the
 // Frame returned by Input must not be used afterwards.
 func (e *VP8Encoder) Close() {
 	if e.c == nil {
 		return
 	}
-	e.cpuAll = time.Duration(C.tw_vp8_enc_close(e.c))
+	e.closed(C.tw_vp8_enc_close(e.c))
 	e.c = nil
 	// Drop the slices so a stale Input() fails loudly instead of writing
 	// into freed C memory.
@@ -402,9 +395,9 @@ func (e *VP8Encoder) inputIntact() bool {
 // VP8Decoder decodes a VP8 stream on the calling goroutine, without
 // post-processing. Close must be called to free its C memory.
 type VP8Decoder struct {
-	c      *C.tw_vp8_dec
-	img    *C.vpx_image_t // the last unpacked picture, libvpx's memory
-	cpuAll time.Duration  // CPUTime's figure once closed
+	libvpxTime
+	c   *C.tw_vp8_dec
+	img *C.vpx_image_t // the last unpacked picture, libvpx's memory
 }
 
 // NewVP8Decoder creates a single-threaded decoder.
@@ -418,7 +411,7 @@ func NewVP8Decoder() (*VP8Decoder, error) {
 		C.tw_vp8_dec_free(c)
 		return nil, err
 	}
-	return &VP8Decoder{c: c}, nil
+	return &VP8Decoder{c: c, libvpxTime: libvpxTime{count: &c.cpu}}, nil
 }
 
 // Decode decodes one compressed VP8 frame into dst, resizing dst to the
@@ -494,24 +487,6 @@ func (d *VP8Decoder) CopyTo(dst *Frame) error {
 	return nil
 }
 
-// TimeCPU makes the decoder count the CPU time of its libvpx decode
-// calls too, on the threads that make them, for CPUTime; as the encoder's.
-func (d *VP8Decoder) TimeCPU() {
-	if d.c != nil {
-		d.c.timed = 1
-	}
-}
-
-// CPUTime is the CPU time spent inside libvpx creating the decoder, in its
-// decode calls since TimeCPU, and, once closed, freeing it. Read it when no
-// Decode runs.
-func (d *VP8Decoder) CPUTime() time.Duration {
-	if d.c == nil {
-		return d.cpuAll
-	}
-	return time.Duration(d.c.cpu_ns)
-}
-
 // PictureSize is the size of the picture the last successful Unpack left,
 // rounded up to even as CopyTo and ScaleTo round it; ok is false when there
 // is none.
@@ -551,8 +526,38 @@ func (d *VP8Decoder) Close() {
 	if d.c == nil {
 		return
 	}
-	d.cpuAll = time.Duration(C.tw_vp8_dec_close(d.c))
+	d.closed(C.tw_vp8_dec_close(d.c))
 	d.c, d.img = nil, nil
+}
+
+// libvpxTime is a codec's CPU time inside libvpx, counted in C on the
+// threads that call it (tw_cpu), for benchmarks.
+type libvpxTime struct {
+	count *C.tw_cpu     // in the codec's C memory; nil once closed
+	total time.Duration // the whole count, once closed
+}
+
+// TimeCPU makes the codec count the CPU time of its libvpx frame calls
+// too, for CPUTime. It costs two clock reads a frame; benchmarks turn it on.
+func (t *libvpxTime) TimeCPU() {
+	if t.count != nil {
+		t.count.timed = 1
+	}
+}
+
+// CPUTime is the CPU time spent inside libvpx creating the codec, in its
+// frame calls since TimeCPU, and, once closed, freeing it. Read it when no
+// frame is being coded.
+func (t *libvpxTime) CPUTime() time.Duration {
+	if t.count == nil {
+		return t.total
+	}
+	return time.Duration(t.count.ns)
+}
+
+// closed keeps the whole count a close wrapper returned, its C memory gone.
+func (t *libvpxTime) closed(total C.int64_t) {
+	t.count, t.total = nil, time.Duration(total)
 }
 
 // vpxError describes a libvpx failure, wrapping kind unless libvpx blamed a
