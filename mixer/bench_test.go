@@ -136,7 +136,6 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m.clock = threadCPUTime
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))
@@ -147,6 +146,7 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 		if err := m.addSource(s); err != nil {
 			tb.Fatal(err)
 		}
+		s.decoder.TimeCPU()
 		cb.sources = append(cb.sources, s)
 	}
 	for _, spec := range specs {
@@ -155,6 +155,7 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 			tb.Fatal(err)
 		}
 		v.subscribe(&cb.sink)
+		v.enc.TimeCPU()
 		cb.views = append(cb.views, v)
 	}
 	tb.Cleanup(func() {
@@ -190,17 +191,17 @@ func (cb *callBench) second(tb testing.TB) {
 	}
 }
 
-// libvpxTime is the CPU time spent inside libvpx so far: every decode
-// and every encode.
+// libvpxTime is the CPU time spent inside libvpx so far, as the codecs
+// count it: creating them, and every decode and encode since.
 func (cb *callBench) libvpxTime() time.Duration {
-	var d int64
+	var d time.Duration
 	for _, s := range cb.sources {
-		d += s.decodeTime.Load()
+		d += s.decoder.CPUTime()
 	}
 	for _, v := range cb.views {
-		d += v.stats.encodeTime.Load()
+		d += v.enc.CPUTime()
 	}
-	return time.Duration(d)
+	return d
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -231,10 +232,10 @@ func cpuTime() time.Duration {
 // frames and decoded, composed on a 1280x720 canvas at 15 fps and encoded
 // once per view. One op is one call-second. It reports process CPU per
 // call-second (the whole process, garbage collection included), the part
-// spent inside libvpx (decode and encode calls, timed by the working
-// thread's CPU clock), what everything else on that thread (RTP parsing,
-// sample building, scaling, composition) adds to it in percent, and
-// allocations per output frame.
+// spent inside libvpx (decode and encode calls, as the codecs count it),
+// what everything else on the working thread (RTP parsing, sample
+// building, scaling, composition) adds to it in percent, and allocations
+// per output frame.
 func BenchmarkCallMedia(b *testing.B) {
 	equal := layout.Spec{Parties: benchParties, Mode: layout.Equal}
 	distinct := []layout.Spec{
