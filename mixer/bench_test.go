@@ -139,7 +139,7 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))
-		s, err := newSource(party, func() {}, m.clock, NopObserver{}, m.log)
+		s, err := newSource(party, func() {}, NopObserver{}, m.log)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import "fmt"
 // rate-limited, when the picture needs a key frame from the sender (after
 // loss or an undecodable frame). Run it on the track's own goroutine.
 func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) error {
-	s, err := newSource(id, requestKeyframe, m.clock, m.params.Observer, m.log)
+	s, err := newSource(id, requestKeyframe, m.params.Observer, m.log)
 	if err != nil {
 		return err
 	}

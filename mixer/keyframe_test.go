@@ -60,7 +60,7 @@ func TestViewKeyframeRequestsAreRateLimited(t *testing.T) {
 // most every keyframeRequestInterval.
 func TestSourceKeyframeRequestsAreRateLimited(t *testing.T) {
 	var requests int
-	s, err := newSource("customer", func() { requests++ }, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource("customer", func() { requests++ }, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

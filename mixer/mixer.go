@@ -62,7 +62,6 @@ func (p Params) withDefaults() Params {
 type Mixer struct {
 	params Params
 	log    *slog.Logger
-	clock  stopwatch
 
 	// sources and tiles are replaced, never edited, so that views read
 	// them lock-free.
@@ -100,7 +99,6 @@ func newMixer(p Params) (*Mixer, error) {
 	m := &Mixer{
 		params:  p,
 		log:     p.Logger,
-		clock:   wallStopwatch,
 		views:   map[string]*view{},
 		viewers: map[string]*viewer{},
 	}

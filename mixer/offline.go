@@ -30,7 +30,7 @@ func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 	}
 	o := &Offline{m: m, sources: map[string]*source{}, now: time.Now(), period: time.Second / time.Duration(m.params.FPS)}
 	for _, id := range ids {
-		s, err := newSource(id, func() {}, m.clock, NopObserver{}, m.log)
+		s, err := newSource(id, func() {}, NopObserver{}, m.log)
 		if err != nil {
 			o.Close()
 			return nil, err

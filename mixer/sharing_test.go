@@ -13,7 +13,7 @@ import (
 // Views showing a source at the same tile size share one scaled copy per
 // source frame; the sender's own size needs no scaling at all.
 func TestSourceScalesOncePerTileSize(t *testing.T) {
-	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource("customer", nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 // newTestSource is a source whose clock the test steps.
 func newTestSource(t *testing.T) (*source, *time.Time) {
 	t.Helper()
-	s, err := newSource("customer", nil, wallStopwatch, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource("customer", nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

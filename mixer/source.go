@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -47,8 +46,6 @@ type source struct {
 	now             func() time.Time // wall clock; tests step it
 	lastKeyRequest  time.Time
 	waitingForKey   bool
-	decodeTime      atomic.Int64 // nanoseconds spent in the decoder
-	clock           stopwatch
 	observe         Observer
 
 	mu            sync.Mutex
@@ -101,7 +98,7 @@ func (sc *scaledFrame) drop() {
 	sc.dropped = true
 }
 
-func newSource(id string, requestKeyframe func(), clock stopwatch, observe Observer, log *slog.Logger) (*source, error) {
+func newSource(id string, requestKeyframe func(), observe Observer, log *slog.Logger) (*source, error) {
 	dec, err := codec.NewVP8Decoder()
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", id, err)
@@ -113,7 +110,6 @@ func newSource(id string, requestKeyframe func(), clock stopwatch, observe Obser
 		requestKeyframe: requestKeyframe,
 		now:             time.Now,
 		waitingForKey:   true,
-		clock:           clock,
 		observe:         observe,
 	}
 	s.builder = newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &s.packets, lastOfVideoFrame)
@@ -161,13 +157,12 @@ func (s *source) decode(data []byte) {
 		}
 		s.waitingForKey = false
 	}
-	start := s.clock()
+	start := time.Now()
 	err := s.decoder.Unpack(data)
-	took := s.clock() - start
+	took := time.Since(start)
 	if err == nil {
 		err = s.keepPicture()
 	}
-	s.decodeTime.Add(int64(took))
 	if err != nil {
 		s.observe.DecodeFailed()
 		if !errors.Is(err, codec.ErrNoFrame) {
