@@ -55,7 +55,7 @@ func (b *frameBuilder) push(pkt *rtp.Packet) {
 		b.prev = seq
 	}
 	b.started = true
-	if b.builder == nil && !inOrder {
+	if b.builder == nil && (!inOrder || b.cannotTake(pkt)) {
 		b.handOver(prev)
 	}
 	if b.builder != nil {
@@ -66,6 +66,14 @@ func (b *frameBuilder) push(pkt *rtp.Packet) {
 	if b.endsFrame(pkt) {
 		b.join()
 	}
+}
+
+// cannotTake reports whether pkt cannot belong to the frame being built,
+// as its picture is another or the frame is already as long as a builder
+// waits: its end was never marked. Pion's builder then bounds it, and
+// ends frames where their timestamps change.
+func (b *frameBuilder) cannotTake(pkt *rtp.Packet) bool {
+	return len(b.frame) > 0 && (pkt.Timestamp != b.frame[0].Timestamp || len(b.frame) >= int(b.maxLate))
 }
 
 // join makes a sample of the frame's packets, which came in order after

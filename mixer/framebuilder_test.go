@@ -48,6 +48,41 @@ func TestFrameBuilderReleasesInOrderFramesAtOnce(t *testing.T) {
 	}
 }
 
+// A sender that never marks a frame's last packet neither makes the
+// builder hold its packets without end nor loses its frames: each leaves
+// once the next frame's first packet shows where it ended.
+func TestFrameBuilderBoundsUnmarkedFrames(t *testing.T) {
+	var pool packetPool
+	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	var got []byte
+	seq := uint16(100)
+	for f := byte(1); f <= 20; f++ {
+		for i := range 3 {
+			pkt := vp8Packet(&pool, seq, f, i, 3)
+			pkt.Marker = false
+			b.push(pkt)
+			seq++
+			if len(b.frame) > int(videoMaxLate) {
+				t.Fatalf("frame %d: %d packets held for one frame", f, len(b.frame))
+			}
+		}
+		for s := b.pop(); s != nil; s = b.pop() {
+			if !bytes.Equal(s.Data, bytes.Repeat([]byte{s.Data[0], s.Data[0]}, 3)) {
+				t.Fatalf("frame %d = %v, want three parts", s.Data[0], s.Data)
+			}
+			got = append(got, s.Data[0])
+		}
+	}
+	if len(got) < 19 {
+		t.Fatalf("frames %v released of 20 unmarked ones, want all but the last", got)
+	}
+	for i, f := range got {
+		if f != byte(i+1) {
+			t.Fatalf("frames %v, want 1, 2, 3... in order", got)
+		}
+	}
+}
+
 func TestFrameBuilderWaitsForAHoleThenCatchesUp(t *testing.T) {
 	var pool packetPool
 	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
