@@ -46,7 +46,7 @@ var mediaBuckets = prometheus.ExponentialBuckets(0.00025, 2, 12)
 func New() *Metrics {
 	m := &Metrics{registry: prometheus.NewRegistry()}
 	f := factory{m.registry}
-	m.decodeSeconds = f.histogram("threeway_decode_seconds", "Time to decode one inbound VP8 frame.")
+	m.decodeSeconds = f.histogram("threeway_decode_seconds", "Time to decode one inbound VP8 frame and make the picture sizes its tiles show.")
 	m.composeSeconds = f.histogram("threeway_compose_seconds", "Time to compose one view frame: copying each tile's picture into the canvas (sources make the tile sizes as they decode; a size asked for anew is scaled here once).")
 	m.encodeSeconds = f.histogram("threeway_encode_seconds", "Time to encode one view frame.")
 	m.framesDecoded = f.counter("threeway_frames_decoded_total", "Inbound video frames decoded.")

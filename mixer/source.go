@@ -159,10 +159,10 @@ func (s *source) decode(data []byte) {
 	}
 	start := time.Now()
 	err := s.decoder.Unpack(data)
-	took := time.Since(start)
 	if err == nil {
 		err = s.keepPicture()
 	}
+	took := time.Since(start) // the tiles' sizes, made here, included
 	if err != nil {
 		s.observe.DecodeFailed()
 		if !errors.Is(err, codec.ErrNoFrame) {
