@@ -58,6 +58,12 @@ func (b *frameBuilder) push(pkt *rtp.Packet) {
 		b.prev = seq
 	}
 	b.started = true
+	if b.builder == nil && inOrder && len(pkt.Payload) == 0 {
+		// Padding (a sender probing bandwidth): it only takes a sequence
+		// number, and in a frame it would look like one with no start.
+		b.packets.put(pkt)
+		return
+	}
 	if b.builder == nil && (!inOrder || b.cannotTake(pkt)) {
 		b.handOver(prev)
 	}

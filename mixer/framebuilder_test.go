@@ -83,6 +83,33 @@ func TestFrameBuilderBoundsUnmarkedFrames(t *testing.T) {
 	}
 }
 
+// Padding between frames, as Chrome sends to probe bandwidth, is neither
+// part of a frame nor loss: every frame still leaves at its last packet.
+func TestFrameBuilderSkipsPadding(t *testing.T) {
+	var pool packetPool
+	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	seq := uint16(7)
+	for f := byte(1); f <= 6; f++ {
+		for range int(f) % 3 * 5 { // 0, 5 or 10 padding packets
+			pad := vp8Packet(&pool, seq, f-1, 0, 1)
+			pad.Marker, pad.Payload, pad.Padding, pad.PaddingSize = false, pad.Payload[:0], true, 255
+			b.push(pad)
+			seq++
+		}
+		for i := range 2 {
+			b.push(vp8Packet(&pool, seq, f, i, 2))
+			seq++
+		}
+		s := b.pop()
+		switch {
+		case s == nil:
+			t.Fatalf("frame %d not released at its last packet", f)
+		case s.Data[0] != f || s.PrevDroppedPackets != 0:
+			t.Fatalf("frame %d: got frame %d, %d packets dropped before it", f, s.Data[0], s.PrevDroppedPackets)
+		}
+	}
+}
+
 func TestFrameBuilderWaitsForAHoleThenCatchesUp(t *testing.T) {
 	var pool packetPool
 	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
