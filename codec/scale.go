@@ -2,6 +2,7 @@ package codec
 
 /*
 #cgo LDFLAGS: -lyuv
+#include <libyuv/convert.h>
 #include <libyuv/scale.h>
 
 // tw_scale exists so the filter choice is a plain int on the Go side rather
@@ -11,6 +12,11 @@ static int tw_scale(const uint8_t *sy, int sys, const uint8_t *su, const uint8_t
 	return I420Scale(sy, sys, su, suvs, sv, suvs, sw, sh,
 		dy, dys, du, duvs, dv, duvs, dw, dh,
 		box ? kFilterBox : kFilterBilinear);
+}
+
+static int tw_copy(const uint8_t *sy, int sys, const uint8_t *su, const uint8_t *sv, int suvs,
+		uint8_t *dy, int dys, uint8_t *du, uint8_t *dv, int duvs, int w, int h) {
+	return I420Copy(sy, sys, su, suvs, sv, suvs, dy, dys, du, duvs, dv, duvs, w, h);
 }
 */
 import "C"
@@ -54,11 +60,7 @@ func ScaleInto(src, dst *Frame, x, y, w, h int) {
 		w <= 0 || h <= 0 || x < 0 || y < 0 || x+w > dst.Width || y+h > dst.Height {
 		return
 	}
-	cw := dst.ChromaWidth()
-	scalePlanes(framePlanes(src), yuvPlanes{
-		y: bytePtr(dst.Y[y*dst.Width+x:]), u: bytePtr(dst.U[y/2*cw+x/2:]), v: bytePtr(dst.V[y/2*cw+x/2:]),
-		strideY: C.int(dst.Width), strideUV: C.int(cw), width: w, height: h,
-	})
+	scalePlanes(framePlanes(src), rectPlanes(dst, x, y, w, h))
 }
 
 // fits reports whether f can take a scaled picture: a size and the planes
@@ -80,6 +82,15 @@ func framePlanes(f *Frame) yuvPlanes {
 		strideY: C.int(f.Width), strideUV: C.int(f.Width / 2), width: f.Width, height: f.Height}
 }
 
+// rectPlanes is the w x h rectangle at even (x, y) of f, which holds it.
+func rectPlanes(f *Frame, x, y, w, h int) yuvPlanes {
+	cw := f.ChromaWidth()
+	return yuvPlanes{
+		y: bytePtr(f.Y[y*f.Width+x:]), u: bytePtr(f.U[y/2*cw+x/2:]), v: bytePtr(f.V[y/2*cw+x/2:]),
+		strideY: C.int(f.Width), strideUV: C.int(cw), width: w, height: h,
+	}
+}
+
 // scalePlanes is Scale between any two pictures.
 func scalePlanes(src, dst yuvPlanes) {
 	if dst.width*2 == src.width*3 && dst.height*2 == src.height*3 {
@@ -90,6 +101,12 @@ func scalePlanes(src, dst yuvPlanes) {
 		return
 	}
 	scale(src, dst)
+}
+
+// copyPlanes copies src into dst, which is at least as large.
+func copyPlanes(src, dst yuvPlanes) {
+	C.tw_copy(src.y, src.strideY, src.u, src.v, src.strideUV,
+		dst.y, dst.strideY, dst.u, dst.v, dst.strideUV, C.int(src.width), C.int(src.height))
 }
 
 // scale is one libyuv I420Scale.

@@ -510,15 +510,46 @@ func (d *VP8Decoder) ScaleTo(dst *Frame) error {
 	case dst.Width == w && dst.Height == h:
 		return d.CopyTo(dst)
 	}
+	scalePlanes(d.planes(), framePlanes(dst))
+	return nil
+}
+
+// DrawInto draws the picture the last successful Unpack left into the
+// w x h rectangle at (x, y) of dst, straight from libvpx's buffer: copied
+// when w x h is its size, else scaled as Scale does. It saves a caller that
+// composes pictures copying each one out first. The rectangle's corners are
+// rounded down to even coordinates and must lie inside dst.
+func (d *VP8Decoder) DrawInto(dst *Frame, x, y, w, h int) error {
+	pw, ph, ok := d.PictureSize()
+	x, y, w, h = x&^1, y&^1, w&^1, h&^1
+	switch {
+	case !ok:
+		return fmt.Errorf("codec: vp8 draw: no unpacked picture: %w", ErrNoFrame)
+	case !dst.fits() || w <= 0 || h <= 0 || x < 0 || y < 0 || x+w > dst.Width || y+h > dst.Height:
+		return fmt.Errorf("codec: vp8 draw: %dx%d at (%d, %d) outside a %dx%d frame: %w",
+			w, h, x, y, dst.Width, dst.Height, ErrBadParams)
+	}
+	to := rectPlanes(dst, x, y, w, h)
+	if w == pw && h == ph {
+		copyPlanes(d.planes(), to)
+		return nil
+	}
+	scalePlanes(d.planes(), to)
+	return nil
+}
+
+// planes are the last unpacked picture's planes, in libvpx's buffer, at
+// its even size (see tw_vp8_copy for the odd sizes' extra row and column).
+func (d *VP8Decoder) planes() yuvPlanes {
 	img := d.img
-	scalePlanes(yuvPlanes{
+	w, h, _ := d.PictureSize()
+	return yuvPlanes{
 		y:       (*C.uint8_t)(img.planes[C.VPX_PLANE_Y]),
 		u:       (*C.uint8_t)(img.planes[C.VPX_PLANE_U]),
 		v:       (*C.uint8_t)(img.planes[C.VPX_PLANE_V]),
 		strideY: img.stride[C.VPX_PLANE_Y], strideUV: img.stride[C.VPX_PLANE_U],
 		width: w, height: h,
-	}, framePlanes(dst))
-	return nil
+	}
 }
 
 // Close frees the decoder. It is idempotent.

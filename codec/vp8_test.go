@@ -364,3 +364,43 @@ func TestVP8ScaleToMatchesCopyThenScale(t *testing.T) {
 		t.Errorf("ScaleTo into a frame without planes: err = %v, want ErrBadParams", err)
 	}
 }
+
+// DrawInto, straight from libvpx's buffer, draws what copying the picture
+// out and then copying or scaling it into the rectangle draws, and nothing
+// outside the rectangle. It needs an unpacked picture and a rectangle
+// inside the destination.
+func TestVP8DrawIntoMatchesCopyThenDraw(t *testing.T) {
+	d := newTestDecoder(t)
+	canvas := NewFrame(1280, 720)
+	if err := d.DrawInto(canvas, 0, 0, 640, 360); !errors.Is(err, ErrNoFrame) {
+		t.Errorf("DrawInto before any Unpack: err = %v, want ErrNoFrame", err)
+	}
+	for _, data := range encodeStream(t, 640, 360, 3) {
+		if err := d.Unpack(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copied := NewFrame(2, 2)
+	if err := d.CopyTo(copied); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][4]int{{640, 0, 640, 360}, {320, 360, 640, 360}, {0, 90, 960, 540}, {960, 180, 320, 180}} {
+		x, y, w, h := r[0], r[1], r[2], r[3]
+		want := NewFrame(1280, 720)
+		want.Fill(40, 100, 160)
+		ScaleInto(copied, want, x, y, w, h)
+		got := NewFrame(1280, 720)
+		got.Fill(40, 100, 160)
+		if err := d.DrawInto(got, x, y, w, h); err != nil {
+			t.Fatalf("%dx%d at (%d,%d): %v", w, h, x, y, err)
+		}
+		if !sameFrame(got, want) {
+			t.Errorf("%dx%d at (%d,%d): drawn from libvpx's buffer differs from drawn from a copy", w, h, x, y)
+		}
+	}
+	for _, r := range [][4]int{{700, 0, 640, 360}, {0, 400, 640, 360}, {-2, 0, 640, 360}, {0, 0, 0, 360}} {
+		if err := d.DrawInto(canvas, r[0], r[1], r[2], r[3]); !errors.Is(err, ErrBadParams) {
+			t.Errorf("DrawInto %v of a 1280x720 frame: err = %v, want ErrBadParams", r, err)
+		}
+	}
+}

@@ -8,14 +8,20 @@
 //
 // Threading: one ingest goroutine per inbound track (the caller's, inside
 // IngestVideo and IngestAudio), one goroutine per view ticking at the output
-// frame rate, and one audio goroutine per Mixer on a 20 ms clock. Sources
-// publish their latest frame by swapping reference-counted pointers, one
-// per size views show it at: the ingest goroutine makes those sizes as it
-// decodes, straight from libvpx's buffer, so a view's compose is copies
-// into its canvas (and the upscale of a tile larger than the sender's
-// picture, straight onto it), and neither waits for the other longer than
-// a swap.
+// frame rate, and one audio goroutine per Mixer on a 20 ms clock.
+//
+// A source's picture stays in libvpx's buffer, never copied out at the
+// sender's size: views draw it from there straight onto their canvases
+// (copied, or scaled up into a larger tile), under a read lock that the
+// next decode takes for writing. The smaller sizes views show it at are
+// scaled from that buffer as it is decoded and published by swapping
+// reference-counted pointers, one per size. A view's canvas keeps its
+// pixels between frames, so a tile still showing the latest picture is not
+// drawn again; a view waits for a decode only when its tile is behind, and
+// a decode waits for a copy at most.
+//
 // A view's compose and encode take one of a few CPU slots, one per CPU
 // the process may use, so views never outnumber cores inside libvpx;
-// sources decode without waiting, since every frame must be decoded.
+// sources decode without waiting for slots, since every frame must be
+// decoded.
 package mixer

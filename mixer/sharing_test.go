@@ -8,41 +8,41 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/threeway-mcu/threeway/codec"
+	"github.com/threeway-mcu/threeway/layout"
 )
 
 // Views showing a source at the same tile size share one scaled copy per
-// source frame; the sender's own size needs no scaling at all.
+// source frame; the sender's own size needs no copy at all.
 func TestSourceScalesOncePerTileSize(t *testing.T) {
-	s, err := newSource("customer", nil, NopObserver{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
+	s, clock := newTestSource(t)
+	frames := encodeFrames(t, 640, 360, 2)
+	s.decode(frames[0])
+	first, _ := s.picture(320, 180, *clock)
+	again, _ := s.picture(320, 180, *clock)
+	if first == nil || again == nil {
+		t.Fatal("no 320x180 picture")
 	}
-	defer s.close()
-	publish := func(y byte) {
-		f := s.frames.Get(640, 360)
-		f.Fill(y, 128, 128)
-		publish(s, f)
-	}
-	now := time.Now()
-	publish(100)
-	first := s.picture(320, 180, now)
-	again := s.picture(320, 180, now)
-	full := s.picture(640, 360, now)
 	defer first.Release()
 	defer again.Release()
-	defer full.Release()
 	if first != again {
 		t.Error("a second view of the same tile size scaled the frame again")
 	}
-	if full.Width != 640 || full != s.latest {
-		t.Error("a tile of the sender's size got a scaled copy")
+	full := codec.NewFrame(640, 360)
+	if seq := s.drawOn(full, layout.Rect{W: 640, H: 360}, 0, *clock); seq != s.seq {
+		t.Fatalf("a tile of the sender's size drew picture %d, want %d", seq, s.seq)
+	}
+	if len(s.scaled) != 1 {
+		t.Errorf("%d sizes made, want 1 (320x180): the sender's size is drawn from the decoder", len(s.scaled))
 	}
 
-	publish(200)
-	next := s.picture(320, 180, now)
+	s.decode(frames[1])
+	next, _ := s.picture(320, 180, *clock)
+	if next == nil {
+		t.Fatal("no 320x180 picture after the second frame")
+	}
 	defer next.Release()
-	if next == first || next.Y[0] != 200 {
-		t.Errorf("after a new source frame the tile shows the old one (luma %d, want 200)", next.Y[0])
+	if next == first || lumaAt(next, 160, 90) < 57 {
+		t.Errorf("after a new source frame the tile shows the old one (luma %d, want about 60)", lumaAt(next, 160, 90))
 	}
 }
 
@@ -138,65 +138,57 @@ func encodeFrames(t *testing.T, w, h, n int) [][]byte {
 }
 
 // After a quiet spell with no frame and no view asking, a view asking
-// again gets the newest picture, not the first one the source kept at
-// the sender's size.
+// again gets the newest picture.
 func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
 	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 1280, 720, 4)
 	for _, data := range frames {
 		s.decode(data)
-		if f := s.picture(640, 360, *clock); f != nil {
+		if f, _ := s.picture(640, 360, *clock); f != nil {
 			f.Release()
 		}
 	}
 	*clock = clock.Add(scaledCacheTTL + time.Second)
-	f := s.picture(640, 360, *clock)
+	f, _ := s.picture(640, 360, *clock)
 	if f == nil {
 		t.Fatal("no picture after a quiet spell")
 	}
 	defer f.Release()
-	if got := int(f.Y[len(f.Y)/2]); got < 77 || got > 83 {
+	if got := lumaAt(f, 320, 180); got < 77 || got > 83 {
 		t.Errorf("after a quiet spell the tile shows luma %d, want about 80 (the last frame, not the first's 50)", got)
 	}
 }
 
-// A sender shown only in smaller tiles is scaled for them as it is
-// decoded, straight from the decoder, and never copied at its own size;
-// a size asked for anew is served at once from the current picture, and
-// made with every decode from then on; the sender's own size is kept
-// again once a tile shows it, and when no view asks for anything.
+// A sender shown in smaller tiles is scaled for them as it is decoded,
+// straight from the decoder. A size asked for anew is made at once from
+// the current picture, and with every decode from then on; a size nobody
+// asked for lately is no longer made.
 func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 	s, clock := newTestSource(t)
-	frames := encodeFrames(t, 1280, 720, 8)
-	luma := func(f *codec.Frame) int { return int(f.Y[len(f.Y)/2]) }
+	frames := encodeFrames(t, 1280, 720, 4)
 	show := func(w, h, wantLuma int) *codec.Frame {
 		t.Helper()
-		f := s.picture(w, h, *clock)
+		f, seq := s.picture(w, h, *clock)
 		if f == nil {
 			t.Fatalf("no picture for a %dx%d tile", w, h)
 		}
 		defer f.Release()
-		if got := luma(f); got < wantLuma-3 || got > wantLuma+3 {
-			t.Errorf("%dx%d tile shows luma %d, want about %d (the current frame)", w, h, got, wantLuma)
+		if got := lumaAt(f, f.Width/2, f.Height/2); got < wantLuma-3 || got > wantLuma+3 || seq != s.seq {
+			t.Errorf("%dx%d tile shows luma %d of picture %d, want about %d of %d (the current frame)",
+				w, h, got, seq, wantLuma, s.seq)
 		}
 		return f
 	}
 
-	s.decode(frames[0]) // no view asked yet: kept at the sender's size
-	if s.latest == nil || s.latestSeq != s.seq || s.latest.Width != 1280 {
-		t.Fatal("with no view asking, the first picture was not kept at the sender's size")
-	}
-	show(640, 360, 50) // asked anew: scaled from the kept picture
+	s.decode(frames[0])
+	show(640, 360, 50) // asked anew: scaled from the decoder at once
 
 	s.decode(frames[1])
-	if s.latestSeq == s.seq {
-		t.Error("a picture shown only at 640x360 was copied out at 1280x720")
-	}
 	small := show(640, 360, 60)
-	if small.Width != 640 || small != s.scaled[0].frame {
+	if small.Width != 640 || small != s.scaled[0].frame || s.scaled[0].seq != s.seq {
 		t.Errorf("the tile got a %dx%d picture that is not the decode's scaled one", small.Width, small.Height)
 	}
-	show(320, 180, 60) // asked anew with no copy at the sender's size: from the 640x360
+	show(320, 180, 60)
 
 	s.decode(frames[2])
 	for _, sc := range s.scaled {
@@ -204,42 +196,32 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 			t.Errorf("the %dx%d tile's picture was not made by the decode", sc.boxW, sc.boxH)
 		}
 	}
-	show(1280, 720, 70) // the sender's size, asked anew: made from the 640x360 at once
-	if s.latestSeq == s.seq {
-		t.Error("a picture blown up from a 640x360 stand-in was kept as the sender's size")
-	}
-	s.decode(frames[3])
-	if s.latestSeq != s.seq {
-		t.Error("the sender's size, shown by a tile, was not kept by the next decode")
-	}
-	show(1280, 720, 80)
 
 	*clock = clock.Add(scaledCacheTTL + time.Second) // nobody asked for a while
-	s.decode(frames[4])
-	if len(s.scaled) != 0 || s.latestSeq != s.seq {
-		t.Errorf("after every view stopped asking: %d sizes still made, sender's size kept %v",
-			len(s.scaled), s.latestSeq == s.seq)
+	s.decode(frames[3])
+	if len(s.scaled) != 0 {
+		t.Errorf("after every view stopped asking: %d sizes still made", len(s.scaled))
 	}
 }
 
 // A sender that switches resolution (a browser adapting to its uplink)
-// keeps every tile at the tile's size, showing the current frame.
+// keeps every tile filled at the tile's size, showing the current frame,
+// whether the tile is smaller than the picture or not.
 func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
 	s, clock := newTestSource(t)
 	small := encodeFrames(t, 640, 360, 3)
 	large := encodeFrames(t, 1280, 720, 3) // starts with a key frame
 	check := func(boxW, boxH, wantLuma int) {
 		t.Helper()
-		f := s.picture(boxW, boxH, *clock)
-		if f == nil {
-			t.Fatalf("no picture for a %dx%d tile", boxW, boxH)
+		canvas := codec.NewFrame(boxW, boxH)
+		canvas.Fill(200, 128, 128)
+		if seq := s.drawOn(canvas, layout.Rect{W: boxW, H: boxH}, 0, *clock); seq != s.seq {
+			t.Fatalf("a %dx%d tile drew picture %d, want %d", boxW, boxH, seq, s.seq)
 		}
-		defer f.Release()
-		if f.Width != boxW || f.Height != boxH {
-			t.Errorf("a %dx%d tile got a %dx%d picture", boxW, boxH, f.Width, f.Height)
-		}
-		if got := int(f.Y[len(f.Y)/2]); got < wantLuma-3 || got > wantLuma+3 {
-			t.Errorf("%dx%d tile shows luma %d, want about %d", boxW, boxH, got, wantLuma)
+		for _, p := range [][2]int{{1, 1}, {boxW - 2, boxH - 2}, {boxW / 2, boxH / 2}} {
+			if got := lumaAt(canvas, p[0], p[1]); got < wantLuma-3 || got > wantLuma+3 {
+				t.Errorf("%dx%d tile at (%d,%d) shows luma %d, want about %d", boxW, boxH, p[0], p[1], got, wantLuma)
+			}
 		}
 	}
 	for i, data := range small {
@@ -256,16 +238,4 @@ func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
 	}
 }
 
-// publish makes f, holding one reference, the source's latest picture, at
-// the sender's size, as a decode keeping that size would.
-func publish(s *source, f *codec.Frame) {
-	s.mu.Lock()
-	old := s.latest
-	s.seq++
-	s.width, s.height = f.Width, f.Height
-	s.latest, s.latestSeq = f, s.seq
-	s.mu.Unlock()
-	if old != nil {
-		old.Release()
-	}
-}
+func lumaAt(f *codec.Frame, x, y int) int { return int(f.Y[y*f.Width+x]) }

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/threeway-mcu/threeway/codec"
+	"github.com/threeway-mcu/threeway/layout"
 )
 
 const (
@@ -27,16 +28,15 @@ const (
 // latest picture at every tile size views show it at, so that each size is
 // made once per source frame however many views show it.
 //
-// The sizes views asked for lately are made as the picture is decoded,
-// straight from libvpx's buffer: scaled to each tile size, and copied out
-// at the sender's own size only when a tile shows it at that size (or no
-// view asked for any). A sender at 1280x720 shown in smaller tiles is
-// never copied at full size. A size asked for anew is made at once from
-// the best picture at hand, then with every frame from the next one on.
+// The picture is never copied out at the sender's own size. Views showing
+// it at that size, or larger, draw it straight from libvpx's buffer, which
+// holds it until the next decode; unpacking keeps the two apart. The
+// smaller sizes views asked for lately are scaled from that buffer as the
+// picture is decoded; a size asked for anew is made at once, then with
+// every frame from the next one on.
 type source struct {
-	id     string
-	frames codec.FramePool // decoded pictures, all of the sender's size
-	log    *slog.Logger
+	id  string
+	log *slog.Logger
 
 	// Owned by the ingest goroutine.
 	packets         packetPool
@@ -48,12 +48,16 @@ type source struct {
 	waitingForKey   bool
 	observe         Observer
 
+	// unpacking is held for writing while libvpx decodes a frame, which
+	// replaces the picture in its buffer, and for reading while a view
+	// draws or scales that picture. A decode waits for a copy at most; a
+	// view waits for a decode only when its tile is behind (drawOn).
+	unpacking sync.RWMutex
+
 	mu            sync.Mutex
-	seq           uint64       // bumps with every decoded picture; 0 before the first
-	width, height int          // the size of picture seq
-	latest        *codec.Frame // the last picture kept at the sender's size
-	latestSeq     uint64
-	nativeUsed    time.Time // when a view last showed the sender's size
+	seq           uint64 // bumps with every decoded picture; 0 before the first
+	width, height int    // the size of picture seq
+	held          uint64 // the picture in libvpx's buffer: seq, or 0 after a failed decode
 	scaled        []*scaledFrame
 
 	// Owned by the ingest goroutine: keepPicture's buffers.
@@ -158,10 +162,7 @@ func (s *source) decode(data []byte) {
 		s.waitingForKey = false
 	}
 	start := time.Now()
-	err := s.decoder.Unpack(data)
-	if err == nil {
-		err = s.keepPicture()
-	}
+	err := s.unpack(data)
 	took := time.Since(start) // the tiles' sizes, made here, included
 	if err != nil {
 		s.observe.DecodeFailed()
@@ -174,82 +175,75 @@ func (s *source) decode(data []byte) {
 	s.observe.FrameDecoded(took)
 }
 
-// keepPicture makes the unpacked picture the latest, at the sizes views
-// asked for lately.
+// unpack decodes data into libvpx's buffer and makes it the latest
+// picture; after a failure the buffer holds none.
+func (s *source) unpack(data []byte) error {
+	s.unpacking.Lock()
+	defer s.unpacking.Unlock()
+	err := s.decoder.Unpack(data)
+	if err == nil {
+		err = s.keepPicture()
+	}
+	if err != nil {
+		s.mu.Lock()
+		s.held = 0
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// keepPicture makes the unpacked picture the latest, scaled to the smaller
+// sizes views asked for lately. Caller holds unpacking.
 func (s *source) keepPicture() error {
 	w, h, _ := s.decoder.PictureSize()
 	now := s.now()
 	s.mu.Lock()
 	// A copy: views reorder s.scaled while this goroutine scales.
-	wanted := append(s.wanted[:0], s.wantedScales(now)...)
-	native := len(wanted) == 0 || now.Sub(s.nativeUsed) <= scaledCacheTTL
+	wanted := s.wanted[:0]
+	for _, sc := range s.wantedScales(now) {
+		if fw, _ := fitSize(w, h, sc.boxW, sc.boxH); fw < w {
+			wanted = append(wanted, sc) // larger tiles draw from the decoder
+		}
+	}
 	s.mu.Unlock()
 	s.wanted = wanted
 	defer clear(wanted)
 
-	var own *codec.Frame
-	if native {
-		own = s.frames.Get(w, h)
-		if err := s.decoder.CopyTo(own); err != nil {
-			own.Release()
-			return err
-		}
-	}
 	keep := s.keep[:0]
+	defer func() {
+		for i := range keep {
+			keep[i].Release() // the entries hold their own references
+		}
+		clear(keep)
+		s.keep = keep[:0]
+	}()
 	for _, sc := range wanted {
 		fw, fh := fitSize(w, h, sc.boxW, sc.boxH)
 		f := sc.frames.Get(fw, fh)
 		if err := s.decoder.ScaleTo(f); err != nil {
 			f.Release()
-			for _, k := range keep {
-				k.Release()
-			}
-			clear(keep)
-			if own != nil {
-				own.Release()
-			}
 			return err
 		}
 		keep = append(keep, f)
 	}
-	s.keep = keep
 
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.seq++
 	s.width, s.height = w, h
-	var old *codec.Frame
-	if own != nil {
-		old, s.latest, s.latestSeq = s.latest, own, s.seq
-	}
+	s.held = s.seq
 	for i, sc := range wanted {
 		sc.keep(keep[i], s.seq)
-	}
-	s.mu.Unlock()
-	for i := range keep {
-		keep[i].Release() // the entries hold their own references
-		keep[i] = nil
-	}
-	if old != nil {
-		old.Release()
 	}
 	return nil
 }
 
 // wantedScales is the entries views asked for lately; it drops the rest.
-// A dropped entry's picture, if newer than latest, becomes latest: it may
-// be the newest picture there is, for a view that asks again after a
-// quiet spell. Caller holds s.mu.
+// Caller holds s.mu.
 func (s *source) wantedScales(now time.Time) []*scaledFrame {
 	kept := s.scaled[:0]
 	for _, sc := range s.scaled {
 		if now.Sub(sc.lastUsed) > scaledCacheTTL {
-			if sc.frame != nil && sc.seq > s.latestSeq {
-				if s.latest != nil {
-					s.latest.Release()
-				}
-				s.latest, s.latestSeq = sc.frame, sc.seq
-				sc.frame = nil
-			}
 			sc.drop()
 			continue
 		}
@@ -293,110 +287,111 @@ func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
 	return int(data[6]) | int(data[7]&0x3f)<<8, int(data[8]) | int(data[9]&0x3f)<<8, true
 }
 
-// picture returns the latest picture scaled to fit a boxW x boxH tile
-// keeping its shape, retained for the caller, or nil if there is none yet.
-// now is the view's clock, used to expire sizes nobody asks for. A size
-// the decode did not make (asked for anew) is made here, outside the lock,
-// so ingest never waits for it; two views making the same one at once both
-// do the work, and one result is kept.
-func (s *source) picture(boxW, boxH int, now time.Time) *codec.Frame {
+// drawOn draws the latest picture fitted into tile r of canvas, with black
+// bars where its shape differs, unless the tile shows it already: shown is
+// the picture the tile holds, 0 for none. It returns the picture the tile
+// holds afterwards, 0 if the source has none to draw (the caller draws a
+// placeholder). now is the view's clock, used to expire sizes nobody asks
+// for.
+func (s *source) drawOn(canvas *codec.Frame, r layout.Rect, shown uint64, now time.Time) uint64 {
 	s.mu.Lock()
-	if s.seq == 0 {
-		s.mu.Unlock()
-		return nil
-	}
-	seq := s.seq
-	w, h := fitSize(s.width, s.height, boxW, boxH)
-	native := w == s.width && h == s.height
-	var sc *scaledFrame
-	if native {
-		s.nativeUsed = now
-		if l := s.latest; l != nil && s.latestSeq == seq && l.Width == w && l.Height == h {
-			l.Retain()
-			defer s.mu.Unlock()
-			return l
-		}
-	} else {
-		sc = s.scaledEntry(boxW, boxH, now)
-		if f := sc.frame; f != nil && sc.seq == seq && f.Width == w && f.Height == h {
-			f.Retain()
-			defer s.mu.Unlock()
-			return f
-		}
-	}
-	from := s.bestPicture(seq)
-	if from == nil {
-		s.mu.Unlock()
-		return nil
-	}
-	var f *codec.Frame
-	if native {
-		f = s.frames.Get(w, h)
-	} else {
-		f = sc.frames.Get(w, h)
-	}
+	seq, sw, sh := s.seq, s.width, s.height
 	s.mu.Unlock()
-
-	codec.Scale(from, f)
-	// Only a picture made from one at least as large stands for frame seq
-	// at this size; one blown up from a smaller stand-in is for this view
-	// now, and the next decode makes the size properly.
-	exact := from.Width >= w && from.Height >= h
-	from.Release()
-	if sc != nil && exact {
-		s.mu.Lock()
-		sc.keep(f, seq)
-		s.mu.Unlock()
+	if seq == 0 || seq == shown {
+		return seq
 	}
-	return f
-}
-
-// tilePicture is what a boxW x boxH tile shows, retained, and the size to
-// draw it at (nil if there is no picture yet). A tile larger than the
-// sender's picture gets that picture, to scale straight onto its canvas:
-// such a size is rarely shared (the large tile of a maximized layout is
-// one view's), and copying a scaled copy into place would move more bytes
-// than copying the sender's picture out of the decoder.
-func (s *source) tilePicture(boxW, boxH int, now time.Time) (*codec.Frame, int, int) {
-	s.mu.Lock()
-	sw, sh := s.width, s.height
-	s.mu.Unlock()
-	w, h := fitSize(sw, sh, boxW, boxH)
-	if sw > 0 && w > sw {
-		pic := s.picture(sw, sh, now)
-		return pic, w, h
+	if w, _ := fitSize(sw, sh, r.W, r.H); w >= sw {
+		return s.drawHeld(canvas, r, shown)
 	}
-	pic := s.picture(boxW, boxH, now)
+	pic, seq := s.picture(r.W, r.H, now)
 	if pic == nil {
-		return nil, 0, 0
+		return 0
 	}
-	return pic, pic.Width, pic.Height
+	defer pic.Release()
+	x, y := r.X+(r.W-pic.Width)/2, r.Y+(r.H-pic.Height)/2
+	fillBars(canvas, r, x, y, pic.Width, pic.Height)
+	pic.CopyTo(canvas, x, y)
+	return seq
 }
 
-// bestPicture is the picture to make a missing size from, retained: the
-// newest at hand, the largest of its sizes. Caller holds s.mu.
-func (s *source) bestPicture(seq uint64) *codec.Frame {
-	var best *codec.Frame
-	var bestSeq uint64
-	better := func(f *codec.Frame, fseq uint64) {
-		switch {
-		case f == nil:
-		case best == nil, fseq > bestSeq, fseq == bestSeq && f.Width*f.Height > best.Width*best.Height:
-			best, bestSeq = f, fseq
-		}
+// drawHeld draws the picture in libvpx's buffer, at the sender's size or
+// scaled up, into tile r. A tile larger than the sender's picture is rarely
+// shared (the large tile of a maximized layout is one view's), so it is
+// scaled straight onto the canvas rather than through a copy of its own.
+// If a decode is under way it waits for it: the tile is behind, and the
+// decode is making a newer picture than the one it replaces.
+func (s *source) drawHeld(canvas *codec.Frame, r layout.Rect, shown uint64) uint64 {
+	s.unpacking.RLock()
+	defer s.unpacking.RUnlock()
+	s.mu.Lock()
+	held, sw, sh := s.held, s.width, s.height
+	s.mu.Unlock()
+	if held == 0 || held == shown {
+		// After an undecodable frame there is nothing to draw until the
+		// next key frame: a tile keeps what it shows, a new one the
+		// placeholder.
+		return shown
 	}
-	if l := s.latest; l != nil && s.latestSeq == seq && l.Width == s.width && l.Height == s.height {
-		l.Retain() // the sender's size: nothing is better
-		return l
+	w, h := fitSize(sw, sh, r.W, r.H)
+	x, y := r.X+(r.W-w)/2, r.Y+(r.H-h)/2
+	if err := s.decoder.DrawInto(canvas, x, y, w, h); err != nil {
+		s.log.Warn("drawing video", "source", s.id, "err", err)
+		return 0
 	}
-	better(s.latest, s.latestSeq)
-	for _, sc := range s.scaled {
-		better(sc.frame, sc.seq)
+	fillBars(canvas, r, x, y, w, h)
+	return held
+}
+
+// picture returns the latest picture scaled to fit a boxW x boxH tile
+// smaller than the sender's picture, retained for the caller, and the
+// picture's number; nil if there is none. A size the decode did not make
+// (asked for anew) is made here from libvpx's buffer, the next decode
+// waiting meanwhile; two views making the same one at once both do the
+// work, and one result is kept.
+func (s *source) picture(boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
+	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
+		return f, seq
 	}
-	if best != nil {
-		best.Retain()
+	s.unpacking.RLock()
+	defer s.unpacking.RUnlock()
+	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
+		return f, seq // made by the decode this view waited for
 	}
-	return best
+	s.mu.Lock()
+	seq, held := s.seq, s.held
+	w, h := fitSize(s.width, s.height, boxW, boxH)
+	sc := s.scaledEntry(boxW, boxH, now)
+	s.mu.Unlock()
+	if held == 0 {
+		return nil, 0 // see drawHeld
+	}
+	f := sc.frames.Get(w, h)
+	if err := s.decoder.ScaleTo(f); err != nil {
+		f.Release()
+		s.log.Warn("scaling video", "source", s.id, "err", err)
+		return nil, 0
+	}
+	s.mu.Lock()
+	sc.keep(f, seq)
+	s.mu.Unlock()
+	return f, seq
+}
+
+// scaledPicture is the cached boxW x boxH size of the latest picture,
+// retained, if the decode or a view has made it.
+func (s *source) scaledPicture(boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seq == 0 {
+		return nil, 0
+	}
+	w, h := fitSize(s.width, s.height, boxW, boxH)
+	sc := s.scaledEntry(boxW, boxH, now)
+	if f := sc.frame; f != nil && sc.seq == s.seq && f.Width == w && f.Height == h {
+		f.Retain()
+		return f, s.seq
+	}
+	return nil, 0
 }
 
 // scaledEntry finds or makes the entry for a boxW x boxH tile and drops
@@ -416,16 +411,15 @@ func (s *source) scaledEntry(boxW, boxH int, now time.Time) *scaledFrame {
 	return found
 }
 
-// close drops the source's pictures and its decoder. The ingest goroutine
-// must have returned.
+// close drops the source's pictures and its decoder, once any view
+// drawing from it is done. The ingest goroutine must have returned.
 func (s *source) close() {
+	s.unpacking.Lock()
+	defer s.unpacking.Unlock()
 	s.decoder.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.latest != nil {
-		s.latest.Release()
-		s.latest = nil
-	}
+	s.held = 0
 	for _, sc := range s.scaled {
 		sc.drop()
 	}

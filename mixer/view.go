@@ -31,6 +31,7 @@ type view struct {
 
 	// Owned by the view goroutine.
 	tiles, drawn []layout.Tile
+	shows        []tileShows // what each drawn tile holds
 	out          []byte
 	lastKeyframe time.Time
 	lastTick     time.Time
@@ -174,7 +175,9 @@ func (v *view) countLateTicks(now time.Time) {
 	v.lastTick = now
 }
 
-// compose draws every tile on the encoder's input picture.
+// compose draws every tile on the encoder's input picture. The canvas
+// keeps its pixels from frame to frame, so a tile still showing its
+// source's latest picture is left as it is.
 func (v *view) compose(now time.Time) {
 	p := v.m.params
 	canvas := v.enc.Input()
@@ -187,36 +190,39 @@ func (v *view) compose(now time.Time) {
 	if !sameTiles(tiles, v.drawn) {
 		canvas.Fill(blackY, blackU, blackV)
 		v.drawn = append(v.drawn[:0], tiles...)
+		v.shows = append(v.shows[:0], make([]tileShows, len(tiles))...)
 	}
 	sources := *v.m.sources.Load()
-	for _, t := range tiles {
-		v.drawTile(canvas, t, sources[t.Party], now)
+	for i, t := range tiles {
+		v.drawTile(canvas, t, sources[t.Party], &v.shows[i], now)
 	}
 }
 
-// drawTile draws a source's latest picture, fitted into the tile with black
-// bars if its shape differs, or the party's placeholder if it has none.
-func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, now time.Time) {
+// tileShows is the picture a tile of the canvas holds: source frame seq of
+// src, or nothing to keep (zero) when it holds a placeholder or bars.
+type tileShows struct {
+	src *source
+	seq uint64
+}
+
+// drawTile draws a source's latest picture, fitted into the tile with
+// black bars if its shape differs, or the party's placeholder if it has
+// none. shows is what the tile holds, and is updated.
+func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, shows *tileShows, now time.Time) {
 	r := t.Rect
 	info := v.m.tile(t.Party)
-	var pic *codec.Frame
-	var w, h int
 	if src != nil && !info.VideoOff {
-		pic, w, h = src.tilePicture(r.W, r.H, now)
+		shown := shows.seq
+		if shows.src != src {
+			shown = 0 // another source's numbers
+		}
+		if seq := src.drawOn(canvas, r, shown, now); seq != 0 {
+			*shows = tileShows{src: src, seq: seq}
+			return
+		}
 	}
-	if pic == nil {
-		pic = v.m.placeholders.get(info.Label, r.W, r.H)
-		pic.CopyTo(canvas, r.X, r.Y)
-		return
-	}
-	defer pic.Release()
-	x, y := r.X+(r.W-w)/2, r.Y+(r.H-h)/2
-	fillBars(canvas, r, x, y, w, h)
-	if pic.Width == w && pic.Height == h {
-		pic.CopyTo(canvas, x, y)
-	} else {
-		codec.ScaleInto(pic, canvas, x, y, w, h)
-	}
+	*shows = tileShows{}
+	v.m.placeholders.get(info.Label, r.W, r.H).CopyTo(canvas, r.X, r.Y)
 }
 
 // fillBars blacks out the parts of tile r not covered by a w x h picture

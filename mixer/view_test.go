@@ -1,9 +1,12 @@
 package mixer
 
 import (
-	"github.com/pion/webrtc/v4/pkg/media"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/threeway-mcu/threeway/layout"
 )
@@ -97,7 +100,8 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 	canvas := v.enc.Input()
 	canvas.Fill(200, 128, 128)
 	// The large tile of a maximized layout: the 4:3 picture fits as 720x540.
-	v.drawTile(canvas, layout.Tile{Party: "customer", Rect: layout.Rect{X: 0, Y: 90, W: 960, H: 540}}, s, *clock)
+	var shows tileShows
+	v.drawTile(canvas, layout.Tile{Party: "customer", Rect: layout.Rect{X: 0, Y: 90, W: 960, H: 540}}, s, &shows, *clock)
 	luma := func(x, y int) int { return int(canvas.Y[y*canvas.Width+x]) }
 	for _, c := range []struct {
 		name      string
@@ -114,8 +118,8 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 			t.Errorf("%s (%d,%d): luma %d, want %d", c.name, c.x, c.y, got, c.want)
 		}
 	}
-	if s.latest == nil || s.latest.Width != 640 {
-		t.Error("the tile did not draw from the sender's 640x480 picture")
+	if shows.src != s || shows.seq != s.seq {
+		t.Errorf("the tile holds picture %d, want the source's %d", shows.seq, s.seq)
 	}
 	if len(s.scaled) != 0 {
 		t.Errorf("%d scaled copies made for a tile drawn straight on its canvas", len(s.scaled))
@@ -137,4 +141,120 @@ func newTestView(t *testing.T, w, h int) *view {
 	}
 	t.Cleanup(v.enc.Close)
 	return v
+}
+
+// newDrawingView is a view of one party's 640x360 source on a 640x360
+// canvas, the sender's own size, and that source.
+func newDrawingView(t *testing.T) (*view, *source, *time.Time) {
+	t.Helper()
+	v := newTestView(t, 640, 360)
+	s, clock := newTestSource(t)
+	if err := v.m.addSource(s); err != nil {
+		t.Fatal(err)
+	}
+	return v, s, clock
+}
+
+// A tile still showing its source's latest picture is not drawn again: the
+// canvas keeps it. A new picture, or a tile moved, is drawn.
+func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	frames := encodeFrames(t, 640, 360, 2)
+	canvas := v.enc.Input()
+	s.decode(frames[0])
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
+		t.Fatalf("the tile shows luma %d, want about 50", got)
+	}
+	canvas.FillRect(300, 160, 40, 40, 222, 128, 128) // would be overdrawn by a redraw
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got != 222 {
+		t.Errorf("with no new picture the tile was drawn again (luma %d)", got)
+	}
+	s.decode(frames[1])
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got < 57 || got > 63 {
+		t.Errorf("after a new picture the tile shows luma %d, want about 60", got)
+	}
+	canvas.FillRect(300, 160, 40, 40, 222, 128, 128)
+	v.drawn[0].Rect.X += 2 // as if the layout had changed
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got < 57 || got > 63 {
+		t.Errorf("after the tiles changed the tile shows luma %d, want about 60", got)
+	}
+}
+
+// After an undecodable frame libvpx's buffer holds no picture. A tile
+// showing the last good one keeps it; a tile drawn anew shows the party's
+// placeholder until the next key frame, which shows again.
+func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	frames := encodeFrames(t, 640, 360, 1)
+	canvas := v.enc.Input()
+	s.decode(frames[0])
+	v.compose(*clock)
+	garbage := append([]byte{0x31, 0x02, 0x00}, make([]byte, 300)...) // an inter frame's tag, then zeros
+	for i := range garbage[3:] {
+		garbage[3+i] = byte(i * 7)
+	}
+	s.decode(garbage)
+	if s.held != 0 {
+		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
+	}
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
+		t.Errorf("after an undecodable frame the tile shows luma %d, want the last good 50", got)
+	}
+	v.drawn = nil // the layout changed: every tile drawn anew
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
+		t.Errorf("a tile drawn anew with no picture shows luma %d, want the placeholder", got)
+	}
+	s.decode(frames[0]) // the key frame asked for
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
+		t.Errorf("after the next key frame the tile shows luma %d, want 50", got)
+	}
+}
+
+// Views draw from the decoder's buffer while the source decodes on its own
+// goroutine, as in a call: every tile drawn is one whole picture (uniform,
+// of a frame's luma), and neither side deadlocks. Run with -race.
+func TestDrawingAndDecodingTakeTurns(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	frames := encodeFrames(t, 640, 360, 16)
+	small := newTestView(t, 1280, 720) // a 640x360 tile beside others, and smaller sizes
+	small.spec = layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"}
+	if err := small.m.addSource(s); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for range 4 {
+			for _, data := range frames {
+				s.decode(data)
+			}
+		}
+	}()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for draws := 0; ; draws++ {
+		select {
+		case <-done:
+			if draws == 0 {
+				t.Error("no draws while decoding")
+			}
+			return
+		default:
+		}
+		v.compose(*clock)
+		small.compose(*clock)
+		canvas := v.enc.Input()
+		a, b := lumaAt(canvas, 10, 10), lumaAt(canvas, 630, 350)
+		if a != b || (a-50)%10 > 2 && (a-50)%10 < 8 {
+			t.Fatalf("a tile shows lumas %d and %d: not one whole frame", a, b)
+		}
+	}
 }
