@@ -2,8 +2,8 @@ package mixer
 
 import "runtime"
 
-// cpuSlots bounds the views composing and encoding at once to the CPUs
-// this process may use. Every view runs that work on its own goroutine, so
+// CPUSlots bound the views composing and encoding at once to the CPUs
+// this process may use; the mixers of a process share one set. Every view runs that work on its own goroutine, so
 // a loaded server has many more threads inside libvpx than it has cores;
 // the kernel then time-slices them, and the switches and the caches they
 // cool cost about 3.5 % of the work (measured with mediabench's max3:
@@ -23,15 +23,26 @@ import "runtime"
 // cores, about 2.5 % dearer; a call's decodes are spread over its frame
 // interval, and it measures the same either way.
 //
-// There is one slot per CPU the process may use: GOMAXPROCS at start-up,
-// which Go sets from the CPU affinity mask and the cgroup's quota. A
-// command that raises GOMAXPROCS afterwards, to leave the scheduler a P
-// while every slot is in C, leaves the slots as they are.
-var cpuSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+// The right count is one slot per CPU the process may use: GOMAXPROCS at
+// start-up, which Go sets from the CPU affinity mask and the cgroup's
+// quota. A command that raises GOMAXPROCS afterwards, to leave the
+// scheduler a P while every slot is in C, makes its slots first.
+type CPUSlots struct {
+	taken chan struct{}
+}
 
-// CPUSlots is how many views may compose and encode at once.
-func CPUSlots() int { return cap(cpuSlots) }
+// NewCPUSlots makes n slots; n < 1 means one per CPU the process may use
+// (GOMAXPROCS now).
+func NewCPUSlots(n int) *CPUSlots {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &CPUSlots{taken: make(chan struct{}, n)}
+}
 
-func acquireCPU() { cpuSlots <- struct{}{} }
+// N is how many views may compose and encode at once.
+func (c *CPUSlots) N() int { return cap(c.taken) }
 
-func releaseCPU() { <-cpuSlots }
+func (c *CPUSlots) acquire() { c.taken <- struct{}{} }
+
+func (c *CPUSlots) release() { <-c.taken }

@@ -12,8 +12,9 @@ func TestViewsWaitForACPUSlotSourcesDoNot(t *testing.T) {
 	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 320, 180, 1)
 
-	for range cap(cpuSlots) {
-		acquireCPU()
+	cpu := v.m.params.CPU
+	for range cpu.N() {
+		cpu.acquire()
 	}
 	s.decode(frames[0]) // would block the test if decodes took slots
 	if s.seq != 1 {
@@ -29,10 +30,10 @@ func TestViewsWaitForACPUSlotSourcesDoNot(t *testing.T) {
 		t.Fatal("a view rendered while every CPU slot was taken")
 	case <-time.After(100 * time.Millisecond):
 	}
-	releaseCPU()
+	cpu.release()
 	<-rendered
-	for range cap(cpuSlots) - 1 {
-		releaseCPU()
+	for range cpu.N() - 1 {
+		cpu.release()
 	}
 	if len(v.out) == 0 {
 		t.Error("the view encoded nothing once it had a slot")

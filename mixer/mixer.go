@@ -34,6 +34,9 @@ type Params struct {
 	AudioBitrate     int // per mix encoder, bits per second
 	Logger           *slog.Logger
 	Observer         Observer // nil: NopObserver
+	// CPU are the slots views compose and encode in; a server's mixers
+	// share one set. nil: slots of this mixer's own, one per CPU.
+	CPU *CPUSlots
 }
 
 func (p Params) withDefaults() Params {
@@ -54,6 +57,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.Observer == nil {
 		p.Observer = NopObserver{}
+	}
+	if p.CPU == nil {
+		p.CPU = NewCPUSlots(0)
 	}
 	return p
 }

@@ -75,9 +75,9 @@ func (o *Offline) Decode(id string, frame []byte) error {
 func (o *Offline) Compose() {
 	o.now = o.now.Add(o.period)
 	for _, v := range o.views {
-		acquireCPU()
+		o.m.params.CPU.acquire()
 		v.composeFrame(o.now)
-		releaseCPU()
+		o.m.params.CPU.release()
 	}
 }
 
@@ -91,9 +91,9 @@ func (o *Offline) Output(i int) []byte { return o.views[i].out }
 // views may encode concurrently.
 func (o *Offline) Encode(i int) int {
 	v := o.views[i]
-	acquireCPU()
+	o.m.params.CPU.acquire()
 	key, took, err := v.encode(o.now)
-	releaseCPU()
+	o.m.params.CPU.release()
 	if err != nil {
 		v.encodeFailed(err)
 		v.out = v.out[:0] // no frame, not the last one again

@@ -98,10 +98,11 @@ func (v *view) stop() {
 // render composes, encodes and sends one frame. Composing and encoding
 // hold a CPU slot; sending does not.
 func (v *view) render(now time.Time) {
-	acquireCPU()
+	cpu := v.m.params.CPU
+	cpu.acquire()
 	composeTime := v.composeFrame(now)
 	key, encodeTime, err := v.encode(now)
-	releaseCPU()
+	cpu.release()
 	if err != nil {
 		v.encodeFailed(err)
 		return

@@ -98,13 +98,14 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 	}
 	// From the codecs' creation to their freeing, as libvpx's share is.
 	start, cpu0 := time.Now(), processCPU()
-	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: fps, VideoBitrateKbps: kbps},
+	slots := videoSlots()
+	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: fps, VideoBitrateKbps: kbps, CPU: slots},
 		benchParties, specs)
 	if err != nil {
 		return nil, err
 	}
 	res := &mediabenchResult{Layout: layoutID, Views: len(specs)}
-	err = runPipeline(off, clips, res)
+	err = runPipeline(off, slots, clips, res)
 	off.Close()
 	if err != nil {
 		return nil, err
@@ -123,9 +124,9 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 // in the server (spareP), and the goroutines start each frame's work on a
 // fresh time slice (freshTimeSlice), since they hand frames to each other
 // as a server's goroutines do not.
-func runPipeline(off *mixer.Offline, clips [][][]byte, res *mediabenchResult) error {
+func runPipeline(off *mixer.Offline, slots *mixer.CPUSlots, clips [][][]byte, res *mediabenchResult) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // as it was, for a next run in this process
-	spareP()
+	spareP(slots)
 	n := len(clips[0])
 	next := make(chan int)
 	decoded := make(chan error, 1) // never blocks: one decode in flight

@@ -87,7 +87,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log := params.Logger
 	codec.TuneMalloc()
-	spareP()
+	spareP(params.Media.CPU)
 	sig, err := signaling.NewServer(params)
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
-		"video_cpu_slots", mixer.CPUSlots(), "gomaxprocs", runtime.GOMAXPROCS(0), "godebug", os.Getenv("GODEBUG"))
+		"video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0), "godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -154,7 +154,7 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	p.Logger = log
-	p.Media = mixer.Params{Width: w, Height: h, FPS: o.fps, VideoBitrateKbps: kbps, Logger: log}
+	p.Media = mixer.Params{Width: w, Height: h, FPS: o.fps, VideoBitrateKbps: kbps, Logger: log, CPU: videoSlots()}
 	p.ICE = signaling.ICEParams{Interfaces: o.iceInterfaces, PortMin: lo, PortMax: hi}
 	if p.Calls, err = o.callParams(); err != nil {
 		return p, err
