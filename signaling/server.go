@@ -23,7 +23,7 @@ const DefaultTokenTTL = 12 * time.Hour
 
 // ServerParams configures a signaling Server.
 type ServerParams struct {
-	Media  mixer.Params // every call's mixer
+	Media  mixer.Params // every call's mixer; nil CPU: one set of slots for all calls
 	ICE    ICEParams
 	Calls  call.Params // the call center; its Notifier is the Server
 	Secret []byte      // signs tokens; empty: a random one
@@ -84,6 +84,9 @@ func NewServer(p ServerParams) (*Server, error) {
 	}
 	if p.Metrics != nil {
 		srv.params.Media.Observer = p.Metrics
+	}
+	if p.Media.CPU == nil {
+		srv.params.Media.CPU = mixer.NewCPUSlots(0) // every call's views share the CPUs
 	}
 	cp := p.Calls
 	cp.Notifier = notifier{srv}
