@@ -3,10 +3,11 @@ package mixer
 import "runtime"
 
 // CPUSlots bound the views composing and encoding at once to the CPUs
-// this process may use; the mixers of a process share one set. Every view runs that work on its own goroutine, so
-// a loaded server has many more threads inside libvpx than it has cores;
-// the kernel then time-slices them, and the switches and the caches they
-// cool cost about 3.5 % of the work (measured with mediabench's max3:
+// this process may use, so a server's mixers share one set (Params.CPU).
+// Every view runs that work on its own goroutine, so a loaded server has
+// many more threads inside libvpx than it has cores; the kernel then
+// time-slices them, and the switches and the caches they cool cost about
+// 3.5 % of the work (measured with mediabench's max3:
 // three views and a decoder on two cores, against one encoding thread). A
 // view waiting for a slot is parked instead, takes one in turn, and if it
 // is late its clock skips the frames it missed: overload lowers the frame
@@ -31,8 +32,8 @@ type CPUSlots struct {
 	taken chan struct{}
 }
 
-// NewCPUSlots makes n slots; n < 1 means one per CPU the process may use
-// (GOMAXPROCS now).
+// NewCPUSlots makes n slots; n < 1 means one per CPU the process may use,
+// read as GOMAXPROCS now: before a command raises it.
 func NewCPUSlots(n int) *CPUSlots {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)

@@ -17,8 +17,9 @@
 // scaled from that buffer as it is decoded and published by swapping
 // reference-counted pointers, one per size. A view's canvas keeps its
 // pixels between frames, so a tile still showing the latest picture is not
-// drawn again; a view waits for a decode only when its tile is behind, and
-// a decode waits for a copy at most.
+// drawn again. A view waits for a decode only for a tile with no picture
+// yet (one that has a picture keeps it a frame longer), and a decode waits
+// only for views' copies and scales out of the buffer.
 //
 // A view's compose and encode take one of a few CPU slots, one per CPU
 // the process may use, so views never outnumber cores inside libvpx;

@@ -17,8 +17,8 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 640, 360, 2)
 	s.decode(frames[0])
-	first, _ := s.picture(320, 180, *clock)
-	again, _ := s.picture(320, 180, *clock)
+	first, _ := s.picture(320, 180, 0, *clock)
+	again, _ := s.picture(320, 180, 0, *clock)
 	if first == nil || again == nil {
 		t.Fatal("no 320x180 picture")
 	}
@@ -36,7 +36,7 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 	}
 
 	s.decode(frames[1])
-	next, _ := s.picture(320, 180, *clock)
+	next, _ := s.picture(320, 180, 0, *clock)
 	if next == nil {
 		t.Fatal("no 320x180 picture after the second frame")
 	}
@@ -144,12 +144,12 @@ func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
 	frames := encodeFrames(t, 1280, 720, 4)
 	for _, data := range frames {
 		s.decode(data)
-		if f, _ := s.picture(640, 360, *clock); f != nil {
+		if f, _ := s.picture(640, 360, 0, *clock); f != nil {
 			f.Release()
 		}
 	}
 	*clock = clock.Add(scaledCacheTTL + time.Second)
-	f, _ := s.picture(640, 360, *clock)
+	f, _ := s.picture(640, 360, 0, *clock)
 	if f == nil {
 		t.Fatal("no picture after a quiet spell")
 	}
@@ -168,7 +168,7 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 	frames := encodeFrames(t, 1280, 720, 4)
 	show := func(w, h, wantLuma int) *codec.Frame {
 		t.Helper()
-		f, seq := s.picture(w, h, *clock)
+		f, seq := s.picture(w, h, 0, *clock)
 		if f == nil {
 			t.Fatalf("no picture for a %dx%d tile", w, h)
 		}

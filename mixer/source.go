@@ -20,7 +20,7 @@ const (
 	videoMaxLate = 128
 	// keyframeRequestInterval rate-limits PLIs to one sender.
 	keyframeRequestInterval = 500 * time.Millisecond
-	// scaledCacheTTL drops a scaled copy no view has asked for lately.
+	// scaledCacheTTL drops a size no view has shown for a while.
 	scaledCacheTTL = 2 * time.Second
 )
 
@@ -31,9 +31,9 @@ const (
 // The picture is never copied out at the sender's own size. Views showing
 // it at that size, or larger, draw it straight from libvpx's buffer, which
 // holds it until the next decode; unpacking keeps the two apart. The
-// smaller sizes views asked for lately are scaled from that buffer as the
-// picture is decoded; a size asked for anew is made at once, then with
-// every frame from the next one on.
+// smaller sizes tiles show are scaled from that buffer as the picture is
+// decoded; a size asked for anew is made at once, then with every frame
+// from the next one on, until no tile has shown it for a while.
 type source struct {
 	id  string
 	log *slog.Logger
@@ -49,15 +49,16 @@ type source struct {
 	observe         Observer
 
 	// unpacking is held for writing while libvpx decodes a frame, which
-	// replaces the picture in its buffer, and for reading while a view
-	// draws or scales that picture. A decode waits for a copy at most; a
-	// view waits for a decode only when its tile is behind (drawOn).
+	// replaces the picture in its buffer (and while the decode scales it),
+	// and for reading while a view draws or scales that picture. A decode
+	// waits for views' copies and scales at most; a view waits for a
+	// decode only for a tile that holds no picture yet (readHeld).
 	unpacking sync.RWMutex
 
 	mu            sync.Mutex
 	seq           uint64 // bumps with every decoded picture; 0 before the first
 	width, height int    // the size of picture seq
-	held          uint64 // the picture in libvpx's buffer: seq, or 0 after a failed decode
+	held          uint64 // the picture in libvpx's buffer: seq, or 0 after a failed decode or close
 	scaled        []*scaledFrame
 
 	// Owned by the ingest goroutine: keepPicture's buffers.
@@ -291,24 +292,33 @@ func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
 // bars where its shape differs, unless the tile shows it already: shown is
 // the picture the tile holds, 0 for none. It returns the picture the tile
 // holds afterwards, 0 if the source has none to draw (the caller draws a
-// placeholder). now is the view's clock, used to expire sizes nobody asks
-// for.
+// placeholder). now is the view's clock: a size stays made while a tile
+// shows it, and expires once none has for a while.
+//
+// A tile that holds a picture never waits for a decode under way: it
+// keeps its picture, one frame behind, until the next frame of the view.
+// Only a tile drawn anew waits, for the picture libvpx is making.
 func (s *source) drawOn(canvas *codec.Frame, r layout.Rect, shown uint64, now time.Time) uint64 {
 	s.mu.Lock()
 	seq, sw, sh := s.seq, s.width, s.height
-	s.mu.Unlock()
-	if seq == 0 || seq == shown {
-		return seq
+	w, _ := fitSize(sw, sh, r.W, r.H)
+	smaller := seq != 0 && w < sw
+	if smaller {
+		s.scaledEntry(r.W, r.H, now) // shown: keep making it
 	}
-	if w, _ := fitSize(sw, sh, r.W, r.H); w >= sw {
+	s.mu.Unlock()
+	switch {
+	case seq == 0 || seq == shown:
+		return seq
+	case !smaller:
 		return s.drawHeld(canvas, r, shown)
 	}
-	pic, seq := s.picture(r.W, r.H, now)
+	pic, seq := s.picture(r.W, r.H, shown, now)
 	if pic == nil {
-		return 0
+		return shown
 	}
 	defer pic.Release()
-	x, y := r.X+(r.W-pic.Width)/2, r.Y+(r.H-pic.Height)/2
+	x, y := placeIn(r, pic.Width, pic.Height)
 	fillBars(canvas, r, x, y, pic.Width, pic.Height)
 	pic.CopyTo(canvas, x, y)
 	return seq
@@ -318,10 +328,10 @@ func (s *source) drawOn(canvas *codec.Frame, r layout.Rect, shown uint64, now ti
 // scaled up, into tile r. A tile larger than the sender's picture is rarely
 // shared (the large tile of a maximized layout is one view's), so it is
 // scaled straight onto the canvas rather than through a copy of its own.
-// If a decode is under way it waits for it: the tile is behind, and the
-// decode is making a newer picture than the one it replaces.
 func (s *source) drawHeld(canvas *codec.Frame, r layout.Rect, shown uint64) uint64 {
-	s.unpacking.RLock()
+	if !s.readHeld(shown) {
+		return shown
+	}
 	defer s.unpacking.RUnlock()
 	s.mu.Lock()
 	held, sw, sh := s.held, s.width, s.height
@@ -333,7 +343,7 @@ func (s *source) drawHeld(canvas *codec.Frame, r layout.Rect, shown uint64) uint
 		return shown
 	}
 	w, h := fitSize(sw, sh, r.W, r.H)
-	x, y := r.X+(r.W-w)/2, r.Y+(r.H-h)/2
+	x, y := placeIn(r, w, h)
 	if err := s.decoder.DrawInto(canvas, x, y, w, h); err != nil {
 		s.log.Warn("drawing video", "source", s.id, "err", err)
 		return 0
@@ -342,17 +352,35 @@ func (s *source) drawHeld(canvas *codec.Frame, r layout.Rect, shown uint64) uint
 	return held
 }
 
+// readHeld read-locks libvpx's buffer for a tile holding picture shown:
+// at once, or, for a tile with none (0), once a decode under way is done.
+// It reports false, unlocked, when a decode is under way and the tile
+// holds a picture to keep meanwhile.
+func (s *source) readHeld(shown uint64) bool {
+	if s.unpacking.TryRLock() {
+		return true
+	}
+	if shown != 0 {
+		return false
+	}
+	s.unpacking.RLock()
+	return true
+}
+
 // picture returns the latest picture scaled to fit a boxW x boxH tile
 // smaller than the sender's picture, retained for the caller, and the
-// picture's number; nil if there is none. A size the decode did not make
-// (asked for anew) is made here from libvpx's buffer, the next decode
-// waiting meanwhile; two views making the same one at once both do the
-// work, and one result is kept.
-func (s *source) picture(boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
+// picture's number. A size the decode did not make (asked for anew) is
+// made here from libvpx's buffer, the next decode waiting meanwhile; two
+// views making the same one at once both do the work, and one result is
+// kept. It returns nil if there is no picture to make it from, or if a
+// decode is under way and the tile holds picture shown (see readHeld).
+func (s *source) picture(boxW, boxH int, shown uint64, now time.Time) (*codec.Frame, uint64) {
 	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
 		return f, seq
 	}
-	s.unpacking.RLock()
+	if !s.readHeld(shown) {
+		return nil, 0
+	}
 	defer s.unpacking.RUnlock()
 	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
 		return f, seq // made by the decode this view waited for
@@ -392,6 +420,12 @@ func (s *source) scaledPicture(boxW, boxH int, now time.Time) (*codec.Frame, uin
 		return f, s.seq
 	}
 	return nil, 0
+}
+
+// placeIn is where a w x h picture goes in tile r: centred, at even
+// coordinates, as chroma needs (rounded towards the tile's top left).
+func placeIn(r layout.Rect, w, h int) (x, y int) {
+	return r.X + (r.W-w)/2&^1, r.Y + (r.H-h)/2&^1
 }
 
 // scaledEntry finds or makes the entry for a boxW x boxH tile and drops

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/layout"
 )
 
@@ -163,9 +164,7 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	canvas := v.enc.Input()
 	s.decode(frames[0])
 	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
-		t.Fatalf("the tile shows luma %d, want about 50", got)
-	}
+	wantCentreLuma(t, canvas, 50, "at first")
 	canvas.FillRect(300, 160, 40, 40, 222, 128, 128) // would be overdrawn by a redraw
 	v.compose(*clock)
 	if got := lumaAt(canvas, 320, 180); got != 222 {
@@ -173,15 +172,11 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	}
 	s.decode(frames[1])
 	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got < 57 || got > 63 {
-		t.Errorf("after a new picture the tile shows luma %d, want about 60", got)
-	}
+	wantCentreLuma(t, canvas, 60, "after a new picture")
 	canvas.FillRect(300, 160, 40, 40, 222, 128, 128)
 	v.drawn[0].Rect.X += 2 // as if the layout had changed
 	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got < 57 || got > 63 {
-		t.Errorf("after the tiles changed the tile shows luma %d, want about 60", got)
-	}
+	wantCentreLuma(t, canvas, 60, "after the tiles changed")
 }
 
 // After an undecodable frame libvpx's buffer holds no picture. A tile
@@ -189,11 +184,12 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 // placeholder until the next key frame, which shows again.
 func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	v, s, clock := newDrawingView(t)
-	frames := encodeFrames(t, 640, 360, 1)
+	frames := encodeFrames(t, 640, 360, 2)
 	canvas := v.enc.Input()
 	s.decode(frames[0])
 	v.compose(*clock)
-	garbage := append([]byte{0x31, 0x02, 0x00}, make([]byte, 300)...) // an inter frame's tag, then zeros
+	s.decode(frames[1])                                               // not drawn before the next frame comes
+	garbage := append([]byte{0x31, 0x02, 0x00}, make([]byte, 300)...) // an inter frame's tag, then noise
 	for i := range garbage[3:] {
 		garbage[3+i] = byte(i * 7)
 	}
@@ -202,9 +198,7 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
 	}
 	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
-		t.Errorf("after an undecodable frame the tile shows luma %d, want the last good 50", got)
-	}
+	wantCentreLuma(t, canvas, 50, "after an undecodable frame")
 	v.drawn = nil // the layout changed: every tile drawn anew
 	v.compose(*clock)
 	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
@@ -212,8 +206,147 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	}
 	s.decode(frames[0]) // the key frame asked for
 	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got < 47 || got > 53 {
-		t.Errorf("after the next key frame the tile shows luma %d, want 50", got)
+	wantCentreLuma(t, canvas, 50, "after the next key frame")
+}
+
+// A tile shows the picture of the source in it now: after its party's
+// video goes off and on again, and after the party's source is replaced
+// by one whose pictures are numbered afresh.
+func TestTileFollowsVideoOffAndReplacedSources(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	canvas := v.enc.Input()
+	s.decode(encodeFrames(t, 640, 360, 1)[0])
+	v.compose(*clock)
+	wantCentreLuma(t, canvas, 50, "at first")
+
+	v.m.SetTile("customer", TileInfo{VideoOff: true})
+	v.compose(*clock)
+	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
+		t.Errorf("with video off the tile shows luma %d, want the placeholder", got)
+	}
+	v.m.SetTile("customer", TileInfo{})
+	v.compose(*clock)
+	wantCentreLuma(t, canvas, 50, "with video on again")
+
+	next, _ := newTestSource(t)
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: 640, Height: 360, FPS: 15, BitrateKbps: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	enc.Input().Fill(80, 128, 128)
+	key, _, err := enc.Encode(nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.decode(key) // picture 1 of the new source, as the tile's is of the old
+	v.m.removeSource(s)
+	if err := v.m.addSource(next); err != nil {
+		t.Fatal(err)
+	}
+	v.compose(*clock)
+	wantCentreLuma(t, canvas, 80, "after the source was replaced")
+}
+
+// A tile that holds a picture does not wait for a decode under way: it
+// keeps its picture until the next frame of the view. A tile drawn anew
+// waits for the picture libvpx is making.
+func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	canvas := v.enc.Input()
+	frames := encodeFrames(t, 640, 360, 2)
+	s.decode(frames[0])
+	v.compose(*clock)
+	s.decode(frames[1])
+
+	s.unpacking.Lock() // a decode under way
+	composed := make(chan struct{})
+	go func() {
+		v.compose(*clock)
+		close(composed)
+	}()
+	select {
+	case <-composed:
+	case <-time.After(5 * time.Second):
+		s.unpacking.Unlock()
+		t.Fatal("a tile holding a picture waited for the decode")
+	}
+	wantCentreLuma(t, canvas, 50, "during the decode")
+
+	v.drawn = nil // every tile drawn anew
+	composed = make(chan struct{})
+	go func() {
+		v.compose(*clock)
+		close(composed)
+	}()
+	select {
+	case <-composed:
+		t.Error("a tile drawn anew did not wait for the decode under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.unpacking.Unlock()
+	<-composed
+	wantCentreLuma(t, canvas, 60, "after the decode")
+}
+
+// A tile smaller than the sender's picture keeps its picture when nothing
+// newer can be drawn: a frame came while no tile showed its size, so it
+// was not made, and the next frame was undecodable.
+func TestSmallTileKeepsItsPictureAfterAnUndecodableFrame(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	canvas := v.enc.Input()
+	frames := encodeFrames(t, 1280, 720, 2)
+	s.decode(frames[0])
+	v.compose(*clock)
+	wantCentreLuma(t, canvas, 50, "at first")
+	*clock = clock.Add(scaledCacheTTL + time.Second) // the view stopped composing
+	s.decode(frames[1])                              // not made at 640x360: nobody showed that size lately
+	s.decode([]byte{0x31, 0x02, 0x00, 1, 2, 3, 4, 5, 6, 7})
+	if s.held != 0 {
+		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
+	}
+	v.compose(*clock)
+	wantCentreLuma(t, canvas, 50, "after an undecodable frame")
+}
+
+// A size a tile shows stays made while the sender pauses, however long:
+// when the sender goes on, the decode makes it again.
+func TestShownSizeOutlastsASendersPause(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	frames := encodeFrames(t, 1280, 720, 2)
+	s.decode(frames[0])
+	for range 3 * int(scaledCacheTTL/time.Second) * 15 { // 15 fps
+		v.compose(*clock)
+		*clock = clock.Add(time.Second / 15)
+	}
+	s.decode(frames[1])
+	if len(s.scaled) != 1 || s.scaled[0].seq != s.seq {
+		t.Errorf("after a pause the decode made %d sizes, none current: the tile's size expired while shown", len(s.scaled))
+	}
+}
+
+// A picture whose shape differs from its tile's is centred with black
+// bars filling the rest of the tile, to its edges, over what the tile
+// showed before: here a sender switching from 640x360 to a phone's
+// portrait, scaled down (360x640) or up (180x320) into a 640x360 tile.
+func TestBarsFillTheTileToItsEdges(t *testing.T) {
+	for _, size := range [][2]int{{360, 640}, {180, 320}} {
+		v, s, clock := newDrawingView(t)
+		canvas := v.enc.Input()
+		for _, data := range encodeFrames(t, 640, 360, 2) {
+			s.decode(data)
+		}
+		v.compose(*clock) // the whole tile at luma 60
+		s.decode(encodeFrames(t, size[0], size[1], 1)[0])
+		v.compose(*clock)
+		// 202 columns wide, at 218: an odd offset (219) rounded to even.
+		for _, c := range []struct {
+			x, want int
+		}{{0, blackY}, {217, blackY}, {320, 50}, {422, blackY}, {638, blackY}, {639, blackY}} {
+			if got := lumaAt(canvas, c.x, 180); got < c.want-3 || got > c.want+3 {
+				t.Errorf("%dx%d sender: column %d shows luma %d, want %d", size[0], size[1], c.x, got, c.want)
+			}
+		}
 	}
 }
 
@@ -257,6 +390,11 @@ func TestDrawingAndDecodingTakeTurns(t *testing.T) {
 		if frameOf(a) < 0 || frameOf(a) != frameOf(b) {
 			t.Fatalf("a tile shows lumas %d and %d: not one whole frame", a, b)
 		}
+		canvas = small.enc.Input() // the customer's 320x180 tile at (960, 180)
+		a, b = lumaAt(canvas, 970, 190), lumaAt(canvas, 1270, 350)
+		if frameOf(a) < 0 || frameOf(a) != frameOf(b) {
+			t.Fatalf("a small tile shows lumas %d and %d: not one whole frame", a, b)
+		}
 	}
 }
 
@@ -271,3 +409,12 @@ func frameOf(luma int) int {
 }
 
 func abs(n int) int { return max(n, -n) }
+
+// wantCentreLuma checks that the middle of a 640x360 canvas, its one
+// tile, shows about luma want.
+func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
+	t.Helper()
+	if got := lumaAt(canvas, 320, 180); got < want-3 || got > want+3 {
+		t.Errorf("%s the tile shows luma %d, want about %d", when, got, want)
+	}
+}
