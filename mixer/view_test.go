@@ -188,12 +188,8 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	canvas := v.enc.Input()
 	s.decode(frames[0])
 	v.compose(*clock)
-	s.decode(frames[1])                                               // not drawn before the next frame comes
-	garbage := append([]byte{0x31, 0x02, 0x00}, make([]byte, 300)...) // an inter frame's tag, then noise
-	for i := range garbage[3:] {
-		garbage[3+i] = byte(i * 7)
-	}
-	s.decode(garbage)
+	s.decode(frames[1]) // not drawn before the next frame comes
+	s.decode(undecodable)
 	if s.held != 0 {
 		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
 	}
@@ -260,11 +256,7 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	s.decode(frames[1])
 
 	s.unpacking.Lock() // a decode under way
-	composed := make(chan struct{})
-	go func() {
-		v.compose(*clock)
-		close(composed)
-	}()
+	composed := composeInBackground(v, *clock)
 	select {
 	case <-composed:
 	case <-time.After(5 * time.Second):
@@ -274,11 +266,7 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	wantCentreLuma(t, canvas, 50, "during the decode")
 
 	v.drawn = nil // every tile drawn anew
-	composed = make(chan struct{})
-	go func() {
-		v.compose(*clock)
-		close(composed)
-	}()
+	composed = composeInBackground(v, *clock)
 	select {
 	case <-composed:
 		t.Error("a tile drawn anew did not wait for the decode under way")
@@ -287,6 +275,20 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	s.unpacking.Unlock()
 	<-composed
 	wantCentreLuma(t, canvas, 60, "after the decode")
+}
+
+// undecodable is a frame libvpx refuses: an inter frame's tag, then noise.
+var undecodable = []byte{0x31, 0x02, 0x00, 1, 2, 3, 4, 5, 6, 7}
+
+// composeInBackground composes v's frame due at now on a goroutine of its
+// own, and closes the channel it returns when done.
+func composeInBackground(v *view, now time.Time) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		v.compose(now)
+		close(done)
+	}()
+	return done
 }
 
 // A tile smaller than the sender's picture keeps its picture when nothing
@@ -301,7 +303,7 @@ func TestSmallTileKeepsItsPictureAfterAnUndecodableFrame(t *testing.T) {
 	wantCentreLuma(t, canvas, 50, "at first")
 	*clock = clock.Add(scaledCacheTTL + time.Second) // the view stopped composing
 	s.decode(frames[1])                              // not made at 640x360: nobody showed that size lately
-	s.decode([]byte{0x31, 0x02, 0x00, 1, 2, 3, 4, 5, 6, 7})
+	s.decode(undecodable)
 	if s.held != 0 {
 		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
 	}
