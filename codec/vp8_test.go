@@ -294,6 +294,17 @@ func TestVP8DecodeOddSize(t *testing.T) {
 	if dst.Width != 322 || dst.Height != 182 {
 		t.Fatalf("decoded %dx%d, want 322x182", dst.Width, dst.Height)
 	}
+	// Drawn straight from libvpx's buffer, the even size takes the same
+	// extra column and row.
+	drawn := NewFrame(400, 200)
+	if err := d.DrawInto(drawn, 40, 10, 322, 182); err != nil {
+		t.Fatal(err)
+	}
+	copied := NewFrame(400, 200)
+	dst.CopyTo(copied, 40, 10)
+	if !sameFrame(drawn, copied) {
+		t.Error("the odd-sized picture drawn from libvpx's buffer differs from its copy")
+	}
 	if p := pixel(dst, 10, 10); !near(p, red, 4) {
 		t.Errorf("left %v, want about %v", p, red)
 	}
