@@ -194,7 +194,7 @@ func (s *source) unpack(data []byte) error {
 }
 
 // keepPicture makes the unpacked picture the latest, scaled to the smaller
-// sizes views asked for lately. Caller holds unpacking.
+// sizes tiles showed lately. Caller holds unpacking.
 func (s *source) keepPicture() error {
 	w, h, _ := s.decoder.PictureSize()
 	now := s.now()
@@ -239,7 +239,7 @@ func (s *source) keepPicture() error {
 	return nil
 }
 
-// wantedScales is the entries views asked for lately; it drops the rest.
+// wantedScales is the sizes tiles showed lately; it drops the rest.
 // Caller holds s.mu.
 func (s *source) wantedScales(now time.Time) []*scaledFrame {
 	kept := s.scaled[:0]
