@@ -200,10 +200,12 @@ func (v *view) compose(now time.Time) {
 }
 
 // tileShows is the picture a tile of the canvas holds: source frame seq of
-// src, or nothing to keep (zero) when it holds a placeholder or bars.
+// src, or a placeholder (immutable, from the mixer's cache), or nothing
+// known (zero).
 type tileShows struct {
-	src *source
-	seq uint64
+	src         *source
+	seq         uint64
+	placeholder *codec.Frame
 }
 
 // drawTile draws a source's latest picture, fitted into the tile with
@@ -222,8 +224,11 @@ func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, shows *
 			return
 		}
 	}
-	*shows = tileShows{}
-	v.m.placeholders.get(info.Label, r.W, r.H).CopyTo(canvas, r.X, r.Y)
+	pic := v.m.placeholders.get(info.Label, r.W, r.H)
+	if shows.placeholder != pic {
+		pic.CopyTo(canvas, r.X, r.Y)
+	}
+	*shows = tileShows{placeholder: pic}
 }
 
 // fillBars blacks out the parts of tile r not covered by a w x h picture

@@ -179,6 +179,27 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	wantCentreLuma(t, canvas, 60, "after the tiles changed")
 }
 
+// A placeholder tile is drawn once, and again only when it changes: a
+// party without video (a phone) costs no copy per frame.
+func TestComposeDrawsAPlaceholderOnce(t *testing.T) {
+	v := newTestView(t, 640, 360) // the customer's tile, with no source
+	canvas := v.enc.Input()
+	v.compose(time.Now())
+	if got := lumaAt(canvas, 10, 10); got != placeholderY {
+		t.Fatalf("the tile shows luma %d, want the placeholder's %d", got, placeholderY)
+	}
+	canvas.FillRect(0, 0, 40, 40, 222, 128, 128) // would be overdrawn by a redraw
+	v.compose(time.Now())
+	if got := lumaAt(canvas, 10, 10); got != 222 {
+		t.Errorf("the unchanged placeholder was drawn again (luma %d)", got)
+	}
+	v.m.SetTile("customer", TileInfo{Label: "customer: +1 555 0100"})
+	v.compose(time.Now())
+	if got := lumaAt(canvas, 10, 10); got != placeholderY {
+		t.Errorf("after its label changed the tile shows luma %d, want the new placeholder's %d", got, placeholderY)
+	}
+}
+
 // After an undecodable frame libvpx's buffer holds no picture. A tile
 // showing the last good one keeps it; a tile drawn anew shows the party's
 // placeholder until the next key frame, which shows again.
