@@ -299,29 +299,51 @@ func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
 // keeps its picture, one frame behind, until the next frame of the view.
 // Only a tile drawn anew waits, for the picture libvpx is making.
 func (s *source) drawOn(canvas *codec.Frame, r layout.Rect, shown uint64, now time.Time) uint64 {
-	s.mu.Lock()
-	seq, sw, sh := s.seq, s.width, s.height
-	w, _ := fitSize(sw, sh, r.W, r.H)
-	smaller := seq != 0 && w < sw
-	if smaller {
-		s.scaledEntry(r.W, r.H, now) // shown: keep making it
-	}
-	s.mu.Unlock()
+	seq, sc, pic := s.lookup(r.W, r.H, shown, now)
 	switch {
 	case seq == 0 || seq == shown:
 		return seq
-	case !smaller:
+	case sc == nil: // the sender's size, or larger
 		return s.drawHeld(canvas, r, shown)
-	}
-	pic, seq := s.picture(r.W, r.H, shown, now)
-	if pic == nil {
-		return shown
+	case pic == nil:
+		if pic, seq = s.scaleAnew(sc, shown); pic == nil {
+			return shown
+		}
 	}
 	defer pic.Release()
 	x, y := placeIn(r, pic.Width, pic.Height)
 	fillBars(canvas, r, x, y, pic.Width, pic.Height)
 	pic.CopyTo(canvas, x, y)
 	return seq
+}
+
+// lookup is, under one lock, the latest picture's number and, for a
+// boxW x boxH tile smaller than the sender's picture, that size's entry
+// (kept: a tile shows it) with its picture, retained, if it is the latest
+// and not the one shown.
+func (s *source) lookup(boxW, boxH int, shown uint64, now time.Time) (uint64, *scaledFrame, *codec.Frame) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, _ := fitSize(s.width, s.height, boxW, boxH); s.seq == 0 || w >= s.width {
+		return s.seq, nil, nil
+	}
+	sc := s.scaledEntry(boxW, boxH, now)
+	if s.seq == shown {
+		return s.seq, sc, nil
+	}
+	return s.seq, sc, s.current(sc)
+}
+
+// current is sc's picture, retained, if it is the latest picture at sc's
+// size; else nil. Caller holds s.mu.
+func (s *source) current(sc *scaledFrame) *codec.Frame {
+	w, h := fitSize(s.width, s.height, sc.boxW, sc.boxH)
+	f := sc.frame
+	if f == nil || sc.seq != s.seq || f.Width != w || f.Height != h {
+		return nil
+	}
+	f.Retain()
+	return f
 }
 
 // drawHeld draws the picture in libvpx's buffer, at the sender's size or
@@ -367,33 +389,29 @@ func (s *source) readHeld(shown uint64) bool {
 	return true
 }
 
-// picture returns the latest picture scaled to fit a boxW x boxH tile
-// smaller than the sender's picture, retained for the caller, and the
-// picture's number. A size the decode did not make (asked for anew) is
-// made here from libvpx's buffer, the next decode waiting meanwhile; two
-// views making the same one at once both do the work, and one result is
-// kept. It returns nil if there is no picture to make it from, or if a
-// decode is under way and the tile holds picture shown (see readHeld).
-func (s *source) picture(boxW, boxH int, shown uint64, now time.Time) (*codec.Frame, uint64) {
-	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
-		return f, seq
-	}
+// scaleAnew makes sc's size of the latest picture, which the decode did
+// not make (a size asked for anew), from libvpx's buffer, the next decode
+// waiting meanwhile; two views making the same one at once both do the
+// work, and one result is kept. It returns the picture, retained, and its
+// number; nil if there is no picture to make it from, or if a decode is
+// under way and the tile holds picture shown (see readHeld).
+func (s *source) scaleAnew(sc *scaledFrame, shown uint64) (*codec.Frame, uint64) {
 	if !s.readHeld(shown) {
 		return nil, 0
 	}
 	defer s.unpacking.RUnlock()
-	if f, seq := s.scaledPicture(boxW, boxH, now); f != nil {
-		return f, seq // made by the decode this view waited for
-	}
 	s.mu.Lock()
 	seq, held := s.seq, s.held
-	w, h := fitSize(s.width, s.height, boxW, boxH)
-	sc := s.scaledEntry(boxW, boxH, now)
+	f := s.current(sc) // made by the decode this view waited for
+	w, h := fitSize(s.width, s.height, sc.boxW, sc.boxH)
 	s.mu.Unlock()
-	if held == 0 {
+	switch {
+	case f != nil:
+		return f, seq
+	case held == 0:
 		return nil, 0 // see drawHeld
 	}
-	f := sc.frames.Get(w, h)
+	f = sc.frames.Get(w, h)
 	if err := s.decoder.ScaleTo(f); err != nil {
 		f.Release()
 		s.log.Warn("scaling video", "source", s.id, "err", err)
@@ -403,23 +421,6 @@ func (s *source) picture(boxW, boxH int, shown uint64, now time.Time) (*codec.Fr
 	sc.keep(f, seq)
 	s.mu.Unlock()
 	return f, seq
-}
-
-// scaledPicture is the cached boxW x boxH size of the latest picture,
-// retained, if the decode or a view has made it.
-func (s *source) scaledPicture(boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.seq == 0 {
-		return nil, 0
-	}
-	w, h := fitSize(s.width, s.height, boxW, boxH)
-	sc := s.scaledEntry(boxW, boxH, now)
-	if f := sc.frame; f != nil && sc.seq == s.seq && f.Width == w && f.Height == h {
-		f.Retain()
-		return f, s.seq
-	}
-	return nil, 0
 }
 
 // placeIn is where a w x h picture goes in tile r: centred, at even

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,7 +192,8 @@ func (v *view) compose(now time.Time) {
 	if !sameTiles(tiles, v.drawn) {
 		canvas.Fill(blackY, blackU, blackV)
 		v.drawn = append(v.drawn[:0], tiles...)
-		v.shows = append(v.shows[:0], make([]tileShows, len(tiles))...)
+		v.shows = slices.Grow(v.shows[:0], len(tiles))[:len(tiles)]
+		clear(v.shows) // the canvas is black: no tile holds anything
 	}
 	sources := *v.m.sources.Load()
 	for i, t := range tiles {
