@@ -50,19 +50,6 @@ func Scale(src, dst *Frame) {
 	scalePlanes(framePlanes(src), framePlanes(dst))
 }
 
-// ScaleInto scales src into the w x h rectangle at (x, y) of dst, as Scale
-// would into a frame of that size, without a frame of that size: a tile
-// drawn straight on its canvas. The rectangle's corners are rounded down
-// to even coordinates; one not wholly inside dst leaves it as is.
-func ScaleInto(src, dst *Frame, x, y, w, h int) {
-	x, y, w, h = x&^1, y&^1, w&^1, h&^1
-	if src == nil || src.Width <= 0 || src.Height <= 0 || !src.planesFit() || !dst.fits() ||
-		w <= 0 || h <= 0 || x < 0 || y < 0 || x+w > dst.Width || y+h > dst.Height {
-		return
-	}
-	scalePlanes(framePlanes(src), rectPlanes(dst, x, y, w, h))
-}
-
 // fits reports whether f can take a scaled picture: a size and the planes
 // for it.
 func (f *Frame) fits() bool {

@@ -136,32 +136,3 @@ func TestFramePool(t *testing.T) {
 	// Unpooled frames ignore reference counting.
 	NewFrame(2, 2).Release()
 }
-
-// ScaleInto draws exactly what Scale into a frame of the rectangle's size
-// and a copy into place would, and nothing outside the rectangle; a
-// rectangle not wholly inside the destination leaves it as is.
-func TestScaleIntoMatchesScaleThenCopy(t *testing.T) {
-	src := patternFrame(640, 360, 3)
-	for _, r := range [][4]int{{0, 90, 960, 540}, {960, 180, 320, 180}, {100, 50, 500, 280}, {320, 360, 640, 360}} {
-		x, y, w, h := r[0], r[1], r[2], r[3]
-		want := NewFrame(1280, 720)
-		want.Fill(40, 100, 160)
-		tile := NewFrame(w, h)
-		Scale(src, tile)
-		tile.CopyTo(want, x, y)
-		got := NewFrame(1280, 720)
-		got.Fill(40, 100, 160)
-		ScaleInto(src, got, x, y, w, h)
-		if !sameFrame(got, want) {
-			t.Errorf("%dx%d at (%d,%d): differs from scaling into a frame and copying it there", w, h, x, y)
-		}
-	}
-	dst := NewFrame(320, 180)
-	before := cloneFrame(dst)
-	ScaleInto(src, dst, 200, 100, 160, 90) // reaches past the right and bottom edges
-	ScaleInto(src, dst, -2, 0, 160, 90)
-	ScaleInto(nil, dst, 0, 0, 160, 90)
-	if !sameFrame(dst, before) {
-		t.Error("a rectangle outside the destination, or no source, changed it")
-	}
-}

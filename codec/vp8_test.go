@@ -399,7 +399,9 @@ func TestVP8DrawIntoMatchesCopyThenDraw(t *testing.T) {
 		x, y, w, h := r[0], r[1], r[2], r[3]
 		want := NewFrame(1280, 720)
 		want.Fill(40, 100, 160)
-		ScaleInto(copied, want, x, y, w, h)
+		tile := NewFrame(w, h)
+		Scale(copied, tile)
+		tile.CopyTo(want, x, y)
 		got := NewFrame(1280, 720)
 		got.Fill(40, 100, 160)
 		if err := d.DrawInto(got, x, y, w, h); err != nil {
