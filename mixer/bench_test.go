@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -194,14 +195,7 @@ func (cb *callBench) second(tb testing.TB) {
 // libvpxTime is the CPU time spent inside libvpx so far, as the codecs
 // count it: creating them, and every decode and encode since.
 func (cb *callBench) libvpxTime() time.Duration {
-	var d time.Duration
-	for _, s := range cb.sources {
-		d += s.decoder.CPUTime()
-	}
-	for _, v := range cb.views {
-		d += v.enc.CPUTime()
-	}
-	return d
+	return libvpxTime(slices.Values(cb.sources), cb.views)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

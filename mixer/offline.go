@@ -2,7 +2,9 @@ package mixer
 
 import (
 	"fmt"
+	"iter"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/threeway-mcu/threeway/layout"
@@ -107,11 +109,17 @@ func (o *Offline) Encode(i int) int {
 // codecs, their decode and encode calls, and, once Close has run, freeing
 // them. Read it when no Decode or Encode runs.
 func (o *Offline) LibvpxTime() time.Duration {
+	return libvpxTime(maps.Values(o.sources), o.views)
+}
+
+// libvpxTime is the CPU time the sources' decoders and the views'
+// encoders have counted inside libvpx.
+func libvpxTime(sources iter.Seq[*source], views []*view) time.Duration {
 	var d time.Duration
-	for _, s := range o.sources {
+	for s := range sources {
 		d += s.decoder.CPUTime()
 	}
-	for _, v := range o.views {
+	for _, v := range views {
 		d += v.enc.CPUTime()
 	}
 	return d
