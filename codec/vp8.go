@@ -2,13 +2,11 @@ package codec
 
 /*
 #cgo pkg-config: vpx
-#cgo LDFLAGS: -lyuv
 #include <stdlib.h>
 #include <vpx/vpx_encoder.h>
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_decoder.h>
 #include <vpx/vp8dx.h>
-#include <libyuv/convert.h>
 #include <time.h>
 
 // tw_thread_ns is the calling thread's CPU time: read here, around a
@@ -199,16 +197,6 @@ static int tw_vp8_dec_corrupted(tw_vp8_dec *d) {
 	return c;
 }
 
-// tw_vp8_copy copies a decoded picture into tightly packed planes of an
-// even w x h picture. When the stream's size is odd, w and h exceed d_w and
-// d_h by one; the extra column and row lie inside libvpx's buffer, which is
-// macroblock aligned and bordered, and hold a copy of the edge pixels.
-static int tw_vp8_copy(const vpx_image_t *img, uint8_t *y, uint8_t *u, uint8_t *v, int w, int h) {
-	return I420Copy(img->planes[VPX_PLANE_Y], img->stride[VPX_PLANE_Y],
-		img->planes[VPX_PLANE_U], img->stride[VPX_PLANE_U],
-		img->planes[VPX_PLANE_V], img->stride[VPX_PLANE_V],
-		y, w, u, w / 2, v, w / 2, w, h);
-}
 */
 import "C"
 
@@ -472,18 +460,12 @@ func (d *VP8Decoder) CopyTo(dst *Frame) error {
 	if dst == nil {
 		return fmt.Errorf("codec: vp8 decode: nil destination frame: %w", ErrBadParams)
 	}
-	img := d.img
-	if img == nil || d.c == nil {
+	w, h, ok := d.PictureSize()
+	if !ok {
 		return fmt.Errorf("codec: vp8 decode: no unpacked picture: %w", ErrNoFrame)
 	}
-	dst.Resize(int(img.d_w), int(img.d_h))
-	if C.tw_vp8_copy(img,
-		(*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(dst.Y))),
-		(*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(dst.U))),
-		(*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(dst.V))),
-		C.int(dst.Width), C.int(dst.Height)) != 0 {
-		return fmt.Errorf("codec: vp8 decode: copying picture: %w", ErrLibrary)
-	}
+	dst.Resize(w, h)
+	copyPlanes(d.planes(), framePlanes(dst))
 	return nil
 }
 
@@ -501,17 +483,10 @@ func (d *VP8Decoder) PictureSize() (w, h int, ok bool) {
 // size, as Scale does, straight from libvpx's buffer: a caller that needs
 // the picture only at other sizes saves copying it out at its own.
 func (d *VP8Decoder) ScaleTo(dst *Frame) error {
-	w, h, ok := d.PictureSize()
-	switch {
-	case !ok:
-		return fmt.Errorf("codec: vp8 scale: no unpacked picture: %w", ErrNoFrame)
-	case !dst.fits():
-		return fmt.Errorf("codec: vp8 scale: destination frame has no size or planes: %w", ErrBadParams)
-	case dst.Width == w && dst.Height == h:
-		return d.CopyTo(dst)
+	if dst == nil {
+		return fmt.Errorf("codec: vp8 scale: nil destination frame: %w", ErrBadParams)
 	}
-	scalePlanes(d.planes(), framePlanes(dst))
-	return nil
+	return d.DrawInto(dst, 0, 0, dst.Width, dst.Height)
 }
 
 // DrawInto draws the picture the last successful Unpack left into the
@@ -539,7 +514,9 @@ func (d *VP8Decoder) DrawInto(dst *Frame, x, y, w, h int) error {
 }
 
 // planes are the last unpacked picture's planes, in libvpx's buffer, at
-// its even size (see tw_vp8_copy for the odd sizes' extra row and column).
+// its even size. When the stream's size is odd, that size exceeds d_w and
+// d_h by one; the extra column and row lie inside libvpx's buffer, which
+// is macroblock aligned and bordered, and hold a copy of the edge pixels.
 func (d *VP8Decoder) planes() yuvPlanes {
 	img := d.img
 	w, h, _ := d.PictureSize()
