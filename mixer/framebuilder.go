@@ -32,16 +32,17 @@ type frameBuilder struct {
 
 	builder *samplebuilder.SampleBuilder // nil while packets come in order
 
-	started      bool
-	prev         uint16        // last sequence number pushed
-	frameStart   uint16        // first sequence number of the frame being built
-	contiguous   bool          // its packets so far came in order
-	lastReleased uint16        // pion's builder let go of everything up to here
-	frame        []*rtp.Packet // in order: the frame being built
-	ready        []*media.Sample
-	sample       media.Sample // the last frame joined here, reused
-	data         []byte       // its bytes, reused
-	dropped      uint16       // packets dropped here since the last sample
+	started    bool
+	prev       uint16        // last sequence number pushed
+	frameStart uint16        // first sequence number of the frame being built
+	contiguous bool          // its packets so far came in order
+	prevEndTS  uint32        // timestamp of the frame that ends at frameStart-1
+	prevOut    bool          // that frame, and all before it, has left
+	frame      []*rtp.Packet // in order: the frame being built
+	ready      []*media.Sample
+	sample     media.Sample // the last frame joined here, reused
+	data       []byte       // its bytes, reused
+	dropped    uint16       // packets dropped here since the last sample
 }
 
 func newFrameBuilder(maxLate uint16, d rtp.Depacketizer, clockRate uint32, packets *packetPool,
@@ -115,14 +116,14 @@ func (b *frameBuilder) releaseFrame() {
 
 // handOver gives the frame being built to a new pion builder, which takes
 // the packets from here on. Everything up to the frame (or, between
-// frames, up to prev) has left already.
+// frames, up to prev) has left already, joined or dropped here.
 func (b *frameBuilder) handOver(prev uint16) {
 	b.builder = samplebuilder.New(b.maxLate, b.depack, b.clockRate, samplebuilder.WithPacketReleaseHandler(b.release))
 	b.frameStart, b.contiguous = prev+1, true
 	if len(b.frame) > 0 {
 		b.frameStart = b.frame[0].SequenceNumber
 	}
-	b.lastReleased = b.frameStart - 1
+	b.prevOut = true
 	for i, p := range b.frame {
 		b.builder.Push(p)
 		b.frame[i] = nil
@@ -131,31 +132,43 @@ func (b *frameBuilder) handOver(prev uint16) {
 }
 
 // pushToPion feeds pion's builder, and takes the packets back once a whole
-// frame follows everything it has let go of.
+// frame follows everything pion has given out. (Pion lets go of the
+// packets it has given out lazily, one per push, so what it has released
+// says nothing of that: after a burst it stays behind for good.)
 func (b *frameBuilder) pushToPion(pkt *rtp.Packet, inOrder bool) {
-	seq := pkt.SequenceNumber
+	seq, ts := pkt.SequenceNumber, pkt.Timestamp
 	if !inOrder {
 		b.contiguous = false
 	}
 	last := b.endsFrame(pkt)
 	b.builder.Push(pkt) // pkt may be released (and reused) from here on
-	for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
-		b.ready = append(b.ready, s)
-	}
+	b.takeFromPion()
 	if !last {
 		return
 	}
-	if b.contiguous && b.lastReleased == b.frameStart-1 {
-		// Caught up: this frame follows everything released. Flush gives
+	if b.contiguous && b.prevOut {
+		// Caught up: this frame follows everything given out. Flush gives
 		// it out; the builder, confused by Flush, is dropped, and what it
 		// counted as dropped since that frame with it.
 		b.builder.Flush()
-		for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
-			b.ready = append(b.ready, s)
-		}
+		b.takeFromPion()
 		b.builder = nil
+		return
 	}
 	b.frameStart, b.contiguous = seq+1, true
+	b.prevEndTS, b.prevOut = ts, false
+}
+
+// takeFromPion queues the frames pion's builder has finished. Pion gives
+// frames out in order, so once the frame before the one being built is
+// out, everything before that is out or dropped.
+func (b *frameBuilder) takeFromPion() {
+	for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
+		b.ready = append(b.ready, s)
+		if s.PacketTimestamp == b.prevEndTS {
+			b.prevOut = true
+		}
+	}
 }
 
 func (b *frameBuilder) pop() *media.Sample {
@@ -169,12 +182,7 @@ func (b *frameBuilder) pop() *media.Sample {
 	return s
 }
 
-func (b *frameBuilder) release(p *rtp.Packet) {
-	if int16(p.SequenceNumber-b.lastReleased) > 0 {
-		b.lastReleased = p.SequenceNumber
-	}
-	b.packets.put(p)
-}
+func (b *frameBuilder) release(p *rtp.Packet) { b.packets.put(p) }
 
 // lastOfVideoFrame: the RTP marker bit ends a video frame (RFC 7741).
 func lastOfVideoFrame(p *rtp.Packet) bool { return p.Marker }

@@ -81,6 +81,65 @@ func TestFrameBuilderBoundsUnmarkedFrames(t *testing.T) {
 			t.Fatalf("frames %v, want 1, 2, 3... in order", got)
 		}
 	}
+	b = newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	for range 2 * int(videoMaxLate) { // one picture's packets, without end
+		pkt := vp8Packet(&pool, seq, 21, 1, 3)
+		pkt.Marker = false
+		b.push(pkt)
+		seq++
+		if len(b.frame) > int(videoMaxLate) {
+			t.Fatalf("%d packets of one unmarked picture held, want at most %d", len(b.frame), videoMaxLate)
+		}
+	}
+}
+
+// A frame whose end a sender forgot to mark leaves once the next frame
+// shows where it ended, and that next frame, marked, leaves at its last
+// packet, as every frame after it does.
+func TestFrameBuilderRecoversFromAnUnmarkedFrame(t *testing.T) {
+	var pool packetPool
+	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	seq := uint16(300)
+	var out []byte
+	for f := byte(1); f <= 6; f++ {
+		for i := range 3 {
+			pkt := vp8Packet(&pool, seq, f, i, 3)
+			pkt.Marker = pkt.Marker && f != 2
+			b.push(pkt)
+			seq++
+		}
+		for s := b.pop(); s != nil; s = b.pop() {
+			out = append(out, s.Data[0])
+		}
+		if f != 2 && (len(out) == 0 || out[len(out)-1] != f) {
+			t.Fatalf("frame %d did not leave at its last packet (out: %v)", f, out)
+		}
+	}
+	if want := []byte{1, 2, 3, 4, 5, 6}; !bytes.Equal(out, want) {
+		t.Errorf("frames out %v, want %v", out, want)
+	}
+}
+
+// A frame whose first packets were lost before the stream reached us
+// cannot be decoded: it is not released, and its packets are reported
+// dropped with the next frame.
+func TestFrameBuilderDropsAFrameMissingItsStart(t *testing.T) {
+	var pool packetPool
+	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
+	b.push(vp8Packet(&pool, 10, 1, 1, 3)) // parts 2 and 3 of frame 1
+	b.push(vp8Packet(&pool, 11, 1, 2, 3))
+	if s := b.pop(); s != nil {
+		t.Fatalf("frame %d released without its start", s.Data[0])
+	}
+	b.push(vp8Packet(&pool, 12, 2, 0, 2))
+	b.push(vp8Packet(&pool, 13, 2, 1, 2))
+	s := b.pop()
+	switch {
+	case s == nil || s.Data[0] != 2:
+		t.Fatalf("frame 2 not released after a frame missing its start: %v", s)
+	case s.PrevDroppedPackets != 2:
+		t.Errorf("frame 2 reports %d packets dropped before it, want frame 1's 2", s.PrevDroppedPackets)
+	}
 }
 
 // Padding between frames, as Chrome sends to probe bandwidth, is neither
@@ -144,7 +203,8 @@ func TestFrameBuilderWaitsForAHoleThenCatchesUp(t *testing.T) {
 
 // Frames of several packets, all arriving, report no dropped packets (a
 // source takes those for loss and waits for a key frame); a packet lost
-// for good is reported with the frame after the one it broke.
+// for good is reported with the frame after the one it broke, and from
+// then on frames leave at their last packet again, nothing more dropped.
 func TestFrameBuilderCountsOnlyRealLoss(t *testing.T) {
 	var pool packetPool
 	b := newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &pool, lastOfVideoFrame)
@@ -179,7 +239,17 @@ func TestFrameBuilderCountsOnlyRealLoss(t *testing.T) {
 		frame(f, 3, -1)
 	}
 	if dropped == 0 {
-		t.Error("a packet lost for good was never reported")
+		t.Fatal("a packet lost for good was never reported")
+	}
+	reported := dropped
+	for f := byte(91); f <= 110; f++ {
+		frame(f, 3, -1)
+		if frames[len(frames)-1] != f {
+			t.Fatalf("once the loss was reported, frame %d did not leave at its last packet (the last out: %d)", f, frames[len(frames)-1])
+		}
+	}
+	if dropped != reported {
+		t.Errorf("once the loss was reported, 20 whole frames reported %d more packets dropped", dropped-reported)
 	}
 }
 
