@@ -13,6 +13,11 @@ BUILD_DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config gcc
 TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium
 DEBS ?= $(BUILD_DEBS)
 
+# staticcheck runs from its own pinned module, not as a go.mod tool: as a
+# tool it would raise x/crypto, x/net and x/sys in the server's own build.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/tools/staticcheck
+
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS := ./mixer/... ./signaling/... ./peer/...
 
@@ -36,6 +41,8 @@ vet test: DEBS = $(TEST_DEBS)
 vet: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(STATICCHECK) ./...
 
 # Tests run in a fresh network namespace holding only loopback, so nothing
 # they do can reach another host. Everything is built first, outside it.
@@ -46,7 +53,7 @@ test: vet
 		$(GO) test -count=1 ./... && \
 		$(GO) test -race -count=1 $(RACE_PKGS)'
 
-# The README's Performance figures: benchmarks, a short load test (calls
+# docs/performance.md's figures: benchmarks, a short load test (calls
 # per core) and the comparison with GStreamer and ffmpeg.
 bench: deps
 	scripts/bench.sh

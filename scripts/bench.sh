@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh (make bench): the figures of the README's Performance section.
+# bench.sh (make bench): the figures of docs/performance.md.
 #  1. the mixer and codec benchmarks (CPU per call-second, allocations);
 #  2. a short load test against a real server on loopback, for `equal`
 #     (one shared encode per call) and `mixed` (three encodes per call),
