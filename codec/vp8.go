@@ -282,7 +282,7 @@ func (d *VP8Decoder) PictureSize() (w, h int, ok bool) {
 	if d.img == nil || d.c == nil {
 		return 0, 0, false
 	}
-	return even(int(d.img.d_w)), even(int(d.img.d_h)), true
+	return upToEven(int(d.img.d_w)), upToEven(int(d.img.d_h)), true
 }
 
 // ScaleTo scales the picture the last successful Unpack left into dst's
