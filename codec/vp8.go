@@ -21,8 +21,8 @@ type VP8EncoderParams struct {
 	FPS           int // frames per second (time base 1/FPS)
 	BitrateKbps   int // CBR target
 	// CPUUsed is libvpx's cpu-used; 0 means -8. Positive values are
-	// rejected with an error: they turn on libvpx's automatic speed and
-	// cost ~1.6x the encode CPU.
+	// rejected with an error: they turn on libvpx's automatic speed, which
+	// costs far more encode CPU.
 	CPUUsed int
 	// KeyframeInterval is the max frames between key frames; 0 means
 	// 10*FPS.
