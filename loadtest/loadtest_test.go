@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/loadtest"
 	"github.com/threeway-mcu/threeway/metrics"
@@ -40,7 +42,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // newServer is threeway with media on loopback.
