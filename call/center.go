@@ -34,6 +34,20 @@ type Params struct {
 
 // Center holds every call and agent, and applies the product's rules. All
 // its methods are safe for concurrent use; each runs under one lock.
+//
+// One lock, not one per call or per agent, because every rule reads state
+// from more than one of them: a join makes its agent busy and declines the
+// offer ringing on it, a help offer picks among agents for a call, a
+// sign-out moves a call's request on. One lock also keeps the Notifier's
+// events in the order the changes happened. It is held only for in-memory
+// bookkeeping once per signaling message or timeout, which costs nothing
+// next to the media, whose path never takes it.
+//
+// Its methods are grouped by concern: the call registry (registry.go),
+// parties joining and leaving (parties.go), help-seeking (help.go), agents'
+// presence, the directory and picking an agent from a queue (presence.go),
+// the rules on video, audio, layout and share (rules.go), snapshots
+// (snapshot.go) and counts for metrics (stats.go).
 type Center struct {
 	dir         Directory
 	notify      Notifier
@@ -102,63 +116,4 @@ func randomID() string {
 		panic(err) // crypto/rand never fails on Linux
 	}
 	return hex.EncodeToString(b[:])
-}
-
-// CreateCall opens a call between a customer and the named agent, as the
-// contact center's routing would. The parties join it afterwards.
-func (c *Center) CreateCall(customer, agentID string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.agents[agentID]; !ok {
-		return "", refuse(CodeUnknownAgent, "no agent %q", agentID)
-	}
-	if c.maxCalls > 0 && len(c.calls) >= c.maxCalls {
-		return "", refuse(CodeServerFull, "the server holds its maximum of %d calls", c.maxCalls)
-	}
-	id := c.newID()
-	c.calls[id] = &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
-	return id, nil
-}
-
-// CallCount is how many calls are open.
-func (c *Center) CallCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.calls)
-}
-
-// Snapshot returns a call's current state.
-func (c *Center) Snapshot(callID string) (*Snapshot, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cs, err := c.openCall(callID)
-	if err != nil {
-		return nil, err
-	}
-	return c.snapshot(cs), nil
-}
-
-// openCall finds a call that has not ended. Caller holds c.mu.
-func (c *Center) openCall(id string) (*callState, error) {
-	cs := c.calls[id]
-	switch {
-	case cs == nil && c.ended[id]:
-		return nil, refuse(CodeCallEnded, "call %s has ended", id)
-	case cs == nil:
-		return nil, refuse(CodeCallNotFound, "no call %q", id)
-	}
-	return cs, nil
-}
-
-// partyOf finds a present party. Caller holds c.mu.
-func (c *Center) partyOf(callID string, role Role) (*callState, *party, error) {
-	cs, err := c.openCall(callID)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := cs.parties[role]
-	if p == nil {
-		return nil, nil, refuse(CodePartyNotPresent, "no %s in call %s", role, callID)
-	}
-	return cs, p, nil
 }

@@ -1,8 +1,6 @@
 package call
 
-import (
-	"regexp"
-)
+import "regexp"
 
 // HelpMode is how a third party is sought.
 type HelpMode string
@@ -120,15 +118,6 @@ func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) erro
 		return refuse(CodeInvalidField, "mode must be queue, agent or number")
 	}
 	return nil
-}
-
-func (c *Center) hasQueue(id string) bool {
-	for _, q := range c.dir.Queues {
-		if q.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // offerNext offers a queue request to the next agent, or fails it when

@@ -231,9 +231,6 @@ func (r *recorder) partyTypes(callID string, role Role) []string {
 	return types(r.toParty(callID, role))
 }
 
-// agentTypes lists the event types an agent got, in order.
-func (r *recorder) agentTypes(agentID string) []string { return types(r.toAgent(agentID)) }
-
 func types(evs []Event) []string {
 	out := []string{}
 	for _, ev := range evs {

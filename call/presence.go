@@ -154,6 +154,15 @@ func (c *Center) Queues() []QueueStatus {
 // Directory returns the agents and queues the center was made with.
 func (c *Center) Directory() Directory { return c.dir }
 
+func (c *Center) hasQueue(id string) bool {
+	for _, q := range c.dir.Queues {
+		if q.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // pickFromQueue finds the idle agent with the queue's skill who has been
 // idle longest, never the requester and never one already asked.
 func (c *Center) pickFromQueue(queue, requester string, tried map[string]bool) *agentState {

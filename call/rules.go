@@ -163,3 +163,23 @@ func refuseWithoutVideo(cs *callState, what string) error {
 	e.Parties = lacking
 	return e
 }
+
+// needsAllVideo reports the parties lacking video when the rule "in a
+// three-party call, maximize and share need everyone's video" applies.
+func (cs *callState) needsAllVideo() []Role {
+	if len(cs.parties) < 3 {
+		return nil
+	}
+	return cs.withoutVideo()
+}
+
+// withoutVideo lists present parties whose video is off.
+func (cs *callState) withoutVideo() []Role {
+	var out []Role
+	for _, r := range cs.present() {
+		if !cs.parties[r].video {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -37,7 +37,7 @@ func (f *Frame) ChromaHeight() int { return f.Height / 2 }
 // Resize sets the frame's size, reusing its buffers when they are large
 // enough. Pixel contents are unspecified afterwards.
 func (f *Frame) Resize(width, height int) {
-	width, height = even(width), even(height)
+	width, height = upToEven(width), upToEven(height)
 	f.Width, f.Height = width, height
 	f.Y = grow(f.Y, width*height)
 	f.U = grow(f.U, width*height/4)
@@ -121,7 +121,8 @@ func (p *FramePool) Get(width, height int) *Frame {
 	return f
 }
 
-func even(n int) int { return (n + 1) &^ 1 }
+// upToEven rounds n up to an even number, as I420 sizes must be.
+func upToEven(n int) int { return (n + 1) &^ 1 }
 
 func grow(b []byte, n int) []byte {
 	if cap(b) >= n {

@@ -3,206 +3,12 @@ package codec
 /*
 #cgo pkg-config: vpx
 #include <stdlib.h>
-#include <vpx/vpx_encoder.h>
-#include <vpx/vp8cx.h>
-#include <vpx/vpx_decoder.h>
-#include <vpx/vp8dx.h>
-#include <time.h>
-
-// tw_thread_ns is the calling thread's CPU time: read here, around a
-// libvpx call on the thread that makes it, it counts that call alone
-// whichever thread the Go scheduler runs the caller on.
-static int64_t tw_thread_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-// tw_cpu counts a codec's CPU time inside libvpx: creating and freeing it
-// always, since they run once per codec and are not small (an encoder's
-// buffers are tens of megabytes, first touched as it sets them up), and
-// its frames once timed is set, for two clock reads a frame.
-typedef struct {
-	int timed;
-	int64_t ns;
-} tw_cpu;
-
-// tw_cpu_start and tw_cpu_stop bracket one frame's libvpx call.
-static int64_t tw_cpu_start(const tw_cpu *c) {
-	return c->timed ? tw_thread_ns() : 0;
-}
-
-static void tw_cpu_stop(tw_cpu *c, int64_t start) {
-	if (c->timed) c->ns += tw_thread_ns() - start;
-}
-
-// The codec context, the encoder's input image and the packet iterator all
-// live in C memory so that no Go pointer is ever stored where libvpx can see
-// it, and so that the per-frame calls need no Go allocations.
-typedef struct {
-	vpx_codec_ctx_t ctx;
-	vpx_codec_enc_cfg_t cfg;
-	vpx_image_t *img;
-	int inited;
-	vpx_codec_iter_t iter;
-	const void *buf;
-	size_t sz;
-	int key;
-	tw_cpu cpu;
-} tw_vp8_enc;
-
-#define TW_CTL(e, id, v) \
-	do { vpx_codec_err_t r_ = vpx_codec_control(&(e)->ctx, id, v); if (r_ != VPX_CODEC_OK) return r_; } while (0)
-
-static vpx_codec_err_t tw_vp8_enc_init(tw_vp8_enc *e, int w, int h, int fps, int kbps, int kf, int cpu) {
-	vpx_codec_err_t err = vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &e->cfg, 0);
-	if (err != VPX_CODEC_OK) return err;
-	vpx_codec_enc_cfg_t *c = &e->cfg;
-	c->g_w = w;
-	c->g_h = h;
-	c->g_timebase.num = 1;
-	c->g_timebase.den = fps;
-	c->g_threads = 1;
-	c->g_lag_in_frames = 0;
-	c->g_error_resilient = VPX_ERROR_RESILIENT_DEFAULT;
-	c->g_pass = VPX_RC_ONE_PASS;
-	c->rc_end_usage = VPX_CBR;
-	c->rc_target_bitrate = kbps;
-	c->rc_min_quantizer = 4;
-	c->rc_max_quantizer = 56;
-	c->rc_buf_sz = 1000;
-	c->rc_buf_initial_sz = 500;
-	c->rc_buf_optimal_sz = 600;
-	c->rc_undershoot_pct = 95;
-	c->rc_dropframe_thresh = 0;
-	c->rc_resize_allowed = 0;
-	c->kf_mode = VPX_KF_AUTO;
-	c->kf_min_dist = 0;
-	c->kf_max_dist = kf;
-	err = vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), c, 0);
-	if (err != VPX_CODEC_OK) return err;
-	e->inited = 1;
-	TW_CTL(e, VP8E_SET_CPUUSED, cpu);
-	TW_CTL(e, VP8E_SET_NOISE_SENSITIVITY, 0);
-	TW_CTL(e, VP8E_SET_STATIC_THRESHOLD, 1);
-	TW_CTL(e, VP8E_SET_TOKEN_PARTITIONS, VP8_ONE_TOKENPARTITION);
-	TW_CTL(e, VP8E_SET_ENABLEAUTOALTREF, 0);
-	// Alignment 1 makes the planes tightly packed and contiguous, which is
-	// exactly Frame's layout, so callers can compose straight into them.
-	e->img = vpx_img_alloc(NULL, VPX_IMG_FMT_I420, w, h, 1);
-	if (e->img == NULL) return VPX_CODEC_MEM_ERROR;
-	return VPX_CODEC_OK;
-}
-
-static void tw_vp8_enc_free(tw_vp8_enc *e) {
-	if (e->inited) vpx_codec_destroy(&e->ctx);
-	if (e->img != NULL) vpx_img_free(e->img);
-	free(e);
-}
-
-// The open and close wrappers count creating and freeing as tw_cpu says;
-// close returns the whole count, as e is gone.
-static vpx_codec_err_t tw_vp8_enc_open(tw_vp8_enc *e, int w, int h, int fps, int kbps, int kf, int cpu) {
-	int64_t start = tw_thread_ns();
-	vpx_codec_err_t err = tw_vp8_enc_init(e, w, h, fps, kbps, kf, cpu);
-	e->cpu.ns += tw_thread_ns() - start;
-	return err;
-}
-
-static int64_t tw_vp8_enc_close(tw_vp8_enc *e) {
-	int64_t start = tw_thread_ns(), counted = e->cpu.ns;
-	tw_vp8_enc_free(e);
-	return counted + tw_thread_ns() - start;
-}
-
-static vpx_codec_err_t tw_vp8_enc_encode(tw_vp8_enc *e, vpx_codec_pts_t pts, int force) {
-	e->iter = NULL;
-	int64_t start = tw_cpu_start(&e->cpu);
-	vpx_codec_err_t err = vpx_codec_encode(&e->ctx, e->img, pts, 1, force ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
-	tw_cpu_stop(&e->cpu, start);
-	return err;
-}
-
-// tw_vp8_enc_next leaves the next compressed frame in e->buf/sz/key and
-// returns 1, or returns 0 when the encoder has no more packets for this call.
-static int tw_vp8_enc_next(tw_vp8_enc *e) {
-	const vpx_codec_cx_pkt_t *p;
-	while ((p = vpx_codec_get_cx_data(&e->ctx, &e->iter)) != NULL) {
-		if (p->kind != VPX_CODEC_CX_FRAME_PKT) continue;
-		e->buf = p->data.frame.buf;
-		e->sz = p->data.frame.sz;
-		e->key = (p->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
-		return 1;
-	}
-	return 0;
-}
-
-static vpx_codec_err_t tw_vp8_enc_set_bitrate(tw_vp8_enc *e, int kbps) {
-	e->cfg.rc_target_bitrate = kbps;
-	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
-}
-
-typedef struct {
-	vpx_codec_ctx_t ctx;
-	int inited;
-	vpx_codec_iter_t iter;
-	tw_cpu cpu;
-} tw_vp8_dec;
-
-static vpx_codec_err_t tw_vp8_dec_init(tw_vp8_dec *d) {
-	vpx_codec_dec_cfg_t cfg = {0};
-	cfg.threads = 1;
-	vpx_codec_err_t err = vpx_codec_dec_init(&d->ctx, vpx_codec_vp8_dx(), &cfg, 0);
-	if (err != VPX_CODEC_OK) return err;
-	d->inited = 1;
-	return VPX_CODEC_OK;
-}
-
-static void tw_vp8_dec_free(tw_vp8_dec *d) {
-	if (d->inited) vpx_codec_destroy(&d->ctx);
-	free(d);
-}
-
-// The decoder's open and close wrappers, as the encoder's.
-static vpx_codec_err_t tw_vp8_dec_open(tw_vp8_dec *d) {
-	int64_t start = tw_thread_ns();
-	vpx_codec_err_t err = tw_vp8_dec_init(d);
-	d->cpu.ns += tw_thread_ns() - start;
-	return err;
-}
-
-static int64_t tw_vp8_dec_close(tw_vp8_dec *d) {
-	int64_t start = tw_thread_ns(), counted = d->cpu.ns;
-	tw_vp8_dec_free(d);
-	return counted + tw_thread_ns() - start;
-}
-
-static vpx_codec_err_t tw_vp8_dec_decode(tw_vp8_dec *d, const uint8_t *data, unsigned int n) {
-	d->iter = NULL;
-	int64_t start = tw_cpu_start(&d->cpu);
-	vpx_codec_err_t err = vpx_codec_decode(&d->ctx, data, n, NULL, 0);
-	tw_cpu_stop(&d->cpu, start);
-	return err;
-}
-
-static vpx_image_t *tw_vp8_dec_frame(tw_vp8_dec *d) {
-	return vpx_codec_get_frame(&d->ctx, &d->iter);
-}
-
-static int tw_vp8_dec_corrupted(tw_vp8_dec *d) {
-	int c = 0;
-	// The control fails only when nothing has been decoded yet, in which
-	// case there is no picture to call corrupt.
-	if (vpx_codec_control(&d->ctx, VP8D_GET_FRAME_CORRUPTED, &c) != VPX_CODEC_OK) return 0;
-	return c;
-}
-
+#include "vp8.h"
 */
 import "C"
 
 import (
 	"fmt"
-	"time"
 	"unsafe"
 )
 
@@ -215,8 +21,8 @@ type VP8EncoderParams struct {
 	FPS           int // frames per second (time base 1/FPS)
 	BitrateKbps   int // CBR target
 	// CPUUsed is libvpx's cpu-used; 0 means -8. Positive values are
-	// rejected with an error: they turn on libvpx's automatic speed and
-	// cost ~1.6x the encode CPU.
+	// rejected with an error: they turn on libvpx's automatic speed, which
+	// costs far more encode CPU.
 	CPUUsed int
 	// KeyframeInterval is the max frames between key frames; 0 means
 	// 10*FPS.
@@ -476,7 +282,7 @@ func (d *VP8Decoder) PictureSize() (w, h int, ok bool) {
 	if d.img == nil || d.c == nil {
 		return 0, 0, false
 	}
-	return even(int(d.img.d_w)), even(int(d.img.d_h)), true
+	return upToEven(int(d.img.d_w)), upToEven(int(d.img.d_h)), true
 }
 
 // ScaleTo scales the picture the last successful Unpack left into dst's
@@ -536,36 +342,6 @@ func (d *VP8Decoder) Close() {
 	}
 	d.closed(C.tw_vp8_dec_close(d.c))
 	d.c, d.img = nil, nil
-}
-
-// libvpxTime is a codec's CPU time inside libvpx, counted in C on the
-// threads that call it (tw_cpu), for benchmarks.
-type libvpxTime struct {
-	count *C.tw_cpu     // in the codec's C memory; nil once closed
-	total time.Duration // the whole count, once closed
-}
-
-// TimeCPU makes the codec count the CPU time of its libvpx frame calls
-// too, for CPUTime. It costs two clock reads a frame; benchmarks turn it on.
-func (t *libvpxTime) TimeCPU() {
-	if t.count != nil {
-		t.count.timed = 1
-	}
-}
-
-// CPUTime is the CPU time spent inside libvpx creating the codec, in its
-// frame calls since TimeCPU, and, once closed, freeing it. Read it when no
-// frame is being coded.
-func (t *libvpxTime) CPUTime() time.Duration {
-	if t.count == nil {
-		return t.total
-	}
-	return time.Duration(t.count.ns)
-}
-
-// closed keeps the whole count a close wrapper returned, its C memory gone.
-func (t *libvpxTime) closed(total C.int64_t) {
-	t.count, t.total = nil, time.Duration(total)
 }
 
 // vpxError describes a libvpx failure, wrapping kind unless libvpx blamed a

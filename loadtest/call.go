@@ -10,8 +10,8 @@ import (
 	"github.com/threeway-mcu/threeway/peer"
 )
 
-// roles of a three-party call, in tile order.
-var roles = []string{"customer", "agent", "third"}
+// roles are the parties of every call, in tile order, as peer names them.
+var roles = peer.Roles()
 
 // callRun is one synthetic three-party call.
 type callRun struct {

@@ -29,7 +29,7 @@ func loadtestCommand() *cobra.Command {
 		Short: "Hold three-party calls of synthetic parties against a server and measure them",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// The generator idles between packets as a server does, and
-			// pays the same wake-ups: 12 % of its CPU with 4 calls.
+			// pays the same sysmon wake-ups.
 			keepSysmonAwake(cmd.ErrOrStderr())
 			var err error
 			if p.Ramp, err = loadtest.ParseRamp(ramp); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/spf13/cobra"
 
+	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/layout"
 	"github.com/threeway-mcu/threeway/mixer"
 )
@@ -71,7 +72,15 @@ func mediabenchCommand() *cobra.Command {
 	return cmd
 }
 
-var benchParties = []string{"customer", "agent", "third"}
+// benchParties are the sources of the benched call: a three-party call's
+// roles, in tile order, by the names the mixer knows them by.
+var benchParties = func() []string {
+	names := make([]string, len(call.Roles))
+	for i, r := range call.Roles {
+		names[i] = string(r)
+	}
+	return names
+}()
 
 func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabenchResult, error) {
 	if len(inputs) != len(benchParties) {

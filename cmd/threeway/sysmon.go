@@ -11,16 +11,12 @@ import (
 // sysmonAwake is the GODEBUG setting that keeps the runtime's sysmon
 // thread from sleeping deeply whenever every P is idle.
 //
-// A server at a few calls goes idle between packets and frames hundreds of
-// times a second. Each time, sysmon sleeps deeply, the next syscall or cgo
-// call wakes it, and it restarts its polling at every 20 µs: 3,600 wake-ups
-// a second with 4 `equal` calls here, each a timer and a context switch on
-// a VM, 7.6 % of the server's CPU in perf. Go has no setting for that; a
-// schedule trace, though, keeps sysmon from sleeping deeply so that it can
-// print on time, and then, while it finds nothing to retake, it backs off
-// to polling every 10 ms. Measured with 4 `equal` calls: 0.114 to 0.098
-// CPU-s per call-second, context switches 93,000 to 40,000 in 12 s; 3 %
-// with 4 `mixed` calls, which leave fewer idle spells.
+// A server goes idle between packets and frames hundreds of times a
+// second, and each time sysmon sleeps deeply until the next syscall or cgo
+// call wakes it into polling every 20 µs again, a timer and a context
+// switch each. Go has no setting for that; a schedule trace, though, keeps
+// sysmon from sleeping deeply so that it can print on time, and while it
+// finds nothing to retake it backs off to polling every 10 ms.
 //
 // The price: the trace is a "SCHED" line on stderr every 24.9 days, the
 // longest period there is, the first once the host has been up that long

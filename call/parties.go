@@ -1,17 +1,5 @@
 package call
 
-// callState is one call. Only the Center touches it, under its lock.
-type callState struct {
-	id       string
-	customer string // the customer's name, from routing
-	agentID  string // the call's agent, the only one who may seek help
-	parties  map[Role]*party
-	share    Role // who shares the screen, "" for nobody
-	help     *helpRequest
-	helperID string // the agent who accepted help: the one who may be third
-	wasPair  bool   // two parties have talked: one left alone ends the call
-}
-
 // party is one participant.
 type party struct {
 	role     Role
@@ -22,10 +10,6 @@ type party struct {
 	selfView bool
 	layout   Layout
 }
-
-// maxEnded bounds how many ended call ids are remembered, so that late
-// joins hear call_ended rather than call_not_found.
-const maxEnded = 4096
 
 // Join adds a party to a call. agentID is the authenticated agent joining
 // as agent or third ("" for the customer). The party starts with video
@@ -185,56 +169,4 @@ func (c *Center) endCall(cs *callState) {
 	c.notify.Changed(snap)
 	delete(c.calls, cs.id)
 	c.rememberEnded(cs.id)
-}
-
-// rememberEnded keeps the last maxEnded ended call ids.
-func (c *Center) rememberEnded(id string) {
-	if len(c.endedOrder) == maxEnded {
-		delete(c.ended, c.endedOrder[0])
-		c.endedOrder = c.endedOrder[1:]
-	}
-	c.ended[id] = true
-	c.endedOrder = append(c.endedOrder, id)
-}
-
-// toAll sends ev to every party of the call.
-func (c *Center) toAll(cs *callState, ev Event) {
-	for _, role := range Roles {
-		if cs.parties[role] != nil {
-			c.notify.ToParty(cs.id, role, ev)
-		}
-	}
-}
-
-func (c *Center) changed(cs *callState) { c.notify.Changed(c.snapshot(cs)) }
-
-// present lists the roles in the call, in tile order.
-func (cs *callState) present() []Role {
-	var out []Role
-	for _, r := range Roles {
-		if cs.parties[r] != nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// withoutVideo lists present parties whose video is off.
-func (cs *callState) withoutVideo() []Role {
-	var out []Role
-	for _, r := range cs.present() {
-		if !cs.parties[r].video {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// needsAllVideo reports the parties lacking video when the rule "in a
-// three-party call, maximize and share need everyone's video" applies.
-func (cs *callState) needsAllVideo() []Role {
-	if len(cs.parties) < 3 {
-		return nil
-	}
-	return cs.withoutVideo()
 }

@@ -1,0 +1,108 @@
+package call
+
+// callState is one call. Only the Center touches it, under its lock.
+type callState struct {
+	id       string
+	customer string // the customer's name, from routing
+	agentID  string // the call's agent, the only one who may seek help
+	parties  map[Role]*party
+	share    Role // who shares the screen, "" for nobody
+	help     *helpRequest
+	helperID string // the agent who accepted help: the one who may be third
+	wasPair  bool   // two parties have talked: one left alone ends the call
+}
+
+// maxEnded bounds how many ended call ids are remembered, so that late
+// joins hear call_ended rather than call_not_found.
+const maxEnded = 4096
+
+// CreateCall opens a call between a customer and the named agent, as the
+// contact center's routing would. The parties join it afterwards.
+func (c *Center) CreateCall(customer, agentID string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.agents[agentID]; !ok {
+		return "", refuse(CodeUnknownAgent, "no agent %q", agentID)
+	}
+	if c.maxCalls > 0 && len(c.calls) >= c.maxCalls {
+		return "", refuse(CodeServerFull, "the server holds its maximum of %d calls", c.maxCalls)
+	}
+	id := c.newID()
+	c.calls[id] = &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
+	return id, nil
+}
+
+// CallCount is how many calls are open.
+func (c *Center) CallCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.calls)
+}
+
+// Snapshot returns a call's current state.
+func (c *Center) Snapshot(callID string) (*Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cs, err := c.openCall(callID)
+	if err != nil {
+		return nil, err
+	}
+	return c.snapshot(cs), nil
+}
+
+// openCall finds a call that has not ended. Caller holds c.mu.
+func (c *Center) openCall(id string) (*callState, error) {
+	cs := c.calls[id]
+	switch {
+	case cs == nil && c.ended[id]:
+		return nil, refuse(CodeCallEnded, "call %s has ended", id)
+	case cs == nil:
+		return nil, refuse(CodeCallNotFound, "no call %q", id)
+	}
+	return cs, nil
+}
+
+// partyOf finds a present party. Caller holds c.mu.
+func (c *Center) partyOf(callID string, role Role) (*callState, *party, error) {
+	cs, err := c.openCall(callID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := cs.parties[role]
+	if p == nil {
+		return nil, nil, refuse(CodePartyNotPresent, "no %s in call %s", role, callID)
+	}
+	return cs, p, nil
+}
+
+// rememberEnded keeps the last maxEnded ended call ids.
+func (c *Center) rememberEnded(id string) {
+	if len(c.endedOrder) == maxEnded {
+		delete(c.ended, c.endedOrder[0])
+		c.endedOrder = c.endedOrder[1:]
+	}
+	c.ended[id] = true
+	c.endedOrder = append(c.endedOrder, id)
+}
+
+// toAll sends ev to every party of the call.
+func (c *Center) toAll(cs *callState, ev Event) {
+	for _, role := range Roles {
+		if cs.parties[role] != nil {
+			c.notify.ToParty(cs.id, role, ev)
+		}
+	}
+}
+
+func (c *Center) changed(cs *callState) { c.notify.Changed(c.snapshot(cs)) }
+
+// present lists the roles in the call, in tile order.
+func (cs *callState) present() []Role {
+	var out []Role
+	for _, r := range Roles {
+		if cs.parties[r] != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
