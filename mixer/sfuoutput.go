@@ -127,7 +127,7 @@ func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (func(), error) {
 	if o.closed || !o.videoOn {
 		return nil, nil
 	}
-	key, w, h := vp8KeyFrameStart(pkt.Payload)
+	w, h, key := vp8KeyframeStart(pkt.Payload)
 	if key {
 		o.width, o.height = (w+1)&^1, (h+1)&^1
 	}
@@ -327,22 +327,4 @@ func (o *SFUOutput) sendPlaceholder(run *placeholderRun, payloads [][]byte) bool
 func renderPlaceholderInto(f *codec.Frame, label string) {
 	p := renderPlaceholder(label, f.Width, f.Height)
 	p.CopyTo(f, 0, 0)
-}
-
-// vp8KeyFrameStart reports whether an RTP payload of VP8 (RFC 7741) starts
-// a key frame, and if so the frame's size.
-func vp8KeyFrameStart(payload []byte) (key bool, w, h int) {
-	var d codecs.VP8Packet
-	frame, err := d.Unmarshal(payload)
-	if err != nil || d.S != 1 || d.PID != 0 || len(frame) < 10 {
-		return false, 0, 0
-	}
-	// Frame tag bit 0 is 0 for a key frame, which then carries the start
-	// code 9d 01 2a and the 14-bit width and height.
-	if frame[0]&1 != 0 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
-		return false, 0, 0
-	}
-	w = int(frame[6]) | int(frame[7]&0x3f)<<8
-	h = int(frame[8]) | int(frame[9]&0x3f)<<8
-	return true, w, h
 }

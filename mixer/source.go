@@ -272,22 +272,6 @@ func (s *source) needKeyframe(why string) {
 // The largest picture a source may send: 4K, enough for a screen share.
 const maxSourceWidth, maxSourceHeight = 3840, 2160
 
-// isVP8Keyframe reads the frame tag of a VP8 frame (RFC 6386, 9.1): bit 0
-// of the first byte is 0 for key frames, which also carry a start code.
-func isVP8Keyframe(data []byte) bool {
-	return len(data) >= 10 && data[0]&1 == 0 &&
-		data[3] == 0x9d && data[4] == 0x01 && data[5] == 0x2a
-}
-
-// vp8KeyframeSize reads a key frame's picture size (RFC 6386, 9.1: 14 bits
-// each after the start code).
-func vp8KeyframeSize(data []byte) (w, h int, ok bool) {
-	if !isVP8Keyframe(data) {
-		return 0, 0, false
-	}
-	return int(data[6]) | int(data[7]&0x3f)<<8, int(data[8]) | int(data[9]&0x3f)<<8, true
-}
-
 // drawOn draws the latest picture fitted into tile r of canvas, with black
 // bars where its shape differs, unless the tile shows it already: shown is
 // the picture the tile holds, 0 for none. It returns the picture the tile
