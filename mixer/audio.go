@@ -43,7 +43,7 @@ type audioMixer struct {
 	clockStarted  bool // set before run's goroutine starts: stop waits for it
 }
 
-func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
+func newAudioMixer(bitrate int, log *slog.Logger) *audioMixer {
 	return &audioMixer{
 		bitrate:   bitrate,
 		log:       log,
@@ -57,11 +57,11 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 		active:    map[string]*voice{},
 		done:      make(chan struct{}),
 		stopped:   make(chan struct{}),
-	}, nil
+	}
 }
 
-// IngestAudio decodes Opus RTP from r as voice id until r fails; the voice
-// is then removed from every mix. A second ingest of the same id replaces
+// IngestAudio decodes Opus RTP from r as voice id until r fails, and
+// returns r's error; the voice is then removed from every mix. A second ingest of the same id replaces
 // the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	v, err := newVoice(id, m.params.Observer)
@@ -85,10 +85,7 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 		a.mu.Unlock()
 		v.close()
 	}()
-	if err := v.ingest(r); err != nil {
-		return fmt.Errorf("audio from %s: %w", id, err)
-	}
-	return nil
+	return fmt.Errorf("audio from %s: %w", id, v.ingest(r))
 }
 
 // SetListener sends listener id the mix of every voice but its own.

@@ -321,10 +321,7 @@ type audioBench struct {
 
 func newAudioBench(tb testing.TB) *audioBench {
 	tb.Helper()
-	a, err := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
 	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
 	for i, id := range benchParties {
 		ab.tones[id] = tone(440*float64(i+1), 0)

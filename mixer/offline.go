@@ -26,10 +26,7 @@ type Offline struct {
 // codecs counting the CPU time spent in libvpx for LibvpxTime.
 func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 	p.Logger = slog.New(slog.DiscardHandler)
-	m, err := newMixer(p) // video only: no audio clock waking beside it
-	if err != nil {
-		return nil, err
-	}
+	m := newMixer(p) // video only: no audio clock waking beside it
 	o := &Offline{m: m, sources: map[string]*source{}, now: time.Now(), period: time.Second / time.Duration(m.params.FPS)}
 	for _, id := range ids {
 		s, err := newSource(id, func() {}, NopObserver{}, m.log)

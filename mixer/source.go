@@ -121,7 +121,7 @@ func newSource(id string, requestKeyframe func(), observe Observer, log *slog.Lo
 	return s, nil
 }
 
-// ingest reads r until it fails.
+// ingest reads r until it fails, and returns the read error.
 func (s *source) ingest(r RTPReader) error {
 	for {
 		pkt, err := s.packets.readPacket(r, s.observe)

@@ -131,10 +131,7 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 // by the test rather than its clock.
 func newTestView(t *testing.T, w, h int) *view {
 	t.Helper()
-	m, err := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(m.Close)
 	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
 	if err != nil {
