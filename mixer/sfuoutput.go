@@ -92,7 +92,7 @@ func NewSFUOutput(p SFUOutputParams) *SFUOutput {
 // frame, which it asks for; turning off shows the placeholder at once.
 func (o *SFUOutput) SetSource(label string, videoOn bool, keyframe func()) {
 	o.mu.Lock()
-	var ask func()
+	var ask keyframeAsk
 	if !o.closed {
 		o.label, o.keyframe = label, keyframe
 		switch {
@@ -107,7 +107,7 @@ func (o *SFUOutput) SetSource(label string, videoOn bool, keyframe func()) {
 		}
 	}
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 }
 
 // WriteRTP takes one packet of the sender's camera (an RTPWriter for the
@@ -117,13 +117,13 @@ func (o *SFUOutput) WriteRTP(pkt *rtp.Packet) error {
 	o.mu.Lock()
 	ask, err := o.forwardLocked(pkt)
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 	return err
 }
 
 // forwardLocked sends pkt on if it may pass; it returns the key frame
 // request to make (outside the lock) while waiting for one.
-func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (func(), error) {
+func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (keyframeAsk, error) {
 	if o.closed || !o.videoOn {
 		return nil, nil
 	}
@@ -164,7 +164,7 @@ func (o *SFUOutput) startForwardingLocked(pkt *rtp.Packet) {
 // encodes a key frame; a forwarded camera's sender is asked for one.
 func (o *SFUOutput) RequestKeyframe() {
 	o.mu.Lock()
-	var ask func()
+	var ask keyframeAsk
 	if o.placeholder != nil {
 		o.placeholder.forceKey = true
 	}
@@ -172,7 +172,7 @@ func (o *SFUOutput) RequestKeyframe() {
 		ask = o.askKeyframeLocked(true)
 	}
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 }
 
 // Close stops the placeholder; nothing is sent afterwards.
@@ -184,24 +184,26 @@ func (o *SFUOutput) Close() {
 	o.runs.Wait()
 }
 
-// askKeyframeLocked returns the sender's key frame request, to be called
-// after unlocking (it writes RTCP): always when now is set (the receiver
-// asked, or the camera came on), else at most every
-// keyframeRequestInterval (while waiting for one).
-func (o *SFUOutput) askKeyframeLocked(now bool) func() {
+// keyframeAsk is a key frame request to the sender, made once SFUOutput.mu
+// is released, since it writes RTCP; nil asks nothing.
+type keyframeAsk func()
+
+func (ask keyframeAsk) send() {
+	if ask != nil {
+		ask()
+	}
+}
+
+// askKeyframeLocked returns the sender's key frame request: always when
+// now is set (the receiver asked, or the camera came on), else at most
+// every keyframeRequestInterval (while waiting for one).
+func (o *SFUOutput) askKeyframeLocked(now bool) keyframeAsk {
 	at := time.Now()
 	if o.keyframe == nil || (!now && at.Sub(o.lastAsked) < keyframeRequestInterval) {
 		return nil
 	}
 	o.lastAsked = at
 	return o.keyframe
-}
-
-// call calls f unless it is nil.
-func call(f func()) {
-	if f != nil {
-		f()
-	}
 }
 
 // writeLocked sends one packet and remembers where the stream is: the
