@@ -140,14 +140,14 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))
-		s, err := newSource(party, func() {}, NopObserver{}, m.log)
+		s, err := newSource(party, time.Now, func() {}, NopObserver{}, m.log)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		if err := m.addSource(s); err != nil {
 			tb.Fatal(err)
 		}
-		s.decoder.TimeCPU()
+		s.picture.decoder.TimeCPU()
 		cb.sources = append(cb.sources, s)
 	}
 	for _, spec := range specs {
