@@ -12,6 +12,9 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
+// mixPeriod is the audio clock's tick: one Opus frame.
+const mixPeriod = 20 * time.Millisecond
+
 // everyone keys the mix that contains every voice: what a listener whose own
 // voice is silent hears. Voice ids key the mixes minus that voice.
 const everyone = ""
@@ -114,16 +117,16 @@ func (m *Mixer) RemoveListener(id string) {
 	delete(m.audio.listeners, id)
 }
 
-func (a *audioMixer) run(period time.Duration) {
+// run mixes on every tick until stop.
+func (a *audioMixer) run(ticker Ticker) {
 	defer close(a.stopped)
-	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-a.done:
 			a.closeAll()
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 			a.tick()
 		}
 	}
@@ -185,7 +188,7 @@ func (a *audioMixer) tick() {
 			a.log.Warn("encode mix", "listener", l.id, "err", err)
 			continue
 		}
-		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
+		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: mixPeriod})
 	}
 }
 

@@ -1,9 +1,6 @@
 package mixer
 
-import (
-	"fmt"
-	"time"
-)
+import "fmt"
 
 // IngestVideo decodes VP8 RTP read from r as source id, publishing each
 // picture to the views, until r fails, and returns r's error; then the
@@ -11,7 +8,7 @@ import (
 // rate-limited, when the picture needs a key frame from the sender (after
 // loss or an undecodable frame). Run it on the track's own goroutine.
 func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) error {
-	s, err := newSource(id, time.Now, requestKeyframe, m.params.Observer, m.log)
+	s, err := newSource(id, m.params.Clock.Now, requestKeyframe, m.params.Observer, m.log)
 	if err != nil {
 		return err
 	}

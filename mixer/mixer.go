@@ -6,7 +6,6 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -38,6 +37,9 @@ type Params struct {
 	// CPU are the slots views compose and encode in; a server's mixers
 	// share one set. nil: slots of this mixer's own, one per CPU.
 	CPU *CPUSlots
+	// Clock ticks the views and the audio mix, and times key frame
+	// requests and the sizes views show. nil: the wall clock.
+	Clock Clock
 }
 
 func (p Params) withDefaults() Params {
@@ -61,6 +63,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.CPU == nil {
 		p.CPU = NewCPUSlots(0)
+	}
+	if p.Clock == nil {
+		p.Clock = wallClock{}
 	}
 	return p
 }
@@ -89,10 +94,11 @@ type Mixer struct {
 func New(p Params) (*Mixer, error) {
 	m := newMixer(p)
 	m.audio.clockStarted = true
+	ticker := m.params.Clock.NewTicker(mixPeriod)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.audio.run(20 * time.Millisecond)
+		m.audio.run(ticker)
 	}()
 	return m, nil
 }

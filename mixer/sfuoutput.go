@@ -34,6 +34,7 @@ type SFUOutputParams struct {
 	Out      RTPWriter // the receiver's video track
 	Logger   *slog.Logger
 	Observer Observer // told about placeholder encoders; nil: NopObserver
+	Clock    Clock    // times the stream and ticks the placeholder; nil: the wall clock
 }
 
 // SFUOutput is one receiver's video in the sfu mode: the other party's
@@ -50,6 +51,7 @@ type SFUOutput struct {
 	out     RTPWriter
 	log     *slog.Logger
 	observe Observer
+	clock   Clock
 
 	mu          sync.Mutex
 	label       string
@@ -83,7 +85,10 @@ func NewSFUOutput(p SFUOutputParams) *SFUOutput {
 	if p.Observer == nil {
 		p.Observer = NopObserver{}
 	}
-	return &SFUOutput{out: p.Out, log: p.Logger, observe: p.Observer}
+	if p.Clock == nil {
+		p.Clock = wallClock{}
+	}
+	return &SFUOutput{out: p.Out, log: p.Logger, observe: p.Observer, clock: p.Clock}
 }
 
 // SetSource says whose camera this receiver sees (label is shown on the
@@ -155,7 +160,7 @@ func (o *SFUOutput) startForwardingLocked(pkt *rtp.Packet) {
 	o.firstSeq = pkt.SequenceNumber
 	if o.started {
 		o.seqOffset = o.lastSeq + 1 - pkt.SequenceNumber
-		o.tsOffset = o.nextTimestampLocked(time.Now()) - pkt.Timestamp
+		o.tsOffset = o.nextTimestampLocked(o.clock.Now()) - pkt.Timestamp
 	}
 	o.stopPlaceholderLocked()
 }
@@ -198,7 +203,7 @@ func (ask keyframeAsk) send() {
 // now is set (the receiver asked, or the camera came on), else at most
 // every keyframeRequestInterval (while waiting for one).
 func (o *SFUOutput) askKeyframeLocked(now bool) keyframeAsk {
-	at := time.Now()
+	at := o.clock.Now()
 	if o.keyframe == nil || (!now && at.Sub(o.lastAsked) < keyframeRequestInterval) {
 		return nil
 	}
@@ -212,7 +217,7 @@ func (o *SFUOutput) askKeyframeLocked(now bool) keyframeAsk {
 func (o *SFUOutput) writeLocked(pkt *rtp.Packet) error {
 	if !o.started || int16(pkt.SequenceNumber-o.lastSeq) > 0 {
 		o.started = true
-		o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, time.Now()
+		o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, o.clock.Now()
 	}
 	return o.out.WriteRTP(pkt)
 }
@@ -249,10 +254,11 @@ func (o *SFUOutput) startPlaceholderLocked() {
 	if !o.started {
 		// Nothing went out yet: start the stream somewhere random, as a
 		// sender would.
-		o.started, o.lastSeq, o.lastTS, o.lastAt = true, uint16(rand.Uint32()), rand.Uint32(), time.Now()
+		o.started, o.lastSeq, o.lastTS, o.lastAt = true, uint16(rand.Uint32()), rand.Uint32(), o.clock.Now()
 	}
+	ticker := o.clock.NewTicker(time.Second / placeholderFPS)
 	o.runs.Add(1)
-	go o.runPlaceholder(run, enc)
+	go o.runPlaceholder(run, enc, ticker)
 }
 
 // stopPlaceholderLocked ends the placeholder; its goroutine sends nothing
@@ -266,12 +272,12 @@ func (o *SFUOutput) stopPlaceholderLocked() {
 	o.observe.EncodersChanged(EncoderPlaceholder, -1)
 }
 
-// runPlaceholder encodes and sends the placeholder now and then
-// placeholderFPS times a second until stopped. It owns enc.
-func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder) {
+// runPlaceholder encodes and sends the placeholder now and then on every
+// tick, placeholderFPS times a second, until stopped. It owns enc and
+// ticker.
+func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder, ticker Ticker) {
 	defer o.runs.Done()
 	defer enc.Close()
-	ticker := time.NewTicker(time.Second / placeholderFPS)
 	defer ticker.Stop()
 	payloader := &codecs.VP8Payloader{EnablePictureID: true}
 	var (
@@ -300,7 +306,7 @@ func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder) {
 		select {
 		case <-run.done:
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 		}
 	}
 }
@@ -313,7 +319,7 @@ func (o *SFUOutput) sendPlaceholder(run *placeholderRun, payloads [][]byte) bool
 	if o.placeholder != run {
 		return false
 	}
-	ts := o.nextTimestampLocked(time.Now())
+	ts := o.nextTimestampLocked(o.clock.Now())
 	for i, payload := range payloads {
 		pkt := &rtp.Packet{
 			Header: rtp.Header{Version: 2, Marker: i == len(payloads)-1,

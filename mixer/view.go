@@ -94,17 +94,16 @@ func (v *view) layOut(spec layout.Spec) error {
 	return nil
 }
 
-// run renders on the view's own clock until stop. A slow render skips
-// ticks rather than queueing them, so a view never falls behind real time.
-func (v *view) run() {
+// run renders on every tick until stop. A slow render skips ticks rather
+// than queueing them, so a view never falls behind real time.
+func (v *view) run(ticker Ticker) {
 	defer close(v.stopped)
-	ticker := time.NewTicker(v.period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-v.done:
 			return
-		case now := <-ticker.C:
+		case now := <-ticker.C():
 			v.render(now)
 		}
 	}

@@ -2,7 +2,9 @@ package mixer
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,7 +257,7 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	composed := composeInBackground(v, *clock)
 	select {
 	case <-composed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testTimeout):
 		s.picture.unpacking.Unlock()
 		t.Fatal("a tile holding a picture waited for the decode")
 	}
@@ -426,4 +428,60 @@ func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
 	if got := lumaAt(canvas, 320, 180); got < want-3 || got > want+3 {
 		t.Errorf("%s the tile shows luma %d, want about %d", when, got, want)
 	}
+}
+
+// frameEvents is an Observer that reports every composed frame and counts
+// the frames dropped.
+type frameEvents struct {
+	NopObserver
+	composed chan int // viewers the frame went to
+	dropped  atomic.Int32
+}
+
+func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) { f.composed <- viewers }
+func (f *frameEvents) FramesDropped(n int)                              { f.dropped.Add(int32(n)) }
+
+// A view renders a frame on every tick of its clock and sends it to its
+// viewers; a tick that comes late counts the frames it skipped as dropped,
+// and the frame sent then lasts from the one before.
+func TestViewRendersOnItsClock(t *testing.T) {
+	clock := newStepClock()
+	events := &frameEvents{composed: make(chan int, 1)}
+	m, err := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
+		Observer: events, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sink := &durationSink{}
+	if err := m.SetViewer("agent", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}, sink); err != nil {
+		t.Fatal(err)
+	}
+	period := time.Second / 15
+	for range 3 {
+		clock.step(period)
+		if n := receive(t, events.composed, "frame on a tick"); n != 1 {
+			t.Errorf("a frame went to %d viewers, want 1", n)
+		}
+	}
+	clock.step(3 * period) // two ticks late
+	receive(t, events.composed, "frame on a late tick")
+	m.Close() // the view's goroutine is done: its sink may be read
+	if want := []time.Duration{period, period, period, 3 * period}; !slices.Equal(sink.durations, want) {
+		t.Errorf("the viewer got frames lasting %v, want %v", sink.durations, want)
+	}
+	if n := events.dropped.Load(); n != 2 {
+		t.Errorf("%d frames counted as dropped after a tick two periods late, want 2", n)
+	}
+	if n := clock.running(); n != 0 {
+		t.Errorf("%d tickers still running after Close", n)
+	}
+}
+
+// durationSink keeps the duration of every frame it receives.
+type durationSink struct{ durations []time.Duration }
+
+func (d *durationSink) WriteSample(s media.Sample) error {
+	d.durations = append(d.durations, s.Duration)
+	return nil
 }
