@@ -64,8 +64,8 @@ func newAudioMixer(bitrate int, log *slog.Logger) *audioMixer {
 }
 
 // IngestAudio decodes Opus RTP from r as voice id until r fails, and
-// returns r's error; the voice is then removed from every mix. A second ingest of the same id replaces
-// the first in the mix.
+// returns r's error; the voice is then removed from every mix. A second
+// ingest of the same id replaces the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	v, err := newVoice(id, m.params.Observer)
 	if err != nil {

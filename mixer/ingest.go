@@ -4,9 +4,10 @@ import "fmt"
 
 // IngestVideo decodes VP8 RTP read from r as source id, publishing each
 // picture to the views, until r fails, and returns r's error; then the
-// source is removed and its tile falls back to the placeholder. requestKeyframe is called,
-// rate-limited, when the picture needs a key frame from the sender (after
-// loss or an undecodable frame). Run it on the track's own goroutine.
+// source is removed and its tile falls back to the placeholder.
+// requestKeyframe is called, rate-limited, when the picture needs a key
+// frame from the sender (after loss or an undecodable frame). Run it on
+// the track's own goroutine.
 func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) error {
 	s, err := newSource(id, m.params.Clock.Now, requestKeyframe, m.params.Observer, m.log)
 	if err != nil {
