@@ -34,9 +34,8 @@ func Tiles(width, height int, s Spec) ([]Tile, error) {
 	return AppendTiles(make([]Tile, 0, len(s.Parties)), width, height, s)
 }
 
-// AppendTiles is Tiles without allocation: it appends to dst (the media hot
-// path calls it every frame with a reused slice). On error dst is returned
-// unchanged.
+// AppendTiles is Tiles without allocation: it appends to dst, so a caller
+// laying out again can reuse its slice. On error dst is returned unchanged.
 func AppendTiles(dst []Tile, width, height int, s Spec) ([]Tile, error) {
 	if err := validate(width, height, s); err != nil {
 		return dst, err

@@ -12,6 +12,9 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
+// mixPeriod is the audio clock's tick: one Opus frame.
+const mixPeriod = 20 * time.Millisecond
+
 // everyone keys the mix that contains every voice: what a listener whose own
 // voice is silent hears. Voice ids key the mixes minus that voice.
 const everyone = ""
@@ -43,7 +46,7 @@ type audioMixer struct {
 	clockStarted  bool // set before run's goroutine starts: stop waits for it
 }
 
-func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
+func newAudioMixer(bitrate int, log *slog.Logger) *audioMixer {
 	return &audioMixer{
 		bitrate:   bitrate,
 		log:       log,
@@ -57,12 +60,12 @@ func newAudioMixer(bitrate int, log *slog.Logger) (*audioMixer, error) {
 		active:    map[string]*voice{},
 		done:      make(chan struct{}),
 		stopped:   make(chan struct{}),
-	}, nil
+	}
 }
 
-// IngestAudio decodes Opus RTP from r as voice id until r fails; the voice
-// is then removed from every mix. A second ingest of the same id replaces
-// the first in the mix.
+// IngestAudio decodes Opus RTP from r as voice id until r fails, and
+// returns r's error; the voice is then removed from every mix. A second
+// ingest of the same id replaces the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	v, err := newVoice(id, m.params.Observer)
 	if err != nil {
@@ -85,10 +88,7 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 		a.mu.Unlock()
 		v.close()
 	}()
-	if err := v.ingest(r); err != nil {
-		return fmt.Errorf("audio from %s: %w", id, err)
-	}
-	return nil
+	return fmt.Errorf("audio from %s: %w", id, v.ingest(r))
 }
 
 // SetListener sends listener id the mix of every voice but its own.
@@ -117,16 +117,16 @@ func (m *Mixer) RemoveListener(id string) {
 	delete(m.audio.listeners, id)
 }
 
-func (a *audioMixer) run(period time.Duration) {
+// run mixes on every tick until stop.
+func (a *audioMixer) run(ticker Ticker) {
 	defer close(a.stopped)
-	ticker := time.NewTicker(period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-a.done:
 			a.closeAll()
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 			a.tick()
 		}
 	}
@@ -188,7 +188,7 @@ func (a *audioMixer) tick() {
 			a.log.Warn("encode mix", "listener", l.id, "err", err)
 			continue
 		}
-		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
+		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: mixPeriod})
 	}
 }
 

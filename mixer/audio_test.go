@@ -1,8 +1,11 @@
 package mixer
 
 import (
+	"log/slog"
 	"slices"
 	"testing"
+
+	"github.com/pion/webrtc/v4/pkg/media"
 )
 
 func TestMixMinus(t *testing.T) {
@@ -26,5 +29,37 @@ func TestMixMinus(t *testing.T) {
 				t.Errorf("mixMinus = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// sampleChan hands every sample written to it to the test.
+type sampleChan chan media.Sample
+
+func (c sampleChan) WriteSample(s media.Sample) error {
+	c <- s
+	return nil
+}
+
+// The audio mix sends every listener one 20 ms packet per tick of its
+// clock.
+func TestAudioMixesOnItsClock(t *testing.T) {
+	clock := newStepClock()
+	m, err := New(Params{Logger: slog.New(slog.DiscardHandler), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sink := make(sampleChan, 16) // room for a bug's extra packets
+	m.SetListener("agent", sink)
+	const ticks = 5
+	for range ticks {
+		clock.step(mixPeriod)
+		if s := receive(t, sink, "audio on a tick"); len(s.Data) == 0 || s.Duration != mixPeriod {
+			t.Errorf("a tick sent %d bytes lasting %v, want an Opus packet of %v", len(s.Data), s.Duration, mixPeriod)
+		}
+	}
+	m.Close()
+	if len(sink) != 0 {
+		t.Errorf("the listener got more packets than the %d ticks", ticks)
 	}
 }

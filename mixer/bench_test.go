@@ -140,14 +140,14 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))
-		s, err := newSource(party, func() {}, NopObserver{}, m.log)
+		s, err := newSource(party, time.Now, func() {}, NopObserver{}, m.log)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		if err := m.addSource(s); err != nil {
 			tb.Fatal(err)
 		}
-		s.decoder.TimeCPU()
+		s.picture.decoder.TimeCPU()
 		cb.sources = append(cb.sources, s)
 	}
 	for _, spec := range specs {
@@ -321,10 +321,7 @@ type audioBench struct {
 
 func newAudioBench(tb testing.TB) *audioBench {
 	tb.Helper()
-	a, err := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
 	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
 	for i, id := range benchParties {
 		ab.tones[id] = tone(440*float64(i+1), 0)

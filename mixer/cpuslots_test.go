@@ -17,8 +17,8 @@ func TestViewsWaitForACPUSlotSourcesDoNot(t *testing.T) {
 		cpu.acquire()
 	}
 	s.decode(frames[0]) // would block the test if decodes took slots
-	if s.seq != 1 {
-		t.Fatalf("%d pictures after the decode, want 1", s.seq)
+	if s.picture.seq != 1 {
+		t.Fatalf("%d pictures after the decode, want 1", s.picture.seq)
 	}
 	rendered := make(chan struct{})
 	go func() {

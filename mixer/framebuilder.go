@@ -13,16 +13,11 @@ import (
 // retransmissions fill holes and what never comes is counted as dropped,
 // until a whole frame again follows everything before it.
 //
-// Pion's builder alone keeps a complete frame until the next frame's
-// first packet arrives (to learn its duration), a frame interval of delay
-// that a mixer cannot afford; and its Flush, which would release the
-// frame at once, mishandles a frame of several packets (pion v4.2): it
-// goes over the frame's later packets again, counts them as dropped, and
-// can leave its place past the next frame, which it then drops unseen. So
-// it is flushed only to hand back over, and then replaced. A new one is
-// not free: pion's builder holds a slot for every sequence number, 512 KiB
-// made and zeroed per hand-over, which is nothing for a loss now and then
-// and garbage to collect under steady heavy loss.
+// Pion's builder alone would hold each complete frame until the next
+// frame's first packet arrives (to learn its duration), a frame interval
+// of delay that a mixer cannot afford, and its Flush mishandles a frame
+// of several packets; so it is flushed only to hand back over, and then
+// replaced.
 type frameBuilder struct {
 	maxLate   uint16
 	depack    rtp.Depacketizer

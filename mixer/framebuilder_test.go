@@ -271,8 +271,8 @@ func TestSourceDecodesEveryFrameOfACameraStream(t *testing.T) {
 		if multi < benchFPS {
 			t.Fatalf("%s: only %d of %d frames span several packets: the test's premise fails", s.id, multi, 2*benchFPS)
 		}
-		if s.seq != 2*benchFPS || s.waitingForKey {
-			t.Errorf("%s: %d of %d frames decoded in 2 s, waiting for a key frame: %v", s.id, s.seq, 2*benchFPS, s.waitingForKey)
+		if s.picture.seq != 2*benchFPS || s.waitingForKey {
+			t.Errorf("%s: %d of %d frames decoded in 2 s, waiting for a key frame: %v", s.id, s.picture.seq, 2*benchFPS, s.waitingForKey)
 		}
 	}
 }

@@ -3,12 +3,13 @@ package mixer
 import "fmt"
 
 // IngestVideo decodes VP8 RTP read from r as source id, publishing each
-// picture to the views, until r fails; then the source is removed and its
-// tile falls back to the placeholder. requestKeyframe is called,
-// rate-limited, when the picture needs a key frame from the sender (after
-// loss or an undecodable frame). Run it on the track's own goroutine.
+// picture to the views, until r fails, and returns r's error; then the
+// source is removed and its tile falls back to the placeholder.
+// requestKeyframe is called, rate-limited, when the picture needs a key
+// frame from the sender (after loss or an undecodable frame). Run it on
+// the track's own goroutine.
 func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) error {
-	s, err := newSource(id, requestKeyframe, m.params.Observer, m.log)
+	s, err := newSource(id, m.params.Clock.Now, requestKeyframe, m.params.Observer, m.log)
 	if err != nil {
 		return err
 	}
@@ -21,10 +22,7 @@ func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) erro
 		s.close()
 	}()
 	s.needKeyframe("new source")
-	if err := s.ingest(r); err != nil {
-		return fmt.Errorf("video from %s: %w", id, err)
-	}
-	return nil
+	return fmt.Errorf("video from %s: %w", id, s.ingest(r))
 }
 
 func (m *Mixer) addSource(s *source) error {
@@ -33,13 +31,7 @@ func (m *Mixer) addSource(s *source) error {
 	if m.closed {
 		return ErrClosed
 	}
-	old := *m.sources.Load()
-	next := make(map[string]*source, len(old)+1)
-	for id, src := range old {
-		next[id] = src
-	}
-	next[s.id] = s
-	m.sources.Store(&next)
+	editCopy(&m.sources, func(sources map[string]*source) { sources[s.id] = s })
 	return nil
 }
 
@@ -47,15 +39,7 @@ func (m *Mixer) addSource(s *source) error {
 func (m *Mixer) removeSource(s *source) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old := *m.sources.Load()
-	if old[s.id] != s {
-		return
+	if (*m.sources.Load())[s.id] == s {
+		editCopy(&m.sources, func(sources map[string]*source) { delete(sources, s.id) })
 	}
-	next := make(map[string]*source, len(old))
-	for id, src := range old {
-		if src != s {
-			next[id] = src
-		}
-	}
-	m.sources.Store(&next)
 }

@@ -60,13 +60,13 @@ func TestViewKeyframeRequestsAreRateLimited(t *testing.T) {
 // most every keyframeRequestInterval.
 func TestSourceKeyframeRequestsAreRateLimited(t *testing.T) {
 	var requests int
-	s, err := newSource("customer", func() { requests++ }, NopObserver{}, slog.New(slog.DiscardHandler))
+	now := time.Now()
+	s, err := newSource("customer", func() time.Time { return now }, func() { requests++ }, NopObserver{},
+		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.close()
-	now := time.Now()
-	s.now = func() time.Time { return now }
 	const frames = 30 // 2 s at 15 fps
 	for range frames {
 		s.decode([]byte{0x31, 0x02, 0x00, 0xaa, 0xbb}) // an inter frame before any key frame

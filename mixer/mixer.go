@@ -3,9 +3,9 @@ package mixer
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -37,6 +37,9 @@ type Params struct {
 	// CPU are the slots views compose and encode in; a server's mixers
 	// share one set. nil: slots of this mixer's own, one per CPU.
 	CPU *CPUSlots
+	// Clock ticks the views and the audio mix, and times key frame
+	// requests and the sizes views show. nil: the wall clock.
+	Clock Clock
 }
 
 func (p Params) withDefaults() Params {
@@ -60,6 +63,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.CPU == nil {
 		p.CPU = NewCPUSlots(0)
+	}
+	if p.Clock == nil {
+		p.Clock = wallClock{}
 	}
 	return p
 }
@@ -86,21 +92,19 @@ type Mixer struct {
 
 // New starts a Mixer; its audio clock runs until Close.
 func New(p Params) (*Mixer, error) {
-	m, err := newMixer(p)
-	if err != nil {
-		return nil, err
-	}
+	m := newMixer(p)
 	m.audio.clockStarted = true
+	ticker := m.params.Clock.NewTicker(mixPeriod)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.audio.run(20 * time.Millisecond)
+		m.audio.run(ticker)
 	}()
 	return m, nil
 }
 
 // newMixer is a Mixer whose audio clock has not started.
-func newMixer(p Params) (*Mixer, error) {
+func newMixer(p Params) *Mixer {
 	p = p.withDefaults()
 	m := &Mixer{
 		params:  p,
@@ -110,12 +114,8 @@ func newMixer(p Params) (*Mixer, error) {
 	}
 	m.sources.Store(&map[string]*source{})
 	m.tiles.Store(&map[string]TileInfo{})
-	audio, err := newAudioMixer(p.AudioBitrate, p.Logger)
-	if err != nil {
-		return nil, err
-	}
-	m.audio = audio
-	return m, nil
+	m.audio = newAudioMixer(p.AudioBitrate, p.Logger)
+	return m
 }
 
 // Params returns the mixer's effective configuration.
@@ -132,13 +132,16 @@ type TileInfo struct {
 func (m *Mixer) SetTile(id string, info TileInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	old := *m.tiles.Load()
-	next := make(map[string]TileInfo, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[id] = info
-	m.tiles.Store(&next)
+	editCopy(&m.tiles, func(tiles map[string]TileInfo) { tiles[id] = info })
+}
+
+// editCopy replaces the map p points to with an edited copy, so that
+// readers holding the old map never see it change. Callers serialize their
+// edits (Mixer.mu).
+func editCopy[K comparable, V any](p *atomic.Pointer[map[K]V], edit func(map[K]V)) {
+	next := maps.Clone(*p.Load())
+	edit(next)
+	p.Store(&next)
 }
 
 // tile returns id's tile info, with the id as the default label.

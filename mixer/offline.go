@@ -26,23 +26,19 @@ type Offline struct {
 // codecs counting the CPU time spent in libvpx for LibvpxTime.
 func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 	p.Logger = slog.New(slog.DiscardHandler)
-	m, err := newMixer(p) // video only: no audio clock waking beside it
-	if err != nil {
-		return nil, err
-	}
+	m := newMixer(p) // video only: no audio clock waking beside it
 	o := &Offline{m: m, sources: map[string]*source{}, now: time.Now(), period: time.Second / time.Duration(m.params.FPS)}
 	for _, id := range ids {
-		s, err := newSource(id, func() {}, NopObserver{}, m.log)
+		// The views' clock, not the wall's, expires the sizes they ask for:
+		// a run slower than real time must not drop them. Decode and
+		// Compose take turns, ordered by the caller.
+		s, err := newSource(id, func() time.Time { return o.now }, func() {}, NopObserver{}, m.log)
 		if err != nil {
 			o.Close()
 			return nil, err
 		}
 		s.waitingForKey = false // files start with a key frame
-		s.decoder.TimeCPU()
-		// The views' clock, not the wall's, expires the sizes they ask for:
-		// a run slower than real time must not drop them. Decode and
-		// Compose take turns, ordered by the caller.
-		s.now = func() time.Time { return o.now }
+		s.picture.decoder.TimeCPU()
 		if err := m.addSource(s); err != nil {
 			o.Close()
 			return nil, err
@@ -117,7 +113,7 @@ func (o *Offline) LibvpxTime() time.Duration {
 func libvpxTime(sources iter.Seq[*source], views []*view) time.Duration {
 	var d time.Duration
 	for s := range sources {
-		d += s.decoder.CPUTime()
+		d += s.picture.decoder.CPUTime()
 	}
 	for _, v := range views {
 		d += v.enc.CPUTime()

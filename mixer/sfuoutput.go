@@ -34,6 +34,7 @@ type SFUOutputParams struct {
 	Out      RTPWriter // the receiver's video track
 	Logger   *slog.Logger
 	Observer Observer // told about placeholder encoders; nil: NopObserver
+	Clock    Clock    // times the stream and ticks the placeholder; nil: the wall clock
 }
 
 // SFUOutput is one receiver's video in the sfu mode: the other party's
@@ -50,6 +51,7 @@ type SFUOutput struct {
 	out     RTPWriter
 	log     *slog.Logger
 	observe Observer
+	clock   Clock
 
 	mu          sync.Mutex
 	label       string
@@ -83,7 +85,10 @@ func NewSFUOutput(p SFUOutputParams) *SFUOutput {
 	if p.Observer == nil {
 		p.Observer = NopObserver{}
 	}
-	return &SFUOutput{out: p.Out, log: p.Logger, observe: p.Observer}
+	if p.Clock == nil {
+		p.Clock = wallClock{}
+	}
+	return &SFUOutput{out: p.Out, log: p.Logger, observe: p.Observer, clock: p.Clock}
 }
 
 // SetSource says whose camera this receiver sees (label is shown on the
@@ -92,7 +97,7 @@ func NewSFUOutput(p SFUOutputParams) *SFUOutput {
 // frame, which it asks for; turning off shows the placeholder at once.
 func (o *SFUOutput) SetSource(label string, videoOn bool, keyframe func()) {
 	o.mu.Lock()
-	var ask func()
+	var ask keyframeAsk
 	if !o.closed {
 		o.label, o.keyframe = label, keyframe
 		switch {
@@ -107,7 +112,7 @@ func (o *SFUOutput) SetSource(label string, videoOn bool, keyframe func()) {
 		}
 	}
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 }
 
 // WriteRTP takes one packet of the sender's camera (an RTPWriter for the
@@ -117,17 +122,17 @@ func (o *SFUOutput) WriteRTP(pkt *rtp.Packet) error {
 	o.mu.Lock()
 	ask, err := o.forwardLocked(pkt)
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 	return err
 }
 
 // forwardLocked sends pkt on if it may pass; it returns the key frame
 // request to make (outside the lock) while waiting for one.
-func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (func(), error) {
+func (o *SFUOutput) forwardLocked(pkt *rtp.Packet) (keyframeAsk, error) {
 	if o.closed || !o.videoOn {
 		return nil, nil
 	}
-	key, w, h := vp8KeyFrameStart(pkt.Payload)
+	w, h, key := vp8KeyframeStart(pkt.Payload)
 	if key {
 		o.width, o.height = (w+1)&^1, (h+1)&^1
 	}
@@ -155,7 +160,7 @@ func (o *SFUOutput) startForwardingLocked(pkt *rtp.Packet) {
 	o.firstSeq = pkt.SequenceNumber
 	if o.started {
 		o.seqOffset = o.lastSeq + 1 - pkt.SequenceNumber
-		o.tsOffset = o.nextTimestampLocked(time.Now()) - pkt.Timestamp
+		o.tsOffset = o.nextTimestampLocked(o.clock.Now()) - pkt.Timestamp
 	}
 	o.stopPlaceholderLocked()
 }
@@ -164,7 +169,7 @@ func (o *SFUOutput) startForwardingLocked(pkt *rtp.Packet) {
 // encodes a key frame; a forwarded camera's sender is asked for one.
 func (o *SFUOutput) RequestKeyframe() {
 	o.mu.Lock()
-	var ask func()
+	var ask keyframeAsk
 	if o.placeholder != nil {
 		o.placeholder.forceKey = true
 	}
@@ -172,7 +177,7 @@ func (o *SFUOutput) RequestKeyframe() {
 		ask = o.askKeyframeLocked(true)
 	}
 	o.mu.Unlock()
-	call(ask)
+	ask.send()
 }
 
 // Close stops the placeholder; nothing is sent afterwards.
@@ -184,24 +189,26 @@ func (o *SFUOutput) Close() {
 	o.runs.Wait()
 }
 
-// askKeyframeLocked returns the sender's key frame request, to be called
-// after unlocking (it writes RTCP): always when now is set (the receiver
-// asked, or the camera came on), else at most every
-// keyframeRequestInterval (while waiting for one).
-func (o *SFUOutput) askKeyframeLocked(now bool) func() {
-	at := time.Now()
+// keyframeAsk is a key frame request to the sender, made once SFUOutput.mu
+// is released, since it writes RTCP; nil asks nothing.
+type keyframeAsk func()
+
+func (ask keyframeAsk) send() {
+	if ask != nil {
+		ask()
+	}
+}
+
+// askKeyframeLocked returns the sender's key frame request: always when
+// now is set (the receiver asked, or the camera came on), else at most
+// every keyframeRequestInterval (while waiting for one).
+func (o *SFUOutput) askKeyframeLocked(now bool) keyframeAsk {
+	at := o.clock.Now()
 	if o.keyframe == nil || (!now && at.Sub(o.lastAsked) < keyframeRequestInterval) {
 		return nil
 	}
 	o.lastAsked = at
 	return o.keyframe
-}
-
-// call calls f unless it is nil.
-func call(f func()) {
-	if f != nil {
-		f()
-	}
 }
 
 // writeLocked sends one packet and remembers where the stream is: the
@@ -210,7 +217,7 @@ func call(f func()) {
 func (o *SFUOutput) writeLocked(pkt *rtp.Packet) error {
 	if !o.started || int16(pkt.SequenceNumber-o.lastSeq) > 0 {
 		o.started = true
-		o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, time.Now()
+		o.lastSeq, o.lastTS, o.lastAt = pkt.SequenceNumber, pkt.Timestamp, o.clock.Now()
 	}
 	return o.out.WriteRTP(pkt)
 }
@@ -247,10 +254,11 @@ func (o *SFUOutput) startPlaceholderLocked() {
 	if !o.started {
 		// Nothing went out yet: start the stream somewhere random, as a
 		// sender would.
-		o.started, o.lastSeq, o.lastTS, o.lastAt = true, uint16(rand.Uint32()), rand.Uint32(), time.Now()
+		o.started, o.lastSeq, o.lastTS, o.lastAt = true, uint16(rand.Uint32()), rand.Uint32(), o.clock.Now()
 	}
+	ticker := o.clock.NewTicker(time.Second / placeholderFPS)
 	o.runs.Add(1)
-	go o.runPlaceholder(run, enc)
+	go o.runPlaceholder(run, enc, ticker)
 }
 
 // stopPlaceholderLocked ends the placeholder; its goroutine sends nothing
@@ -264,12 +272,12 @@ func (o *SFUOutput) stopPlaceholderLocked() {
 	o.observe.EncodersChanged(EncoderPlaceholder, -1)
 }
 
-// runPlaceholder encodes and sends the placeholder now and then
-// placeholderFPS times a second until stopped. It owns enc.
-func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder) {
+// runPlaceholder encodes and sends the placeholder now and then on every
+// tick, placeholderFPS times a second, until stopped. It owns enc and
+// ticker.
+func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder, ticker Ticker) {
 	defer o.runs.Done()
 	defer enc.Close()
-	ticker := time.NewTicker(time.Second / placeholderFPS)
 	defer ticker.Stop()
 	payloader := &codecs.VP8Payloader{EnablePictureID: true}
 	var (
@@ -298,7 +306,7 @@ func (o *SFUOutput) runPlaceholder(run *placeholderRun, enc *codec.VP8Encoder) {
 		select {
 		case <-run.done:
 			return
-		case <-ticker.C:
+		case <-ticker.C():
 		}
 	}
 }
@@ -311,7 +319,7 @@ func (o *SFUOutput) sendPlaceholder(run *placeholderRun, payloads [][]byte) bool
 	if o.placeholder != run {
 		return false
 	}
-	ts := o.nextTimestampLocked(time.Now())
+	ts := o.nextTimestampLocked(o.clock.Now())
 	for i, payload := range payloads {
 		pkt := &rtp.Packet{
 			Header: rtp.Header{Version: 2, Marker: i == len(payloads)-1,
@@ -327,22 +335,4 @@ func (o *SFUOutput) sendPlaceholder(run *placeholderRun, payloads [][]byte) bool
 func renderPlaceholderInto(f *codec.Frame, label string) {
 	p := renderPlaceholder(label, f.Width, f.Height)
 	p.CopyTo(f, 0, 0)
-}
-
-// vp8KeyFrameStart reports whether an RTP payload of VP8 (RFC 7741) starts
-// a key frame, and if so the frame's size.
-func vp8KeyFrameStart(payload []byte) (key bool, w, h int) {
-	var d codecs.VP8Packet
-	frame, err := d.Unmarshal(payload)
-	if err != nil || d.S != 1 || d.PID != 0 || len(frame) < 10 {
-		return false, 0, 0
-	}
-	// Frame tag bit 0 is 0 for a key frame, which then carries the start
-	// code 9d 01 2a and the 14-bit width and height.
-	if frame[0]&1 != 0 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
-		return false, 0, 0
-	}
-	w = int(frame[6]) | int(frame[7]&0x3f)<<8
-	h = int(frame[8]) | int(frame[9]&0x3f)<<8
-	return true, w, h
 }

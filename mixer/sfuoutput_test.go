@@ -12,11 +12,16 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
-// rtpRecorder keeps copies of the packets written to it.
+// rtpRecorder keeps copies of the packets written to it, and reports
+// every placeholder frame (one the output encodes, not the camera's) as
+// its last packet goes out.
 type rtpRecorder struct {
-	mu   sync.Mutex
-	pkts []rtp.Packet
+	mu           sync.Mutex
+	pkts         []rtp.Packet
+	placeholders chan struct{}
 }
+
+func newRTPRecorder() *rtpRecorder { return &rtpRecorder{placeholders: make(chan struct{}, 64)} }
 
 func (r *rtpRecorder) WriteRTP(p *rtp.Packet) error {
 	r.mu.Lock()
@@ -24,8 +29,21 @@ func (r *rtpRecorder) WriteRTP(p *rtp.Packet) error {
 	c := *p
 	c.Payload = append([]byte(nil), p.Payload...)
 	r.pkts = append(r.pkts, c)
+	if p.Marker && p.PayloadType != cameraPT {
+		r.placeholders <- struct{}{}
+	}
 	return nil
 }
+
+// waitPlaceholder waits for the next placeholder frame to go out.
+func (r *rtpRecorder) waitPlaceholder(t *testing.T) {
+	t.Helper()
+	receive(t, r.placeholders, "placeholder frame")
+}
+
+// cameraPT is the payload type of the camera's packets; the output leaves
+// the placeholder's at zero, for pion to set.
+const cameraPT = 96
 
 func (r *rtpRecorder) packets() []rtp.Packet {
 	r.mu.Lock()
@@ -48,7 +66,7 @@ func newCamera(t *testing.T) *camera {
 	}
 	t.Cleanup(enc.Close)
 	return &camera{t: t, enc: enc,
-		pkt: rtp.NewPacketizer(rtpMTU, 96, 1234, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), vp8ClockRate)}
+		pkt: rtp.NewPacketizer(rtpMTU, cameraPT, 1234, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), vp8ClockRate)}
 }
 
 // frame encodes one red frame and returns its packets.
@@ -130,26 +148,15 @@ func isPlaceholder(f decodedFrame) bool {
 	return f.y < 60 && f.u > 118 && f.u < 138 && f.v > 118 && f.v < 138
 }
 
-// waitPackets waits until r holds more than n packets.
-func waitPackets(t *testing.T, r *rtpRecorder, n int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for len(r.packets()) <= n {
-		if time.Now().After(deadline) {
-			t.Fatalf("no packet after %d within 2 s", n)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
-}
-
 // A receiver in sfu mode sees the camera while it is on and the
 // placeholder while it is off, in one stream a decoder takes without a
 // hitch: forwarding starts at key frames only (asking the sender for one),
 // and sequence numbers and time run on across every switch.
 func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
-	rec := &rtpRecorder{}
+	rec := newRTPRecorder()
 	var obs encoderCounter
-	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Observer: &obs})
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Observer: &obs,
+		Clock: newStepClock()})
 	defer o.Close()
 	cam := newCamera(t)
 	var asked int
@@ -169,14 +176,14 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 
 	// Off: the placeholder at once; the camera's packets no longer pass.
 	o.SetSource("customer: Ann", false, ask)
-	waitPackets(t, rec, onFrames)
+	rec.waitPlaceholder(t)
 	if n := obs.get(); n != 1 {
 		t.Errorf("%d placeholder encoders while the camera is off, want 1", n)
 	}
 	before := len(rec.packets())
 	cam.send(o, true)
 	for _, p := range rec.packets()[before:] {
-		if p.PayloadType == 96 {
+		if p.PayloadType == cameraPT {
 			t.Fatal("a camera packet passed while the camera is off")
 		}
 	}
@@ -190,7 +197,7 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 	before = len(rec.packets())
 	cam.send(o, false) // a delta frame cannot start a picture: dropped
 	for _, p := range rec.packets()[before:] {
-		if p.PayloadType == 96 {
+		if p.PayloadType == cameraPT {
 			t.Fatal("forwarding restarted at a delta frame, which the receiver cannot decode")
 		}
 	}
@@ -229,8 +236,8 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 // stream back: when the camera then goes off, the placeholder continues
 // after the newest number sent, never reusing one.
 func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
-	rec := &rtpRecorder{}
-	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler)})
+	rec := newRTPRecorder()
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Clock: newStepClock()})
 	defer o.Close()
 	cam := newCamera(t)
 	o.SetSource("customer: Ann", true, func() {})
@@ -247,7 +254,7 @@ func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
 	newest := sent[len(sent)-2].SequenceNumber
 
 	o.SetSource("customer: Ann", false, func() {})
-	waitPackets(t, rec, len(sent))
+	rec.waitPlaceholder(t)
 	if got := rec.packets()[len(sent)].SequenceNumber; got != newest+1 {
 		t.Errorf("the placeholder starts at sequence %d, want %d (after the newest sent)", got, newest+1)
 	}
@@ -256,8 +263,9 @@ func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
 // A receiver's PLI reaches the sender while its camera is forwarded, and
 // forces a key frame of the placeholder while it is off.
 func TestSFUOutputKeyframeRequests(t *testing.T) {
-	rec := &rtpRecorder{}
-	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler)})
+	rec := newRTPRecorder()
+	clock := newStepClock()
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	defer o.Close()
 	var asked int
 	o.SetSource("agent", true, func() { asked++ })
@@ -266,42 +274,21 @@ func TestSFUOutputKeyframeRequests(t *testing.T) {
 		t.Errorf("after the receiver's PLI: %d requests to the sender, want 2", asked)
 	}
 	o.SetSource("agent", false, func() { asked++ })
-	waitPackets(t, rec, 0)
+	rec.waitPlaceholder(t) // the first, a key frame
 	o.RequestKeyframe()
 	if asked != 2 {
 		t.Errorf("a PLI while the camera is off went to the sender")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for keys := 0; keys < 2; {
-		keys = 0
-		for _, p := range rec.packets() {
-			if k, _, _ := vp8KeyFrameStart(p.Payload); k {
-				keys++
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d placeholder key frames after a PLI, want 2 (the first and the asked one)", keys)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-}
-
-func TestVP8KeyFrameStart(t *testing.T) {
-	cam := newCamera(t)
-	key := cam.frame(true)
-	if k, w, h := vp8KeyFrameStart(key[0].Payload); !k || w != 640 || h != 360 {
-		t.Errorf("key frame's first packet: key %v, %dx%d; want a 640x360 key frame", k, w, h)
-	}
-	if len(key) > 1 {
-		if k, _, _ := vp8KeyFrameStart(key[1].Payload); k {
-			t.Error("a key frame's second packet starts a key frame")
+	clock.step(time.Second / placeholderFPS)
+	rec.waitPlaceholder(t)
+	keys := 0
+	for _, p := range rec.packets() {
+		if _, _, k := vp8KeyframeStart(p.Payload); k {
+			keys++
 		}
 	}
-	if k, _, _ := vp8KeyFrameStart(cam.frame(false)[0].Payload); k {
-		t.Error("a delta frame starts a key frame")
-	}
-	if k, _, _ := vp8KeyFrameStart([]byte{0x10}); k {
-		t.Error("a truncated payload starts a key frame")
+	if keys != 2 {
+		t.Errorf("%d placeholder key frames after a PLI, want 2 (the first and the asked one)", keys)
 	}
 }
 

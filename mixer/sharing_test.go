@@ -28,11 +28,11 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 		t.Error("a second view of the same tile size scaled the frame again")
 	}
 	full := codec.NewFrame(640, 360)
-	if seq := s.drawOn(full, layout.Rect{W: 640, H: 360}, 0, *clock); seq != s.seq {
-		t.Fatalf("a tile of the sender's size drew picture %d, want %d", seq, s.seq)
+	if seq := s.picture.drawOn(full, &tileFit{rect: layout.Rect{W: 640, H: 360}}, 0, *clock); seq != s.picture.seq {
+		t.Fatalf("a tile of the sender's size drew picture %d, want %d", seq, s.picture.seq)
 	}
-	if len(s.scaled) != 1 {
-		t.Errorf("%d sizes made, want 1 (320x180): the sender's size is drawn from the decoder", len(s.scaled))
+	if len(s.picture.scaled) != 1 {
+		t.Errorf("%d sizes made, want 1 (320x180): the sender's size is drawn from the decoder", len(s.picture.scaled))
 	}
 
 	s.decode(frames[1])
@@ -107,13 +107,12 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 // newTestSource is a source whose clock the test steps.
 func newTestSource(t *testing.T) (*source, *time.Time) {
 	t.Helper()
-	s, err := newSource("customer", nil, NopObserver{}, slog.New(slog.DiscardHandler))
+	clock := time.Now()
+	s, err := newSource("customer", func() time.Time { return clock }, nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.close)
-	clock := time.Now()
-	s.now = func() time.Time { return clock }
 	return s, &clock
 }
 
@@ -173,9 +172,9 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 			t.Fatalf("no picture for a %dx%d tile", w, h)
 		}
 		defer f.Release()
-		if got := lumaAt(f, f.Width/2, f.Height/2); got < wantLuma-3 || got > wantLuma+3 || seq != s.seq {
+		if got := lumaAt(f, f.Width/2, f.Height/2); got < wantLuma-3 || got > wantLuma+3 || seq != s.picture.seq {
 			t.Errorf("%dx%d tile shows luma %d of picture %d, want about %d of %d (the current frame)",
-				w, h, got, seq, wantLuma, s.seq)
+				w, h, got, seq, wantLuma, s.picture.seq)
 		}
 		return f
 	}
@@ -185,22 +184,22 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 
 	s.decode(frames[1])
 	small := show(640, 360, 60)
-	if small.Width != 640 || small != s.scaled[0].frame || s.scaled[0].seq != s.seq {
+	if small.Width != 640 || small != s.picture.scaled[0].frame || s.picture.scaled[0].seq != s.picture.seq {
 		t.Errorf("the tile got a %dx%d picture that is not the decode's scaled one", small.Width, small.Height)
 	}
 	show(320, 180, 60)
 
 	s.decode(frames[2])
-	for _, sc := range s.scaled {
-		if sc.seq != s.seq {
+	for _, sc := range s.picture.scaled {
+		if sc.seq != s.picture.seq {
 			t.Errorf("the %dx%d tile's picture was not made by the decode", sc.boxW, sc.boxH)
 		}
 	}
 
 	*clock = clock.Add(scaledCacheTTL + time.Second) // nobody asked for a while
 	s.decode(frames[3])
-	if len(s.scaled) != 0 {
-		t.Errorf("after every view stopped asking: %d sizes still made", len(s.scaled))
+	if len(s.picture.scaled) != 0 {
+		t.Errorf("after every view stopped asking: %d sizes still made", len(s.picture.scaled))
 	}
 }
 
@@ -215,8 +214,8 @@ func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
 		t.Helper()
 		canvas := codec.NewFrame(boxW, boxH)
 		canvas.Fill(200, 128, 128)
-		if seq := s.drawOn(canvas, layout.Rect{W: boxW, H: boxH}, 0, *clock); seq != s.seq {
-			t.Fatalf("a %dx%d tile drew picture %d, want %d", boxW, boxH, seq, s.seq)
+		if seq := s.picture.drawOn(canvas, &tileFit{rect: layout.Rect{W: boxW, H: boxH}}, 0, *clock); seq != s.picture.seq {
+			t.Fatalf("a %dx%d tile drew picture %d, want %d", boxW, boxH, seq, s.picture.seq)
 		}
 		for _, p := range [][2]int{{1, 1}, {boxW - 2, boxH - 2}, {boxW / 2, boxH / 2}} {
 			if got := lumaAt(canvas, p[0], p[1]); got < wantLuma-3 || got > wantLuma+3 {
@@ -244,9 +243,10 @@ func lumaAt(f *codec.Frame, x, y int) int { return int(f.Y[y*f.Width+x]) }
 // than the sender's picture that holds none yet: the size's cached
 // picture, or one made anew; nil if there is none.
 func picture(s *source, boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
-	seq, sc, pic := s.lookup(boxW, boxH, 0, now)
+	t := &tileFit{rect: layout.Rect{W: boxW, H: boxH}}
+	seq, sc, pic := s.picture.lookup(t, 0, now)
 	if sc == nil || pic != nil {
 		return pic, seq
 	}
-	return s.scaleAnew(sc, 0)
+	return s.picture.scaleAnew(sc, t, 0)
 }

@@ -2,7 +2,6 @@ package mixer
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,14 +24,12 @@ const (
 // output frame rate, encoded once, and written to every subscribed viewer.
 type view struct {
 	key    string
-	spec   layout.Spec
 	m      *Mixer
 	enc    *codec.VP8Encoder
 	period time.Duration
 
 	// Owned by the view goroutine.
-	tiles, drawn []layout.Tile
-	shows        []tileShows // what each drawn tile holds
+	tiles        []viewTile
 	out          []byte
 	lastKeyframe time.Time
 	lastTick     time.Time
@@ -56,32 +53,57 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view %s: %w", key, err)
 	}
-	spec.Parties = append([]string(nil), spec.Parties...)
 	v := &view{
 		key:     key,
-		spec:    spec,
 		m:       m,
 		enc:     enc,
 		period:  time.Second / time.Duration(p.FPS),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	if err := v.layOut(spec); err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("view %s: %w", key, err)
+	}
 	v.forceKey.Store(true)
-	enc.Input().Fill(blackY, blackU, blackV)
 	return v, nil
 }
 
-// run renders on the view's own clock until stop. A slow render skips
-// ticks rather than queueing them, so a view never falls behind real time.
-func (v *view) run() {
+// viewTile is one tile of the canvas: its party, where the party's picture
+// goes in it, and what it holds.
+type viewTile struct {
+	party string
+	fit   tileFit
+	shows tileShows
+}
+
+// layOut places the view's tiles for spec on a black canvas, where every
+// tile is drawn anew. A view's spec is fixed, so this runs once, as the
+// view is made.
+func (v *view) layOut(spec layout.Spec) error {
+	p := v.m.params
+	tiles, err := layout.Tiles(p.Width, p.Height, spec)
+	if err != nil {
+		return err
+	}
+	v.tiles = v.tiles[:0]
+	for _, t := range tiles {
+		v.tiles = append(v.tiles, viewTile{party: t.Party, fit: tileFit{rect: t.Rect}})
+	}
+	v.enc.Input().Fill(blackY, blackU, blackV)
+	return nil
+}
+
+// run renders on every tick until stop. A slow render skips ticks rather
+// than queueing them, so a view never falls behind real time.
+func (v *view) run(ticker Ticker) {
 	defer close(v.stopped)
-	ticker := time.NewTicker(v.period)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-v.done:
 			return
-		case now := <-ticker.C:
+		case now := <-ticker.C():
 			v.render(now)
 		}
 	}
@@ -181,79 +203,52 @@ func (v *view) countLateTicks(now time.Time) {
 // keeps its pixels from frame to frame, so a tile still showing its
 // source's latest picture is left as it is.
 func (v *view) compose(now time.Time) {
-	p := v.m.params
 	canvas := v.enc.Input()
-	tiles, err := layout.AppendTiles(v.tiles[:0], p.Width, p.Height, v.spec)
-	if err != nil {
-		// The spec was validated when the view was made; keep the last picture.
-		return
-	}
-	v.tiles = tiles
-	if !sameTiles(tiles, v.drawn) {
-		canvas.Fill(blackY, blackU, blackV)
-		v.drawn = append(v.drawn[:0], tiles...)
-		v.shows = slices.Grow(v.shows[:0], len(tiles))[:len(tiles)]
-		clear(v.shows) // the canvas is black: no tile holds anything
-	}
 	sources := *v.m.sources.Load()
-	for i, t := range tiles {
-		v.drawTile(canvas, t, sources[t.Party], &v.shows[i], now)
+	for i := range v.tiles {
+		t := &v.tiles[i]
+		v.drawTile(canvas, t, sources[t.party], now)
 	}
 }
 
-// tileShows is the picture a tile of the canvas holds: source frame seq of
-// src, or a placeholder (immutable, from the mixer's cache), or nothing
+// tileShows is the picture a tile of the canvas holds: picture seq of
+// pic, or a placeholder (immutable, from the mixer's cache), or nothing
 // known (zero).
 type tileShows struct {
-	src         *source
+	pic         *latestPicture
 	seq         uint64
 	placeholder *codec.Frame
 }
 
 // drawTile draws a source's latest picture, fitted into the tile with
 // black bars if its shape differs, or the party's placeholder if it has
-// none. shows is what the tile holds, and is updated.
-func (v *view) drawTile(canvas *codec.Frame, t layout.Tile, src *source, shows *tileShows, now time.Time) {
-	r := t.Rect
-	info := v.m.tile(t.Party)
+// none, and notes what the tile holds.
+func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
+	info := v.m.tile(t.party)
 	if src != nil && !info.VideoOff {
-		shown := shows.seq
-		if shows.src != src {
+		pic := &src.picture
+		shown := t.shows.seq
+		if t.shows.pic != pic {
 			shown = 0 // another source's numbers
 		}
-		if seq := src.drawOn(canvas, r, shown, now); seq != 0 {
-			*shows = tileShows{src: src, seq: seq}
+		if seq := pic.drawOn(canvas, &t.fit, shown, now); seq != 0 {
+			t.shows = tileShows{pic: pic, seq: seq}
 			return
 		}
 	}
-	pic := v.m.placeholders.get(info.Label, r.W, r.H)
-	if shows.placeholder != pic {
-		pic.CopyTo(canvas, r.X, r.Y)
+	r := t.fit.rect
+	placeholder := v.m.placeholders.get(info.Label, r.W, r.H)
+	if t.shows.placeholder != placeholder {
+		placeholder.CopyTo(canvas, r.X, r.Y)
 	}
-	*shows = tileShows{placeholder: pic}
+	t.shows = tileShows{placeholder: placeholder}
 }
 
-// fillBars blacks out the parts of tile r not covered by a w x h picture
-// at (x, y).
-func fillBars(canvas *codec.Frame, r layout.Rect, x, y, w, h int) {
-	if w < r.W {
-		canvas.FillRect(r.X, r.Y, x-r.X, r.H, blackY, blackU, blackV)
-		canvas.FillRect(x+w, r.Y, r.X+r.W-x-w, r.H, blackY, blackU, blackV)
-	}
-	if h < r.H {
-		canvas.FillRect(r.X, r.Y, r.W, y-r.Y, blackY, blackU, blackV)
-		canvas.FillRect(r.X, y+h, r.W, r.Y+r.H-y-h, blackY, blackU, blackV)
-	}
-}
-
-func sameTiles(a, b []layout.Tile) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+// fillBars blacks out the bars around a picture placed in its tile.
+func fillBars(canvas *codec.Frame, place *layout.Placement) {
+	for _, b := range place.Bars {
+		if b.W > 0 && b.H > 0 {
+			canvas.FillRect(b.X, b.Y, b.W, b.H, blackY, blackU, blackV)
 		}
 	}
-	return true
 }

@@ -2,7 +2,9 @@ package mixer
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,28 +13,6 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/layout"
 )
-
-func TestFitSize(t *testing.T) {
-	tests := []struct {
-		srcW, srcH, boxW, boxH int
-		wantW, wantH           int
-	}{
-		{640, 360, 640, 360, 640, 360},  // same shape
-		{1280, 720, 320, 180, 320, 180}, // same shape, smaller
-		{641, 360, 640, 360, 640, 360},  // within 2%: fill, no hairline bars
-		{640, 480, 640, 360, 480, 360},  // 4:3 in 16:9: bars left and right
-		{480, 640, 640, 360, 270, 360},  // portrait phone
-		{1920, 800, 640, 360, 640, 266}, // wider: bars above and below
-		{0, 0, 640, 360, 640, 360},      // unknown: fill
-	}
-	for _, tt := range tests {
-		w, h := fitSize(tt.srcW, tt.srcH, tt.boxW, tt.boxH)
-		if w != tt.wantW || h != tt.wantH {
-			t.Errorf("fitSize(%dx%d in %dx%d) = %dx%d, want %dx%d",
-				tt.srcW, tt.srcH, tt.boxW, tt.boxH, w, h, tt.wantW, tt.wantH)
-		}
-	}
-}
 
 type countingSink struct{ frames int }
 
@@ -101,8 +81,8 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 	canvas := v.enc.Input()
 	canvas.Fill(200, 128, 128)
 	// The large tile of a maximized layout: the 4:3 picture fits as 720x540.
-	var shows tileShows
-	v.drawTile(canvas, layout.Tile{Party: "customer", Rect: layout.Rect{X: 0, Y: 90, W: 960, H: 540}}, s, &shows, *clock)
+	tile := viewTile{party: "customer", fit: tileFit{rect: layout.Rect{X: 0, Y: 90, W: 960, H: 540}}}
+	v.drawTile(canvas, &tile, s, *clock)
 	luma := func(x, y int) int { return int(canvas.Y[y*canvas.Width+x]) }
 	for _, c := range []struct {
 		name      string
@@ -119,11 +99,11 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 			t.Errorf("%s (%d,%d): luma %d, want %d", c.name, c.x, c.y, got, c.want)
 		}
 	}
-	if shows.src != s || shows.seq != s.seq {
-		t.Errorf("the tile holds picture %d, want the source's %d", shows.seq, s.seq)
+	if shows := tile.shows; shows.pic != &s.picture || shows.seq != s.picture.seq {
+		t.Errorf("the tile holds picture %d, want the source's %d", shows.seq, s.picture.seq)
 	}
-	if len(s.scaled) != 0 {
-		t.Errorf("%d scaled copies made for a tile drawn straight on its canvas", len(s.scaled))
+	if len(s.picture.scaled) != 0 {
+		t.Errorf("%d scaled copies made for a tile drawn straight on its canvas", len(s.picture.scaled))
 	}
 }
 
@@ -131,10 +111,7 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 // by the test rather than its clock.
 func newTestView(t *testing.T, w, h int) *view {
 	t.Helper()
-	m, err := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(m.Close)
 	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
 	if err != nil {
@@ -157,7 +134,7 @@ func newDrawingView(t *testing.T) (*view, *source, *time.Time) {
 }
 
 // A tile still showing its source's latest picture is not drawn again: the
-// canvas keeps it. A new picture, or a tile moved, is drawn.
+// canvas keeps it. A new picture, or a tile laid out anew, is drawn.
 func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 2)
@@ -174,9 +151,9 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 60, "after a new picture")
 	canvas.FillRect(300, 160, 40, 40, 222, 128, 128)
-	v.drawn[0].Rect.X += 2 // as if the layout had changed
+	layOutAgain(t, v)
 	v.compose(*clock)
-	wantCentreLuma(t, canvas, 60, "after the tiles changed")
+	wantCentreLuma(t, canvas, 60, "after the tiles were laid out anew")
 }
 
 // A placeholder tile is drawn once, and again only when it changes: a
@@ -211,12 +188,12 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	v.compose(*clock)
 	s.decode(frames[1]) // not drawn before the next frame comes
 	s.decode(undecodable)
-	if s.held != 0 {
+	if s.picture.held != 0 {
 		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
 	}
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 50, "after an undecodable frame")
-	v.drawn = nil // the layout changed: every tile drawn anew
+	layOutAgain(t, v) // every tile drawn anew
 	v.compose(*clock)
 	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
 		t.Errorf("a tile drawn anew with no picture shows luma %d, want the placeholder", got)
@@ -276,26 +253,35 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	v.compose(*clock)
 	s.decode(frames[1])
 
-	s.unpacking.Lock() // a decode under way
+	s.picture.unpacking.Lock() // a decode under way
 	composed := composeInBackground(v, *clock)
 	select {
 	case <-composed:
-	case <-time.After(5 * time.Second):
-		s.unpacking.Unlock()
+	case <-time.After(testTimeout):
+		s.picture.unpacking.Unlock()
 		t.Fatal("a tile holding a picture waited for the decode")
 	}
 	wantCentreLuma(t, canvas, 50, "during the decode")
 
-	v.drawn = nil // every tile drawn anew
+	layOutAgain(t, v) // every tile drawn anew
 	composed = composeInBackground(v, *clock)
 	select {
 	case <-composed:
 		t.Error("a tile drawn anew did not wait for the decode under way")
 	case <-time.After(100 * time.Millisecond):
 	}
-	s.unpacking.Unlock()
+	s.picture.unpacking.Unlock()
 	<-composed
 	wantCentreLuma(t, canvas, 60, "after the decode")
+}
+
+// layOutAgain lays v's tiles out again, as a view made anew would: on a
+// black canvas, every tile drawn anew.
+func layOutAgain(t *testing.T, v *view) {
+	t.Helper()
+	if err := v.layOut(layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // undecodable is a frame libvpx refuses: an inter frame's tag, then noise.
@@ -325,7 +311,7 @@ func TestSmallTileKeepsItsPictureAfterAnUndecodableFrame(t *testing.T) {
 	*clock = clock.Add(scaledCacheTTL + time.Second) // the view stopped composing
 	s.decode(frames[1])                              // not made at 640x360: nobody showed that size lately
 	s.decode(undecodable)
-	if s.held != 0 {
+	if s.picture.held != 0 {
 		t.Fatal("the garbage frame decoded; the test needs one libvpx refuses")
 	}
 	v.compose(*clock)
@@ -343,8 +329,8 @@ func TestShownSizeOutlastsASendersPause(t *testing.T) {
 		*clock = clock.Add(time.Second / 15)
 	}
 	s.decode(frames[1])
-	if len(s.scaled) != 1 || s.scaled[0].seq != s.seq {
-		t.Errorf("after a pause the decode made %d sizes, none current: the tile's size expired while shown", len(s.scaled))
+	if len(s.picture.scaled) != 1 || s.picture.scaled[0].seq != s.picture.seq {
+		t.Errorf("after a pause the decode made %d sizes, none current: the tile's size expired while shown", len(s.picture.scaled))
 	}
 }
 
@@ -380,7 +366,9 @@ func TestDrawingAndDecodingTakeTurns(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 16)
 	small := newTestView(t, 1280, 720) // a 640x360 tile beside others, and smaller sizes
-	small.spec = layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"}
+	if err := small.layOut(layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := small.m.addSource(s); err != nil {
 		t.Fatal(err)
 	}
@@ -440,4 +428,60 @@ func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
 	if got := lumaAt(canvas, 320, 180); got < want-3 || got > want+3 {
 		t.Errorf("%s the tile shows luma %d, want about %d", when, got, want)
 	}
+}
+
+// frameEvents is an Observer that reports every composed frame and counts
+// the frames dropped.
+type frameEvents struct {
+	NopObserver
+	composed chan int // viewers the frame went to
+	dropped  atomic.Int32
+}
+
+func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) { f.composed <- viewers }
+func (f *frameEvents) FramesDropped(n int)                              { f.dropped.Add(int32(n)) }
+
+// A view renders a frame on every tick of its clock and sends it to its
+// viewers; a tick that comes late counts the frames it skipped as dropped,
+// and the frame sent then lasts from the one before.
+func TestViewRendersOnItsClock(t *testing.T) {
+	clock := newStepClock()
+	events := &frameEvents{composed: make(chan int, 1)}
+	m, err := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
+		Observer: events, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	sink := &durationSink{}
+	if err := m.SetViewer("agent", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}, sink); err != nil {
+		t.Fatal(err)
+	}
+	period := time.Second / 15
+	for range 3 {
+		clock.step(period)
+		if n := receive(t, events.composed, "frame on a tick"); n != 1 {
+			t.Errorf("a frame went to %d viewers, want 1", n)
+		}
+	}
+	clock.step(3 * period) // two ticks late
+	receive(t, events.composed, "frame on a late tick")
+	m.Close() // the view's goroutine is done: its sink may be read
+	if want := []time.Duration{period, period, period, 3 * period}; !slices.Equal(sink.durations, want) {
+		t.Errorf("the viewer got frames lasting %v, want %v", sink.durations, want)
+	}
+	if n := events.dropped.Load(); n != 2 {
+		t.Errorf("%d frames counted as dropped after a tick two periods late, want 2", n)
+	}
+	if n := clock.running(); n != 0 {
+		t.Errorf("%d tickers still running after Close", n)
+	}
+}
+
+// durationSink keeps the duration of every frame it receives.
+type durationSink struct{ durations []time.Duration }
+
+func (d *durationSink) WriteSample(s media.Sample) error {
+	d.durations = append(d.durations, s.Duration)
+	return nil
 }

@@ -51,10 +51,11 @@ func (m *Mixer) SetViewer(id string, spec layout.Spec, sink SampleWriter) error 
 		m.views[key] = v
 		m.params.Observer.ViewsChanged(1)
 		m.params.Observer.EncodersChanged(EncoderView, 1)
+		ticker := m.params.Clock.NewTicker(v.period)
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			v.run()
+			v.run(ticker)
 		}()
 	}
 	// Subscribe before unsubscribing, so that a viewer who only changes

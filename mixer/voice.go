@@ -47,7 +47,8 @@ func newVoice(id string, observe Observer) (*voice, error) {
 	}, nil
 }
 
-// ingest reads r until it fails, buffering each Opus packet. Every RTP
+// ingest reads r until it fails, buffering each Opus packet, and returns
+// the read error. Every RTP
 // packet carries one whole Opus frame (RFC 7587), so no sample building is
 // needed: the jitter buffer orders them.
 func (v *voice) ingest(r RTPReader) error {
