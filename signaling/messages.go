@@ -26,9 +26,6 @@ const (
 	CodeInternal          = "internal"
 )
 
-// Roles a party may join in, in the order tiles are laid out.
-var Roles = []string{"customer", "agent", "third"}
-
 // ProtocolError is a refusal sent to the client as {"type":"error"}.
 type ProtocolError struct {
 	Code    string      `json:"code"`
