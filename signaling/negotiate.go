@@ -162,8 +162,8 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 		}
 	})
 	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-		source := trackSource(pc, receiver, track.Kind())
-		l.goMedia(func() { s.ingest(l, pc, track, source) })
+		kind := kindOfTrack(pc, receiver, track.Kind())
+		l.goMedia(func() { s.ingest(l, pc, track, kind) })
 	})
 	return pc, nil
 }
@@ -188,8 +188,8 @@ func (s *session) attachOutputs(l *leg, pc *webrtc.PeerConnection) error {
 		if err != nil {
 			return err
 		}
-		kind := track.Kind()
-		l.goMedia(func() { s.readRTCP(l, sender, kind) })
+		media := track.Kind()
+		l.goMedia(func() { s.readRTCP(l, sender, media) })
 	}
 	return nil
 }
@@ -205,13 +205,13 @@ func alreadySent(pc *webrtc.PeerConnection, track webrtc.TrackLocal) bool {
 
 // readRTCP drains a sender's RTCP, which pion's interceptors need, and
 // turns the viewer's key frame requests into key frames.
-func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCodecType) {
+func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, media webrtc.RTPCodecType) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if kind != webrtc.RTPCodecTypeVideo {
+		if media != webrtc.RTPCodecTypeVideo {
 			continue
 		}
 		for _, p := range pkts {
@@ -229,29 +229,30 @@ func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCode
 	}
 }
 
-// What an inbound track carries.
-type trackRole int
+// trackKind is what a party's inbound track carries: its camera, its
+// microphone or its screen.
+type trackKind int
 
 const (
-	camera trackRole = iota
+	camera trackKind = iota
 	microphone
 	screen
-	extra // a second audio track (a shared tab's sound): not mixed
+	extra // anything else, such as a shared tab's sound: not used
 )
 
-// trackSource tells a party's tracks apart by their place in its offer:
+// kindOfTrack tells a party's tracks apart by their place in its offer:
 // the first video m-line is the camera, a later one the screen; the first
 // audio m-line is the microphone.
-func trackSource(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, kind webrtc.RTPCodecType) trackRole {
+func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, media webrtc.RTPCodecType) trackKind {
 	for _, t := range pc.GetTransceivers() {
-		if t.Kind() != kind {
+		if t.Kind() != media {
 			continue
 		}
 		first := t.Receiver() == receiver
 		switch {
-		case kind == webrtc.RTPCodecTypeVideo && first:
+		case media == webrtc.RTPCodecTypeVideo && first:
 			return camera
-		case kind == webrtc.RTPCodecTypeVideo:
+		case media == webrtc.RTPCodecTypeVideo:
 			return screen
 		case first:
 			return microphone
@@ -263,15 +264,15 @@ func trackSource(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, kind w
 }
 
 // ingest feeds one inbound track into the call's media until it ends.
-func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, source trackRole) {
+func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind trackKind) {
 	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
 	var err error
 	switch {
-	case source == extra:
+	case kind == extra:
 		return
-	case l.room.mode == call.SFU && source == screen:
+	case l.room.mode == call.SFU && kind == screen:
 		return // sfu mode forwards one camera; shares are refused there
-	case l.room.mode == call.SFU && source == camera:
+	case l.room.mode == call.SFU && kind == camera:
 		l.mu.Lock()
 		l.keyframe = pli
 		l.mu.Unlock()
@@ -279,15 +280,15 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 		err = l.room.forward.Forward(forwardID(l.role, "video"), track)
 	case l.room.mode == call.SFU:
 		err = l.room.forward.Forward(forwardID(l.role, "audio"), track)
-	case source == camera:
+	case kind == camera:
 		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
-	case source == screen:
+	case kind == screen:
 		err = ingestScreen(l, track, pli)
 	default:
 		err = l.room.mixer.IngestAudio(string(l.role), track)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
+		l.log.Debug("track ended", "media", track.Kind(), "err", err)
 	}
 }
 
@@ -356,8 +357,8 @@ func requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, l *leg) {
 	}
 }
 
-func (s *session) countRTCP(kind string) {
+func (s *session) countRTCP(typ string) {
 	if m := s.srv.observe(); m != nil {
-		m.RTCPReceived(kind)
+		m.RTCPReceived(typ)
 	}
 }

@@ -166,7 +166,7 @@ func (r *room) sharer() call.Role {
 	return ""
 }
 
-func forwardID(role call.Role, kind string) string { return string(role) + "/" + kind }
+func forwardID(role call.Role, media string) string { return string(role) + "/" + media }
 
 // keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu
 // forces one in the placeholder the viewer sees, or asks the party whose
