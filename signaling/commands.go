@@ -11,7 +11,6 @@ type legCommand func(s *session, l *leg, msg clientMessage) *ProtocolError
 // legCommands are the messages a party may send, by type.
 var legCommands = map[string]legCommand{
 	"offer":     func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onOffer(l, m.SDP) },
-	"answer":    func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onAnswer(l, m.SDP) },
 	"candidate": func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onCandidate(l, m.Candidate) },
 	"leave":     hangup,
 	"hangup":    hangup,

@@ -67,19 +67,6 @@ func (s *session) releaseOwnCandidates(l *leg) {
 	l.ownPending = nil
 }
 
-// onAnswer applies the client's answer to a server offer.
-func (s *session) onAnswer(l *leg, sdp string) *ProtocolError {
-	pc := l.peer()
-	if pc == nil || pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-		return protoErr(CodeNegotiationFailed, "no offer of the server is waiting for an answer")
-	}
-	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
-	if err := pc.SetRemoteDescription(answer); err != nil {
-		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
-	}
-	return s.flushCandidates(l, pc)
-}
-
 func (s *session) onCandidate(l *leg, c *webrtc.ICECandidateInit) *ProtocolError {
 	if c == nil || c.Candidate == "" {
 		return nil // end of candidates
