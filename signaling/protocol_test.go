@@ -145,6 +145,24 @@ func TestProtocolRefusals(t *testing.T) {
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":"maximize","party":"third"}`,
 		}, "party_not_present"},
+		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "bad_message"},
+		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "bad_message"},
+		{"mistyped layout mode", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"layout.set","mode":5}`,
+		}, "bad_message"},
+		{"unknown layout mode", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"layout.set","mode":"queue"}`,
+		}, "invalid_field"},
+		{"layout mode for help", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"help.request","mode":"equal"}`,
+		}, "invalid_field"},
+		{"mistyped candidate", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"candidate","candidate":{"sdpMLineIndex":-1}}`,
+		}, "bad_message"},
 		{"stop a share never started", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"share.stop"}`,
