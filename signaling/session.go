@@ -253,7 +253,7 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 	if _, err := admit(); err != nil {
 		l.ended.Store(true)
 		s.srv.removeLeg(l)
-		s.srv.releaseRoom(callID)
+		s.srv.closeUnusedRoom(callID)
 		return asProtoErr(err)
 	}
 	s.leg = l
