@@ -107,11 +107,9 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 var errNotSharing = errors.New("the party is not sharing")
 
 // ingestScreen feeds a party's second video track to the call's one
-// screen source, but only while that party is the sharer: another
-// party's extra video track (a client that added one it was not allowed
-// to, or one left over from an ended share) must never take the screen's
-// place. While the party does not share, its packets are read and
-// dropped, and that is logged once.
+// screen source only while that party is the sharer, so that a stray
+// video track (one not allowed, or left from an ended share) never takes
+// the screen's place; meanwhile its packets are read and dropped.
 func ingestScreen(l *leg, track *webrtc.TrackRemote, pli func()) error {
 	g := &sharerGate{r: track, room: l.room, role: l.role, log: l.log}
 	for {
