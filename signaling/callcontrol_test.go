@@ -61,7 +61,7 @@ func TestHelpFromQueuePicksLongestIdleAgent(t *testing.T) {
 	}
 	peers["third"] = bob
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Errorf("%s: %v", role, err)
 		}
 	}
@@ -99,7 +99,7 @@ func TestRejectMovesToNextAgent(t *testing.T) {
 	}
 	peers["third"] = carol
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Errorf("%s: %v", role, err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestMaximizeIsPerViewer(t *testing.T) {
 	ts := startServer(t)
 	_, peers := ts.threeParty(t)
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -127,14 +127,14 @@ func TestMaximizeIsPerViewer(t *testing.T) {
 		t.Errorf("customer after maximizing the agent: %v", err)
 	}
 	for _, role := range []string{"agent", "third"} {
-		if err := equalTiles(peers[role], signaling.Roles...); err != nil {
+		if err := equalTiles(peers[role], peer.Roles()...); err != nil {
 			t.Errorf("%s, who did not maximize: %v", role, err)
 		}
 	}
 	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "equal"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], signaling.Roles...) }); err != nil {
+	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], peer.Roles()...) }); err != nil {
 		t.Errorf("customer back to equal: %v", err)
 	}
 }
@@ -164,7 +164,7 @@ func TestMaximizeAndShareNeedEveryonesVideo(t *testing.T) {
 	ts := startServer(t)
 	_, peers := ts.threeParty(t)
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -205,7 +205,7 @@ func TestMaximizeAndShareNeedEveryonesVideo(t *testing.T) {
 	if err := peers["third"].SetVideo(true); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], signaling.Roles...) }); err != nil {
+	if err := waitFor(5*time.Second, func() error { return equalTiles(peers["customer"], peer.Roles()...) }); err != nil {
 		t.Fatalf("video back on: %v", err)
 	}
 	if err := peers["customer"].Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "agent"}); err != nil {
@@ -230,7 +230,7 @@ func TestCustomerHangsUpOthersContinue(t *testing.T) {
 	ts := startServer(t)
 	_, peers := ts.threeParty(t)
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -474,7 +474,7 @@ func TestStalledPartyStallsNoOne(t *testing.T) {
 	ts := startServer(t)
 	_, peers := ts.threeParty(t)
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -494,7 +494,7 @@ func TestStalledPartyStallsNoOne(t *testing.T) {
 		t.Errorf("while the third party stalls: %v", err)
 	}
 	for _, role := range []string{"customer", "agent"} {
-		if err := equalTiles(peers[role], signaling.Roles...); err != nil {
+		if err := equalTiles(peers[role], peer.Roles()...); err != nil {
 			t.Errorf("%s while the third party stalls: %v", role, err)
 		}
 	}

@@ -1,90 +1,145 @@
 package signaling
 
 import (
+	"encoding/json"
+
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/layout"
 )
 
-// legCommand handles a message of a party in a call.
-type legCommand func(s *session, l *leg, msg clientMessage) *ProtocolError
+// command is one type of client message. Its payload is decoded before
+// anything else, so that a malformed message is bad_message whatever the
+// socket is; it runs only if the socket may send it.
+type command struct {
+	from  sender
+	parse func(data []byte) (action, *ProtocolError)
+}
 
-// legCommands are the messages a party may send, by type.
-var legCommands = map[string]legCommand{
-	"offer":     func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onOffer(l, m.SDP) },
-	"answer":    func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onAnswer(l, m.SDP) },
-	"candidate": func(s *session, l *leg, m clientMessage) *ProtocolError { return s.onCandidate(l, m.Candidate) },
-	"leave":     hangup,
-	"hangup":    hangup,
-	"help.request": func(s *session, l *leg, m clientMessage) *ProtocolError {
-		req := call.HelpRequest{Mode: call.HelpMode(m.Mode), Queue: m.Queue, Agent: m.Agent, Number: m.Number}
+// sender is what a socket must be to send a command.
+type sender int
+
+const (
+	anySocket    sender = iota
+	agentConsole        // signed in with agent.signin
+	party               // in a call
+)
+
+// action runs a decoded command; l is the socket's leg for a party's
+// command, nil for the others.
+type action func(s *session, l *leg) *ProtocolError
+
+// commands are the client messages, by type.
+var commands = map[string]command{
+	"join": {anySocket, payload(func(s *session, _ *leg, m joinMessage) *ProtocolError {
+		return s.join(m)
+	})},
+	"agent.signin": {anySocket, payload(func(s *session, _ *leg, m signInMessage) *ProtocolError {
+		return s.signIn(m.Token)
+	})},
+	"presence.set": {agentConsole, payload(func(s *session, _ *leg, m presenceMessage) *ProtocolError {
+		_, err := s.srv.center.SetPresence(s.agentID, m.State)
+		return asProtoErr(err)
+	})},
+	"help.accept": {agentConsole, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
+		return s.acceptHelp(m.Request)
+	})},
+	"help.reject": {agentConsole, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
+		return asProtoErr(s.srv.center.RejectHelp(s.agentID, m.Request))
+	})},
+
+	"offer": {party, payload(func(s *session, l *leg, m offerMessage) *ProtocolError {
+		return s.onOffer(l, m.SDP)
+	})},
+	"candidate": {party, payload(func(s *session, l *leg, m candidateMessage) *ProtocolError {
+		return s.onCandidate(l, m.Candidate)
+	})},
+	"leave":  {party, bare(hangup)},
+	"hangup": {party, bare(hangup)},
+	"help.request": {party, payload(func(s *session, l *leg, m helpRequestMessage) *ProtocolError {
+		req := call.HelpRequest{Mode: m.Mode, Queue: m.Queue, Agent: m.Agent, Number: m.Number}
 		_, err := s.srv.center.RequestHelp(l.callID, l.role, req)
 		return asProtoErr(err)
-	},
-	"help.cancel": func(s *session, l *leg, m clientMessage) *ProtocolError {
+	})},
+	"help.cancel": {party, payload(func(s *session, l *leg, m requestMessage) *ProtocolError {
 		return asProtoErr(s.srv.center.CancelHelp(l.callID, l.role, m.Request))
-	},
-	"layout.set": func(s *session, l *leg, m clientMessage) *ProtocolError {
+	})},
+	"layout.set": {party, payload(func(s *session, l *leg, m layoutMessage) *ProtocolError {
 		mode, err := layout.ParseMode(m.Mode)
 		if err != nil {
 			return protoErr(CodeInvalidField, "mode must be equal or maximize")
 		}
 		return asProtoErr(s.srv.center.SetLayout(l.callID, l.role, call.Layout{Mode: mode, Party: call.Role(m.Party)}))
-	},
-	"video.set":     flagCommand((*call.Center).SetVideo),
-	"audio.set":     flagCommand((*call.Center).SetAudio),
-	"self_view.set": flagCommand((*call.Center).SetSelfView),
-	"share.start": func(s *session, l *leg, _ clientMessage) *ProtocolError {
+	})},
+	"video.set":     {party, flagCommand((*call.Center).SetVideo)},
+	"audio.set":     {party, flagCommand((*call.Center).SetAudio)},
+	"self_view.set": {party, flagCommand((*call.Center).SetSelfView)},
+	"share.start": {party, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StartShare(l.callID, l.role))
-	},
-	"share.stop": func(s *session, l *leg, _ clientMessage) *ProtocolError {
+	})},
+	"share.stop": {party, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StopShare(l.callID, l.role))
-	},
-	"party.drop": func(s *session, l *leg, m clientMessage) *ProtocolError {
+	})},
+	"party.drop": {party, payload(func(s *session, l *leg, m partyMessage) *ProtocolError {
 		target, ok := call.ParseRole(m.Party)
 		if !ok {
 			return protoErr(CodeInvalidField, "party must be customer, agent or third")
 		}
 		return asProtoErr(s.srv.center.DropParty(l.callID, l.role, target))
-	},
+	})},
 }
 
-func hangup(s *session, _ *leg, _ clientMessage) *ProtocolError {
+// dispatch runs one client message of type typ, whose whole text is data.
+func (s *session) dispatch(typ string, data []byte) *ProtocolError {
+	cmd, known := commands[typ]
+	if !known {
+		return protoErr(CodeUnknownType, "unknown message type %q", typ)
+	}
+	act, perr := cmd.parse(data)
+	if perr != nil {
+		return perr
+	}
+	var l *leg
+	switch cmd.from {
+	case agentConsole:
+		if s.agentID == "" {
+			return protoErr(CodeNotSignedIn, "send agent.signin first")
+		}
+	case party:
+		if l = s.currentLeg(); l == nil {
+			return protoErr(CodeNotJoined, "join a call first")
+		}
+	}
+	return act(s, l)
+}
+
+// payload makes the parser of a command whose message decodes into P.
+func payload[P any](run func(s *session, l *leg, m P) *ProtocolError) func([]byte) (action, *ProtocolError) {
+	return func(data []byte) (action, *ProtocolError) {
+		var m P
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, protoErr(CodeBadMessage, "malformed message: %v", err)
+		}
+		return func(s *session, l *leg) *ProtocolError { return run(s, l, m) }, nil
+	}
+}
+
+// bare makes the parser of a command that has nothing but its type.
+func bare(run action) func([]byte) (action, *ProtocolError) {
+	return func([]byte) (action, *ProtocolError) { return run, nil }
+}
+
+func hangup(s *session, _ *leg) *ProtocolError {
 	s.leave(call.ReasonHangup)
 	return nil
 }
 
-// flagCommand turns a center setter of a party's on/off flag into a
-// command reading `on`.
-func flagCommand(set func(*call.Center, string, call.Role, bool) error) legCommand {
-	return func(s *session, l *leg, m clientMessage) *ProtocolError {
-		on, perr := requireOn(m)
-		if perr != nil {
-			return perr
+// flagCommand makes a command of a center setter of a party's on/off
+// flag, reading `on`.
+func flagCommand(set func(*call.Center, string, call.Role, bool) error) func([]byte) (action, *ProtocolError) {
+	return payload(func(s *session, l *leg, m flagMessage) *ProtocolError {
+		if m.On == nil {
+			return protoErr(CodeInvalidField, "on must be true or false")
 		}
-		return asProtoErr(set(s.srv.center, l.callID, l.role, on))
-	}
-}
-
-// consoleCommand handles the messages of a signed-in agent console.
-func (s *session) consoleCommand(msg clientMessage) *ProtocolError {
-	c := s.srv.center
-	switch msg.Type {
-	case "presence.set":
-		_, err := c.SetPresence(s.agentID, call.PresenceState(msg.State))
-		return asProtoErr(err)
-	case "help.reject":
-		return asProtoErr(c.RejectHelp(s.agentID, msg.Request))
-	case "help.accept":
-		if s.currentLeg() != nil {
-			return protoErr(CodeAlreadyJoined, "leave call %s before helping in another", s.leg.callID)
-		}
-		callID, err := s.offeredCall(msg.Request)
-		if err != nil {
-			return asProtoErr(err)
-		}
-		return s.enter(callID, call.Third, s.agentID, func() (*call.Snapshot, error) {
-			return c.AcceptHelp(s.agentID, msg.Request)
-		})
-	}
-	return protoErr(CodeUnknownType, "unknown message type %q", msg.Type)
+		return asProtoErr(set(s.srv.center, l.callID, l.role, *m.On))
+	})
 }

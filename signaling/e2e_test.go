@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/threeway-mcu/threeway/peer"
-	"github.com/threeway-mcu/threeway/signaling"
 )
 
 const (
@@ -151,7 +150,7 @@ func TestThreePartyCall(t *testing.T) {
 
 	// Warm-up: every peer sees all three in equal tiles and hears the others.
 	for role, p := range peers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -168,7 +167,7 @@ func TestThreePartyCall(t *testing.T) {
 		}
 	}
 	for role, p := range peers {
-		if err := equalTiles(p, signaling.Roles...); err != nil {
+		if err := equalTiles(p, peer.Roles()...); err != nil {
 			t.Errorf("%s after 5 s: %v", role, err)
 		}
 		if err := hears(p, role, others(role)...); err != nil {
@@ -198,7 +197,7 @@ func TestThreePartyCall(t *testing.T) {
 
 func others(role string) []string {
 	var out []string
-	for _, r := range signaling.Roles {
+	for _, r := range peer.Roles() {
 		if r != role {
 			out = append(out, r)
 		}
@@ -256,7 +255,7 @@ func TestGarbageAfterGoodVideoKeepsTheLastGoodFrame(t *testing.T) {
 	bad := peers["third"]
 	watchers := map[string]*peer.Peer{"customer": peers["customer"], "agent": peers["agent"]}
 	for role, p := range watchers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
@@ -277,7 +276,7 @@ func TestGarbageAfterGoodVideoKeepsTheLastGoodFrame(t *testing.T) {
 		}
 	}
 	for role, p := range watchers {
-		if err := equalTiles(p, signaling.Roles...); err != nil {
+		if err := equalTiles(p, peer.Roles()...); err != nil {
 			t.Errorf("%s, after 3 s of garbage: %v", role, err)
 		}
 		if n := p.Stats().Tiles["third"].FrameNumber; n != frozen[role] || n < 0 {
@@ -322,7 +321,7 @@ func TestVanishedPartyIsRemoved(t *testing.T) {
 			ts := startServer(t)
 			_, peers := ts.threeParty(t)
 			for role, p := range peers {
-				if err := waitFor(15*time.Second, func() error { return equalTiles(p, signaling.Roles...) }); err != nil {
+				if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
 					t.Fatalf("%s: %v", role, err)
 				}
 			}

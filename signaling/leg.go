@@ -132,8 +132,9 @@ func (l *leg) goMedia(f func()) {
 	}()
 }
 
-// end marks the leg over and closes its media in the background: it may
-// be called under the call center's lock, which must not wait for pion.
+// end is the leg's one way out once the center has let go of the party:
+// it unregisters the leg and closes its media in the background, since it
+// may run under the center's lock, which must not wait for pion.
 func (l *leg) end() {
 	l.mu.Lock()
 	ended := l.ended.Swap(true)
@@ -150,6 +151,9 @@ func (l *leg) end() {
 	}()
 }
 
+// closeMedia closes the PeerConnection and waits for the leg's media
+// goroutines. Only end calls it, and peerConnection for a leg that ended
+// while its PeerConnection was being built.
 func (l *leg) closeMedia() {
 	l.mu.Lock()
 	pc := l.pc

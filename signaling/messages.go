@@ -26,9 +26,6 @@ const (
 	CodeInternal          = "internal"
 )
 
-// Roles a party may join in, in the order tiles are laid out.
-var Roles = []string{"customer", "agent", "third"}
-
 // ProtocolError is a refusal sent to the client as {"type":"error"}.
 type ProtocolError struct {
 	Code    string      `json:"code"`
@@ -55,25 +52,64 @@ func asProtoErr(err error) *ProtocolError {
 	return protoErr(CodeInternal, "%v", err)
 }
 
-// clientMessage is any message a client sends; which fields matter
-// depends on Type.
-type clientMessage struct {
-	Type      string                   `json:"type"`
-	Call      string                   `json:"call"`
-	Role      string                   `json:"role"`
-	Name      string                   `json:"name"`
-	Token     string                   `json:"token"`
-	SDP       string                   `json:"sdp"`
-	Candidate *webrtc.ICECandidateInit `json:"candidate"`
-	Mode      string                   `json:"mode"`
-	Queue     string                   `json:"queue"`
-	Agent     string                   `json:"agent"`
-	Number    string                   `json:"number"`
-	Request   string                   `json:"request"`
-	Party     string                   `json:"party"`
-	State     string                   `json:"state"`
-	On        *bool                    `json:"on"`
+// envelope is what every client message has: its type, and the help
+// request it may name, which a refusal of it echoes.
+type envelope struct {
+	Type    string `json:"type"`
+	Request string `json:"request"`
 }
+
+// The payloads of client messages (PROTOCOL.md), each decoded from the
+// whole message by its own command, so that a field means one thing.
+type (
+	joinMessage struct {
+		Call  string `json:"call"`
+		Role  string `json:"role"`
+		Name  string `json:"name"`
+		Token string `json:"token"`
+	}
+	// signInMessage is agent.signin.
+	signInMessage struct {
+		Token string `json:"token"`
+	}
+	offerMessage struct {
+		SDP string `json:"sdp"`
+	}
+	candidateMessage struct {
+		Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	}
+	// helpRequestMessage is help.request: Mode says which of Queue, Agent
+	// or Number names the third party.
+	helpRequestMessage struct {
+		Mode   call.HelpMode `json:"mode"`
+		Queue  string        `json:"queue"`
+		Agent  string        `json:"agent"`
+		Number string        `json:"number"`
+	}
+	// requestMessage is help.cancel, help.accept or help.reject.
+	requestMessage struct {
+		Request string `json:"request"`
+	}
+	// layoutMessage is layout.set. Mode stays a string until
+	// layout.ParseMode, so that an unknown mode is invalid_field.
+	layoutMessage struct {
+		Mode  string `json:"mode"`
+		Party string `json:"party"`
+	}
+	// flagMessage is video.set, audio.set or self_view.set; a missing On
+	// is refused, not taken as off.
+	flagMessage struct {
+		On *bool `json:"on"`
+	}
+	// partyMessage is party.drop.
+	partyMessage struct {
+		Party string `json:"party"`
+	}
+	// presenceMessage is presence.set.
+	presenceMessage struct {
+		State call.PresenceState `json:"state"`
+	}
+)
 
 // serverMessage is a message of the signaling layer itself; call events
 // and call.state have their own shapes.
@@ -107,20 +143,20 @@ func eventMessage(ev call.Event) (json.RawMessage, error) {
 
 var callIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// parseClientMessage decodes one WebSocket text message.
-func parseClientMessage(data []byte) (clientMessage, *ProtocolError) {
-	var m clientMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return m, protoErr(CodeBadMessage, "not a JSON object: %v", err)
+// parseEnvelope decodes what every client message has.
+func parseEnvelope(data []byte) (envelope, *ProtocolError) {
+	var e envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, protoErr(CodeBadMessage, "not a JSON object: %v", err)
 	}
-	if m.Type == "" {
-		return m, protoErr(CodeBadMessage, "message has no type")
+	if e.Type == "" {
+		return e, protoErr(CodeBadMessage, "message has no type")
 	}
-	return m, nil
+	return e, nil
 }
 
 // validateJoin checks a join's fields.
-func validateJoin(m clientMessage) (call.Role, *ProtocolError) {
+func validateJoin(m joinMessage) (call.Role, *ProtocolError) {
 	if !callIDPattern.MatchString(m.Call) {
 		return "", protoErr(CodeInvalidField, "call must be 1-64 of A-Z a-z 0-9 _ -")
 	}
@@ -132,12 +168,4 @@ func validateJoin(m clientMessage) (call.Role, *ProtocolError) {
 		return "", protoErr(CodeInvalidField, "name is longer than 64 characters")
 	}
 	return role, nil
-}
-
-// requireOn reads the boolean `on` field.
-func requireOn(m clientMessage) (bool, *ProtocolError) {
-	if m.On == nil {
-		return false, protoErr(CodeInvalidField, "%s needs a boolean on", m.Type)
-	}
-	return *m.On, nil
 }

@@ -2,15 +2,10 @@ package signaling
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/call"
-	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // onOffer answers the client's offer, creating the leg's PeerConnection on
@@ -65,19 +60,6 @@ func (s *session) releaseOwnCandidates(l *leg) {
 		s.send(serverMessage{Type: "candidate", Candidate: &l.ownPending[i]})
 	}
 	l.ownPending = nil
-}
-
-// onAnswer applies the client's answer to a server offer.
-func (s *session) onAnswer(l *leg, sdp string) *ProtocolError {
-	pc := l.peer()
-	if pc == nil || pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-		return protoErr(CodeNegotiationFailed, "no offer of the server is waiting for an answer")
-	}
-	answer := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}
-	if err := pc.SetRemoteDescription(answer); err != nil {
-		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
-	}
-	return s.flushCandidates(l, pc)
 }
 
 func (s *session) onCandidate(l *leg, c *webrtc.ICECandidateInit) *ProtocolError {
@@ -162,8 +144,8 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 		}
 	})
 	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
-		source := trackSource(pc, receiver, track.Kind())
-		l.goMedia(func() { s.ingest(l, pc, track, source) })
+		kind := kindOfTrack(pc, receiver, track.Kind())
+		l.goMedia(func() { s.ingest(l, pc, track, kind) })
 	})
 	return pc, nil
 }
@@ -188,8 +170,8 @@ func (s *session) attachOutputs(l *leg, pc *webrtc.PeerConnection) error {
 		if err != nil {
 			return err
 		}
-		kind := track.Kind()
-		l.goMedia(func() { s.readRTCP(l, sender, kind) })
+		media := track.Kind()
+		l.goMedia(func() { s.readRTCP(l, sender, media) })
 	}
 	return nil
 }
@@ -201,163 +183,4 @@ func alreadySent(pc *webrtc.PeerConnection, track webrtc.TrackLocal) bool {
 		}
 	}
 	return false
-}
-
-// readRTCP drains a sender's RTCP, which pion's interceptors need, and
-// turns the viewer's key frame requests into key frames.
-func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, kind webrtc.RTPCodecType) {
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		if kind != webrtc.RTPCodecTypeVideo {
-			continue
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication:
-				s.countRTCP("pli")
-				l.room.keyframeFor(l)
-			case *rtcp.FullIntraRequest:
-				s.countRTCP("fir")
-				l.room.keyframeFor(l)
-			case *rtcp.TransportLayerNack:
-				s.countRTCP("nack")
-			}
-		}
-	}
-}
-
-// What an inbound track carries.
-type trackRole int
-
-const (
-	camera trackRole = iota
-	microphone
-	screen
-	extra // a second audio track (a shared tab's sound): not mixed
-)
-
-// trackSource tells a party's tracks apart by their place in its offer:
-// the first video m-line is the camera, a later one the screen; the first
-// audio m-line is the microphone.
-func trackSource(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, kind webrtc.RTPCodecType) trackRole {
-	for _, t := range pc.GetTransceivers() {
-		if t.Kind() != kind {
-			continue
-		}
-		first := t.Receiver() == receiver
-		switch {
-		case kind == webrtc.RTPCodecTypeVideo && first:
-			return camera
-		case kind == webrtc.RTPCodecTypeVideo:
-			return screen
-		case first:
-			return microphone
-		default:
-			return extra
-		}
-	}
-	return extra
-}
-
-// ingest feeds one inbound track into the call's media until it ends.
-func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, source trackRole) {
-	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
-	var err error
-	switch {
-	case source == extra:
-		return
-	case l.room.mode == call.SFU && source == screen:
-		return // sfu mode forwards one camera; shares are refused there
-	case l.room.mode == call.SFU && source == camera:
-		l.mu.Lock()
-		l.keyframe = pli
-		l.mu.Unlock()
-		pli()
-		err = l.room.forward.Forward(forwardID(l.role, "video"), track)
-	case l.room.mode == call.SFU:
-		err = l.room.forward.Forward(forwardID(l.role, "audio"), track)
-	case source == camera:
-		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
-	case source == screen:
-		err = ingestScreen(l, track, pli)
-	default:
-		err = l.room.mixer.IngestAudio(string(l.role), track)
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
-	}
-}
-
-// errNotSharing ends a screen track's feed into the mixer when its party
-// is not (or no longer) the sharer.
-var errNotSharing = errors.New("the party is not sharing")
-
-// ingestScreen feeds a party's second video track to the call's one
-// screen source, but only while that party is the sharer: another
-// party's extra video track (a client that added one it was not allowed
-// to, or one left over from an ended share) must never take the screen's
-// place. While the party does not share, its packets are read and
-// dropped, and that is logged once.
-func ingestScreen(l *leg, track *webrtc.TrackRemote, pli func()) error {
-	g := &sharerGate{r: track, room: l.room, role: l.role, log: l.log}
-	for {
-		if err := g.waitForShare(); err != nil {
-			return err
-		}
-		err := l.room.mixer.IngestVideo(call.ScreenSource, g, pli)
-		if !errors.Is(err, errNotSharing) {
-			return err
-		}
-	}
-}
-
-// sharerGate passes a screen track's packets while its party shares.
-type sharerGate struct {
-	r      mixer.RTPReader
-	room   *room
-	role   call.Role
-	log    *slog.Logger
-	logged bool
-}
-
-// Read reads the next packet, or fails with errNotSharing (dropping it)
-// once the party no longer shares.
-func (g *sharerGate) Read(b []byte) (int, interceptor.Attributes, error) {
-	n, attrs, err := g.r.Read(b)
-	if err == nil && g.room.sharer() != g.role {
-		return 0, nil, errNotSharing
-	}
-	return n, attrs, err
-}
-
-// waitForShare reads and drops packets until the party shares.
-func (g *sharerGate) waitForShare() error {
-	buf := make([]byte, 1500)
-	for g.room.sharer() != g.role {
-		if _, _, err := g.r.Read(buf); err != nil {
-			return err
-		}
-		if !g.logged && g.room.sharer() != g.role {
-			g.logged = true
-			g.log.Warn("dropping a second video track: the party is not sharing its screen")
-		}
-	}
-	return nil
-}
-
-// requestKeyframe sends a PLI for an inbound video track.
-func requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, l *leg) {
-	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
-	if err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
-		l.log.Debug("send PLI", "err", err)
-	}
-}
-
-func (s *session) countRTCP(kind string) {
-	if m := s.srv.observe(); m != nil {
-		m.RTCPReceived(kind)
-	}
 }

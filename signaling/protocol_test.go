@@ -117,10 +117,10 @@ func TestProtocolRefusals(t *testing.T) {
 			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"offer"}`,
 		}, "invalid_field"},
-		{"answer without an offer", []string{
+		{"answer, which the server never asks for", []string{
 			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"answer","sdp":"v=0"}`,
-		}, "negotiation_failed"},
+		}, "unknown_type"},
 		{"video.set without on", []string{
 			`{"type":"join","call":"{call}","role":"customer","token":"{ctoken}"}`,
 			`{"type":"video.set"}`,
@@ -145,6 +145,24 @@ func TestProtocolRefusals(t *testing.T) {
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":"maximize","party":"third"}`,
 		}, "party_not_present"},
+		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "bad_message"},
+		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "bad_message"},
+		{"mistyped layout mode", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"layout.set","mode":5}`,
+		}, "bad_message"},
+		{"unknown layout mode", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"layout.set","mode":"queue"}`,
+		}, "invalid_field"},
+		{"layout mode for help", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"help.request","mode":"equal"}`,
+		}, "invalid_field"},
+		{"mistyped candidate", []string{
+			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
+			`{"type":"candidate","candidate":{"sdpMLineIndex":-1}}`,
+		}, "bad_message"},
 		{"stop a share never started", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"share.stop"}`,
@@ -176,6 +194,30 @@ func TestProtocolRefusals(t *testing.T) {
 			ws.sendRaw(`{"type":"dance"}`)
 			ws.expectError("unknown_type")
 		})
+	}
+}
+
+// The server never offers, so a client `answer` is an unknown message,
+// before and after join alike, and the party stays in its call.
+func TestClientAnswerIsUnknownType(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	ws := dialWS(t, ts.ws)
+	ws.sendRaw(`{"type":"answer","sdp":"v=0"}`)
+	ws.expectError("unknown_type")
+
+	ws.sendRaw(`{"type":"join","call":"` + c.Call + `","role":"customer","token":"` + c.Customer.Token + `","name":"Ann"}`)
+	ws.next("joined")
+	ws.next("call.state")
+	ws.sendRaw(`{"type":"answer","sdp":"v=0"}`)
+	ws.expectError("unknown_type")
+
+	// Still the customer: its camera can be turned off.
+	ws.sendRaw(`{"type":"video.set","on":false}`)
+	state := ws.next("call.state")
+	parties, _ := state["parties"].([]any)
+	if len(parties) != 1 || parties[0].(map[string]any)["video"] != false {
+		t.Errorf("call.state after video.set off: parties %v, want the customer with video off", state["parties"])
 	}
 }
 

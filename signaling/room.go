@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/threeway-mcu/threeway/call"
@@ -10,7 +11,9 @@ import (
 
 // room is one call's media: a mixer (mcu) or a forwarder (sfu). A worker
 // goroutine applies the call's latest state to it; states that arrive
-// while it works are coalesced, since only the newest matters.
+// while it works are coalesced, since only the newest matters. The worker
+// owns the room's end: when the call ends or the server stops the room,
+// it unregisters the room and closes the media.
 type room struct {
 	srv     *Server
 	id      string
@@ -19,17 +22,17 @@ type room struct {
 	mixer   *mixer.Mixer     // mcu
 	forward *mixer.Forwarder // sfu
 
-	latest  atomic.Pointer[call.Snapshot]
-	pair    [2]*leg // sfu: the legs forwarding to each other, owned by the worker
-	wake    chan struct{}
-	done    chan struct{}
-	stopped chan struct{}
+	latest   atomic.Pointer[call.Snapshot]
+	pair     [2]*leg // sfu: the legs forwarding to each other, owned by the worker
+	wake     chan struct{}
+	quit     chan struct{}
+	stopOnce sync.Once
 }
 
 func newRoom(srv *Server, id string) (*room, error) {
 	log := srv.log.With("call_id", id)
 	r := &room{srv: srv, id: id, mode: srv.center.VideoMode(), log: log,
-		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+		wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	if r.mode == call.SFU {
 		r.forward = mixer.NewForwarder(srv.params.Media.Observer)
 	} else {
@@ -41,6 +44,7 @@ func newRoom(srv *Server, id string) (*room, error) {
 		}
 		r.mixer = m
 	}
+	srv.roomWorkers.Add(1)
 	go r.run()
 	return r, nil
 }
@@ -54,17 +58,22 @@ func (r *room) update(s *call.Snapshot) {
 	}
 }
 
+// run applies call states until the call ends or the room is stopped.
 func (r *room) run() {
-	defer close(r.stopped)
+	defer func() {
+		r.srv.removeRoom(r)
+		if r.mixer != nil {
+			r.mixer.Close()
+		}
+		r.srv.roomWorkers.Done()
+	}()
 	for {
 		select {
-		case <-r.done:
+		case <-r.quit:
 			return
 		case <-r.wake:
 			s := r.latest.Load()
 			if s.Ended {
-				r.srv.forgetRoom(r)
-				r.closeMedia()
 				return
 			}
 			r.apply(s)
@@ -72,21 +81,11 @@ func (r *room) run() {
 	}
 }
 
-// close stops the worker and the media.
-func (r *room) close() {
-	select {
-	case <-r.done:
-	default:
-		close(r.done)
-	}
-	<-r.stopped
-	r.closeMedia()
-}
-
-func (r *room) closeMedia() {
-	if r.mixer != nil {
-		r.mixer.Close()
-	}
+// stop has the worker close a room that no call state will end: that of
+// a failed join, or any at shutdown. It does not wait: Server.Close waits
+// for every worker.
+func (r *room) stop() {
+	r.stopOnce.Do(func() { close(r.quit) })
 }
 
 // apply makes the media follow the call: who sees which picture, whose
@@ -166,7 +165,7 @@ func (r *room) sharer() call.Role {
 	return ""
 }
 
-func forwardID(role call.Role, kind string) string { return string(role) + "/" + kind }
+func forwardID(role call.Role, media string) string { return string(role) + "/" + media }
 
 // keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu
 // forces one in the placeholder the viewer sees, or asks the party whose

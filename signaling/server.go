@@ -51,6 +51,9 @@ type Server struct {
 	closed   bool
 	wg       sync.WaitGroup // sessions
 	closers  sync.WaitGroup // legs closing their media
+	// roomWorkers are the rooms' goroutines, which close the rooms' media
+	// as they end.
+	roomWorkers sync.WaitGroup
 }
 
 // legKey names a party: a role in a call.
@@ -179,25 +182,36 @@ func (srv *Server) Close(ctx context.Context) error {
 	for _, s := range sessions {
 		s.shutdown()
 	}
-	done := make(chan struct{})
-	go func() {
-		srv.wg.Wait()
-		srv.closers.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := waitAll(ctx, &srv.wg, &srv.closers); err != nil {
+		return err
 	}
+	// No session is left to open a room; the rooms whose calls ended are
+	// closing already, the others are stopped.
 	srv.mu.Lock()
 	rooms := srv.rooms
 	srv.rooms = map[string]*room{}
 	srv.mu.Unlock()
 	for _, r := range rooms {
-		r.close()
+		r.stop()
 	}
-	return nil
+	return waitAll(ctx, &srv.roomWorkers)
+}
+
+// waitAll waits for every group in turn, or until ctx is done.
+func waitAll(ctx context.Context, groups ...*sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() {
+		for _, g := range groups {
+			g.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // addLeg registers a party's leg before the center admits it, so that no
@@ -237,17 +251,6 @@ func (srv *Server) legOf(callID string, role call.Role) *leg {
 	return srv.legs[legKey{callID, role}]
 }
 
-// dropRoom closes a call's media once the call has ended.
-func (srv *Server) dropRoom(callID string) {
-	srv.mu.Lock()
-	r := srv.rooms[callID]
-	delete(srv.rooms, callID)
-	srv.mu.Unlock()
-	if r != nil {
-		r.close()
-	}
-}
-
 func (srv *Server) addConsole(agentID string, s *session) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -275,8 +278,9 @@ func (srv *Server) consolesOf(agentID string) []*session {
 	return append([]*session(nil), srv.consoles[agentID]...)
 }
 
-// forgetRoom drops r from the server once its call has ended.
-func (srv *Server) forgetRoom(r *room) {
+// removeRoom unregisters r if it is still its call's room; r's worker
+// calls it as it ends.
+func (srv *Server) removeRoom(r *room) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.rooms[r.id] == r {
@@ -284,9 +288,10 @@ func (srv *Server) forgetRoom(r *room) {
 	}
 }
 
-// releaseRoom drops the media of a call that has no legs and is not open,
-// after a join that failed.
-func (srv *Server) releaseRoom(callID string) {
+// closeUnusedRoom stops the room a failed join opened, unless its call is
+// open or has a party: no call state will ever end such a room.
+func (srv *Server) closeUnusedRoom(callID string) {
+	// The center's lock is taken before srv.mu, never under it.
 	if _, err := srv.center.Snapshot(callID); err == nil {
 		return
 	}
@@ -297,8 +302,12 @@ func (srv *Server) releaseRoom(callID string) {
 			return
 		}
 	}
+	r := srv.rooms[callID]
+	delete(srv.rooms, callID)
 	srv.mu.Unlock()
-	srv.dropRoom(callID)
+	if r != nil {
+		r.stop()
+	}
 }
 
 // connectionStates are the media connection states of parties, as

@@ -3,7 +3,6 @@ package signaling
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -193,13 +192,13 @@ func (s *session) post(act func()) {
 
 // handle acts on one client message; a refusal goes back as an error.
 func (s *session) handle(data []byte) {
-	msg, perr := parseClientMessage(data)
+	env, perr := parseEnvelope(data)
 	if perr == nil {
-		perr = s.dispatch(msg)
+		perr = s.dispatch(env.Type, data)
 	}
 	if perr != nil {
 		if perr.Request == "" {
-			perr.Request = msg.Request
+			perr.Request = env.Request
 		}
 		if m := s.srv.observe(); m != nil {
 			m.Refused(perr.Code)
@@ -216,30 +215,8 @@ func (s *session) currentLeg() *leg {
 	return s.leg
 }
 
-func (s *session) dispatch(msg clientMessage) *ProtocolError {
-	switch msg.Type {
-	case "join":
-		return s.join(msg)
-	case "agent.signin":
-		return s.signIn(msg)
-	case "presence.set", "help.accept", "help.reject":
-		if s.agentID == "" {
-			return protoErr(CodeNotSignedIn, "send agent.signin first")
-		}
-		return s.consoleCommand(msg)
-	}
-	if _, known := legCommands[msg.Type]; !known {
-		return protoErr(CodeUnknownType, "unknown message type %q", msg.Type)
-	}
-	l := s.currentLeg()
-	if l == nil {
-		return protoErr(CodeNotJoined, "join a call first")
-	}
-	return legCommands[msg.Type](s, l, msg)
-}
-
 // join makes this socket a party of a call, admitted by a call token.
-func (s *session) join(msg clientMessage) *ProtocolError {
+func (s *session) join(msg joinMessage) *ProtocolError {
 	if s.currentLeg() != nil {
 		return protoErr(CodeAlreadyJoined, "this socket is already in call %s", s.leg.callID)
 	}
@@ -276,7 +253,7 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 	if _, err := admit(); err != nil {
 		l.ended.Store(true)
 		s.srv.removeLeg(l)
-		s.srv.releaseRoom(callID)
+		s.srv.closeUnusedRoom(callID)
 		return asProtoErr(err)
 	}
 	s.leg = l
@@ -296,85 +273,4 @@ func (s *session) leave(reason string) {
 	}
 	s.leg = nil
 	l.log.Info("party left", "reason", reason)
-}
-
-// signIn makes this socket an agent console.
-func (s *session) signIn(msg clientMessage) *ProtocolError {
-	c, err := s.srv.tokens.check(msg.Token, kindAgent)
-	if err != nil {
-		return protoErr(CodeUnauthorized, "%v", err)
-	}
-	if s.agentID != "" {
-		if s.agentID == c.Agent {
-			return nil
-		}
-		return protoErr(CodeAlreadyJoined, "this socket is signed in as %s", s.agentID)
-	}
-	presence, err := s.srv.center.SignIn(c.Agent)
-	if err != nil {
-		return asProtoErr(err)
-	}
-	s.agentID = c.Agent
-	s.srv.addConsole(c.Agent, s)
-	if msg, err := eventMessage(presence); err == nil {
-		s.sendRaw(msg)
-	}
-	s.sendDirectory()
-	return nil
-}
-
-func (s *session) signOut() {
-	if s.agentID == "" {
-		return
-	}
-	s.srv.removeConsole(s.agentID, s)
-	s.srv.center.SignOut(s.agentID)
-	s.agentID = ""
-}
-
-// directoryMessage lists queues and agents for the console's three-party
-// form.
-type directoryMessage struct {
-	Type   string           `json:"type"`
-	Queues []call.Queue     `json:"queues"`
-	Agents []directoryAgent `json:"agents"`
-}
-
-type directoryAgent struct {
-	ID    string             `json:"id"`
-	Name  string             `json:"name"`
-	State call.PresenceState `json:"state"`
-}
-
-func (s *session) sendDirectory() {
-	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues}
-	for _, a := range s.srv.center.Agents() {
-		m.Agents = append(m.Agents, directoryAgent{ID: a.ID, Name: a.Name, State: a.State})
-	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return
-	}
-	s.sendRaw(data)
-}
-
-// rememberOffer notes which call an offered request belongs to, so that
-// accepting it can register the leg first. Called by the notifier.
-func (s *session) rememberOffer(request, callID string) {
-	s.offersMu.Lock()
-	defer s.offersMu.Unlock()
-	if len(s.offers) > 64 {
-		clear(s.offers) // offers are answered or withdrawn long before
-	}
-	s.offers[request] = callID
-}
-
-func (s *session) offeredCall(request string) (string, error) {
-	s.offersMu.Lock()
-	defer s.offersMu.Unlock()
-	id, ok := s.offers[request]
-	if !ok {
-		return "", &call.Error{Code: call.CodeNoSuchRequest, Message: fmt.Sprintf("request %q was not offered here", request)}
-	}
-	return id, nil
 }

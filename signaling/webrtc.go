@@ -34,7 +34,7 @@ type ICEParams struct {
 // fresh interceptor registry (NACK, RTCP reports, TWCC) of its own. With
 // countSent, every NACK, PLI and FIR the PeerConnection sends is counted
 // by type.
-func newAPI(p ICEParams, countSent func(kind string)) (*webrtc.API, error) {
+func newAPI(p ICEParams, countSent func(typ string)) (*webrtc.API, error) {
 	media := &webrtc.MediaEngine{}
 	if err := registerCodecs(media); err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func settingEngine(p ICEParams) (webrtc.SettingEngine, error) {
 }
 
 // rtcpCounterFactory makes an rtcpCounter per PeerConnection.
-type rtcpCounterFactory struct{ count func(kind string) }
+type rtcpCounterFactory struct{ count func(typ string) }
 
 // NewInterceptor implements interceptor.Factory.
 func (f rtcpCounterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
@@ -118,7 +118,7 @@ func (f rtcpCounterFactory) NewInterceptor(string) (interceptor.Interceptor, err
 // it receives; it changes nothing.
 type rtcpCounter struct {
 	interceptor.NoOp
-	count func(kind string)
+	count func(typ string)
 }
 
 // BindRTCPWriter implements interceptor.Interceptor.

@@ -143,16 +143,6 @@ function onMessage(msg) {
         await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
       });
       break;
-    case "offer":
-      // The server renegotiates. Its offer wins a collision: the browser
-      // rolls ours back and offers again once stable (negotiationneeded).
-      inOrder(async () => {
-        if (!pc) return;
-        await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
-        await pc.setLocalDescription();
-        send({ type: "answer", sdp: pc.localDescription.sdp });
-      });
-      break;
     case "candidate":
       if (msg.candidate && msg.candidate.candidate) {
         inOrder(async () => { if (pc) await pc.addIceCandidate(msg.candidate); });

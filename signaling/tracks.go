@@ -1,0 +1,172 @@
+package signaling
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/mixer"
+)
+
+// readRTCP drains a sender's RTCP, which pion's interceptors need, and
+// turns the viewer's key frame requests into key frames.
+func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, media webrtc.RTPCodecType) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		if media != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication:
+				s.countRTCP("pli")
+				l.room.keyframeFor(l)
+			case *rtcp.FullIntraRequest:
+				s.countRTCP("fir")
+				l.room.keyframeFor(l)
+			case *rtcp.TransportLayerNack:
+				s.countRTCP("nack")
+			}
+		}
+	}
+}
+
+// trackKind is what a party's inbound track carries: its camera, its
+// microphone or its screen.
+type trackKind int
+
+const (
+	camera trackKind = iota
+	microphone
+	screen
+	extra // anything else, such as a shared tab's sound: not used
+)
+
+// kindOfTrack tells a party's tracks apart by their place in its offer:
+// the first video m-line is the camera, a later one the screen; the first
+// audio m-line is the microphone.
+func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, media webrtc.RTPCodecType) trackKind {
+	for _, t := range pc.GetTransceivers() {
+		if t.Kind() != media {
+			continue
+		}
+		first := t.Receiver() == receiver
+		switch {
+		case media == webrtc.RTPCodecTypeVideo && first:
+			return camera
+		case media == webrtc.RTPCodecTypeVideo:
+			return screen
+		case first:
+			return microphone
+		default:
+			return extra
+		}
+	}
+	return extra
+}
+
+// ingest feeds one inbound track into the call's media until it ends.
+func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind trackKind) {
+	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
+	var err error
+	switch {
+	case kind == extra:
+		return
+	case l.room.mode == call.SFU && kind == screen:
+		return // sfu mode forwards one camera; shares are refused there
+	case l.room.mode == call.SFU && kind == camera:
+		l.mu.Lock()
+		l.keyframe = pli
+		l.mu.Unlock()
+		pli()
+		err = l.room.forward.Forward(forwardID(l.role, "video"), track)
+	case l.room.mode == call.SFU:
+		err = l.room.forward.Forward(forwardID(l.role, "audio"), track)
+	case kind == camera:
+		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
+	case kind == screen:
+		err = ingestScreen(l, track, pli)
+	default:
+		err = l.room.mixer.IngestAudio(string(l.role), track)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		l.log.Debug("track ended", "media", track.Kind(), "err", err)
+	}
+}
+
+// errNotSharing ends a screen track's feed into the mixer when its party
+// is not (or no longer) the sharer.
+var errNotSharing = errors.New("the party is not sharing")
+
+// ingestScreen feeds a party's second video track to the call's one
+// screen source only while that party is the sharer, so that a stray
+// video track (one not allowed, or left from an ended share) never takes
+// the screen's place; meanwhile its packets are read and dropped.
+func ingestScreen(l *leg, track *webrtc.TrackRemote, pli func()) error {
+	g := &sharerGate{r: track, room: l.room, role: l.role, log: l.log}
+	for {
+		if err := g.waitForShare(); err != nil {
+			return err
+		}
+		err := l.room.mixer.IngestVideo(call.ScreenSource, g, pli)
+		if !errors.Is(err, errNotSharing) {
+			return err
+		}
+	}
+}
+
+// sharerGate passes a screen track's packets while its party shares.
+type sharerGate struct {
+	r      mixer.RTPReader
+	room   *room
+	role   call.Role
+	log    *slog.Logger
+	logged bool
+}
+
+// Read reads the next packet, or fails with errNotSharing (dropping it)
+// once the party no longer shares.
+func (g *sharerGate) Read(b []byte) (int, interceptor.Attributes, error) {
+	n, attrs, err := g.r.Read(b)
+	if err == nil && g.room.sharer() != g.role {
+		return 0, nil, errNotSharing
+	}
+	return n, attrs, err
+}
+
+// waitForShare reads and drops packets until the party shares.
+func (g *sharerGate) waitForShare() error {
+	buf := make([]byte, 1500)
+	for g.room.sharer() != g.role {
+		if _, _, err := g.r.Read(buf); err != nil {
+			return err
+		}
+		if !g.logged && g.room.sharer() != g.role {
+			g.logged = true
+			g.log.Warn("dropping a second video track: the party is not sharing its screen")
+		}
+	}
+	return nil
+}
+
+// requestKeyframe sends a PLI for an inbound video track.
+func requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC, l *leg) {
+	err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}})
+	if err != nil && !errors.Is(err, webrtc.ErrConnectionClosed) {
+		l.log.Debug("send PLI", "err", err)
+	}
+}
+
+func (s *session) countRTCP(typ string) {
+	if m := s.srv.observe(); m != nil {
+		m.RTCPReceived(typ)
+	}
+}
