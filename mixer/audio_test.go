@@ -44,10 +44,7 @@ func (c sampleChan) WriteSample(s media.Sample) error {
 // clock.
 func TestAudioMixesOnItsClock(t *testing.T) {
 	clock := newStepClock()
-	m, err := New(Params{Logger: slog.New(slog.DiscardHandler), Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := New(Params{Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	defer m.Close()
 	sink := make(sampleChan, 16) // room for a bug's extra packets
 	m.SetListener("agent", sink)

@@ -132,11 +132,8 @@ type callBench struct {
 
 func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	tb.Helper()
-	m, err := New(Params{Width: 1280, Height: 720, FPS: benchFPS, VideoBitrateKbps: 1200,
+	m := New(Params{Width: 1280, Height: 720, FPS: benchFPS, VideoBitrateKbps: 1200,
 		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))

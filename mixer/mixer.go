@@ -90,8 +90,9 @@ type Mixer struct {
 	wg           sync.WaitGroup
 }
 
-// New starts a Mixer; its audio clock runs until Close.
-func New(p Params) (*Mixer, error) {
+// New starts a Mixer; its audio clock runs until Close. Codecs are made as
+// sources, views and mixes appear, so starting cannot fail.
+func New(p Params) *Mixer {
 	m := newMixer(p)
 	m.audio.clockStarted = true
 	ticker := m.params.Clock.NewTicker(mixPeriod)
@@ -100,7 +101,7 @@ func New(p Params) (*Mixer, error) {
 		defer m.wg.Done()
 		m.audio.run(ticker)
 	}()
-	return m, nil
+	return m
 }
 
 // newMixer is a Mixer whose audio clock has not started.

@@ -22,10 +22,7 @@ func (c *countingSink) WriteSample(media.Sample) error {
 }
 
 func TestViewersWithTheSameSpecShareOneView(t *testing.T) {
-	m, err := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
 	defer m.Close()
 	parties := []string{"customer", "agent", "third"}
 	equal := layout.Spec{Parties: parties, Mode: layout.Equal}
@@ -447,11 +444,8 @@ func (f *frameEvents) FramesDropped(n int)                              { f.drop
 func TestViewRendersOnItsClock(t *testing.T) {
 	clock := newStepClock()
 	events := &frameEvents{composed: make(chan int, 1)}
-	m, err := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
+	m := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
 		Observer: events, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer m.Close()
 	sink := &durationSink{}
 	if err := m.SetViewer("agent", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}, sink); err != nil {

@@ -29,7 +29,7 @@ type room struct {
 	stopOnce sync.Once
 }
 
-func newRoom(srv *Server, id string) (*room, error) {
+func newRoom(srv *Server, id string) *room {
 	log := srv.log.With("call_id", id)
 	r := &room{srv: srv, id: id, mode: srv.center.VideoMode(), log: log,
 		wake: make(chan struct{}, 1), quit: make(chan struct{})}
@@ -38,15 +38,11 @@ func newRoom(srv *Server, id string) (*room, error) {
 	} else {
 		mp := srv.params.Media
 		mp.Logger = log
-		m, err := mixer.New(mp)
-		if err != nil {
-			return nil, err
-		}
-		r.mixer = m
+		r.mixer = mixer.New(mp)
 	}
 	srv.roomWorkers.Add(1)
 	go r.run()
-	return r, nil
+	return r
 }
 
 // update hands the room a new call state without waiting.

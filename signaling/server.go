@@ -225,10 +225,7 @@ func (srv *Server) addLeg(l *leg) (*room, *ProtocolError) {
 	}
 	r := srv.rooms[l.callID]
 	if r == nil {
-		var err error
-		if r, err = newRoom(srv, l.callID); err != nil {
-			return nil, protoErr(CodeInternal, "open media: %v", err)
-		}
+		r = newRoom(srv, l.callID)
 		srv.rooms[l.callID] = r
 	}
 	srv.legs[key] = l
