@@ -189,8 +189,6 @@ func (p *Peer) act(msg serverMessage) {
 		p.onServerError(&ServerError{Code: msg.Code, Message: msg.Message})
 	case "answer":
 		p.applyAnswer(msg.SDP)
-	case "offer":
-		p.answerOffer(msg.SDP)
 	case "candidate":
 		p.addRemoteCandidate(msg.Candidate)
 	case "help.offer":
@@ -265,49 +263,6 @@ func (p *Peer) applyAnswer(sdp string) {
 	if l.needOffer {
 		if err := p.offerLocked(l); err != nil {
 			p.log.Warn("renegotiate", "err", err)
-		}
-	}
-}
-
-// answerOffer answers a renegotiation offer from the server. If our own
-// offer is still unanswered (glare), the server's is ignored: pion cannot
-// roll an offer back, so the peer is the impolite side and the server must
-// give way (answer ours, then offer again).
-func (p *Peer) answerOffer(sdp string) {
-	l := p.liveLeg()
-	pc := p.legPC(l)
-	if pc == nil {
-		p.log.Warn("offer before media setup ignored")
-		return
-	}
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	if st := pc.SignalingState(); st != webrtc.SignalingStateStable {
-		p.log.Warn("server offer during our own ignored (glare)", "state", st.String())
-		return
-	}
-	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
-	if err != nil {
-		p.log.Warn("apply server offer", "err", err)
-		return
-	}
-	p.remoteDescriptionSet(l, pc)
-	answer, err := pc.CreateAnswer(nil)
-	if err != nil {
-		p.log.Warn("create answer", "err", err)
-		return
-	}
-	if err := pc.SetLocalDescription(answer); err != nil {
-		p.log.Warn("set local answer", "err", err)
-		return
-	}
-	if err := p.Send(map[string]string{"type": "answer", "sdp": answer.SDP}); err != nil {
-		p.log.Warn("send answer", "err", err)
-		return
-	}
-	if l.needOffer {
-		if err := p.offerLocked(l); err != nil {
-			p.log.Warn("renegotiate after the server's offer", "err", err)
 		}
 	}
 }
