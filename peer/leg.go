@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -69,16 +68,10 @@ type leg struct {
 	negErrGen    int   // the gen of that answer's offer
 	offerSent    bool  // local candidates may go out directly
 	localPending []*webrtc.ICECandidate
-	stats        Stats
-	lastPLI      time.Time
-	sent         [historySize]stamp
-	received     map[string]*readTimes
-	heard        heardRing
-	toneCache    map[string]float64
-	toneCacheAt  int // heard.total when toneCache was computed
+	state        webrtc.PeerConnectionState
 
-	// listen decodes the heard audio for Stats; its own lock.
-	listen listener
+	// an analyses the leg's media; its own lock.
+	an *analyser
 }
 
 // liveLeg returns the current leg unless it has ended.
@@ -131,9 +124,8 @@ func (p *Peer) onLeft(reason string) {
 // loop calls it, so Close (which waits for the read loop before closing
 // legs) never misses one.
 func (p *Peer) startLeg(call, role string) {
-	l := &leg{call: call, role: role, received: make(map[string]*readTimes)}
+	l := &leg{call: call, role: role, state: webrtc.PeerConnectionStateNew, an: newAnalyser(p.log)}
 	l.ctx, l.cancel = context.WithCancel(p.ctx)
-	l.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -202,7 +194,7 @@ func (p *Peer) awaitLeg(ctx context.Context, from int, refusal func(Message) boo
 // senders, failed or closed fails the leg.
 func (p *Peer) onLegState(l *leg, s webrtc.PeerConnectionState) {
 	p.mu.Lock()
-	l.stats.ConnectionState = s.String()
+	l.state = s
 	p.notifyLocked()
 	p.mu.Unlock()
 	p.log.Debug("connection state", "state", s.String())
@@ -242,9 +234,7 @@ func (p *Peer) endLeg(l *leg, reason string) error {
 	pc, silenced := l.pc, l.silenced
 	p.mu.Unlock()
 	l.cancel()
-	l.listen.mu.Lock()
-	l.listen.closeDecoder()
-	l.listen.mu.Unlock()
+	l.an.stop()
 	var errs []error
 	if pc != nil {
 		if err := pc.Close(); err != nil {

@@ -59,16 +59,6 @@ type Peer struct {
 	closeErr  error
 }
 
-// historySize is how many frame numbers SentAt and ReceivedAt remember
-// (about 4.5 minutes at 15 fps).
-const historySize = 4096
-
-// stamp records when a frame number was seen.
-type stamp struct {
-	frame uint16
-	at    time.Time
-}
-
 // Connect opens the WebSocket to cfg.URL and nothing else: no join, no
 // media. It is how an agent console starts (then SignIn); the media of a
 // leg starts by itself when the server sends `joined`. ctx bounds the
@@ -255,15 +245,12 @@ func (p *Peer) Role() string {
 // receiver sees within that time.
 func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg == nil {
+	l := p.leg
+	p.mu.Unlock()
+	if l == nil {
 		return time.Time{}, false
 	}
-	s := p.leg.sent[int(frame)%historySize]
-	if s.at.IsZero() || s.frame != frame {
-		return time.Time{}, false
-	}
-	return s.at, true
+	return l.an.sentAt(frame)
 }
 
 // ReceivedAt returns when frame number frame was first read in role's tile
@@ -275,17 +262,10 @@ func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 // ReceivedAt(role, n) minus the sending peer's SentAt(n).
 func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg == nil {
+	l := p.leg
+	p.mu.Unlock()
+	if l == nil {
 		return time.Time{}, false
 	}
-	h := p.leg.received[role]
-	if h == nil {
-		return time.Time{}, false
-	}
-	s := h.stamps[int(frame)%historySize]
-	if s.at.IsZero() || s.frame != frame {
-		return time.Time{}, false
-	}
-	return s.at, true
+	return l.an.receivedAt(role, frame)
 }

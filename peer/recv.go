@@ -2,7 +2,6 @@ package peer
 
 import (
 	"errors"
-	"maps"
 	"time"
 
 	"github.com/pion/rtp/codecs"
@@ -66,9 +65,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 		}
 		arrivals.packet(pkt.Timestamp, time.Now())
 		loss.packet(pkt.SequenceNumber)
-		p.mu.Lock()
-		l.stats.VideoPackets, l.stats.VideoPacketsLost = loss.received, loss.lost()
-		p.mu.Unlock()
+		l.an.videoPackets(&loss)
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			if s.PrevDroppedPackets > 0 {
@@ -76,7 +73,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 			}
 			key := len(s.Data) > 0 && s.Data[0]&1 == 0 // VP8 frame tag: 0 = key frame
 			if waitKey && !key {
-				p.countSkipped(l)
+				l.an.countSkipped()
 				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			}
@@ -87,64 +84,19 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 				continue
 			case errors.Is(err, errNoReference):
 				waitKey = true // as after a loss
-				p.countSkipped(l)
+				l.an.countSkipped()
 				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			case err != nil:
 				p.log.Debug("decode video", "err", err)
-				p.countDecodeError(l)
+				l.an.countDecodeError()
 				waitKey = true
 				p.requestKeyFrame(l, pc, track.SSRC())
 				continue
 			}
-			p.analyse(l, pic, arrivals.lookup(s.PacketTimestamp))
+			l.an.picture(pic, arrivals.lookup(s.PacketTimestamp))
 		}
 	}
-}
-
-// analyse records a decoded picture: its size and where each role's tile
-// is and which frame it shows. arrived is when the picture's last packet
-// came in (zero if unknown).
-func (p *Peer) analyse(l *leg, pic *picture, arrived time.Time) {
-	tiles := maps.Clone(pic.tiles)
-	now := time.Now()
-	if arrived.IsZero() {
-		arrived = now
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if l.stats.FramesDecoded == 0 {
-		l.stats.FirstFrameAt = now
-	}
-	l.stats.FramesDecoded++
-	l.stats.Width, l.stats.Height = pic.width, pic.height
-	l.stats.MeanLuma = pic.luma
-	for role, t := range tiles {
-		t.ReadAt = now
-		tiles[role] = t
-		if t.FrameNumber < 0 {
-			continue
-		}
-		h := l.received[role]
-		if h == nil {
-			h = &readTimes{last: -1}
-			l.received[role] = h
-		}
-		h.read(uint16(t.FrameNumber), arrived)
-	}
-	l.stats.Tiles = tiles
-}
-
-func (p *Peer) countSkipped(l *leg) {
-	p.mu.Lock()
-	l.stats.FramesSkipped++
-	p.mu.Unlock()
-}
-
-func (p *Peer) countDecodeError(l *leg) {
-	p.mu.Lock()
-	l.stats.DecodeErrors++
-	p.mu.Unlock()
 }
 
 // receiveAudio keeps the server's audio packets until the track ends,
@@ -154,6 +106,7 @@ func (p *Peer) countDecodeError(l *leg) {
 func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
 	sb := samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, 48000, samplebuilder.WithMaxTimeDelay(audioMaxDelay))
 	var loss lossCounter
+	var pkts []heardPacket
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
@@ -161,14 +114,12 @@ func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
 		}
 		loss.packet(pkt.SequenceNumber)
 		sb.Push(pkt)
-		p.mu.Lock()
-		l.stats.AudioPackets, l.stats.AudioPacketsLost = loss.received, loss.lost()
+		pkts = pkts[:0]
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			// The sample builder makes a new Data for every sample.
-			l.heard.push(heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
-			l.stats.AudioFrames++
+			pkts = append(pkts, heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
 		}
-		p.mu.Unlock()
+		l.an.audio(&loss, pkts)
 	}
 }
 
@@ -251,22 +202,4 @@ func (c *lossCounter) lost() int {
 		return 0
 	}
 	return max(0, int(c.highest-c.first+1)-c.received)
-}
-
-// readTimes records, for one role's tile, when each frame number was
-// first read.
-type readTimes struct {
-	last   int // the number read last, -1 before any
-	stamps [historySize]stamp
-}
-
-// read notes that the tile showed n in a picture that arrived at at. Only
-// a change of number starts a new stamp: the same frame shown again is
-// not new, but the same number after others is the sender's next loop.
-func (h *readTimes) read(n uint16, at time.Time) {
-	if int(n) == h.last {
-		return
-	}
-	h.last = int(n)
-	h.stamps[int(n)%historySize] = stamp{n, at}
 }

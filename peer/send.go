@@ -202,37 +202,18 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 		var data []byte
 		if camera && l.garbage.Load() {
 			data, _ = garbage.next(false)
-			p.countSent(l)
+			l.an.countGarbageSent()
 		} else {
 			var n uint16
 			data, n = feed.next(src.forceKey.Swap(false))
 			// The send time is taken as the frame goes out, so latency
 			// counts the server alone, not our pacing.
-			p.recordSent(l, camera, n, time.Now())
+			l.an.recordSent(camera, n, time.Now())
 		}
 		if err := w.write(data); err != nil {
 			p.log.Debug("write video", "err", err)
 		}
 	}
-}
-
-// countSent counts a camera frame that carries no frame number.
-func (p *Peer) countSent(l *leg) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l.stats.FramesSent++
-}
-
-// recordSent stores the send time of a camera frame and counts it.
-func (p *Peer) recordSent(l *leg, camera bool, frame uint16, at time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !camera {
-		l.stats.ScreenFramesSent++
-		return
-	}
-	l.sent[int(frame)%historySize] = stamp{frame, at}
-	l.stats.FramesSent++
 }
 
 // sendAudio sends the role's tone, replaying its loop of 20 ms Opus
@@ -263,9 +244,7 @@ func (p *Peer) sendAudio(ctx context.Context, l *leg, tone *audioLoop) {
 		if err := w.write(pkt); err != nil {
 			p.log.Debug("write audio", "err", err)
 		}
-		p.mu.Lock()
-		l.stats.AudioFramesSent++
-		p.mu.Unlock()
+		l.an.countAudioSent()
 	}
 }
 
@@ -276,13 +255,9 @@ func (p *Peer) handleSenderRTCP(l *leg, src *source, pkts []rtcp.Packet) {
 		switch pkt.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			src.forceKey.Store(true)
-			p.mu.Lock()
-			l.stats.PLIsReceived++
-			p.mu.Unlock()
+			l.an.countFeedback(true)
 		case *rtcp.TransportLayerNack:
-			p.mu.Lock()
-			l.stats.NACKsReceived++
-			p.mu.Unlock()
+			l.an.countFeedback(false)
 		}
 	}
 }
@@ -310,19 +285,10 @@ func (p *Peer) RequestKeyFrame() error {
 // requestKeyFrame sends a PLI for a received video track, at most once per
 // pliInterval.
 func (p *Peer) requestKeyFrame(l *leg, pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
-	now := time.Now()
-	p.mu.Lock()
-	if now.Sub(l.lastPLI) < pliInterval {
-		p.mu.Unlock()
+	if !l.an.pliDue(time.Now()) {
 		return
 	}
-	l.lastPLI = now
-	l.stats.PLIsSent++
-	p.mu.Unlock()
 	if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}); err != nil {
 		p.log.Debug("send PLI", "err", err)
 	}
 }
-
-// pliInterval rate-limits our key frame requests.
-const pliInterval = 500 * time.Millisecond
