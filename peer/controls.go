@@ -106,18 +106,18 @@ func (p *Peer) AddVideoTrack(ctx context.Context, pattern string) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	from := p.mark()
+	from := p.sig.mark()
 	gen, err := p.addVideoTrack(l, pattern, false)
 	if err != nil {
 		return err
 	}
-	return p.await(ctx, "the extra track's negotiation", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			if m := p.messages[from]; m.Type == "error" {
+	return p.sig.await(ctx, "the extra track's negotiation", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			if m.Type == "error" {
 				return true, m.serverError()
 			}
 		}
-		return p.negotiatedLocked(l, gen)
+		return p.negotiated(l, gen)
 	})
 }
 
@@ -137,13 +137,13 @@ type screenShare struct {
 // share_in_progress), or ErrNotInCall without a live leg.
 func (p *Peer) StartShare(ctx context.Context) error {
 	role := p.Role()
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "share.start"}); err != nil {
 		return err
 	}
-	err := p.await(ctx, "the share to start", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
+	err := p.sig.await(ctx, "the share to start", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			switch m.Type {
 			case "error":
 				return true, m.serverError()
 			case "call.state":
@@ -161,18 +161,18 @@ func (p *Peer) StartShare(ctx context.Context) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	from = p.mark()
+	from = p.sig.mark()
 	gen, err := p.addScreen(l)
 	if err != nil {
 		return err
 	}
-	return p.await(ctx, "the screen track's negotiation", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			if m := p.messages[from]; m.Type == "error" {
+	return p.sig.await(ctx, "the screen track's negotiation", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			if m.Type == "error" {
 				return true, m.serverError()
 			}
 		}
-		return p.negotiatedLocked(l, gen)
+		return p.negotiated(l, gen)
 	})
 }
 
@@ -184,7 +184,7 @@ func (p *Peer) StartShare(ctx context.Context) error {
 // either way.
 func (p *Peer) StopShare(ctx context.Context) error {
 	role := p.Role()
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "share.stop"}); err != nil {
 		return err
 	}
@@ -197,9 +197,9 @@ func (p *Peer) StopShare(ctx context.Context) error {
 		}
 	}
 	stopped := false
-	return p.await(ctx, "the share to stop", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
+	return p.sig.await(ctx, "the share to stop", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			switch m.Type {
 			case "error":
 				return true, m.serverError()
 			case "call.state":
@@ -211,14 +211,15 @@ func (p *Peer) StopShare(ctx context.Context) error {
 		if !stopped || gen == 0 {
 			return stopped, nil
 		}
-		return p.negotiatedLocked(l, gen)
+		return p.negotiated(l, gen)
 	})
 }
 
-// negotiatedLocked reports whether an answer covering l's track
-// generation gen has been applied, or why it will not be. p.mu must be
-// held.
-func (p *Peer) negotiatedLocked(l *leg, gen int) (bool, error) {
+// negotiated reports whether an answer covering l's track generation gen
+// has been applied, or why it will not be.
+func (p *Peer) negotiated(l *leg, gen int) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	switch {
 	case l.appliedGen >= gen:
 		return true, nil
@@ -280,7 +281,7 @@ func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, err
 	sender := tr.Sender()
 	ctx, cancel := context.WithCancel(l.ctx)
 	s := &screenShare{sender: sender, cancel: cancel}
-	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, feed, false) }) {
+	if !p.tasks.spawn(func() { p.sendVideo(ctx, l, &s.src, w, feed, false) }) {
 		cancel()
 		return 0, ErrClosed
 	}

@@ -126,16 +126,15 @@ func (p *Peer) onLeft(reason string) {
 func (p *Peer) startLeg(call, role string) {
 	l := &leg{call: call, role: role, state: webrtc.PeerConnectionStateNew, an: newAnalyser(p.log)}
 	l.ctx, l.cancel = context.WithCancel(p.ctx)
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if p.tasks.isStopped() {
 		l.cancel()
 		return
 	}
-	l.joinedAt = len(p.messages) // the joined being handled
+	l.joinedAt = p.sig.mark() // the joined being handled
+	p.mu.Lock()
 	p.leg = l
 	p.legs = append(p.legs, l)
-	p.notifyLocked()
+	p.changes.notify()
 	p.mu.Unlock()
 	p.log.Debug("media leg starts", "as", role)
 	if err := p.buildLeg(l); err != nil {
@@ -145,8 +144,9 @@ func (p *Peer) startLeg(call, role string) {
 }
 
 // legJoinedAt returns the leg the `joined` message at index i started.
-// p.mu must be held.
-func (p *Peer) legJoinedAtLocked(i int) *leg {
+func (p *Peer) legJoinedAt(i int) *leg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.leg != nil && p.leg.joinedAt == i {
 		return p.leg
 	}
@@ -163,22 +163,16 @@ func (p *Peer) legJoinedAtLocked(i int) *leg {
 // before that is returned as a *ServerError.
 func (p *Peer) awaitLeg(ctx context.Context, from int, refusal func(Message) bool) error {
 	var l *leg
-	return p.await(ctx, "joined and connected", func() (bool, error) {
-		for ; l == nil && from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
-			case "error":
-				if refusal(m) {
-					return true, m.serverError()
-				}
-			case "joined":
-				if l = p.legJoinedAtLocked(from); l == nil {
-					return true, fmt.Errorf("peer: joined: %w", ErrClosed)
-				}
+	return p.sig.await(ctx, "joined and connected", func() (bool, error) {
+		if l == nil {
+			var err error
+			if l, err = p.joinedLeg(&from, refusal); l == nil {
+				return err != nil, err
 			}
 		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
 		switch {
-		case l == nil:
-			return false, nil
 		case l.connected:
 			return true, nil
 		case l.failErr != nil:
@@ -190,12 +184,31 @@ func (p *Peer) awaitLeg(ctx context.Context, from int, refusal func(Message) boo
 	})
 }
 
+// joinedLeg looks through the log from *from on for a `joined`, and returns
+// the leg it started, or an `error` for which refusal returns true.
+func (p *Peer) joinedLeg(from *int, refusal func(Message) bool) (*leg, error) {
+	for i, m := range p.sig.scan(from) {
+		switch m.Type {
+		case "error":
+			if refusal(m) {
+				return nil, m.serverError()
+			}
+		case "joined":
+			if l := p.legJoinedAt(i); l != nil {
+				return l, nil
+			}
+			return nil, fmt.Errorf("peer: joined: %w", ErrClosed)
+		}
+	}
+	return nil, nil
+}
+
 // onLegState tracks the leg's PeerConnection state: connected starts the
 // senders, failed or closed fails the leg.
 func (p *Peer) onLegState(l *leg, s webrtc.PeerConnectionState) {
 	p.mu.Lock()
 	l.state = s
-	p.notifyLocked()
+	p.changes.notify()
 	p.mu.Unlock()
 	p.log.Debug("connection state", "state", s.String())
 	switch s {
@@ -206,7 +219,7 @@ func (p *Peer) onLegState(l *leg, s webrtc.PeerConnectionState) {
 		}
 		p.mu.Lock()
 		l.connected = true
-		p.notifyLocked()
+		p.changes.notify()
 		p.mu.Unlock()
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		p.failLeg(l, fmt.Errorf("%w: state %s", ErrConnection, s))
@@ -219,7 +232,7 @@ func (p *Peer) failLeg(l *leg, err error) {
 	defer p.mu.Unlock()
 	if l.failErr == nil {
 		l.failErr = err
-		p.notifyLocked()
+		p.changes.notify()
 	}
 }
 
@@ -229,7 +242,7 @@ func (p *Peer) endLeg(l *leg, reason string) error {
 	p.mu.Lock()
 	if !l.ended {
 		l.ended, l.endReason = true, reason
-		p.notifyLocked()
+		p.changes.notify()
 	}
 	pc, silenced := l.pc, l.silenced
 	p.mu.Unlock()

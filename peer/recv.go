@@ -30,7 +30,7 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 		l.mainSSRC = track.SSRC()
 	}
 	p.mu.Unlock()
-	p.spawn(func() {
+	p.tasks.spawn(func() {
 		switch {
 		case track.Kind() == webrtc.RTPCodecTypeAudio:
 			p.receiveAudio(l, track)

@@ -129,7 +129,7 @@ func (p *Peer) buildLeg(l *leg) error {
 // closes, which the interceptors need; for video (src set) it turns PLI
 // and FIR into a key frame of src.
 func (p *Peer) goRTCP(l *leg, sender *webrtc.RTPSender, src *source) {
-	p.spawn(func() {
+	p.tasks.spawn(func() {
 		for {
 			pkts, _, err := sender.ReadRTCP()
 			if err != nil {
@@ -140,22 +140,6 @@ func (p *Peer) goRTCP(l *leg, sender *webrtc.RTPSender, src *source) {
 			}
 		}
 	})
-}
-
-// spawn runs f on a goroutine that Close waits for, unless the peer is
-// closing (then f does not run and spawn returns false).
-func (p *Peer) spawn(f func()) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		f()
-	}()
-	return true
 }
 
 // blackhole is the ICE socket. Once silenced it drops everything in both

@@ -90,7 +90,7 @@ func (w *sampleWriter) skip(n int) {
 // them. It does nothing the second time.
 func (p *Peer) startSenders(l *leg) error {
 	p.mu.Lock()
-	started := l.sending || l.ended || p.closed
+	started := l.sending || l.ended || p.tasks.isStopped()
 	l.sending = true
 	p.mu.Unlock()
 	if started {
@@ -107,8 +107,8 @@ func (p *Peer) startSenders(l *leg) error {
 	if err != nil {
 		return err
 	}
-	p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, feed, true) })
-	p.spawn(func() { p.sendAudio(l.ctx, l, tone) })
+	p.tasks.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, feed, true) })
+	p.tasks.spawn(func() { p.sendAudio(l.ctx, l, tone) })
 	return nil
 }
 

@@ -79,7 +79,7 @@ func (p *Peer) Counters() Stats {
 func (p *Peer) counters() (Stats, *leg) {
 	p.mu.Lock()
 	l := p.leg
-	socketClosed := p.socketClosed
+	socketClosed := p.sig.ended()
 	var state webrtc.PeerConnectionState
 	var udp *blackhole
 	if l != nil {

@@ -1,0 +1,46 @@
+package peer
+
+// act does what a browser client does on a server message.
+func (p *Peer) act(msg serverMessage) {
+	switch msg.Type {
+	case "joined":
+		p.onJoined(msg.Call, msg.Role)
+	case "left":
+		p.log.Debug("left the call", "reason", msg.Reason)
+		p.onLeft(msg.Reason)
+	case "error":
+		p.log.Debug("server error", "code", msg.Code, "message", msg.Message)
+		p.onServerError(&ServerError{Code: msg.Code, Message: msg.Message})
+	case "answer":
+		p.applyAnswer(msg.SDP)
+	case "candidate":
+		p.addRemoteCandidate(msg.Candidate)
+	case "help.offer":
+		if p.cfg.AutoAccept {
+			if err := p.Send(map[string]string{"type": "help.accept", "request": msg.Request}); err != nil {
+				p.log.Warn("auto-accept", "request", msg.Request, "err", err)
+			}
+		}
+	case "share.stopped":
+		// The server ended our share (or we did): stop the screen track
+		// as a browser's page would.
+		if l := p.liveLeg(); l != nil && msg.Party == l.role {
+			if _, err := p.removeScreen(l); err != nil {
+				p.log.Warn("stop the screen track", "err", err)
+			}
+		}
+	}
+}
+
+// onServerError fails a leg whose media is still being negotiated: before
+// the media is up, a refusal (e.g. negotiation_failed) ends the setup;
+// afterwards it is only recorded.
+func (p *Peer) onServerError(serr *ServerError) {
+	p.mu.Lock()
+	l := p.leg
+	negotiating := l != nil && !l.ended && !l.connected
+	p.mu.Unlock()
+	if negotiating {
+		p.failLeg(l, serr)
+	}
+}
