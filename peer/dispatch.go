@@ -12,9 +12,20 @@ func (p *Peer) act(msg serverMessage) {
 		p.log.Debug("server error", "code", msg.Code, "message", msg.Message)
 		p.onServerError(&ServerError{Code: msg.Code, Message: msg.Message})
 	case "answer":
-		p.applyAnswer(msg.SDP)
+		if l := p.liveLeg(); l != nil {
+			l.applyAnswer(msg.SDP)
+		} else {
+			p.log.Warn("answer without a live leg ignored")
+		}
 	case "candidate":
-		p.addRemoteCandidate(msg.Candidate)
+		if msg.Candidate == nil || msg.Candidate.Candidate == "" {
+			break // the end of the server's gathering needs nothing
+		}
+		if l := p.liveLeg(); l != nil {
+			l.addRemoteCandidate(*msg.Candidate)
+		} else {
+			p.log.Debug("candidate without a live leg ignored")
+		}
 	case "help.offer":
 		if p.cfg.AutoAccept {
 			if err := p.Send(map[string]string{"type": "help.accept", "request": msg.Request}); err != nil {
@@ -25,7 +36,7 @@ func (p *Peer) act(msg serverMessage) {
 		// The server ended our share (or we did): stop the screen track
 		// as a browser's page would.
 		if l := p.liveLeg(); l != nil && msg.Party == l.role {
-			if _, err := p.removeScreen(l); err != nil {
+			if _, err := l.removeScreen(); err != nil {
 				p.log.Warn("stop the screen track", "err", err)
 			}
 		}
@@ -36,11 +47,7 @@ func (p *Peer) act(msg serverMessage) {
 // the media is up, a refusal (e.g. negotiation_failed) ends the setup;
 // afterwards it is only recorded.
 func (p *Peer) onServerError(serr *ServerError) {
-	p.mu.Lock()
-	l := p.leg
-	negotiating := l != nil && !l.ended && !l.connected
-	p.mu.Unlock()
-	if negotiating {
-		p.failLeg(l, serr)
+	if l := p.currentLeg(); l != nil && l.negotiating() {
+		l.fail(serr)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -143,24 +142,9 @@ func (p *Peer) Leave() error {
 // server can only notice through ICE. The silenced socket stays open until
 // Close.
 func (p *Peer) Drop() {
-	p.mu.Lock()
-	l := p.leg
-	p.mu.Unlock()
-	if l == nil {
-		return
+	if l := p.currentLeg(); l != nil {
+		l.drop()
 	}
-	l.dropOnce.Do(func() {
-		p.mu.Lock()
-		l.silenced = true
-		udp := l.udp
-		p.mu.Unlock()
-		if udp != nil {
-			udp.silence()
-		}
-		if err := p.endLeg(l, "dropped by the peer"); err != nil {
-			p.log.Debug("drop", "err", err)
-		}
-	})
 }
 
 // Close hangs up without a leave message: it closes the WebSocket and
@@ -190,20 +174,11 @@ func (p *Peer) Close() error {
 	return p.closeErr
 }
 
-// openLegs returns the legs whose sockets are still open.
-func (p *Peer) openLegs() []*leg {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.legs)
-}
-
 // Role is the role of the current (or last) media leg as the server's
 // `joined` named it, or Config.Role before any.
 func (p *Peer) Role() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg != nil {
-		return p.leg.role
+	if l := p.currentLeg(); l != nil {
+		return l.role
 	}
 	return p.cfg.Role
 }
@@ -214,13 +189,10 @@ func (p *Peer) Role() string {
 // a number comes back once per loop; the latest sending is the one a
 // receiver sees within that time.
 func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
-	p.mu.Lock()
-	l := p.leg
-	p.mu.Unlock()
-	if l == nil {
-		return time.Time{}, false
+	if l := p.currentLeg(); l != nil {
+		return l.an.sentAt(frame)
 	}
-	return l.an.sentAt(frame)
+	return time.Time{}, false
 }
 
 // ReceivedAt returns when frame number frame was first read in role's tile
@@ -231,11 +203,8 @@ func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 // one-frame hold-back and decoding. Latency through the server is
 // ReceivedAt(role, n) minus the sending peer's SentAt(n).
 func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
-	p.mu.Lock()
-	l := p.leg
-	p.mu.Unlock()
-	if l == nil {
-		return time.Time{}, false
+	if l := p.currentLeg(); l != nil {
+		return l.an.receivedAt(role, frame)
 	}
-	return l.an.receivedAt(role, frame)
+	return time.Time{}, false
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -22,20 +23,20 @@ const (
 // onTrack starts a receive loop for each track the server sends on l.
 // Only the video on the camera's transceiver is the composed picture; any
 // other video track is read and discarded.
-func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-	p.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
-	p.mu.Lock()
+func (l *leg) onTrack(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	l.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
+	l.mu.Lock()
 	main := r == l.mainVideo
 	if main {
 		l.mainSSRC = track.SSRC()
 	}
-	p.mu.Unlock()
-	p.tasks.spawn(func() {
+	l.mu.Unlock()
+	l.tasks.spawn(func() {
 		switch {
 		case track.Kind() == webrtc.RTPCodecTypeAudio:
-			p.receiveAudio(l, track)
+			l.receiveAudio(track)
 		case main:
-			p.receiveVideo(l, pc, track)
+			l.receiveVideo(pc, track)
 		default:
 			for {
 				if _, _, err := track.ReadRTP(); err != nil {
@@ -51,7 +52,7 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 // asks for it), as a browser would. Pictures are decoded through the
 // process's decode share: a viewer whose stream another one here already
 // decoded, byte for byte, reuses that analysis.
-func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
+func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
 	v := &viewer{share: shared, group: l.call}
 	defer v.close()
 	sb := samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
@@ -74,7 +75,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 			key := len(s.Data) > 0 && s.Data[0]&1 == 0 // VP8 frame tag: 0 = key frame
 			if waitKey && !key {
 				l.an.countSkipped()
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.requestKeyFrame(pc, track.SSRC())
 				continue
 			}
 			waitKey = false
@@ -85,13 +86,13 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 			case errors.Is(err, errNoReference):
 				waitKey = true // as after a loss
 				l.an.countSkipped()
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.requestKeyFrame(pc, track.SSRC())
 				continue
 			case err != nil:
-				p.log.Debug("decode video", "err", err)
+				l.log.Debug("decode video", "err", err)
 				l.an.countDecodeError()
 				waitKey = true
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.requestKeyFrame(pc, track.SSRC())
 				continue
 			}
 			l.an.picture(pic, arrivals.lookup(s.PacketTimestamp))
@@ -103,7 +104,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 // undecoded: the tone levels are measured over the last second only when
 // asked for (Stats), so a peer decodes audio only as much as its checks
 // need.
-func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
+func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 	sb := samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, 48000, samplebuilder.WithMaxTimeDelay(audioMaxDelay))
 	var loss lossCounter
 	var pkts []heardPacket
@@ -121,6 +122,28 @@ func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
 		}
 		l.an.audio(&loss, pkts)
 	}
+}
+
+// requestKeyFrame sends a PLI for a received video track, at most once per
+// pliInterval.
+func (l *leg) requestKeyFrame(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
+	if !l.an.pliDue(time.Now()) {
+		return
+	}
+	if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}); err != nil {
+		l.log.Debug("send PLI", "err", err)
+	}
+}
+
+// mainTrack returns the PeerConnection and the composed picture's SSRC
+// while the leg is live (zero SSRC before the picture's first packet).
+func (l *leg) mainTrack() (*webrtc.PeerConnection, webrtc.SSRC) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		return nil, 0
+	}
+	return l.pc, l.mainSSRC
 }
 
 // arrivalRing remembers when the last packet of each recent RTP timestamp

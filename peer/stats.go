@@ -77,24 +77,15 @@ func (p *Peer) Counters() Stats {
 
 // counters snapshots the current leg's counters (nil leg: before any).
 func (p *Peer) counters() (Stats, *leg) {
-	p.mu.Lock()
-	l := p.leg
-	socketClosed := p.sig.ended()
-	var state webrtc.PeerConnectionState
-	var udp *blackhole
-	if l != nil {
-		state, udp = l.state, l.udp
-	}
-	p.mu.Unlock()
+	l := p.currentLeg()
 	if l == nil {
-		return Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: socketClosed,
+		return Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.sig.ended(),
 			Tiles: map[string]Tile{}}, nil
 	}
 	s := l.an.counters()
+	state, dropped := l.counters()
 	s.ConnectionState = state.String()
-	s.SocketClosed = socketClosed
-	if udp != nil {
-		s.InboundDropped = int(udp.dropped.Load())
-	}
+	s.InboundDropped = dropped
+	s.SocketClosed = p.sig.ended()
 	return s, l
 }
