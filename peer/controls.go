@@ -96,11 +96,11 @@ func (p *Peer) SetOutboundLoss(rate float64) error {
 	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.lossOut })
 }
 
-// RequestKeyFrame sends the server a PLI for the picture this peer
+// RequestKeyframe sends the server a PLI for the picture this peer
 // receives, as a browser does after loss (at most once per 500 ms, like
 // the peer's own requests). It returns ErrNotInCall before the picture's
 // first packet.
-func (p *Peer) RequestKeyFrame() error {
+func (p *Peer) RequestKeyframe() error {
 	l := p.currentLeg()
 	if l == nil {
 		return ErrNotInCall
@@ -109,7 +109,7 @@ func (p *Peer) RequestKeyFrame() error {
 	if pc == nil || ssrc == 0 {
 		return ErrNotInCall
 	}
-	l.requestKeyFrame(pc, ssrc)
+	l.requestKeyframe(pc, ssrc)
 	return nil
 }
 

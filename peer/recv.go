@@ -75,7 +75,7 @@ func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote)
 			key := len(s.Data) > 0 && s.Data[0]&1 == 0 // VP8 frame tag: 0 = key frame
 			if waitKey && !key {
 				l.an.countSkipped()
-				l.requestKeyFrame(pc, track.SSRC())
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			}
 			waitKey = false
@@ -86,13 +86,13 @@ func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote)
 			case errors.Is(err, errNoReference):
 				waitKey = true // as after a loss
 				l.an.countSkipped()
-				l.requestKeyFrame(pc, track.SSRC())
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			case err != nil:
 				l.log.Debug("decode video", "err", err)
 				l.an.countDecodeError()
 				waitKey = true
-				l.requestKeyFrame(pc, track.SSRC())
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			}
 			l.an.picture(pic, arrivals.lookup(s.PacketTimestamp))
@@ -124,9 +124,9 @@ func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 	}
 }
 
-// requestKeyFrame sends a PLI for a received video track, at most once per
+// requestKeyframe sends a PLI for a received video track, at most once per
 // pliInterval.
-func (l *leg) requestKeyFrame(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
+func (l *leg) requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
 	if !l.an.pliDue(time.Now()) {
 		return
 	}

@@ -453,7 +453,7 @@ func (s *echoServer) watchCamera(pkt *rtp.Packet) {
 		if s.cameraPackets > 0 && now.Sub(s.cameraLast) > gapThreshold {
 			s.gaps = append(s.gaps, mediaGap{
 				wall: now.Sub(s.cameraLast), seqDelta: pkt.SequenceNumber - s.cameraSeq,
-				tsDelta: pkt.Timestamp - s.cameraTS, key: isVP8KeyFrameStart(pkt.Payload),
+				tsDelta: pkt.Timestamp - s.cameraTS, key: isVP8KeyframeStart(pkt.Payload),
 			})
 		}
 		s.cameraPackets++
@@ -461,8 +461,8 @@ func (s *echoServer) watchCamera(pkt *rtp.Packet) {
 	})
 }
 
-// isVP8KeyFrameStart reports whether payload starts a VP8 key frame.
-func isVP8KeyFrameStart(payload []byte) bool {
+// isVP8KeyframeStart reports whether payload starts a VP8 key frame.
+func isVP8KeyframeStart(payload []byte) bool {
 	var vp8 codecs.VP8Packet
 	data, err := vp8.Unmarshal(payload)
 	return err == nil && vp8.S == 1 && vp8.PID == 0 && len(data) > 0 && data[0]&1 == 0
