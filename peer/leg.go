@@ -17,9 +17,8 @@ import (
 //
 // Who may touch what: the fields above mu are set by newLeg and never
 // change (out's switches are atomic); mu guards the fields below it; neg
-// and an have locks of their own. neg.mu is held across pion's calls and
-// may be taken before mu, never after; no other lock is held while taking
-// another.
+// and an have locks of their own. neg.mu, held across pion's calls and
+// the offer's send, is taken before any other lock, never after.
 type leg struct {
 	call, role string // as the server's `joined` named them
 	joinedAt   int    // index of the `joined` message that started it

@@ -22,17 +22,18 @@ import (
 // The socket outlives its legs, so a console can help in one call after
 // another.
 //
-// The Peer composes its parts, each with its own lock: the signaling
-// client (sig), the legs, and each leg's analyser. Its own mu guards only
-// which legs there are.
+// The Peer composes parts that each own their state (see the package
+// doc): the fields above mu are set by newPeer and never change, sig,
+// changes and tasks have locks of their own, mu guards leg and legs, and
+// closeOnce guards closeErr.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
-
 	// ctx lives until Close.
-	ctx     context.Context
-	cancel  context.CancelFunc
-	sig     *signalClient
+	ctx    context.Context
+	cancel context.CancelFunc
+	sig    *signalClient
+
 	changes notifier
 	tasks   tasks // every goroutine of the peer and its legs
 

@@ -99,8 +99,11 @@ func (w *sampleWriter) skip(n int) {
 // pattern and tone loops here; later ones reuse them. It does nothing the
 // second time.
 func (l *leg) startSenders() error {
+	if l.tasks.isStopped() {
+		return nil // Close has begun
+	}
 	l.mu.Lock()
-	started := l.sending || l.ended || l.tasks.isStopped()
+	started := l.sending || l.ended
 	l.sending = true
 	video, audio := l.video, l.audio
 	l.mu.Unlock()
