@@ -17,9 +17,9 @@ const pliInterval = 500 * time.Millisecond
 // analyser is what one leg's media showed: its counters, the tiles of the
 // last picture, the latency stamps and the received audio, which Stats,
 // Counters, SentAt and ReceivedAt read. The leg's send and receive loops
-// write it while callers poll it, so mu guards every field but listen,
-// which decodes the audio under its own lock (taken before mu) so that a
-// slow decode holds up no loop.
+// write it while callers poll it, so mu guards the fields after it; log
+// never changes, and listen decodes the audio under its own lock (taken
+// before mu) so that a slow decode holds up no loop.
 type analyser struct {
 	log *slog.Logger
 

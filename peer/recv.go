@@ -20,7 +20,7 @@ const (
 	audioMaxDelay = 200 * time.Millisecond
 )
 
-// onTrack starts a receive loop for each track the server sends on l.
+// onTrack starts a receive loop for each track the server sends on the leg.
 // Only the video on the camera's transceiver is the composed picture; any
 // other video track is read and discarded.
 func (l *leg) onTrack(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {

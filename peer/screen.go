@@ -8,7 +8,7 @@ import (
 )
 
 // extraTrack is a video track a leg sends beside the camera: the screen
-// share, or one of AddVideoTrack's.
+// share, or one of AddVideoTrack's. Only src changes (atomically).
 type extraTrack struct {
 	src    source
 	sender *webrtc.RTPSender

@@ -73,9 +73,10 @@ type serverMessage struct {
 //
 // Its read loop is the only writer of the log, and it hands each message
 // to act before logging it, so a waiter that sees a message knows the
-// Peer has acted on it. mu guards messages; entries never change once
-// appended, so a prefix read under mu may be used outside it. writeMu
-// serializes writes. readErr is written once, before done is closed.
+// Peer has acted on it. The first four fields never change; writeMu
+// serializes writes; readErr is written once, before done is closed; mu
+// guards messages, whose entries never change once appended, so a prefix
+// read under mu may be used outside it.
 type signalClient struct {
 	ws      *websocket.Conn
 	ctx     context.Context // the Peer's: it ends reads and writes
