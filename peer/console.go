@@ -8,13 +8,13 @@ import "context"
 // Help offers then arrive as `help.offer` messages (WaitFor), to answer
 // with Accept or Reject, or automatically with Config.AutoAccept.
 func (p *Peer) SignIn(ctx context.Context, token string) error {
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "agent.signin", "token": token}); err != nil {
 		return err
 	}
-	return p.await(ctx, "presence", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
+	return p.sig.await(ctx, "presence", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			switch m.Type {
 			case "presence":
 				return true, nil
 			case "error":
@@ -32,7 +32,7 @@ func (p *Peer) SignIn(ctx context.Context, token string) error {
 // the leg ended first. If ctx ends while the media is still connecting,
 // the leg goes on connecting.
 func (p *Peer) Accept(ctx context.Context, request string) error {
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "help.accept", "request": request}); err != nil {
 		return err
 	}

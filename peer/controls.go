@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-
-	"github.com/pion/webrtc/v4"
 )
 
 // SetVideo turns the camera on or off: it sends {"type":"video.set"} and
@@ -15,13 +13,13 @@ import (
 // message is sent, turning on resumes them before, so the server never
 // shows a frozen picture. Each new leg starts with the camera on.
 func (p *Peer) SetVideo(on bool) error {
-	return p.setSource(func(l *leg) *source { return &l.camera }, "video.set", on)
+	return p.setSource(func(l *leg) *source { return &l.out.camera }, "video.set", on)
 }
 
 // SetAudio turns the microphone on or off like SetVideo: {"type":
 // "audio.set"}, and no audio packets while off.
 func (p *Peer) SetAudio(on bool) error {
-	return p.setSource(func(l *leg) *source { return &l.mic }, "audio.set", on)
+	return p.setSource(func(l *leg) *source { return &l.out.mic }, "audio.set", on)
 }
 
 func (p *Peer) setSource(of func(*leg) *source, typ string, on bool) error {
@@ -47,7 +45,7 @@ func (p *Peer) Stall(stalled bool) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	l.stalled.Store(stalled)
+	l.out.stalled.Store(stalled)
 	return nil
 }
 
@@ -62,7 +60,7 @@ func (p *Peer) SendGarbage(on bool) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	l.garbage.Store(on)
+	l.out.garbage.Store(on)
 	return nil
 }
 
@@ -79,13 +77,15 @@ func (p *Peer) setLoss(rate float64, which func(*blackhole) *atomic.Uint32) erro
 	if rate < 0 || rate > 1 {
 		return fmt.Errorf("%w: loss rate %v out of 0..1", ErrConfig, rate)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.leg
-	if l == nil || l.ended || l.udp == nil {
+	l := p.currentLeg()
+	if l == nil {
 		return ErrNotInCall
 	}
-	which(l.udp).Store(uint32(rate * 1_000_000))
+	udp := l.liveSocket()
+	if udp == nil {
+		return ErrNotInCall
+	}
+	which(udp).Store(uint32(rate * 1_000_000))
 	return nil
 }
 
@@ -94,6 +94,23 @@ func (p *Peer) setLoss(rate float64, which func(*blackhole) *atomic.Uint32) erro
 // RTCP always go out. The server is then expected to NACK what it missed.
 func (p *Peer) SetOutboundLoss(rate float64) error {
 	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.lossOut })
+}
+
+// RequestKeyframe sends the server a PLI for the picture this peer
+// receives, as a browser does after loss (at most once per 500 ms, like
+// the peer's own requests). It returns ErrNotInCall before the picture's
+// first packet.
+func (p *Peer) RequestKeyframe() error {
+	l := p.currentLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	pc, ssrc := l.mainTrack()
+	if pc == nil || ssrc == 0 {
+		return ErrNotInCall
+	}
+	l.requestKeyframe(pc, ssrc)
+	return nil
 }
 
 // AddVideoTrack adds another video track carrying pattern's colour (a
@@ -106,26 +123,19 @@ func (p *Peer) AddVideoTrack(ctx context.Context, pattern string) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	from := p.mark()
-	gen, err := p.addVideoTrack(l, pattern, false)
+	from := p.sig.mark()
+	gen, err := l.addVideoTrack(pattern, false)
 	if err != nil {
 		return err
 	}
-	return p.await(ctx, "the extra track's negotiation", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			if m := p.messages[from]; m.Type == "error" {
+	return p.sig.await(ctx, "the extra track's negotiation", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			if m.Type == "error" {
 				return true, m.serverError()
 			}
 		}
-		return p.negotiatedLocked(l, gen)
+		return l.negotiated(gen)
 	})
-}
-
-// screenShare is the second video track of a leg while the party shares.
-type screenShare struct {
-	src    source
-	sender *webrtc.RTPSender
-	cancel context.CancelFunc // stops its sender
 }
 
 // StartShare shares a synthetic screen: it sends {"type":"share.start"}
@@ -137,13 +147,13 @@ type screenShare struct {
 // share_in_progress), or ErrNotInCall without a live leg.
 func (p *Peer) StartShare(ctx context.Context) error {
 	role := p.Role()
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "share.start"}); err != nil {
 		return err
 	}
-	err := p.await(ctx, "the share to start", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
+	err := p.sig.await(ctx, "the share to start", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			switch m.Type {
 			case "error":
 				return true, m.serverError()
 			case "call.state":
@@ -161,18 +171,18 @@ func (p *Peer) StartShare(ctx context.Context) error {
 	if l == nil {
 		return ErrNotInCall
 	}
-	from = p.mark()
-	gen, err := p.addScreen(l)
+	from = p.sig.mark()
+	gen, err := l.addScreen()
 	if err != nil {
 		return err
 	}
-	return p.await(ctx, "the screen track's negotiation", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			if m := p.messages[from]; m.Type == "error" {
+	return p.sig.await(ctx, "the screen track's negotiation", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			if m.Type == "error" {
 				return true, m.serverError()
 			}
 		}
-		return p.negotiatedLocked(l, gen)
+		return l.negotiated(gen)
 	})
 }
 
@@ -184,7 +194,7 @@ func (p *Peer) StartShare(ctx context.Context) error {
 // either way.
 func (p *Peer) StopShare(ctx context.Context) error {
 	role := p.Role()
-	from := p.mark()
+	from := p.sig.mark()
 	if err := p.Send(map[string]string{"type": "share.stop"}); err != nil {
 		return err
 	}
@@ -192,14 +202,14 @@ func (p *Peer) StopShare(ctx context.Context) error {
 	l := p.liveLeg()
 	if l != nil {
 		var err error
-		if gen, err = p.removeScreen(l); err != nil {
+		if gen, err = l.removeScreen(); err != nil {
 			return err
 		}
 	}
 	stopped := false
-	return p.await(ctx, "the share to stop", func() (bool, error) {
-		for ; from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
+	return p.sig.await(ctx, "the share to stop", func() (bool, error) {
+		for _, m := range p.sig.scan(&from) {
+			switch m.Type {
 			case "error":
 				return true, m.serverError()
 			case "call.state":
@@ -211,107 +221,8 @@ func (p *Peer) StopShare(ctx context.Context) error {
 		if !stopped || gen == 0 {
 			return stopped, nil
 		}
-		return p.negotiatedLocked(l, gen)
+		return l.negotiated(gen)
 	})
-}
-
-// negotiatedLocked reports whether an answer covering l's track
-// generation gen has been applied, or why it will not be. p.mu must be
-// held.
-func (p *Peer) negotiatedLocked(l *leg, gen int) (bool, error) {
-	switch {
-	case l.appliedGen >= gen:
-		return true, nil
-	case l.negErr != nil && l.negErrGen >= gen:
-		return true, l.negErr
-	case l.ended:
-		return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
-	}
-	return false, nil
-}
-
-// addScreen adds the screen track to l, starts its sender and offers. It
-// returns the track generation whose answer completes the share. Sharing
-// already, it only returns the current generation.
-func (p *Peer) addScreen(l *leg) (int, error) {
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	if l.screen != nil {
-		return l.gen, nil
-	}
-	return p.addVideoTrackLocked(l, ScreenKey, true)
-}
-
-// addVideoTrack adds a video track of pattern to l (see addVideoTrackLocked).
-func (p *Peer) addVideoTrack(l *leg, pattern string, share bool) (int, error) {
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	return p.addVideoTrackLocked(l, pattern, share)
-}
-
-// addVideoTrackLocked adds a video track sending pattern, as the screen
-// share or (share false) as an extra track, starts its sender and offers.
-// It returns the track generation whose answer completes that. l.negMu
-// must be held.
-func (p *Peer) addVideoTrackLocked(l *leg, pattern string, share bool) (int, error) {
-	pc := p.legPC(l)
-	if pc == nil {
-		return 0, ErrNotInCall
-	}
-	id := "screen"
-	if !share {
-		id = fmt.Sprintf("extra%d", len(l.extra))
-	}
-	w, err := newSampleWriter(webrtc.MimeTypeVP8, id, "threeway-peer-"+l.role+"-"+id)
-	if err != nil {
-		return 0, err
-	}
-	feed, err := p.newVideoFeed(pattern)
-	if err != nil {
-		return 0, err
-	}
-	// A new transceiver each time, as a browser's addTrack does once the
-	// old one has sent (a stopped share's is never reused).
-	tr, err := pc.AddTransceiverFromTrack(w.track,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
-	if err != nil {
-		return 0, fmt.Errorf("peer: add screen track: %w", err)
-	}
-	sender := tr.Sender()
-	ctx, cancel := context.WithCancel(l.ctx)
-	s := &screenShare{sender: sender, cancel: cancel}
-	if !p.spawn(func() { p.sendVideo(ctx, l, &s.src, w, feed, false) }) {
-		cancel()
-		return 0, ErrClosed
-	}
-	p.goRTCP(l, sender, &s.src)
-	if share {
-		l.screen = s
-	} else {
-		l.extra = append(l.extra, s)
-	}
-	l.gen++
-	return l.gen, p.offerLocked(l)
-}
-
-// removeScreen stops and removes l's screen track and offers again. It
-// returns the track generation whose answer completes that, or 0 if there
-// was no screen track.
-func (p *Peer) removeScreen(l *leg) (int, error) {
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	s := l.screen
-	if s == nil {
-		return 0, nil
-	}
-	l.screen = nil
-	s.cancel()
-	pc := p.legPC(l)
-	if err := pc.RemoveTrack(s.sender); err != nil {
-		return 0, fmt.Errorf("peer: remove screen track: %w", err)
-	}
-	l.gen++
-	return l.gen, p.offerLocked(l)
 }
 
 // sharer returns the role a `call.state` says is sharing, or "".

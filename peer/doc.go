@@ -38,6 +38,37 @@
 // StopShare); everything else is a Send, and WaitFor waits for the
 // server's reaction.
 //
+// # Parts
+//
+// A Peer is a facade over parts that each own their state:
+//
+//   - The signaling client (signalClient): the WebSocket, the log of the
+//     server's messages, and the waits on it (WaitFor, and the waits of
+//     Join, Accept, SignIn, StartShare, StopShare).
+//   - The media leg (leg): one PeerConnection with its ICE socket,
+//     senders, receivers and negotiation, from a `joined` to a `left`.
+//     The Peer itself only knows which legs there are.
+//   - The analysers (analyser, with its listener): a leg's counters,
+//     tiles, latency stamps and received audio, which Stats, Counters,
+//     SentAt and ReceivedAt read.
+//
+// # Threads and locks
+//
+// The signaling client's read loop is the only goroutine that reads the
+// socket and the only one that starts legs; it acts on each message
+// before logging it, so a waiter that sees a message knows it was acted
+// on. Each leg runs a send loop per sent track, an RTCP reader per
+// sender and a receive loop per received track, and pion calls the leg
+// back (connection state, candidates, tracks) on goroutines of its own.
+// Every goroutine the peer starts is one of its tasks, which Close waits
+// for. Waits run on the caller's goroutine and are woken by the notifier
+// on every change.
+//
+// Each part's lock is documented on its type and held only briefly, but
+// for two that are taken before any other: a leg's negotiation lock, held
+// across pion's calls and the offer's send, and its listener's, held
+// while decoding audio.
+//
 // Peer imports nothing of threeway except the codec package, so the end to
 // end tests exercise the server only through its public protocol
 // (signaling/PROTOCOL.md).

@@ -4,247 +4,172 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"slices"
+	"log/slog"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 )
 
 // leg is one media session of a Peer: from a `joined` to a `left` (or
 // Drop, or Close). Each leg has its own ICE socket, PeerConnection,
-// senders, receivers and statistics, so nothing of an ended leg leaks
-// into the next.
+// senders, receivers and analyser, so nothing of an ended leg leaks into
+// the next.
+//
+// Who may touch what: the fields above mu are set by newLeg and never
+// change (out's switches are atomic); mu guards the fields below it; neg
+// and an have locks of their own. neg.mu, held across pion's calls and
+// the offer's send, is taken before any other lock, never after.
 type leg struct {
-	call     string // as the server's `joined` named them
-	role     string
-	joinedAt int // index of the `joined` message that started it
+	call, role string // as the server's `joined` named them
+	joinedAt   int    // index of the `joined` message that started it
+	cfg        Config
+	log        *slog.Logger
+	sig        *signalClient // for offers and candidates
+	tasks      *tasks
+	changes    *notifier
 
 	ctx    context.Context // ends when the leg ends: stops its senders
 	cancel context.CancelFunc
 
-	// The sample writers and sources are set before the leg's goroutines
-	// start and used only by them (the sources' flags are atomic).
-	video, audio *sampleWriter
-	camera, mic  source
-	// stalled stops the camera and microphone without telling anyone.
-	stalled atomic.Bool
-	// garbage makes the camera send random bytes instead of its pattern.
-	garbage atomic.Bool
+	an       *analyser
+	out      senders
+	neg      negotiation
+	dropOnce sync.Once
 
-	dropOnce    sync.Once
-	socketsOnce sync.Once
-	socketsErr  error
-
-	// Owned by the read loop.
-	remoteSet     bool
-	pendingRemote []webrtc.ICECandidateInit
-
-	// negMu serializes offers and answers (read loop, StartShare,
-	// StopShare) and guards the fields below.
-	negMu      sync.Mutex
-	gen        int  // bumped on every change of the sent tracks
-	offeredGen int  // gen of the latest offer sent
-	needOffer  bool // an offer must follow the outstanding one
-	screen     *screenShare
-
-	// Guarded by Peer.mu.
-	udp          *blackhole // the ICE socket, which Drop silences
-	mux          io.Closer  // the ICE UDP mux over udp; closing it closes udp
+	mu sync.Mutex
+	// Set by build.
+	sock         *iceSocket
 	pc           *webrtc.PeerConnection
+	video, audio *sampleWriter       // the camera's and microphone's tracks
 	mainVideo    *webrtc.RTPReceiver // the camera transceiver's: the composed picture
-	mainSSRC     webrtc.SSRC         // of the composed picture's track, once it arrived
-	extra        []*screenShare      // AddVideoTrack's tracks
-	connected    bool                // reached connected and the senders run
-	sending      bool                // the camera and microphone senders started
-	ended        bool
-	silenced     bool // Drop: keep the socket open, silent, until Close
-	endReason    string
+	// mainSSRC is the composed picture's track's, once it arrived.
+	mainSSRC webrtc.SSRC
+	// offerSent lets local candidates go out directly; until then they
+	// wait in localPending.
+	offerSent    bool
+	localPending []*webrtc.ICECandidate
+	state        webrtc.PeerConnectionState
+	sending      bool // the camera and microphone senders started
+	connected    bool // reached connected and the senders run
 	failErr      error
+	ended        bool
+	endReason    string
+	silenced     bool  // Drop: keep the socket open, silent, until Close
 	appliedGen   int   // gen of the latest offer whose answer is applied
 	negErr       error // the latest answer that could not be applied
 	negErrGen    int   // the gen of that answer's offer
-	offerSent    bool  // local candidates may go out directly
-	localPending []*webrtc.ICECandidate
-	stats        Stats
-	lastPLI      time.Time
-	sent         [historySize]stamp
-	received     map[string]*readTimes
-	heard        heardRing
-	toneCache    map[string]float64
-	toneCacheAt  int // heard.total when toneCache was computed
-
-	// listen decodes the heard audio for Stats; its own lock.
-	listen listener
 }
 
-// liveLeg returns the current leg unless it has ended.
-func (p *Peer) liveLeg() *leg {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg == nil || p.leg.ended {
-		return nil
-	}
-	return p.leg
+// newLeg makes the leg a `joined` at index joinedAt started, as a part of
+// p; build then sets up its media.
+func newLeg(p *Peer, call, role string, joinedAt int) *leg {
+	l := &leg{call: call, role: role, joinedAt: joinedAt, cfg: p.cfg, log: p.log, sig: p.sig,
+		tasks: &p.tasks, changes: &p.changes, an: newAnalyser(p.log), state: webrtc.PeerConnectionStateNew}
+	l.ctx, l.cancel = context.WithCancel(p.ctx)
+	return l
 }
 
-// legPC returns l's PeerConnection, nil for a nil leg or before it exists.
-func (p *Peer) legPC(l *leg) *webrtc.PeerConnection {
-	if l == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// isEnded reports whether the leg has ended.
+func (l *leg) isEnded() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ended
+}
+
+// peerConnection returns the leg's PeerConnection, nil before build.
+func (l *leg) peerConnection() *webrtc.PeerConnection {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return l.pc
 }
 
-// onJoined starts a new leg of call in role (Config.Role if the message
-// named none), ending one still running.
-func (p *Peer) onJoined(call, role string) {
-	if role == "" {
-		role = p.cfg.Role
+// connection reports whether the leg connected, or why it will not.
+func (l *leg) connection() (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.connected:
+		return true, nil
+	case l.failErr != nil:
+		return true, l.failErr
+	case l.ended:
+		return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
 	}
-	p.mu.Lock()
-	old := p.leg
-	p.mu.Unlock()
-	if old != nil {
-		p.endLeg(old, "replaced by a new leg")
-	}
-	p.startLeg(call, role)
+	return false, nil
 }
 
-// onLeft ends the current leg: the server ended this party's leg. The
-// socket stays.
-func (p *Peer) onLeft(reason string) {
-	p.mu.Lock()
-	l := p.leg
-	p.mu.Unlock()
-	if l != nil {
-		p.endLeg(l, "left: "+reason)
+// negotiated reports whether an answer covering track generation gen has
+// been applied, or why it will not be.
+func (l *leg) negotiated(gen int) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.appliedGen >= gen:
+		return true, nil
+	case l.negErr != nil && l.negErrGen >= gen:
+		return true, l.negErr
+	case l.ended:
+		return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
 	}
+	return false, nil
 }
 
-// startLeg registers a new leg and negotiates its media. Only the read
-// loop calls it, so Close (which waits for the read loop before closing
-// legs) never misses one.
-func (p *Peer) startLeg(call, role string) {
-	l := &leg{call: call, role: role, received: make(map[string]*readTimes)}
-	l.ctx, l.cancel = context.WithCancel(p.ctx)
-	l.stats.ConnectionState = webrtc.PeerConnectionStateNew.String()
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		l.cancel()
-		return
-	}
-	l.joinedAt = len(p.messages) // the joined being handled
-	p.leg = l
-	p.legs = append(p.legs, l)
-	p.notifyLocked()
-	p.mu.Unlock()
-	p.log.Debug("media leg starts", "as", role)
-	if err := p.buildLeg(l); err != nil {
-		p.failLeg(l, err)
-		p.endLeg(l, "setup failed")
-	}
+// negotiating reports whether the leg's media is still being set up.
+func (l *leg) negotiating() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.ended && !l.connected
 }
 
-// legJoinedAt returns the leg the `joined` message at index i started.
-// p.mu must be held.
-func (p *Peer) legJoinedAtLocked(i int) *leg {
-	if p.leg != nil && p.leg.joinedAt == i {
-		return p.leg
-	}
-	for _, l := range p.legs {
-		if l.joinedAt == i {
-			return l
-		}
-	}
-	return nil
-}
-
-// awaitLeg waits, from message index from on, for a `joined` and then for
-// the leg it started to connect. An `error` for which refusal returns true
-// before that is returned as a *ServerError.
-func (p *Peer) awaitLeg(ctx context.Context, from int, refusal func(Message) bool) error {
-	var l *leg
-	return p.await(ctx, "joined and connected", func() (bool, error) {
-		for ; l == nil && from < len(p.messages); from++ {
-			switch m := p.messages[from]; m.Type {
-			case "error":
-				if refusal(m) {
-					return true, m.serverError()
-				}
-			case "joined":
-				if l = p.legJoinedAtLocked(from); l == nil {
-					return true, fmt.Errorf("peer: joined: %w", ErrClosed)
-				}
-			}
-		}
-		switch {
-		case l == nil:
-			return false, nil
-		case l.connected:
-			return true, nil
-		case l.failErr != nil:
-			return true, l.failErr
-		case l.ended:
-			return true, fmt.Errorf("%w (%s)", ErrLeft, l.endReason)
-		}
-		return false, nil
-	})
-}
-
-// onLegState tracks the leg's PeerConnection state: connected starts the
+// onState tracks the PeerConnection's state: connected starts the
 // senders, failed or closed fails the leg.
-func (p *Peer) onLegState(l *leg, s webrtc.PeerConnectionState) {
-	p.mu.Lock()
-	l.stats.ConnectionState = s.String()
-	p.notifyLocked()
-	p.mu.Unlock()
-	p.log.Debug("connection state", "state", s.String())
+func (l *leg) onState(s webrtc.PeerConnectionState) {
+	l.mu.Lock()
+	l.state = s
+	l.mu.Unlock()
+	l.changes.notify()
+	l.log.Debug("connection state", "state", s.String())
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
-		if err := p.startSenders(l); err != nil {
-			p.failLeg(l, err)
+		if err := l.startSenders(); err != nil {
+			l.fail(err)
 			return
 		}
-		p.mu.Lock()
+		l.mu.Lock()
 		l.connected = true
-		p.notifyLocked()
-		p.mu.Unlock()
+		l.mu.Unlock()
+		l.changes.notify()
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		p.failLeg(l, fmt.Errorf("%w: state %s", ErrConnection, s))
+		l.fail(fmt.Errorf("%w: state %s", ErrConnection, s))
 	}
 }
 
-// failLeg records the first reason l cannot go on.
-func (p *Peer) failLeg(l *leg, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if l.failErr == nil {
+// fail records the first reason the leg cannot go on.
+func (l *leg) fail(err error) {
+	l.mu.Lock()
+	first := l.failErr == nil
+	if first {
 		l.failErr = err
-		p.notifyLocked()
+	}
+	l.mu.Unlock()
+	if first {
+		l.changes.notify()
 	}
 }
 
-// endLeg stops l's media and closes its PeerConnection, and its ICE socket
-// unless Drop silenced it (that one stays until Close). It is idempotent.
-func (p *Peer) endLeg(l *leg, reason string) error {
-	p.mu.Lock()
+// end stops the leg's media and closes its PeerConnection, and its ICE
+// socket unless Drop silenced it (that one stays until close). It reports
+// whether the socket is still open. It is idempotent.
+func (l *leg) end(reason string) (open bool, err error) {
+	l.mu.Lock()
 	if !l.ended {
 		l.ended, l.endReason = true, reason
-		p.notifyLocked()
 	}
 	pc, silenced := l.pc, l.silenced
-	p.mu.Unlock()
+	l.mu.Unlock()
+	l.changes.notify()
 	l.cancel()
-	l.listen.mu.Lock()
-	l.listen.closeDecoder()
-	l.listen.mu.Unlock()
+	l.an.stop()
 	var errs []error
 	if pc != nil {
 		if err := pc.Close(); err != nil {
@@ -252,34 +177,62 @@ func (p *Peer) endLeg(l *leg, reason string) error {
 		}
 	}
 	if !silenced {
-		errs = append(errs, p.closeSockets(l))
+		errs = append(errs, l.closeSocket())
 	}
-	return errors.Join(errs...)
+	return silenced, errors.Join(errs...)
 }
 
-// closeLeg ends l and closes its socket even if silenced (for Close).
-func (p *Peer) closeLeg(l *leg) error {
-	err := p.endLeg(l, "closed")
-	return errors.Join(err, p.closeSockets(l))
+// close ends the leg and closes its socket even if silenced (for Close).
+func (l *leg) close() error {
+	_, err := l.end("closed")
+	return errors.Join(err, l.closeSocket())
 }
 
-// closeSockets closes l's ICE socket once and forgets the leg's sockets.
-func (p *Peer) closeSockets(l *leg) error {
-	l.socketsOnce.Do(func() {
-		p.mu.Lock()
-		mux, udp := l.mux, l.udp
-		p.legs = slices.DeleteFunc(p.legs, func(x *leg) bool { return x == l })
-		p.mu.Unlock()
-		var err error
-		switch {
-		case mux != nil:
-			err = mux.Close() // closes udp too
-		case udp != nil:
-			err = udp.Close()
+// drop silences the leg's ICE socket for good and ends the leg, once.
+func (l *leg) drop() {
+	l.dropOnce.Do(func() {
+		l.mu.Lock()
+		l.silenced = true
+		sock := l.sock
+		l.mu.Unlock()
+		if sock != nil {
+			sock.udp.silence()
 		}
-		if err != nil && !errors.Is(err, net.ErrClosed) {
-			l.socketsErr = fmt.Errorf("peer: close ICE socket: %w", err)
+		if _, err := l.end("dropped by the peer"); err != nil {
+			l.log.Debug("drop", "err", err)
 		}
 	})
-	return l.socketsErr
+}
+
+// closeSocket closes the leg's ICE socket, if it has one yet.
+func (l *leg) closeSocket() error {
+	l.mu.Lock()
+	sock := l.sock
+	l.mu.Unlock()
+	if sock == nil {
+		return nil
+	}
+	return sock.close()
+}
+
+// liveSocket returns the leg's ICE socket while the leg is live.
+func (l *leg) liveSocket() *blackhole {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended || l.sock == nil {
+		return nil
+	}
+	return l.sock.udp
+}
+
+// counters returns the leg's part of Stats: the connection's state and the
+// inbound RTP packets SetInboundLoss threw away.
+func (l *leg) counters() (webrtc.PeerConnectionState, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	dropped := 0
+	if l.sock != nil {
+		dropped = int(l.sock.udp.dropped.Load())
+	}
+	return l.state, dropped
 }

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"log/slog"
 	"sync"
 
 	"github.com/threeway-mcu/threeway/codec"
@@ -23,7 +24,7 @@ type heardPacket struct {
 	dropped int // packets lost just before it
 }
 
-// heardRing keeps the last heardKeep packets received. Guarded by Peer.mu.
+// heardRing keeps the last heardKeep packets received.
 type heardRing struct {
 	pkts  [heardKeep]heardPacket
 	total int // packets ever pushed
@@ -47,38 +48,40 @@ func (r *heardRing) since(from int) ([]heardPacket, int) {
 
 // listener decodes a leg's received audio when its tone levels are asked
 // for: polled often, it decodes each packet once, continuing where it
-// left off; asked rarely, only the last kept packets.
+// left off; asked rarely, only the last kept packets. mu guards every
+// field; it is taken before analyser.mu.
 type listener struct {
-	mu      sync.Mutex // serializes decoding; taken before Peer.mu
+	mu      sync.Mutex
 	dec     *codec.OpusDecoder
 	decoded int // packets up to this number are decoded
 	pcm     pcmRing
 	buf     []int16
+	tones   map[string]float64 // the levels last measured
+	tonesAt int                // heard.total when tones was measured
+	stopped bool               // the leg ended: keep no decoder
 }
 
-// toneLevels returns the tone levels of l's last second of audio,
+// toneLevels returns the tone levels of the last second of audio,
 // decoding what arrived since the last call.
-func (p *Peer) toneLevels(l *leg) map[string]float64 {
-	ln := &l.listen
+func (a *analyser) toneLevels() map[string]float64 {
+	ln := &a.listen
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
-	p.mu.Lock()
-	total := l.heard.total
-	if l.toneCache != nil && l.toneCacheAt == total {
-		tones := l.toneCache
-		p.mu.Unlock()
-		return tones
+	a.mu.Lock()
+	total := a.heard.total
+	if ln.tones != nil && ln.tonesAt == total {
+		a.mu.Unlock()
+		return ln.tones
 	}
-	pkts, from := l.heard.since(ln.decoded)
-	ended := l.ended
-	p.mu.Unlock()
+	pkts, from := a.heard.since(ln.decoded)
+	a.mu.Unlock()
 
 	if from > ln.decoded {
 		ln.closeDecoder() // a gap: start afresh on what is kept
 	}
-	ln.decode(p, pkts)
+	ln.decode(a.log, pkts)
 	ln.decoded = total
-	if ended {
+	if ln.stopped {
 		ln.closeDecoder()
 	}
 	tones := make(map[string]float64, 3)
@@ -87,22 +90,29 @@ func (p *Peer) toneLevels(l *leg) map[string]float64 {
 			tones[role] = Goertzel(pcm, ToneHz(role))
 		}
 	}
-	p.mu.Lock()
-	l.toneCache, l.toneCacheAt = tones, total
-	p.mu.Unlock()
+	ln.tones, ln.tonesAt = tones, total
 	return tones
+}
+
+// stop frees the audio decoder when the leg ends; a later toneLevels
+// decodes what is left with a decoder it frees again.
+func (a *analyser) stop() {
+	a.listen.mu.Lock()
+	defer a.listen.mu.Unlock()
+	a.listen.stopped = true
+	a.listen.closeDecoder()
 }
 
 // decode decodes pkts in order into the PCM history, concealing losses
 // and undecodable packets.
-func (ln *listener) decode(p *Peer, pkts []heardPacket) {
+func (ln *listener) decode(log *slog.Logger, pkts []heardPacket) {
 	if len(pkts) == 0 {
 		return
 	}
 	if ln.dec == nil {
 		dec, err := codec.NewOpusDecoder()
 		if err != nil {
-			p.log.Error("audio decoder", "err", err)
+			log.Error("audio decoder", "err", err)
 			return
 		}
 		ln.dec = dec
@@ -118,7 +128,7 @@ func (ln *listener) decode(p *Peer, pkts []heardPacket) {
 		}
 		n, err := ln.dec.Decode(pkt.data, ln.buf)
 		if err != nil {
-			p.log.Debug("decode audio", "err", err)
+			log.Debug("decode audio", "err", err)
 			if n, err = ln.dec.Conceal(ln.buf[:codec.FrameSamples]); err != nil {
 				continue
 			}

@@ -14,10 +14,9 @@ func TestToneLevelsDecodedOnDemand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Peer{log: slog.New(slog.DiscardHandler)}
-	check := func(name string, l *leg) {
+	check := func(name string, a *analyser) {
 		t.Helper()
-		levels := p.toneLevels(l)
+		levels := a.toneLevels()
 		own := levels["third"]
 		if math.Abs(own+12) > 1.5 {
 			t.Errorf("%s: own tone %.1f dBFS, want about -12; levels %v", name, own, levels)
@@ -28,7 +27,7 @@ func TestToneLevelsDecodedOnDemand(t *testing.T) {
 			}
 		}
 	}
-	polled, rare := &leg{}, &leg{}
+	polled, rare := newAnalyser(slog.New(slog.DiscardHandler)), newAnalyser(slog.New(slog.DiscardHandler))
 	for i := range 4 * audioLoopFrames {
 		pkt := heardPacket{data: tone.packets[i%audioLoopFrames]}
 		if i == 70 {
@@ -37,7 +36,7 @@ func TestToneLevelsDecodedOnDemand(t *testing.T) {
 		polled.heard.push(pkt)
 		rare.heard.push(pkt)
 		if i >= 2*audioLoopFrames {
-			p.toneLevels(polled)
+			polled.toneLevels()
 		}
 	}
 	check("polled after every packet", polled)
@@ -48,13 +47,13 @@ func TestToneLevelsDecodedOnDemand(t *testing.T) {
 	if rare.listen.dec == nil {
 		t.Error("the decoder did not survive for the next call")
 	}
-	levels := p.toneLevels(rare)
-	if again := p.toneLevels(rare); again["third"] != levels["third"] {
+	levels := rare.toneLevels()
+	if again := rare.toneLevels(); again["third"] != levels["third"] {
 		t.Error("levels for the same audio changed")
 	}
-	rare.ended = true
+	rare.stop()
 	rare.heard.push(heardPacket{data: tone.packets[0]})
-	p.toneLevels(rare)
+	rare.toneLevels()
 	if rare.listen.dec != nil {
 		t.Error("an ended leg kept its decoder")
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -23,50 +21,30 @@ import (
 // AutoAccept) and ends when the server sends `left`, on Drop or on Close.
 // The socket outlives its legs, so a console can help in one call after
 // another.
+//
+// The Peer composes parts that each own their state (see the package
+// doc): the fields above mu are set by newPeer and never change, sig,
+// changes and tasks have locks of their own, mu guards leg and legs, and
+// closeOnce guards closeErr.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
-
-	ws   *websocket.Conn
-	wsMu sync.Mutex // serializes writes
-
 	// ctx lives until Close.
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // every goroutine of the peer and its legs
+	sig    *signalClient
 
-	// readDone is closed, with readErr set, when the WebSocket read loop
-	// ends; no leg starts after that.
-	readDone chan struct{}
-	readErr  error
+	changes notifier
+	tasks   tasks // every goroutine of the peer and its legs
 
-	mu sync.Mutex // guards everything below and every leg's guarded fields
-	// closed stops new goroutines (OnTrack, senders) from starting.
-	closed bool
-	// messages holds every server message, in order. Entries are never
-	// changed once appended, so a prefix may be read outside mu.
-	messages []Message
-	// changed is closed and replaced whenever something a waiter may be
-	// waiting for happens: a message, a leg's state or negotiation.
-	changed chan struct{}
+	mu sync.Mutex
 	// leg is the current or last media leg, nil before the first.
 	leg *leg
 	// legs are the legs whose sockets are still open.
-	legs         []*leg
-	socketClosed bool
+	legs []*leg
 
 	closeOnce sync.Once
 	closeErr  error
-}
-
-// historySize is how many frame numbers SentAt and ReceivedAt remember
-// (about 4.5 minutes at 15 fps).
-const historySize = 4096
-
-// stamp records when a frame number was seen.
-type stamp struct {
-	frame uint16
-	at    time.Time
 }
 
 // Connect opens the WebSocket to cfg.URL and nothing else: no join, no
@@ -84,8 +62,9 @@ func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	}
 	ws.SetReadLimit(1 << 20) // SDP can exceed the 32 KiB default
 	p := newPeer(cfg, ws)
-	p.wg.Add(1)
-	go p.readLoop()
+	// Only the read loop starts legs, so Close, which waits for it before
+	// closing legs, never misses one.
+	p.tasks.spawn(func() { p.sig.readLoop(p.act) })
 	return p, nil
 }
 
@@ -100,7 +79,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	from := p.mark()
+	from := p.sig.mark()
 	err = p.Send(map[string]string{
 		"type": "join", "call": p.cfg.Call, "role": p.cfg.Role,
 		"name": p.cfg.Name, "token": p.cfg.Token,
@@ -119,54 +98,36 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 }
 
 func newPeer(cfg Config, ws *websocket.Conn) *Peer {
-	p := &Peer{
-		cfg:      cfg,
-		log:      cfg.Logger.With("role", cfg.Role, "call", cfg.Call),
-		ws:       ws,
-		readDone: make(chan struct{}),
-		changed:  make(chan struct{}),
-	}
+	p := &Peer{cfg: cfg, log: cfg.Logger.With("role", cfg.Role, "call", cfg.Call)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.sig = newSignalClient(p.ctx, ws, p.log, &p.changes)
 	return p
 }
 
-// notifyLocked wakes every waiter; p.mu must be held.
-func (p *Peer) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
+// Send marshals msg to JSON and sends it as one text message.
+func (p *Peer) Send(msg any) error {
+	return p.sig.send(msg)
 }
 
-// mark returns the index the next server message will have.
-func (p *Peer) mark() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.messages)
+// SendRaw sends data verbatim as one text message, so tests can send
+// malformed messages.
+func (p *Peer) SendRaw(data []byte) error {
+	return p.sig.sendRaw(data)
 }
 
-// await blocks until cond, evaluated under p.mu after every change,
-// reports done or an error, or until ctx ends or the socket closes. what
-// names the wait in errors.
-func (p *Peer) await(ctx context.Context, what string, cond func() (bool, error)) error {
-	final := false
-	for {
-		p.mu.Lock()
-		done, err := cond()
-		ch := p.changed
-		p.mu.Unlock()
-		if done || err != nil {
-			return err
-		}
-		if final {
-			return fmt.Errorf("peer: waiting for %s: %w", what, p.readErr)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("peer: waiting for %s: %w", what, ctx.Err())
-		case <-p.readDone:
-			final = true // one more look: the last message may be the answer
-		}
-	}
+// Messages returns the server messages received so far, oldest first.
+// A message is recorded once the peer has acted on it (so after `joined`
+// the leg exists, after `answer` it is applied).
+func (p *Peer) Messages() []Message {
+	return p.sig.all()
+}
+
+// WaitFor returns the first server message, already received or still to
+// come, of type typ for which match (nil: any) returns true. It fails when
+// ctx ends or the socket closes first. match runs on the caller's
+// goroutine, without the peer's locks held.
+func (p *Peer) WaitFor(ctx context.Context, typ string, match func(Message) bool) (Message, error) {
+	return p.sig.waitFor(ctx, typ, match)
 }
 
 // Leave sends {"type":"leave"} and closes the peer.
@@ -182,24 +143,9 @@ func (p *Peer) Leave() error {
 // server can only notice through ICE. The silenced socket stays open until
 // Close.
 func (p *Peer) Drop() {
-	p.mu.Lock()
-	l := p.leg
-	p.mu.Unlock()
-	if l == nil {
-		return
+	if l := p.currentLeg(); l != nil {
+		l.drop()
 	}
-	l.dropOnce.Do(func() {
-		p.mu.Lock()
-		l.silenced = true
-		udp := l.udp
-		p.mu.Unlock()
-		if udp != nil {
-			udp.silence()
-		}
-		if err := p.endLeg(l, "dropped by the peer"); err != nil {
-			p.log.Debug("drop", "err", err)
-		}
-	})
 }
 
 // Close hangs up without a leave message: it closes the WebSocket and
@@ -207,31 +153,23 @@ func (p *Peer) Drop() {
 // It is idempotent.
 func (p *Peer) Close() error {
 	p.closeOnce.Do(func() {
-		p.mu.Lock()
-		p.closed = true
-		live := slices.Clone(p.legs)
-		p.mu.Unlock()
-		for _, l := range live {
+		p.tasks.stop()
+		for _, l := range p.openLegs() {
 			l.cancel() // stop the senders at once
 		}
 		// The read loop is still reading, so the close handshake can
-		// complete; a server that already went away is not an error.
-		if err := p.ws.Close(websocket.StatusNormalClosure, "bye"); err != nil && !errors.Is(err, net.ErrClosed) {
-			p.log.Debug("close websocket", "err", err)
-		}
+		// complete.
+		p.sig.close()
 		p.cancel()
 		// Only the read loop starts legs: once it is done the set is final.
-		<-p.readDone
-		p.mu.Lock()
-		live = slices.Clone(p.legs)
-		p.mu.Unlock()
+		<-p.sig.done
 		var errs []error
-		for _, l := range live {
+		for _, l := range p.openLegs() {
 			if err := p.closeLeg(l); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		p.wg.Wait()
+		p.tasks.wait()
 		p.closeErr = errors.Join(errs...)
 	})
 	return p.closeErr
@@ -240,10 +178,8 @@ func (p *Peer) Close() error {
 // Role is the role of the current (or last) media leg as the server's
 // `joined` named it, or Config.Role before any.
 func (p *Peer) Role() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg != nil {
-		return p.leg.role
+	if l := p.currentLeg(); l != nil {
+		return l.role
 	}
 	return p.cfg.Role
 }
@@ -254,16 +190,10 @@ func (p *Peer) Role() string {
 // a number comes back once per loop; the latest sending is the one a
 // receiver sees within that time.
 func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg == nil {
-		return time.Time{}, false
+	if l := p.currentLeg(); l != nil {
+		return l.an.sentAt(frame)
 	}
-	s := p.leg.sent[int(frame)%historySize]
-	if s.at.IsZero() || s.frame != frame {
-		return time.Time{}, false
-	}
-	return s.at, true
+	return time.Time{}, false
 }
 
 // ReceivedAt returns when frame number frame was first read in role's tile
@@ -274,18 +204,8 @@ func (p *Peer) SentAt(frame uint16) (time.Time, bool) {
 // one-frame hold-back and decoding. Latency through the server is
 // ReceivedAt(role, n) minus the sending peer's SentAt(n).
 func (p *Peer) ReceivedAt(role string, frame uint16) (time.Time, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.leg == nil {
-		return time.Time{}, false
+	if l := p.currentLeg(); l != nil {
+		return l.an.receivedAt(role, frame)
 	}
-	h := p.leg.received[role]
-	if h == nil {
-		return time.Time{}, false
-	}
-	s := h.stamps[int(frame)%historySize]
-	if s.at.IsZero() || s.frame != frame {
-		return time.Time{}, false
-	}
-	return s.at, true
+	return time.Time{}, false
 }

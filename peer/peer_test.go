@@ -1,12 +1,12 @@
 package peer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"image"
 	"log/slog"
-	"runtime/pprof"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -64,24 +64,48 @@ func waitStats(t *testing.T, p *Peer, d time.Duration, cond func(Stats) bool) St
 }
 
 // checkNoPeerGoroutines fails if any goroutine is still running code of
-// this package's Peer. A goroutine whose deferred WaitGroup.Done let Close
-// return may still be on its way out, so it looks a few times over 200 ms.
+// this package's non-test files: the Peer, its legs and their parts. A
+// goroutine whose deferred WaitGroup.Done let Close return may still be on
+// its way out, so it looks a few times over 200 ms.
 func checkNoPeerGoroutines(t *testing.T) {
 	t.Helper()
-	var buf bytes.Buffer
+	_, self, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(self) + "/"
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	var left []string
 	for range 20 {
-		buf.Reset()
-		if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(buf.String(), "peer.(*Peer)") {
+		if left = peerGoroutines(dir); len(left) == 0 {
 			return
 		}
 		<-tick.C
 	}
-	t.Errorf("goroutines of Peer survive Close:\n%s", buf.String())
+	t.Errorf("goroutines of Peer survive Close:\n%s", strings.Join(left, "\n\n"))
+}
+
+// peerGoroutines returns the stacks of the goroutines with a frame in a
+// non-test file of dir.
+func peerGoroutines(dir string) []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, line := range strings.Split(g, "\n") {
+			file := strings.TrimSpace(line)
+			if strings.HasPrefix(file, dir) && !strings.Contains(file, "_test.go:") {
+				found = append(found, g)
+				break
+			}
+		}
+	}
+	return found
 }
 
 // reads reports whether the last picture showed key's colour with a

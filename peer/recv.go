@@ -2,9 +2,9 @@ package peer
 
 import (
 	"errors"
-	"maps"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -20,23 +20,23 @@ const (
 	audioMaxDelay = 200 * time.Millisecond
 )
 
-// onTrack starts a receive loop for each track the server sends on l.
+// onTrack starts a receive loop for each track the server sends on the leg.
 // Only the video on the camera's transceiver is the composed picture; any
 // other video track is read and discarded.
-func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-	p.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
-	p.mu.Lock()
+func (l *leg) onTrack(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	l.log.Debug("track", "kind", track.Kind().String(), "codec", track.Codec().MimeType)
+	l.mu.Lock()
 	main := r == l.mainVideo
 	if main {
 		l.mainSSRC = track.SSRC()
 	}
-	p.mu.Unlock()
-	p.spawn(func() {
+	l.mu.Unlock()
+	l.tasks.spawn(func() {
 		switch {
 		case track.Kind() == webrtc.RTPCodecTypeAudio:
-			p.receiveAudio(l, track)
+			l.receiveAudio(track)
 		case main:
-			p.receiveVideo(l, pc, track)
+			l.receiveVideo(pc, track)
 		default:
 			for {
 				if _, _, err := track.ReadRTP(); err != nil {
@@ -52,7 +52,7 @@ func (p *Peer) onTrack(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRem
 // asks for it), as a browser would. Pictures are decoded through the
 // process's decode share: a viewer whose stream another one here already
 // decoded, byte for byte, reuses that analysis.
-func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
+func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
 	v := &viewer{share: shared, group: l.call}
 	defer v.close()
 	sb := samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
@@ -66,9 +66,7 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 		}
 		arrivals.packet(pkt.Timestamp, time.Now())
 		loss.packet(pkt.SequenceNumber)
-		p.mu.Lock()
-		l.stats.VideoPackets, l.stats.VideoPacketsLost = loss.received, loss.lost()
-		p.mu.Unlock()
+		l.an.videoPackets(&loss)
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			if s.PrevDroppedPackets > 0 {
@@ -76,8 +74,8 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 			}
 			key := len(s.Data) > 0 && s.Data[0]&1 == 0 // VP8 frame tag: 0 = key frame
 			if waitKey && !key {
-				p.countSkipped(l)
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.an.countSkipped()
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			}
 			waitKey = false
@@ -87,73 +85,29 @@ func (p *Peer) receiveVideo(l *leg, pc *webrtc.PeerConnection, track *webrtc.Tra
 				continue
 			case errors.Is(err, errNoReference):
 				waitKey = true // as after a loss
-				p.countSkipped(l)
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.an.countSkipped()
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			case err != nil:
-				p.log.Debug("decode video", "err", err)
-				p.countDecodeError(l)
+				l.log.Debug("decode video", "err", err)
+				l.an.countDecodeError()
 				waitKey = true
-				p.requestKeyFrame(l, pc, track.SSRC())
+				l.requestKeyframe(pc, track.SSRC())
 				continue
 			}
-			p.analyse(l, pic, arrivals.lookup(s.PacketTimestamp))
+			l.an.picture(pic, arrivals.lookup(s.PacketTimestamp))
 		}
 	}
-}
-
-// analyse records a decoded picture: its size and where each role's tile
-// is and which frame it shows. arrived is when the picture's last packet
-// came in (zero if unknown).
-func (p *Peer) analyse(l *leg, pic *picture, arrived time.Time) {
-	tiles := maps.Clone(pic.tiles)
-	now := time.Now()
-	if arrived.IsZero() {
-		arrived = now
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if l.stats.FramesDecoded == 0 {
-		l.stats.FirstFrameAt = now
-	}
-	l.stats.FramesDecoded++
-	l.stats.Width, l.stats.Height = pic.width, pic.height
-	l.stats.MeanLuma = pic.luma
-	for role, t := range tiles {
-		t.ReadAt = now
-		tiles[role] = t
-		if t.FrameNumber < 0 {
-			continue
-		}
-		h := l.received[role]
-		if h == nil {
-			h = &readTimes{last: -1}
-			l.received[role] = h
-		}
-		h.read(uint16(t.FrameNumber), arrived)
-	}
-	l.stats.Tiles = tiles
-}
-
-func (p *Peer) countSkipped(l *leg) {
-	p.mu.Lock()
-	l.stats.FramesSkipped++
-	p.mu.Unlock()
-}
-
-func (p *Peer) countDecodeError(l *leg) {
-	p.mu.Lock()
-	l.stats.DecodeErrors++
-	p.mu.Unlock()
 }
 
 // receiveAudio keeps the server's audio packets until the track ends,
 // undecoded: the tone levels are measured over the last second only when
 // asked for (Stats), so a peer decodes audio only as much as its checks
 // need.
-func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
+func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 	sb := samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, 48000, samplebuilder.WithMaxTimeDelay(audioMaxDelay))
 	var loss lossCounter
+	var pkts []heardPacket
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
@@ -161,15 +115,35 @@ func (p *Peer) receiveAudio(l *leg, track *webrtc.TrackRemote) {
 		}
 		loss.packet(pkt.SequenceNumber)
 		sb.Push(pkt)
-		p.mu.Lock()
-		l.stats.AudioPackets, l.stats.AudioPacketsLost = loss.received, loss.lost()
+		pkts = pkts[:0]
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			// The sample builder makes a new Data for every sample.
-			l.heard.push(heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
-			l.stats.AudioFrames++
+			pkts = append(pkts, heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
 		}
-		p.mu.Unlock()
+		l.an.audio(&loss, pkts)
 	}
+}
+
+// requestKeyframe sends a PLI for a received video track, at most once per
+// pliInterval.
+func (l *leg) requestKeyframe(pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
+	if !l.an.pliDue(time.Now()) {
+		return
+	}
+	if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}); err != nil {
+		l.log.Debug("send PLI", "err", err)
+	}
+}
+
+// mainTrack returns the PeerConnection and the composed picture's SSRC
+// while the leg is live (zero SSRC before the picture's first packet).
+func (l *leg) mainTrack() (*webrtc.PeerConnection, webrtc.SSRC) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ended {
+		return nil, 0
+	}
+	return l.pc, l.mainSSRC
 }
 
 // arrivalRing remembers when the last packet of each recent RTP timestamp
@@ -251,22 +225,4 @@ func (c *lossCounter) lost() int {
 		return 0
 	}
 	return max(0, int(c.highest-c.first+1)-c.received)
-}
-
-// readTimes records, for one role's tile, when each frame number was
-// first read.
-type readTimes struct {
-	last   int // the number read last, -1 before any
-	stamps [historySize]stamp
-}
-
-// read notes that the tile showed n in a picture that arrived at at. Only
-// a change of number starts a new stamp: the same frame shown again is
-// not new, but the same number after others is the sender's next loop.
-func (h *readTimes) read(n uint16, at time.Time) {
-	if int(n) == h.last {
-		return
-	}
-	h.last = int(n)
-	h.stamps[int(n)%historySize] = stamp{n, at}
 }

@@ -33,6 +33,16 @@ type source struct {
 	forceKey atomic.Bool // the next video frame is a key frame
 }
 
+// senders are a leg's camera and microphone switches. They are atomic:
+// the controls flip them while the send loops read them.
+type senders struct {
+	camera, mic source
+	// stalled stops the camera and microphone without telling anyone.
+	stalled atomic.Bool
+	// garbage makes the camera send random bytes instead of its pattern.
+	garbage atomic.Bool
+}
+
 // sampleWriter packetizes encoded frames onto a local track. Unlike
 // pion's TrackLocalStaticSample it can leave a gap in RTP time without
 // one in sequence numbers, which is what a browser's stream looks like
@@ -84,22 +94,26 @@ func (w *sampleWriter) skip(n int) {
 	w.pkt.SkipSamples(uint32(n) * w.ticks)
 }
 
-// startSenders starts the camera and microphone loops of l, which run
-// until the leg ends. The first leg of a role in the process encodes its
-// pattern and tone loops here (a fraction of a second); later ones reuse
-// them. It does nothing the second time.
-func (p *Peer) startSenders(l *leg) error {
-	p.mu.Lock()
-	started := l.sending || l.ended || p.closed
+// startSenders starts the camera and microphone loops of the leg, which
+// run until it ends. The first leg of a role in the process encodes its
+// pattern and tone loops here; later ones reuse them. It does nothing the
+// second time.
+func (l *leg) startSenders() error {
+	if l.tasks.isStopped() {
+		return nil // Close has begun
+	}
+	l.mu.Lock()
+	started := l.sending || l.ended
 	l.sending = true
-	p.mu.Unlock()
+	video, audio := l.video, l.audio
+	l.mu.Unlock()
 	if started {
 		return nil
 	}
-	if p.cfg.GarbageVideo {
-		l.garbage.Store(true)
+	if l.cfg.GarbageVideo {
+		l.out.garbage.Store(true)
 	}
-	feed, err := p.newVideoFeed(l.role)
+	feed, err := l.newVideoFeed(l.role)
 	if err != nil {
 		return err
 	}
@@ -107,8 +121,8 @@ func (p *Peer) startSenders(l *leg) error {
 	if err != nil {
 		return err
 	}
-	p.spawn(func() { p.sendVideo(l.ctx, l, &l.camera, l.video, feed, true) })
-	p.spawn(func() { p.sendAudio(l.ctx, l, tone) })
+	l.tasks.spawn(func() { l.sendVideo(l.ctx, &l.out.camera, video, feed, true) })
+	l.tasks.spawn(func() { l.sendAudio(l.ctx, audio, tone) })
 	return nil
 }
 
@@ -121,9 +135,9 @@ type videoFeed interface {
 
 // newVideoFeed returns the replay of pattern's loop at the configured
 // size.
-func (p *Peer) newVideoFeed(pattern string) (videoFeed, error) {
-	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: p.cfg.Width, height: p.cfg.Height,
-		fps: p.cfg.FPS, bitrateKbps: p.cfg.VideoBitrateKbps})
+func (l *leg) newVideoFeed(pattern string) (videoFeed, error) {
+	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: l.cfg.Width, height: l.cfg.Height,
+		fps: l.cfg.FPS, bitrateKbps: l.cfg.VideoBitrateKbps})
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +191,9 @@ func (g *garbageFeed) next(bool) ([]byte, uint16) {
 
 // sendVideo sends one frame of feed per tick until ctx ends. While src is
 // off nothing is sent; the first frame after is a key frame.
-func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWriter, feed videoFeed, camera bool) {
-	interval := time.Second / time.Duration(p.cfg.FPS)
-	w.ticks = uint32(90000 / p.cfg.FPS)
+func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed videoFeed, camera bool) {
+	interval := time.Second / time.Duration(l.cfg.FPS)
+	w.ticks = uint32(90000 / l.cfg.FPS)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	skipped := 0
@@ -190,7 +204,7 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 			return
 		case <-ticker.C:
 		}
-		if src.off.Load() || l.stalled.Load() {
+		if src.off.Load() || l.out.stalled.Load() {
 			skipped++
 			continue
 		}
@@ -200,46 +214,26 @@ func (p *Peer) sendVideo(ctx context.Context, l *leg, src *source, w *sampleWrit
 			src.forceKey.Store(true)
 		}
 		var data []byte
-		if camera && l.garbage.Load() {
+		if camera && l.out.garbage.Load() {
 			data, _ = garbage.next(false)
-			p.countSent(l)
+			l.an.countGarbageSent()
 		} else {
 			var n uint16
 			data, n = feed.next(src.forceKey.Swap(false))
 			// The send time is taken as the frame goes out, so latency
 			// counts the server alone, not our pacing.
-			p.recordSent(l, camera, n, time.Now())
+			l.an.recordSent(camera, n, time.Now())
 		}
 		if err := w.write(data); err != nil {
-			p.log.Debug("write video", "err", err)
+			l.log.Debug("write video", "err", err)
 		}
 	}
-}
-
-// countSent counts a camera frame that carries no frame number.
-func (p *Peer) countSent(l *leg) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l.stats.FramesSent++
-}
-
-// recordSent stores the send time of a camera frame and counts it.
-func (p *Peer) recordSent(l *leg, camera bool, frame uint16, at time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !camera {
-		l.stats.ScreenFramesSent++
-		return
-	}
-	l.sent[int(frame)%historySize] = stamp{frame, at}
-	l.stats.FramesSent++
 }
 
 // sendAudio sends the role's tone, replaying its loop of 20 ms Opus
 // frames, until ctx ends; nothing while the microphone is off. The loop
 // goes on while muted, like time.
-func (p *Peer) sendAudio(ctx context.Context, l *leg, tone *audioLoop) {
-	w := l.audio
+func (l *leg) sendAudio(ctx context.Context, w *sampleWriter, tone *audioLoop) {
 	w.ticks = uint32(codec.FrameSamples)
 	ticker := time.NewTicker(audioFrame)
 	defer ticker.Stop()
@@ -252,7 +246,7 @@ func (p *Peer) sendAudio(ctx context.Context, l *leg, tone *audioLoop) {
 		}
 		pkt := tone.packets[pos]
 		pos = (pos + 1) % len(tone.packets)
-		if l.mic.off.Load() || l.stalled.Load() {
+		if l.out.mic.off.Load() || l.out.stalled.Load() {
 			skipped++
 			continue
 		}
@@ -261,68 +255,22 @@ func (p *Peer) sendAudio(ctx context.Context, l *leg, tone *audioLoop) {
 			skipped = 0
 		}
 		if err := w.write(pkt); err != nil {
-			p.log.Debug("write audio", "err", err)
+			l.log.Debug("write audio", "err", err)
 		}
-		p.mu.Lock()
-		l.stats.AudioFramesSent++
-		p.mu.Unlock()
+		l.an.countAudioSent()
 	}
 }
 
 // handleSenderRTCP reacts to the server's feedback on a video track of
 // ours: a PLI or FIR makes src's next frame a key frame.
-func (p *Peer) handleSenderRTCP(l *leg, src *source, pkts []rtcp.Packet) {
+func (l *leg) handleSenderRTCP(src *source, pkts []rtcp.Packet) {
 	for _, pkt := range pkts {
 		switch pkt.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			src.forceKey.Store(true)
-			p.mu.Lock()
-			l.stats.PLIsReceived++
-			p.mu.Unlock()
+			l.an.countFeedback(true)
 		case *rtcp.TransportLayerNack:
-			p.mu.Lock()
-			l.stats.NACKsReceived++
-			p.mu.Unlock()
+			l.an.countFeedback(false)
 		}
 	}
 }
-
-// RequestKeyFrame sends the server a PLI for the picture this peer
-// receives, as a browser does after loss (at most once per 500 ms, like
-// the peer's own requests). It returns ErrNotInCall before the picture's
-// first packet.
-func (p *Peer) RequestKeyFrame() error {
-	p.mu.Lock()
-	l := p.leg
-	var pc *webrtc.PeerConnection
-	var ssrc webrtc.SSRC
-	if l != nil && !l.ended {
-		pc, ssrc = l.pc, l.mainSSRC
-	}
-	p.mu.Unlock()
-	if pc == nil || ssrc == 0 {
-		return ErrNotInCall
-	}
-	p.requestKeyFrame(l, pc, ssrc)
-	return nil
-}
-
-// requestKeyFrame sends a PLI for a received video track, at most once per
-// pliInterval.
-func (p *Peer) requestKeyFrame(l *leg, pc *webrtc.PeerConnection, ssrc webrtc.SSRC) {
-	now := time.Now()
-	p.mu.Lock()
-	if now.Sub(l.lastPLI) < pliInterval {
-		p.mu.Unlock()
-		return
-	}
-	l.lastPLI = now
-	l.stats.PLIsSent++
-	p.mu.Unlock()
-	if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ssrc)}}); err != nil {
-		p.log.Debug("send PLI", "err", err)
-	}
-}
-
-// pliInterval rate-limits our key frame requests.
-const pliInterval = 500 * time.Millisecond

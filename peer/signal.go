@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"log/slog"
+	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -48,95 +52,6 @@ func (m Message) serverError() *ServerError {
 	return &ServerError{Code: e.Code, Message: e.Message}
 }
 
-// Messages returns the server messages received so far, oldest first.
-// A message is recorded once the peer has acted on it (so after `joined`
-// the leg exists, after `answer` it is applied).
-func (p *Peer) Messages() []Message {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.messages)
-}
-
-// WaitFor returns the first server message, already received or still to
-// come, of type typ for which match (nil: any) returns true. It fails when
-// ctx ends or the socket closes first. match runs on the caller's
-// goroutine, without the peer's lock held.
-func (p *Peer) WaitFor(ctx context.Context, typ string, match func(Message) bool) (Message, error) {
-	next, final := 0, false
-	for {
-		p.mu.Lock()
-		// Entries below len never change, so the prefix is safe to read
-		// unlocked even if an append moves the slice.
-		seen := p.messages[next:len(p.messages):len(p.messages)]
-		ch := p.changed
-		p.mu.Unlock()
-		for _, m := range seen {
-			if m.Type == typ && (match == nil || match(m)) {
-				return m, nil
-			}
-		}
-		next += len(seen)
-		if final {
-			return Message{}, fmt.Errorf("peer: waiting for %s: %w", typ, p.readErr)
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return Message{}, fmt.Errorf("peer: waiting for %s: %w", typ, ctx.Err())
-		case <-p.readDone:
-			final = true // one more look at what arrived last
-		}
-	}
-}
-
-// Send marshals msg to JSON and sends it as one text message.
-func (p *Peer) Send(msg any) error {
-	data, err := json.Marshal(msg)
-	if err != nil {
-		return fmt.Errorf("peer: marshal message: %w", err)
-	}
-	return p.SendRaw(data)
-}
-
-// SendRaw sends data verbatim as one text message, so tests can send
-// malformed messages.
-func (p *Peer) SendRaw(data []byte) error {
-	if p.ctx.Err() != nil {
-		return fmt.Errorf("peer: send: %w", ErrClosed)
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, writeTimeout)
-	defer cancel()
-	p.wsMu.Lock()
-	defer p.wsMu.Unlock()
-	if err := p.ws.Write(ctx, websocket.MessageText, data); err != nil {
-		return fmt.Errorf("peer: websocket write: %w", err)
-	}
-	return nil
-}
-
-// readLoop receives server messages until the socket ends and handles them
-// in order. It is the only goroutine that starts legs.
-func (p *Peer) readLoop() {
-	defer p.wg.Done()
-	defer close(p.readDone)
-	for {
-		typ, data, err := p.ws.Read(p.ctx)
-		if err != nil {
-			p.readErr = fmt.Errorf("%w: %w", ErrSocketClosed, err)
-			p.mu.Lock()
-			p.socketClosed = true
-			p.notifyLocked()
-			p.mu.Unlock()
-			p.log.Debug("websocket read ended", "err", err)
-			return
-		}
-		if typ != websocket.MessageText {
-			continue
-		}
-		p.handle(data)
-	}
-}
-
 // serverMessage holds the fields of server messages that the peer acts
 // on. Only fields with one JSON type across all message types belong here
 // (`agent`, for one, is a string in `presence` and an object elsewhere).
@@ -153,274 +68,185 @@ type serverMessage struct {
 	Call      string                   `json:"call"`
 }
 
-// handle acts on one server message, then records it and wakes waiters:
-// a waiter that sees a message knows the peer has acted on it.
-func (p *Peer) handle(data []byte) {
+// signalClient is a Peer's signaling WebSocket: it writes messages, reads
+// the server's in order, logs them and lets callers wait for them.
+//
+// Its read loop is the only writer of the log, and it hands each message
+// to act before logging it, so a waiter that sees a message knows the
+// Peer has acted on it. The first four fields never change; writeMu
+// serializes writes; readErr is written once, before done is closed; mu
+// guards messages, whose entries never change once appended, so a prefix
+// read under mu may be used outside it.
+type signalClient struct {
+	ws      *websocket.Conn
+	ctx     context.Context // the Peer's: it ends reads and writes
+	log     *slog.Logger
+	changes *notifier
+
+	writeMu sync.Mutex
+
+	done    chan struct{} // closed when the read loop ends
+	readErr error
+
+	mu       sync.Mutex
+	messages []Message
+}
+
+func newSignalClient(ctx context.Context, ws *websocket.Conn, log *slog.Logger, changes *notifier) *signalClient {
+	return &signalClient{ws: ws, ctx: ctx, log: log, changes: changes, done: make(chan struct{})}
+}
+
+// send marshals msg to JSON and sends it as one text message.
+func (c *signalClient) send(msg any) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("peer: marshal message: %w", err)
+	}
+	return c.sendRaw(data)
+}
+
+// sendRaw sends data verbatim as one text message.
+func (c *signalClient) sendRaw(data []byte) error {
+	if c.ctx.Err() != nil {
+		return fmt.Errorf("peer: send: %w", ErrClosed)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+		return fmt.Errorf("peer: websocket write: %w", err)
+	}
+	return nil
+}
+
+// readLoop receives server messages until the socket ends, acting on each
+// (act) and then logging it.
+func (c *signalClient) readLoop(act func(serverMessage)) {
+	defer close(c.done)
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			c.readErr = fmt.Errorf("%w: %w", ErrSocketClosed, err)
+			c.log.Debug("websocket read ended", "err", err)
+			return
+		}
+		if typ == websocket.MessageText {
+			c.handle(data, act)
+		}
+	}
+}
+
+// handle decodes one server message, has act act on it, then logs it and
+// wakes waiters.
+func (c *signalClient) handle(data []byte, act func(serverMessage)) {
 	at := time.Now()
 	var msg serverMessage
 	err := json.Unmarshal(data, &msg)
 	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-		p.act(msg)
+		act(msg)
 	case errors.As(err, &typeErr):
 		// The fields that did decode are usable.
-		p.log.Debug("server message with an unexpected field type", "type", msg.Type, "err", err)
-		p.act(msg)
+		c.log.Debug("server message with an unexpected field type", "type", msg.Type, "err", err)
+		act(msg)
 	default:
-		p.log.Warn("undecodable server message", "err", err)
+		c.log.Warn("undecodable server message", "err", err)
 	}
-	p.mu.Lock()
-	p.messages = append(p.messages, Message{Type: msg.Type, Raw: json.RawMessage(slices.Clone(data)), At: at})
-	p.notifyLocked()
-	p.mu.Unlock()
+	c.mu.Lock()
+	c.messages = append(c.messages, Message{Type: msg.Type, Raw: json.RawMessage(slices.Clone(data)), At: at})
+	c.mu.Unlock()
+	c.changes.notify()
 }
 
-// act does what a browser client does on a server message.
-func (p *Peer) act(msg serverMessage) {
-	switch msg.Type {
-	case "joined":
-		p.onJoined(msg.Call, msg.Role)
-	case "left":
-		p.log.Debug("left the call", "reason", msg.Reason)
-		p.onLeft(msg.Reason)
-	case "error":
-		p.log.Debug("server error", "code", msg.Code, "message", msg.Message)
-		p.onServerError(&ServerError{Code: msg.Code, Message: msg.Message})
-	case "answer":
-		p.applyAnswer(msg.SDP)
-	case "offer":
-		p.answerOffer(msg.SDP)
-	case "candidate":
-		p.addRemoteCandidate(msg.Candidate)
-	case "help.offer":
-		if p.cfg.AutoAccept {
-			if err := p.Send(map[string]string{"type": "help.accept", "request": msg.Request}); err != nil {
-				p.log.Warn("auto-accept", "request", msg.Request, "err", err)
+// close starts the WebSocket's close handshake, which the read loop
+// completes; a server that already went away is not an error.
+func (c *signalClient) close() {
+	if err := c.ws.Close(websocket.StatusNormalClosure, "bye"); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.log.Debug("close websocket", "err", err)
+	}
+}
+
+// ended reports whether the read loop has ended.
+func (c *signalClient) ended() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// mark returns the index the next server message will have.
+func (c *signalClient) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.messages)
+}
+
+// all returns a copy of the log.
+func (c *signalClient) all() []Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.messages)
+}
+
+// scan yields the logged messages from index *next on, with their
+// indexes, moving *next past each before yielding it.
+func (c *signalClient) scan(next *int) iter.Seq2[int, Message] {
+	return func(yield func(int, Message) bool) {
+		c.mu.Lock()
+		seen := c.messages[*next:len(c.messages):len(c.messages)]
+		c.mu.Unlock()
+		for _, m := range seen {
+			i := *next
+			*next++
+			if !yield(i, m) {
+				return
 			}
 		}
-	case "share.stopped":
-		// The server ended our share (or we did): stop the screen track
-		// as a browser's page would.
-		if l := p.liveLeg(); l != nil && msg.Party == l.role {
-			if _, err := p.removeScreen(l); err != nil {
-				p.log.Warn("stop the screen track", "err", err)
+	}
+}
+
+// waitFor returns the first logged message of type typ for which match
+// (nil: any) returns true, waiting for it if need be.
+func (c *signalClient) waitFor(ctx context.Context, typ string, match func(Message) bool) (Message, error) {
+	next := 0
+	var found Message
+	err := c.await(ctx, typ, func() (bool, error) {
+		for _, m := range c.scan(&next) {
+			if m.Type == typ && (match == nil || match(m)) {
+				found = m
+				return true, nil
 			}
 		}
-	}
+		return false, nil
+	})
+	return found, err
 }
 
-// onServerError fails a leg whose media is still being negotiated: before
-// the media is up, a refusal (e.g. negotiation_failed) ends the setup;
-// afterwards it is only recorded.
-func (p *Peer) onServerError(serr *ServerError) {
-	p.mu.Lock()
-	l := p.leg
-	negotiating := l != nil && !l.ended && !l.connected
-	p.mu.Unlock()
-	if negotiating {
-		p.failLeg(l, serr)
-	}
-}
-
-// applyAnswer applies the server's answer to our latest offer, then the
-// candidates that arrived before it, and sends an offer that waited for
-// it.
-func (p *Peer) applyAnswer(sdp string) {
-	l := p.liveLeg()
-	pc := p.legPC(l)
-	if pc == nil {
-		p.log.Warn("answer without a live leg ignored")
-		return
-	}
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	if pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
-		p.log.Warn("answer without an offer ignored", "state", pc.SignalingState().String())
-		return
-	}
-	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
-	if err != nil {
-		err = fmt.Errorf("%w: apply answer: %w", ErrConnection, err)
-		p.log.Warn("apply answer", "err", err)
-		p.mu.Lock()
-		l.negErr, l.negErrGen = err, l.offeredGen
-		first := !l.connected
-		p.notifyLocked()
-		p.mu.Unlock()
-		if first {
-			p.failLeg(l, err)
-		}
-		return
-	}
-	p.remoteDescriptionSet(l, pc)
-	p.mu.Lock()
-	l.appliedGen = l.offeredGen
-	p.notifyLocked()
-	p.mu.Unlock()
-	if s := l.screen; s != nil {
-		// The screen track may just have been bound: start it clean.
-		s.src.forceKey.Store(true)
-	}
-	if l.needOffer {
-		if err := p.offerLocked(l); err != nil {
-			p.log.Warn("renegotiate", "err", err)
-		}
-	}
-}
-
-// answerOffer answers a renegotiation offer from the server. If our own
-// offer is still unanswered (glare), the server's is ignored: pion cannot
-// roll an offer back, so the peer is the impolite side and the server must
-// give way (answer ours, then offer again).
-func (p *Peer) answerOffer(sdp string) {
-	l := p.liveLeg()
-	pc := p.legPC(l)
-	if pc == nil {
-		p.log.Warn("offer before media setup ignored")
-		return
-	}
-	l.negMu.Lock()
-	defer l.negMu.Unlock()
-	if st := pc.SignalingState(); st != webrtc.SignalingStateStable {
-		p.log.Warn("server offer during our own ignored (glare)", "state", st.String())
-		return
-	}
-	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp})
-	if err != nil {
-		p.log.Warn("apply server offer", "err", err)
-		return
-	}
-	p.remoteDescriptionSet(l, pc)
-	answer, err := pc.CreateAnswer(nil)
-	if err != nil {
-		p.log.Warn("create answer", "err", err)
-		return
-	}
-	if err := pc.SetLocalDescription(answer); err != nil {
-		p.log.Warn("set local answer", "err", err)
-		return
-	}
-	if err := p.Send(map[string]string{"type": "answer", "sdp": answer.SDP}); err != nil {
-		p.log.Warn("send answer", "err", err)
-		return
-	}
-	if l.needOffer {
-		if err := p.offerLocked(l); err != nil {
-			p.log.Warn("renegotiate after the server's offer", "err", err)
-		}
-	}
-}
-
-// remoteDescriptionSet adds the candidates that were waiting for it. Only
-// the read loop calls it.
-func (p *Peer) remoteDescriptionSet(l *leg, pc *webrtc.PeerConnection) {
-	l.remoteSet = true
-	for _, c := range l.pendingRemote {
-		if err := pc.AddICECandidate(c); err != nil {
-			p.log.Warn("add remote candidate", "err", err)
-		}
-	}
-	l.pendingRemote = nil
-}
-
-// addRemoteCandidate adds a trickled server candidate, or queues it until
-// the answer is applied. A null or empty candidate (end of gathering)
-// needs nothing.
-func (p *Peer) addRemoteCandidate(c *webrtc.ICECandidateInit) {
-	if c == nil || c.Candidate == "" {
-		return
-	}
-	l := p.liveLeg()
-	pc := p.legPC(l)
-	if pc == nil {
-		p.log.Debug("candidate without a live leg ignored")
-		return
-	}
-	if !l.remoteSet {
-		l.pendingRemote = append(l.pendingRemote, *c)
-		return
-	}
-	if err := pc.AddICECandidate(*c); err != nil {
-		p.log.Warn("add remote candidate", "err", err)
-	}
-}
-
-// offerLocked sends an offer for l's current tracks, or, while an offer is
-// outstanding, has one sent when its answer is applied. l.negMu must be
-// held.
-func (p *Peer) offerLocked(l *leg) error {
-	pc := p.legPC(l)
-	if pc == nil {
-		return ErrNotInCall
-	}
-	if pc.SignalingState() != webrtc.SignalingStateStable {
-		l.needOffer = true
-		return nil
-	}
-	l.needOffer = false
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return fmt.Errorf("peer: create offer: %w", err)
-	}
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return fmt.Errorf("peer: set local offer: %w", err)
-	}
-	l.offeredGen = l.gen
-	return p.sendOffer(l, offer.SDP)
-}
-
-// onLocalCandidate trickles a local candidate (nil: gathering finished),
-// holding it back until the leg's first offer has been sent.
-func (p *Peer) onLocalCandidate(l *leg, c *webrtc.ICECandidate) {
-	p.mu.Lock()
-	if !l.offerSent {
-		l.localPending = append(l.localPending, c)
-		p.mu.Unlock()
-		return
-	}
-	ended := l.ended
-	p.mu.Unlock()
-	if !ended {
-		p.sendCandidate(c)
-	}
-}
-
-// sendCandidate sends one local candidate; nil ends gathering.
-func (p *Peer) sendCandidate(c *webrtc.ICECandidate) {
-	var init *webrtc.ICECandidateInit
-	if c != nil {
-		i := c.ToJSON()
-		init = &i
-	}
-	msg := struct {
-		Type      string                   `json:"type"`
-		Candidate *webrtc.ICECandidateInit `json:"candidate"`
-	}{"candidate", init}
-	if err := p.Send(msg); err != nil {
-		p.log.Debug("send candidate", "err", err)
-	}
-}
-
-// sendOffer sends an offer, then the candidates gathered meanwhile, in
-// order; only when none is left does the candidate callback start sending
-// directly.
-func (p *Peer) sendOffer(l *leg, sdp string) error {
-	if err := p.Send(map[string]string{"type": "offer", "sdp": sdp}); err != nil {
-		return err
-	}
+// await blocks until cond, evaluated without locks held after every
+// change, reports done or an error, or until ctx ends or the socket
+// closes. what names the wait in errors.
+func (c *signalClient) await(ctx context.Context, what string, cond func() (bool, error)) error {
+	final := false
 	for {
-		p.mu.Lock()
-		pending := l.localPending
-		l.localPending = nil
-		if len(pending) == 0 {
-			l.offerSent = true
-			p.mu.Unlock()
-			return nil
+		// Taken before cond looks, so no change after that is missed.
+		changed := c.changes.wait()
+		done, err := cond()
+		if done || err != nil {
+			return err
 		}
-		p.mu.Unlock()
-		for _, c := range pending {
-			p.sendCandidate(c)
+		if final {
+			return fmt.Errorf("peer: waiting for %s: %w", what, c.readErr)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("peer: waiting for %s: %w", what, ctx.Err())
+		case <-c.done:
+			final = true // one more look: the last message may be the answer
 		}
 	}
 }

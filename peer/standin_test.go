@@ -26,9 +26,8 @@ import (
 // peer's whole path (signaling, ICE, RTCP, decoding, analysis) runs without
 // the real server. It also plays the parts of call control the peer
 // reacts to: agent sign-in (presence, directory), help offers on demand
-// (offerHelp), joined after help.accept, ending a leg (endLeg), its own
-// renegotiation (renegotiate), shares (refused with shareRefuse, ended
-// with stopShare), and it watches the media it receives: gaps in the
+// (offerHelp), joined after help.accept, ending a leg (endLeg), shares
+// (refused with shareRefuse, ended with stopShare), and it watches the media it receives: gaps in the
 // camera stream and the screen share's pattern.
 type echoServer struct {
 	t      *testing.T
@@ -46,7 +45,6 @@ type echoServer struct {
 	shareRefuse string          // refuse share.start with this code
 	sharing     string          // the role sharing, or ""
 	offers      int             // offers answered
-	answers     int             // client answers to server offers applied
 	// camera: the client's camera stream as received.
 	cameraPackets int
 	cameraLast    time.Time
@@ -168,22 +166,6 @@ func (s *echoServer) endLeg(reason string) {
 		_ = c.pc.Close()
 		c.pc = nil
 	}
-}
-
-// renegotiate sends the latest socket a server offer.
-func (s *echoServer) renegotiate() {
-	c := s.lastConn()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	offer, err := c.pc.CreateOffer(nil)
-	if err == nil {
-		err = c.pc.SetLocalDescription(offer)
-	}
-	if err != nil {
-		s.t.Errorf("server offer: %v", err)
-		return
-	}
-	c.send(map[string]string{"type": "offer", "sdp": offer.SDP})
 }
 
 // stopShare ends the latest socket's share from the server side.
@@ -325,15 +307,6 @@ func (s *echoServer) handle(c *echoConn, data []byte) bool {
 			s.t.Errorf("echo server: %v", err)
 			return false
 		}
-	case "answer":
-		c.mu.Lock()
-		err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
-		c.mu.Unlock()
-		if err != nil {
-			s.t.Errorf("echo server: apply answer: %v", err)
-			return false
-		}
-		s.note(func() { s.answers++ })
 	case "candidate":
 		c.mu.Lock()
 		pc := c.pc
@@ -480,7 +453,7 @@ func (s *echoServer) watchCamera(pkt *rtp.Packet) {
 		if s.cameraPackets > 0 && now.Sub(s.cameraLast) > gapThreshold {
 			s.gaps = append(s.gaps, mediaGap{
 				wall: now.Sub(s.cameraLast), seqDelta: pkt.SequenceNumber - s.cameraSeq,
-				tsDelta: pkt.Timestamp - s.cameraTS, key: isVP8KeyFrameStart(pkt.Payload),
+				tsDelta: pkt.Timestamp - s.cameraTS, key: isVP8KeyframeStart(pkt.Payload),
 			})
 		}
 		s.cameraPackets++
@@ -488,8 +461,8 @@ func (s *echoServer) watchCamera(pkt *rtp.Packet) {
 	})
 }
 
-// isVP8KeyFrameStart reports whether payload starts a VP8 key frame.
-func isVP8KeyFrameStart(payload []byte) bool {
+// isVP8KeyframeStart reports whether payload starts a VP8 key frame.
+func isVP8KeyframeStart(payload []byte) bool {
 	var vp8 codecs.VP8Packet
 	data, err := vp8.Unmarshal(payload)
 	return err == nil && vp8.S == 1 && vp8.PID == 0 && len(data) > 0 && data[0]&1 == 0

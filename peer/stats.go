@@ -63,7 +63,7 @@ func (p *Peer) Stats() Stats {
 		s.ToneDBFS = map[string]float64{}
 		return s
 	}
-	s.ToneDBFS = maps.Clone(p.toneLevels(l))
+	s.ToneDBFS = maps.Clone(l.an.toneLevels())
 	return s
 }
 
@@ -77,21 +77,15 @@ func (p *Peer) Counters() Stats {
 
 // counters snapshots the current leg's counters (nil leg: before any).
 func (p *Peer) counters() (Stats, *leg) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.leg
+	l := p.currentLeg()
 	if l == nil {
-		return Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.socketClosed,
+		return Stats{ConnectionState: webrtc.PeerConnectionStateNew.String(), SocketClosed: p.sig.ended(),
 			Tiles: map[string]Tile{}}, nil
 	}
-	s := l.stats
-	s.SocketClosed = p.socketClosed
-	if l.udp != nil {
-		s.InboundDropped = int(l.udp.dropped.Load())
-	}
-	s.Tiles = maps.Clone(l.stats.Tiles)
-	if s.Tiles == nil {
-		s.Tiles = map[string]Tile{}
-	}
+	s := l.an.counters()
+	state, dropped := l.counters()
+	s.ConnectionState = state.String()
+	s.InboundDropped = dropped
+	s.SocketClosed = p.sig.ended()
 	return s, l
 }

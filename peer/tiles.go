@@ -17,12 +17,10 @@ type Tile struct {
 
 const (
 	// chromaRadius is how far (in U,V units) a chroma sample may be from a
-	// colour's chroma to count as that colour. VP8 keeps the flat inside
-	// of a pattern within 20 of its chroma down to 30 kbps, while the
-	// nearest colours that are no role's stay beyond 50: Chromium's fake
-	// camera (U=V=0 planes, 64 from the agent's green; its background
-	// read back through RGB, about (88,78), 50 from it) and any grey
-	// (over 110 from every colour). TestColourSeparation checks these.
+	// colour's chroma to count as that colour: wide enough for what VP8
+	// does to a flat colour at low bitrates, narrow enough to keep out
+	// every colour that is no role's (Chromium's fake camera, greys).
+	// TestColourSeparation checks both.
 	chromaRadius = 30
 	// minTileSamples is the fewest chroma samples of a colour that make a
 	// tile; fewer are treated as noise.
@@ -34,8 +32,8 @@ const (
 var tileKeys = append(Roles(), ScreenKey)
 
 // chromaClass maps U<<8|V to 1 + the index in tileKeys of the colour it is
-// near, or 0 for none. A table lookup per chroma sample keeps the
-// analysis of a 1280x720 picture well under a millisecond.
+// near, or 0 for none: one table lookup per chroma sample keeps the
+// analysis of every received picture cheap.
 var chromaClass = buildChromaClass()
 
 func buildChromaClass() *[1 << 16]uint8 {
@@ -74,9 +72,8 @@ type tileScanner struct {
 // least a quarter of the fullest row's (column's) samples of that colour,
 // so stray pixels from coding noise do not stretch the box. Tiles are
 // large flat areas, so it classifies every other sample of every other row
-// (a quarter of them, which keeps a 1280x720 picture near 60 µs) and then
-// looks at the row or column just outside each edge that this skipped:
-// boxes are as exact as from every sample.
+// (a quarter of them) and then looks at the row or column just outside
+// each edge that this skipped: boxes are as exact as from every sample.
 func (s *tileScanner) find(f *codec.Frame) map[string]Tile {
 	tiles := make(map[string]Tile, len(tileKeys))
 	cw, ch := f.ChromaWidth(), f.ChromaHeight()

@@ -125,7 +125,7 @@ func TestSFUPassesKeyframeRequestsToTheSender(t *testing.T) {
 	}
 	const asks = 3
 	for range asks {
-		if err := agent.RequestKeyFrame(); err != nil {
+		if err := agent.RequestKeyframe(); err != nil {
 			t.Fatal(err)
 		}
 		<-time.After(600 * time.Millisecond) // the peer sends one PLI per 500 ms

@@ -9,23 +9,6 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
-// Viewers who share a view receive the same composed stream, byte for
-// byte. Decoding it once per process instead of once per viewer is what
-// keeps a load generator's CPU below the server's: a server encodes each
-// view once, and its viewers here decode and analyse each picture once.
-// Each viewer still checks its own stream: a picture is shared only when
-// the viewer's own bytes, from its last key frame on, are the bytes the
-// shared decoder was fed, which a running hash of them (the decoder
-// state) proves. Arrival times, losses and frame counts stay per viewer.
-//
-// Only viewers of one call share. Every call of a load test replays the
-// same pattern loops, so two calls' views can be byte-identical for a
-// while, from a key frame on, and then part (a party joins one of them).
-// Sharing a decoder across them would leave the viewers of one without a
-// reference when they part, and a spurious freeze while they wait for a
-// key frame. Within a call, the viewers of one view get the same bytes
-// throughout.
-
 // errNoReference means a viewer's inter frame follows a decoder state no
 // decoder is in any more: its stream went a way another one with the same
 // history went first (two streams of one call with a byte-identical key
@@ -46,7 +29,15 @@ type picture struct {
 	err           error           // the decoder's error, if it failed
 }
 
-// decodeShare matches viewers' pictures to shared decoders.
+// decodeShare lets the viewers of one view, who receive the same composed
+// stream byte for byte, decode and analyse each picture once between them,
+// which keeps a load generator's CPU below the server's. A picture is
+// shared only when a running hash of the viewer's own bytes since its
+// last key frame (the decoder state) matches the shared decoder's.
+//
+// Calls never share: every call of a load test replays the same loops, so
+// two calls' views can be identical for a while and then part, which
+// would leave one call's viewers without a reference.
 type decodeShare struct {
 	seed maphash.Seed
 	mu   sync.Mutex
