@@ -19,7 +19,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/tools/staticcheck
 
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./mixer/... ./signaling/... ./peer/...
+RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
 .PHONY: deps build run test vet bench clean
 
