@@ -50,7 +50,7 @@ func TestAudioMixesOnItsClock(t *testing.T) {
 	m.SetListener("agent", sink)
 	const ticks = 5
 	for range ticks {
-		clock.step(mixPeriod)
+		clock.Advance(mixPeriod)
 		if s := receive(t, sink, "audio on a tick"); len(s.Data) == 0 || s.Duration != mixPeriod {
 			t.Errorf("a tick sent %d bytes lasting %v, want an Opus packet of %v", len(s.Data), s.Duration, mixPeriod)
 		}

@@ -279,7 +279,7 @@ func TestSFUOutputKeyframeRequests(t *testing.T) {
 	if asked != 2 {
 		t.Errorf("a PLI while the camera is off went to the sender")
 	}
-	clock.step(time.Second / placeholderFPS)
+	clock.Advance(time.Second / placeholderFPS)
 	rec.waitPlaceholder(t)
 	keys := 0
 	for _, p := range rec.packets() {

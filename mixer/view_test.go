@@ -453,12 +453,12 @@ func TestViewRendersOnItsClock(t *testing.T) {
 	}
 	period := time.Second / 15
 	for range 3 {
-		clock.step(period)
+		clock.Advance(period)
 		if n := receive(t, events.composed, "frame on a tick"); n != 1 {
 			t.Errorf("a frame went to %d viewers, want 1", n)
 		}
 	}
-	clock.step(3 * period) // two ticks late
+	clock.Advance(3 * period) // two ticks late
 	receive(t, events.composed, "frame on a late tick")
 	m.Close() // the view's goroutine is done: its sink may be read
 	if want := []time.Duration{period, period, period, 3 * period}; !slices.Equal(sink.durations, want) {
