@@ -428,15 +428,25 @@ func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
 }
 
 // frameEvents is an Observer that reports every composed frame and counts
-// the frames dropped.
+// the frames dropped. A frame composed while the last one is unread is
+// counted, not waited for: a bug's extra frames fail the test rather than
+// stall the view.
 type frameEvents struct {
 	NopObserver
-	composed chan int // viewers the frame went to
+	composed chan int     // viewers the frame went to
+	extra    atomic.Int32 // frames composed with no room in composed
 	dropped  atomic.Int32
 }
 
-func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) { f.composed <- viewers }
-func (f *frameEvents) FramesDropped(n int)                              { f.dropped.Add(int32(n)) }
+func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) {
+	select {
+	case f.composed <- viewers:
+	default:
+		f.extra.Add(1)
+	}
+}
+
+func (f *frameEvents) FramesDropped(n int) { f.dropped.Add(int32(n)) }
 
 // A view renders a frame on every tick of its clock and sends it to its
 // viewers; a tick that comes late counts the frames it skipped as dropped,
@@ -463,6 +473,9 @@ func TestViewRendersOnItsClock(t *testing.T) {
 	m.Close() // the view's goroutine is done: its sink may be read
 	if want := []time.Duration{period, period, period, 3 * period}; !slices.Equal(sink.durations, want) {
 		t.Errorf("the viewer got frames lasting %v, want %v", sink.durations, want)
+	}
+	if extra := len(events.composed) + int(events.extra.Load()); extra != 0 {
+		t.Errorf("%d frames composed beyond one per tick", extra)
 	}
 	if n := events.dropped.Load(); n != 2 {
 		t.Errorf("%d frames counted as dropped after a tick two periods late, want 2", n)
