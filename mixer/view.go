@@ -86,9 +86,9 @@ func (v *view) layOut(spec layout.Spec) error {
 	if err != nil {
 		return err
 	}
-	v.tiles = v.tiles[:0]
-	for _, t := range tiles {
-		v.tiles = append(v.tiles, viewTile{party: t.Party, fit: tileFit{rect: t.Rect}})
+	v.tiles = make([]viewTile, len(tiles))
+	for i, t := range tiles {
+		v.tiles[i] = viewTile{party: t.Party, fit: tileFit{rect: t.Rect}}
 	}
 	v.enc.Input().Fill(blackY, blackU, blackV)
 	return nil

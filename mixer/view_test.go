@@ -104,13 +104,29 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 	}
 }
 
-// newTestView is a view of a w x h canvas in a mixer of its own, driven
-// by the test rather than its clock.
+// customerAlone is the spec of a view showing the customer's tile only.
+var customerAlone = layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}
+
+// newTestView is a view of the customer alone on a w x h canvas, in a
+// mixer of its own.
 func newTestView(t *testing.T, w, h int) *view {
+	t.Helper()
+	return addTestView(t, newTestMixer(t, w, h), customerAlone)
+}
+
+// newTestMixer is a mixer of w x h views with no clock running.
+func newTestMixer(t *testing.T, w, h int) *Mixer {
 	t.Helper()
 	m := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(m.Close)
-	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
+	return m
+}
+
+// addTestView makes a view of spec in m, as a viewer asking for it would,
+// driven by the test rather than its clock.
+func addTestView(t *testing.T, m *Mixer, spec layout.Spec) *view {
+	t.Helper()
+	v, err := newView(m, ViewKey(spec), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +147,7 @@ func newDrawingView(t *testing.T) (*view, *source, *time.Time) {
 }
 
 // A tile still showing its source's latest picture is not drawn again: the
-// canvas keeps it. A new picture, or a tile laid out anew, is drawn.
+// canvas keeps it. A new picture is drawn.
 func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 2)
@@ -147,10 +163,6 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	s.decode(frames[1])
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 60, "after a new picture")
-	canvas.FillRect(300, 160, 40, 40, 222, 128, 128)
-	layOutAgain(t, v)
-	v.compose(*clock)
-	wantCentreLuma(t, canvas, 60, "after the tiles were laid out anew")
 }
 
 // A placeholder tile is drawn once, and again only when it changes: a
@@ -190,14 +202,14 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	}
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 50, "after an undecodable frame")
-	layOutAgain(t, v) // every tile drawn anew
-	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
+	fresh := addTestView(t, v.m, customerAlone) // its tile drawn anew
+	fresh.compose(*clock)
+	if got := lumaAt(fresh.enc.Input(), 320, 180); got != placeholderY && got != placeholderTextY {
 		t.Errorf("a tile drawn anew with no picture shows luma %d, want the placeholder", got)
 	}
 	s.decode(frames[0]) // the key frame asked for
-	v.compose(*clock)
-	wantCentreLuma(t, canvas, 50, "after the next key frame")
+	fresh.compose(*clock)
+	wantCentreLuma(t, fresh.enc.Input(), 50, "after the next key frame")
 }
 
 // A tile shows the picture of the source in it now: after its party's
@@ -260,8 +272,8 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	}
 	wantCentreLuma(t, canvas, 50, "during the decode")
 
-	layOutAgain(t, v) // every tile drawn anew
-	composed = composeInBackground(v, *clock)
+	fresh := addTestView(t, v.m, customerAlone) // its tile drawn anew
+	composed = composeInBackground(fresh, *clock)
 	select {
 	case <-composed:
 		t.Error("a tile drawn anew did not wait for the decode under way")
@@ -269,16 +281,7 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	}
 	s.picture.unpacking.Unlock()
 	<-composed
-	wantCentreLuma(t, canvas, 60, "after the decode")
-}
-
-// layOutAgain lays v's tiles out again, as a view made anew would: on a
-// black canvas, every tile drawn anew.
-func layOutAgain(t *testing.T, v *view) {
-	t.Helper()
-	if err := v.layOut(layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}); err != nil {
-		t.Fatal(err)
-	}
+	wantCentreLuma(t, fresh.enc.Input(), 60, "after the decode")
 }
 
 // undecodable is a frame libvpx refuses: an inter frame's tag, then noise.
@@ -362,10 +365,9 @@ func TestBarsFillTheTileToItsEdges(t *testing.T) {
 func TestDrawingAndDecodingTakeTurns(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 16)
-	small := newTestView(t, 1280, 720) // a 640x360 tile beside others, and smaller sizes
-	if err := small.layOut(layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"}); err != nil {
-		t.Fatal(err)
-	}
+	// A 640x360 tile beside others, and smaller sizes.
+	small := addTestView(t, newTestMixer(t, 1280, 720),
+		layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"})
 	if err := small.m.addSource(s); err != nil {
 		t.Fatal(err)
 	}
