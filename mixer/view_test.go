@@ -22,7 +22,7 @@ func (c *countingSink) WriteSample(media.Sample) error {
 }
 
 func TestViewersWithTheSameSpecShareOneView(t *testing.T) {
-	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler), Clock: newStepClock()})
 	defer m.Close()
 	parties := []string{"customer", "agent", "third"}
 	equal := layout.Spec{Parties: parties, Mode: layout.Equal}
