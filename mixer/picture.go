@@ -42,7 +42,7 @@ type latestPicture struct {
 
 	// Owned by the ingest goroutine: publish's buffers.
 	wanted []scaling
-	keep   []*codec.Frame
+	made   []*codec.Frame
 }
 
 // scaling is a size publish makes the new picture at.
@@ -85,13 +85,13 @@ func (p *latestPicture) publish(now time.Time) error {
 	p.wanted = wanted
 	defer clear(wanted)
 
-	keep := p.keep[:0]
+	made := p.made[:0]
 	defer func() {
-		for i := range keep {
-			keep[i].Release() // the entries hold their own references
+		for i := range made {
+			made[i].Release() // the entries hold their own references
 		}
-		clear(keep)
-		p.keep = keep[:0]
+		clear(made)
+		p.made = made[:0]
 	}()
 	for _, s := range wanted {
 		f := s.sc.frames.Get(s.w, s.h)
@@ -99,7 +99,7 @@ func (p *latestPicture) publish(now time.Time) error {
 			f.Release()
 			return err
 		}
-		keep = append(keep, f)
+		made = append(made, f)
 	}
 
 	p.mu.Lock()
@@ -108,7 +108,7 @@ func (p *latestPicture) publish(now time.Time) error {
 	p.width, p.height = w, h
 	p.held = p.seq
 	for i, s := range wanted {
-		s.sc.keep(keep[i], p.seq)
+		s.sc.keep(made[i], p.seq)
 	}
 	return nil
 }
@@ -121,16 +121,16 @@ type tileFit struct {
 	place      layout.Placement
 }
 
-// fit returns where a srcW x srcH picture goes in the tile.
-func (t *tileFit) fit(srcW, srcH int) *layout.Placement {
-	if t.place.Picture.W == 0 || srcW != t.srcW || srcH != t.srcH {
-		t.srcW, t.srcH = srcW, srcH
-		t.place = layout.Fit(t.rect, srcW, srcH)
+// placement returns where a srcW x srcH picture goes in the tile.
+func (fit *tileFit) placement(srcW, srcH int) *layout.Placement {
+	if fit.place.Picture.W == 0 || srcW != fit.srcW || srcH != fit.srcH {
+		fit.srcW, fit.srcH = srcW, srcH
+		fit.place = layout.Fit(fit.rect, srcW, srcH)
 	}
-	return &t.place
+	return &fit.place
 }
 
-// drawOn draws the latest picture fitted into tile t of canvas, with black
+// drawOn draws the latest picture fitted into tile fit of canvas, with black
 // bars where its shape differs, unless the tile shows it already: shown is
 // the picture the tile holds, 0 for none. It returns the picture the tile
 // holds afterwards, 0 if there is none to draw (the caller draws a
@@ -140,21 +140,21 @@ func (t *tileFit) fit(srcW, srcH int) *layout.Placement {
 // A tile that holds a picture never waits for a decode under way: it
 // keeps its picture, one frame behind, until the next frame of the view.
 // Only a tile drawn anew waits, for the picture libvpx is making.
-func (p *latestPicture) drawOn(canvas *codec.Frame, t *tileFit, shown uint64, now time.Time) uint64 {
-	seq, sc, pic := p.lookup(t, shown, now)
+func (p *latestPicture) drawOn(canvas *codec.Frame, fit *tileFit, shown uint64, now time.Time) uint64 {
+	seq, sc, pic := p.lookup(fit, shown, now)
 	switch {
 	case seq == 0 || seq == shown:
 		return seq
 	case sc == nil: // the sender's size, or larger
-		return p.drawHeld(canvas, t, shown)
+		return p.drawHeld(canvas, fit, shown)
 	case pic == nil:
-		if pic, seq = p.scaleAnew(sc, t, shown); pic == nil {
+		if pic, seq = p.scaleAnew(sc, fit, shown); pic == nil {
 			return shown
 		}
 	}
 	defer pic.Release()
-	fillBars(canvas, &t.place)
-	pic.CopyTo(canvas, t.place.Picture.X, t.place.Picture.Y)
+	fillBars(canvas, &fit.place)
+	pic.CopyTo(canvas, fit.place.Picture.X, fit.place.Picture.Y)
 	return seq
 }
 
@@ -162,17 +162,17 @@ func (p *latestPicture) drawOn(canvas *codec.Frame, t *tileFit, shown uint64, no
 // number and, for a tile smaller than that picture, its size's entry
 // (marked shown, so that decodes keep making it) with the entry's picture,
 // retained, if that is the latest and the tile does not show it yet.
-func (p *latestPicture) lookup(t *tileFit, shown uint64, now time.Time) (uint64, *scaledFrame, *codec.Frame) {
+func (p *latestPicture) lookup(fit *tileFit, shown uint64, now time.Time) (uint64, *scaledFrame, *codec.Frame) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.seq == 0 {
 		return 0, nil, nil
 	}
-	place := t.fit(p.width, p.height)
+	place := fit.placement(p.width, p.height)
 	if place.Picture.W >= p.width {
 		return p.seq, nil, nil
 	}
-	sc := p.scaledEntry(t.rect.W, t.rect.H, now)
+	sc := p.scaledEntry(fit.rect.W, fit.rect.H, now)
 	if p.seq == shown {
 		return p.seq, sc, nil
 	}
@@ -191,10 +191,10 @@ func (p *latestPicture) current(sc *scaledFrame, place *layout.Placement) *codec
 }
 
 // drawHeld draws the picture in libvpx's buffer, at the sender's size or
-// scaled up, into tile t. A tile larger than the sender's picture is rarely
+// scaled up, into tile fit. A tile larger than the sender's picture is rarely
 // shared (the large tile of a maximized layout is one view's), so it is
 // scaled straight onto the canvas rather than through a copy of its own.
-func (p *latestPicture) drawHeld(canvas *codec.Frame, t *tileFit, shown uint64) uint64 {
+func (p *latestPicture) drawHeld(canvas *codec.Frame, fit *tileFit, shown uint64) uint64 {
 	if !p.readHeld(shown) {
 		return shown
 	}
@@ -208,7 +208,7 @@ func (p *latestPicture) drawHeld(canvas *codec.Frame, t *tileFit, shown uint64) 
 		// placeholder.
 		return shown
 	}
-	place := t.fit(w, h)
+	place := fit.placement(w, h)
 	r := place.Picture
 	if err := p.decoder.DrawInto(canvas, r.X, r.Y, r.W, r.H); err != nil {
 		p.log.Warn("drawing video", "source", p.id, "err", err)
@@ -239,14 +239,14 @@ func (p *latestPicture) readHeld(shown uint64) bool {
 // work, and one result is kept. It returns the picture, retained, and its
 // number; nil if there is no picture to make it from, or if a decode is
 // under way and the tile holds picture shown (see readHeld).
-func (p *latestPicture) scaleAnew(sc *scaledFrame, t *tileFit, shown uint64) (*codec.Frame, uint64) {
+func (p *latestPicture) scaleAnew(sc *scaledFrame, fit *tileFit, shown uint64) (*codec.Frame, uint64) {
 	if !p.readHeld(shown) {
 		return nil, 0
 	}
 	defer p.unpacking.RUnlock()
 	p.mu.Lock()
 	seq, held := p.seq, p.held
-	place := t.fit(p.width, p.height)
+	place := fit.placement(p.width, p.height)
 	f := p.current(sc, place) // made by the decode this view waited for
 	p.mu.Unlock()
 	switch {

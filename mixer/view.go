@@ -212,10 +212,10 @@ func (v *view) compose(now time.Time) {
 }
 
 // tileShows is the picture a tile of the canvas holds: picture seq of
-// pic, or a placeholder (immutable, from the mixer's cache), or nothing
+// picture, or a placeholder (immutable, from the mixer's cache), or nothing
 // known (zero).
 type tileShows struct {
-	pic         *latestPicture
+	picture     *latestPicture
 	seq         uint64
 	placeholder *codec.Frame
 }
@@ -226,13 +226,13 @@ type tileShows struct {
 func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
 	info := v.m.tile(t.party)
 	if src != nil && !info.VideoOff {
-		pic := &src.picture
+		picture := &src.picture
 		shown := t.shows.seq
-		if t.shows.pic != pic {
+		if t.shows.picture != picture {
 			shown = 0 // another source's numbers
 		}
-		if seq := pic.drawOn(canvas, &t.fit, shown, now); seq != 0 {
-			t.shows = tileShows{pic: pic, seq: seq}
+		if seq := picture.drawOn(canvas, &t.fit, shown, now); seq != 0 {
+			t.shows = tileShows{picture: picture, seq: seq}
 			return
 		}
 	}

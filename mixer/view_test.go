@@ -96,7 +96,7 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 			t.Errorf("%s (%d,%d): luma %d, want %d", c.name, c.x, c.y, got, c.want)
 		}
 	}
-	if shows := tile.shows; shows.pic != &s.picture || shows.seq != s.picture.seq {
+	if shows := tile.shows; shows.picture != &s.picture || shows.seq != s.picture.seq {
 		t.Errorf("the tile holds picture %d, want the source's %d", shows.seq, s.picture.seq)
 	}
 	if len(s.picture.scaled) != 0 {
