@@ -13,8 +13,8 @@
 //     (source.go): packets, frame building, key frame requests, decoding.
 //     An audio track's owns its voice's reading side (voice.go).
 //   - Views: one goroutine per view (view.go), ticking at the output frame
-//     rate. It owns its tiles, laid out once when the view is made, and its
-//     encoder; viewers subscribe under the view's sinksMu.
+//     rate. It owns its tiles (tile.go), laid out once when the view is
+//     made, and its encoder; viewers subscribe under the view's sinksMu.
 //   - Audio: one goroutine per Mixer (audio.go) on a 20 ms tick, owning the
 //     mixes and their encoders; voices' jitter buffers and decoders sit
 //     under each voice's mu, shared with its ingest.

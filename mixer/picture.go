@@ -113,23 +113,6 @@ func (p *latestPicture) publish(now time.Time) error {
 	return nil
 }
 
-// tileFit is one tile of a view and where its source's picture goes in
-// it, fitted again only when the picture's size changes. The view owns it.
-type tileFit struct {
-	rect       layout.Rect
-	srcW, srcH int // the picture size place is for
-	place      layout.Placement
-}
-
-// placement returns where a srcW x srcH picture goes in the tile.
-func (fit *tileFit) placement(srcW, srcH int) *layout.Placement {
-	if fit.place.Picture.W == 0 || srcW != fit.srcW || srcH != fit.srcH {
-		fit.srcW, fit.srcH = srcW, srcH
-		fit.place = layout.Fit(fit.rect, srcW, srcH)
-	}
-	return &fit.place
-}
-
 // drawOn draws the latest picture fitted into tile fit of canvas, with black
 // bars where its shape differs, unless the tile shows it already: shown is
 // the picture the tile holds, 0 for none. It returns the picture the tile

@@ -69,14 +69,6 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 	return v, nil
 }
 
-// viewTile is one tile of the canvas: its party, where the party's picture
-// goes in it, and what it holds.
-type viewTile struct {
-	party string
-	fit   tileFit
-	shows tileShows
-}
-
 // layOut places the view's tiles for spec on a black canvas, where every
 // tile is drawn anew. A view's spec is fixed, so this runs once, as the
 // view is made.
@@ -211,15 +203,6 @@ func (v *view) compose(now time.Time) {
 	}
 }
 
-// tileShows is the picture a tile of the canvas holds: picture seq of
-// picture, or a placeholder (immutable, from the mixer's cache), or nothing
-// known (zero).
-type tileShows struct {
-	picture     *latestPicture
-	seq         uint64
-	placeholder *codec.Frame
-}
-
 // drawTile draws a source's latest picture, fitted into the tile with
 // black bars if its shape differs, or the party's placeholder if it has
 // none, and notes what the tile holds.
@@ -242,13 +225,4 @@ func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.
 		placeholder.CopyTo(canvas, r.X, r.Y)
 	}
 	t.shows = tileShows{placeholder: placeholder}
-}
-
-// fillBars blacks out the bars around a picture placed in its tile.
-func fillBars(canvas *codec.Frame, place *layout.Placement) {
-	for _, b := range place.Bars {
-		if b.W > 0 && b.H > 0 {
-			canvas.FillRect(b.X, b.Y, b.W, b.H, blackY, blackU, blackV)
-		}
-	}
 }
