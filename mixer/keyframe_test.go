@@ -15,7 +15,7 @@ type keyframeSink struct{ frames, keys int }
 
 func (k *keyframeSink) WriteSample(s media.Sample) error {
 	k.frames++
-	if isVP8Keyframe(s.Data) {
+	if _, _, key := vp8KeyframeSize(s.Data); key {
 		k.keys++
 	}
 	return nil
