@@ -15,11 +15,12 @@ import (
 // it (drawOn), each on its own goroutine.
 //
 // The picture is never copied out at the sender's own size. Views showing
-// it at that size, or larger, draw it straight from libvpx's buffer, which
-// holds it until the next decode; unpacking keeps the two apart. The
-// smaller sizes tiles show are scaled from that buffer as the picture is
-// decoded; a size asked for anew is made at once, then with every frame
-// from the next one on, until no tile has shown it for a while.
+// it at that size, or larger, copy or scale it onto their canvases straight
+// from libvpx's buffer, which holds it until the next decode; unpacking
+// keeps the two apart. The smaller sizes tiles show are scaled from that
+// buffer as the picture is decoded, into reference-counted frames, one per
+// size (scaledFrame); a size asked for anew is made at once, then with
+// every frame from the next one on, until no tile has shown it for a while.
 //
 // Lock order: unpacking, then mu.
 type latestPicture struct {
@@ -113,16 +114,13 @@ func (p *latestPicture) publish(now time.Time) error {
 	return nil
 }
 
-// drawOn draws the latest picture fitted into tile fit of canvas, with black
-// bars where its shape differs, unless the tile shows it already: shown is
-// the picture the tile holds, 0 for none. It returns the picture the tile
-// holds afterwards, 0 if there is none to draw (the caller draws a
+// drawOn draws the latest picture on canvas, fitted into fit's tile with
+// black bars where its shape differs, unless the tile shows it already:
+// shown is the picture the tile holds, 0 for none. It returns the picture
+// the tile holds afterwards, 0 if there is none to draw (the caller draws a
 // placeholder). now is the view's clock: a size stays made while a tile
-// shows it, and expires once none has for a while.
-//
-// A tile that holds a picture never waits for a decode under way: it
-// keeps its picture, one frame behind, until the next frame of the view.
-// Only a tile drawn anew waits, for the picture libvpx is making.
+// shows it, and expires once none has for a while. Whether it waits for a
+// decode under way: see readHeld.
 func (p *latestPicture) drawOn(canvas *codec.Frame, fit *tileFit, shown uint64, now time.Time) uint64 {
 	seq, sc, pic := p.lookup(fit, shown, now)
 	switch {
@@ -141,11 +139,13 @@ func (p *latestPicture) drawOn(canvas *codec.Frame, fit *tileFit, shown uint64, 
 	return seq
 }
 
-// lookup reads under one lock, so that they agree, the latest picture's
-// number and, for a tile smaller than that picture, its size's entry
-// (marked shown, so that decodes keep making it) with the entry's picture,
-// retained, if that is the latest and the tile does not show it yet.
-func (p *latestPicture) lookup(fit *tileFit, shown uint64, now time.Time) (uint64, *scaledFrame, *codec.Frame) {
+// lookup reads what drawOn needs, under one lock so that the three agree.
+// seq is the latest picture's number, 0 for none. sc is the entry of the
+// tile's size, marked shown so that decodes keep making it; nil if the
+// tile shows the picture at the sender's size or larger. pic is sc's
+// picture, retained, if that is picture seq and the tile does not show it
+// yet; else nil.
+func (p *latestPicture) lookup(fit *tileFit, shown uint64, now time.Time) (seq uint64, sc *scaledFrame, pic *codec.Frame) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.seq == 0 {
@@ -155,7 +155,7 @@ func (p *latestPicture) lookup(fit *tileFit, shown uint64, now time.Time) (uint6
 	if place.Picture.W >= p.width {
 		return p.seq, nil, nil
 	}
-	sc := p.scaledEntry(fit.rect.W, fit.rect.H, now)
+	sc = p.scaledEntry(fit.rect.W, fit.rect.H, now)
 	if p.seq == shown {
 		return p.seq, sc, nil
 	}
