@@ -2,8 +2,8 @@ package layout
 
 import "errors"
 
-// Errors returned by Tiles, AppendTiles and ParseMode, wrapped with detail;
-// test for them with errors.Is.
+// Errors returned by Tiles and ParseMode, wrapped with detail; test for
+// them with errors.Is.
 var (
 	// ErrUnknownMode reports a mode other than Equal or Maximize,
 	// including the empty mode: a zero Spec is more likely a bug than a

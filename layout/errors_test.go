@@ -38,11 +38,6 @@ func TestTilesErrors(t *testing.T) {
 			if len(tiles) != 0 {
 				t.Errorf("got tiles %v with error", tiles)
 			}
-			dst := []Tile{{Party: "keep"}}
-			got, _ := AppendTiles(dst, tt.width, tt.height, tt.spec)
-			if len(got) != 1 || got[0].Party != "keep" {
-				t.Errorf("AppendTiles changed dst on error: %v", got)
-			}
 		})
 	}
 }

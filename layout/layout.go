@@ -31,20 +31,15 @@ type Spec struct {
 
 // Tiles returns one tile per party, in Spec.Parties order.
 func Tiles(width, height int, s Spec) ([]Tile, error) {
-	return AppendTiles(make([]Tile, 0, len(s.Parties)), width, height, s)
-}
-
-// AppendTiles is Tiles without allocation: it appends to dst, so a caller
-// laying out again can reuse its slice. On error dst is returned unchanged.
-func AppendTiles(dst []Tile, width, height int, s Spec) ([]Tile, error) {
 	if err := validate(width, height, s); err != nil {
-		return dst, err
+		return nil, err
 	}
+	tiles := make([]Tile, 0, len(s.Parties))
 	switch s.Mode {
 	case Maximize:
-		return appendMaximize(dst, width, height, s.Parties, s.Focus)
+		return appendMaximize(tiles, width, height, s.Parties, s.Focus)
 	default:
-		return appendEqual(dst, width, height, s.Parties)
+		return appendEqual(tiles, width, height, s.Parties)
 	}
 }
 

@@ -3,6 +3,7 @@ package mixer
 import (
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -32,31 +33,48 @@ func TestMixMinus(t *testing.T) {
 	}
 }
 
-// sampleChan hands every sample written to it to the test.
-type sampleChan chan media.Sample
+// sampleSink hands the samples written to it to the test. One it has no
+// room for is counted, not waited for: a bug's extra packets fail the test
+// rather than stall the audio clock.
+type sampleSink struct {
+	samples  chan media.Sample
+	overflow atomic.Int32
+}
 
-func (c sampleChan) WriteSample(s media.Sample) error {
-	c <- s
+func newSampleSink() *sampleSink { return &sampleSink{samples: make(chan media.Sample, 1)} }
+
+func (s *sampleSink) WriteSample(sample media.Sample) error {
+	select {
+	case s.samples <- sample:
+	default:
+		s.overflow.Add(1)
+	}
 	return nil
 }
 
 // The audio mix sends every listener one 20 ms packet per tick of its
-// clock.
+// clock, and runs one ticker on it until Close.
 func TestAudioMixesOnItsClock(t *testing.T) {
 	clock := newStepClock()
 	m := New(Params{Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	defer m.Close()
-	sink := make(sampleChan, 16) // room for a bug's extra packets
+	if n := clock.running(); n != 1 {
+		t.Errorf("%d tickers run on the mixer's clock, want the audio clock's one", n)
+	}
+	sink := newSampleSink()
 	m.SetListener("agent", sink)
 	const ticks = 5
 	for range ticks {
-		clock.step(mixPeriod)
-		if s := receive(t, sink, "audio on a tick"); len(s.Data) == 0 || s.Duration != mixPeriod {
+		clock.Advance(mixPeriod)
+		if s := receive(t, sink.samples, "audio on a tick"); len(s.Data) == 0 || s.Duration != mixPeriod {
 			t.Errorf("a tick sent %d bytes lasting %v, want an Opus packet of %v", len(s.Data), s.Duration, mixPeriod)
 		}
 	}
 	m.Close()
-	if len(sink) != 0 {
-		t.Errorf("the listener got more packets than the %d ticks", ticks)
+	if extra := len(sink.samples) + int(sink.overflow.Load()); extra != 0 {
+		t.Errorf("the listener got %d packets more than the %d ticks", extra, ticks)
+	}
+	if n := clock.running(); n != 0 {
+		t.Errorf("%d tickers still running after Close", n)
 	}
 }

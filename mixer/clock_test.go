@@ -10,7 +10,7 @@ import (
 // test ends with a message rather than hanging.
 const testTimeout = 10 * time.Second
 
-// stepClock is a Clock that moves only when the test steps it.
+// stepClock is a Clock that moves only when the test advances it.
 type stepClock struct {
 	mu      sync.Mutex
 	now     time.Time
@@ -33,10 +33,10 @@ func (c *stepClock) NewTicker(d time.Duration) Ticker {
 	return t
 }
 
-// step moves the clock on by d. A ticker due ticks once, however many of
+// Advance moves the clock on by d. A ticker due ticks once, however many of
 // its periods d spans, and drops the tick if the last one is still
 // unread, as time.Ticker does.
-func (c *stepClock) step(d time.Duration) {
+func (c *stepClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)

@@ -45,7 +45,7 @@ func marshalRTP(t *testing.T, seq uint16, payload []byte) []byte {
 // so in /metrics), and the ingest goes on to the end of its track.
 func TestDiscardedPacketsAreCounted(t *testing.T) {
 	var obs discardCounter
-	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler), Observer: &obs})
+	m := newMixer(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler), Observer: &obs}) // no mix needed
 	defer m.Close()
 
 	audio := packetsReader{{0xde, 0xad}, marshalRTP(t, 1, nil), marshalRTP(t, 2, []byte{0xfc, 0xff, 0xfe})}

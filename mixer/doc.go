@@ -13,8 +13,11 @@
 //     (source.go): packets, frame building, key frame requests, decoding.
 //     An audio track's owns its voice's reading side (voice.go).
 //   - Views: one goroutine per view (view.go), ticking at the output frame
-//     rate. It owns its tiles, laid out once when the view is made, and its
-//     encoder; viewers subscribe under the view's sinksMu.
+//     rate. It owns its tiles (tile.go), laid out once when the view is
+//     made, and its encoder, whose input is the canvas. The canvas keeps
+//     its pixels between frames, so a tile still showing its source's
+//     latest picture is not drawn again. Viewers subscribe under the
+//     view's sinksMu.
 //   - Audio: one goroutine per Mixer (audio.go) on a 20 ms tick, owning the
 //     mixes and their encoders; voices' jitter buffers and decoders sit
 //     under each voice's mu, shared with its ingest.
@@ -28,17 +31,9 @@
 //     placeholders, so that tests step time by hand.
 //
 // The one thing a source's ingest shares with views is its latest picture
-// (picture.go). The picture stays in libvpx's buffer, never copied out at
-// the sender's size: views draw it from there straight onto their canvases
-// (copied, or scaled up into a larger tile), under a read lock (unpacking)
-// that the next decode takes for writing. The smaller sizes views show it
-// at are scaled from that buffer as it is decoded and published by swapping
-// reference-counted frames, one per size (scaled.go). A view's canvas keeps
-// its pixels between frames, so a tile still showing the latest picture is
-// not drawn again. A view waits for a decode only for a tile with no
-// picture yet (one that has a picture keeps it a frame longer), and a
-// decode waits only for views' copies and scales out of the buffer. Lock
-// order: unpacking, then the picture's mu.
+// (latestPicture, picture.go), which views draw from libvpx's buffer, never
+// from a copy at the sender's size. Its doc and its unpacking lock's say
+// how decodes and views take turns on that buffer, and the lock order.
 //
 // A view's compose and encode take one of a few CPU slots (CPUSlots), one
 // per CPU the process may use, so views never outnumber cores inside

@@ -15,7 +15,7 @@ type keyframeSink struct{ frames, keys int }
 
 func (k *keyframeSink) WriteSample(s media.Sample) error {
 	k.frames++
-	if isVP8Keyframe(s.Data) {
+	if _, _, key := vp8KeyframeSize(s.Data); key {
 		k.keys++
 	}
 	return nil
@@ -24,7 +24,7 @@ func (k *keyframeSink) WriteSample(s media.Sample) error {
 // Viewers asking for key frames all the time get one at most every
 // keyframeMinInterval, and the view keeps sending frames in between.
 func TestViewKeyframeRequestsAreRateLimited(t *testing.T) {
-	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	m := newMixer(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)}) // the test renders
 	defer m.Close()
 	spec := layout.Spec{Parties: []string{"customer", "agent"}, Mode: layout.Equal}
 	v, err := newView(m, ViewKey(spec), spec)

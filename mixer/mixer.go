@@ -38,7 +38,8 @@ type Params struct {
 	// share one set. nil: slots of this mixer's own, one per CPU.
 	CPU *CPUSlots
 	// Clock ticks the views and the audio mix, and times key frame
-	// requests and the sizes views show. nil: the wall clock.
+	// requests and the sizes views show. nil: the wall clock. Offline
+	// keeps its own time and ignores it.
 	Clock Clock
 }
 

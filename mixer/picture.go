@@ -15,11 +15,12 @@ import (
 // it (drawOn), each on its own goroutine.
 //
 // The picture is never copied out at the sender's own size. Views showing
-// it at that size, or larger, draw it straight from libvpx's buffer, which
-// holds it until the next decode; unpacking keeps the two apart. The
-// smaller sizes tiles show are scaled from that buffer as the picture is
-// decoded; a size asked for anew is made at once, then with every frame
-// from the next one on, until no tile has shown it for a while.
+// it at that size, or larger, copy or scale it onto their canvases straight
+// from libvpx's buffer, which holds it until the next decode; unpacking
+// keeps the two apart. The smaller sizes tiles show are scaled from that
+// buffer as the picture is decoded, into reference-counted frames, one per
+// size (scaledFrame); a size asked for anew is made at once, then with
+// every frame from the next one on, until no tile has shown it for a while.
 //
 // Lock order: unpacking, then mu.
 type latestPicture struct {
@@ -42,7 +43,7 @@ type latestPicture struct {
 
 	// Owned by the ingest goroutine: publish's buffers.
 	wanted []scaling
-	keep   []*codec.Frame
+	made   []*codec.Frame
 }
 
 // scaling is a size publish makes the new picture at.
@@ -85,13 +86,13 @@ func (p *latestPicture) publish(now time.Time) error {
 	p.wanted = wanted
 	defer clear(wanted)
 
-	keep := p.keep[:0]
+	made := p.made[:0]
 	defer func() {
-		for i := range keep {
-			keep[i].Release() // the entries hold their own references
+		for i := range made {
+			made[i].Release() // the entries hold their own references
 		}
-		clear(keep)
-		p.keep = keep[:0]
+		clear(made)
+		p.made = made[:0]
 	}()
 	for _, s := range wanted {
 		f := s.sc.frames.Get(s.w, s.h)
@@ -99,7 +100,7 @@ func (p *latestPicture) publish(now time.Time) error {
 			f.Release()
 			return err
 		}
-		keep = append(keep, f)
+		made = append(made, f)
 	}
 
 	p.mu.Lock()
@@ -108,71 +109,53 @@ func (p *latestPicture) publish(now time.Time) error {
 	p.width, p.height = w, h
 	p.held = p.seq
 	for i, s := range wanted {
-		s.sc.keep(keep[i], p.seq)
+		s.sc.keep(made[i], p.seq)
 	}
 	return nil
 }
 
-// tileFit is one tile of a view and where its source's picture goes in
-// it, fitted again only when the picture's size changes. The view owns it.
-type tileFit struct {
-	rect       layout.Rect
-	srcW, srcH int // the picture size place is for
-	place      layout.Placement
-}
-
-// fit returns where a srcW x srcH picture goes in the tile.
-func (t *tileFit) fit(srcW, srcH int) *layout.Placement {
-	if t.place.Picture.W == 0 || srcW != t.srcW || srcH != t.srcH {
-		t.srcW, t.srcH = srcW, srcH
-		t.place = layout.Fit(t.rect, srcW, srcH)
-	}
-	return &t.place
-}
-
-// drawOn draws the latest picture fitted into tile t of canvas, with black
-// bars where its shape differs, unless the tile shows it already: shown is
-// the picture the tile holds, 0 for none. It returns the picture the tile
-// holds afterwards, 0 if there is none to draw (the caller draws a
+// drawOn draws the latest picture on canvas, fitted into fit's tile with
+// black bars where its shape differs, unless the tile shows it already:
+// shown is the picture the tile holds, 0 for none. It returns the picture
+// the tile holds afterwards, 0 if there is none to draw (the caller draws a
 // placeholder). now is the view's clock: a size stays made while a tile
-// shows it, and expires once none has for a while.
-//
-// A tile that holds a picture never waits for a decode under way: it
-// keeps its picture, one frame behind, until the next frame of the view.
-// Only a tile drawn anew waits, for the picture libvpx is making.
-func (p *latestPicture) drawOn(canvas *codec.Frame, t *tileFit, shown uint64, now time.Time) uint64 {
-	seq, sc, pic := p.lookup(t, shown, now)
+// shows it, and expires once none has for a while. Whether it waits for a
+// decode under way: see readHeld.
+func (p *latestPicture) drawOn(canvas *codec.Frame, fit *tileFit, shown uint64, now time.Time) uint64 {
+	seq, sc, pic := p.lookup(fit, shown, now)
 	switch {
 	case seq == 0 || seq == shown:
 		return seq
 	case sc == nil: // the sender's size, or larger
-		return p.drawHeld(canvas, t, shown)
+		return p.drawHeld(canvas, fit, shown)
 	case pic == nil:
-		if pic, seq = p.scaleAnew(sc, t, shown); pic == nil {
+		if pic, seq = p.scaleAnew(sc, fit, shown); pic == nil {
 			return shown
 		}
 	}
 	defer pic.Release()
-	fillBars(canvas, &t.place)
-	pic.CopyTo(canvas, t.place.Picture.X, t.place.Picture.Y)
+	fillBars(canvas, &fit.place)
+	pic.CopyTo(canvas, fit.place.Picture.X, fit.place.Picture.Y)
 	return seq
 }
 
-// lookup reads under one lock, so that they agree, the latest picture's
-// number and, for a tile smaller than that picture, its size's entry
-// (marked shown, so that decodes keep making it) with the entry's picture,
-// retained, if that is the latest and the tile does not show it yet.
-func (p *latestPicture) lookup(t *tileFit, shown uint64, now time.Time) (uint64, *scaledFrame, *codec.Frame) {
+// lookup reads what drawOn needs, under one lock so that the three agree.
+// seq is the latest picture's number, 0 for none. sc is the entry of the
+// tile's size, marked shown so that decodes keep making it; nil if the
+// tile shows the picture at the sender's size or larger. pic is sc's
+// picture, retained, if that is picture seq and the tile does not show it
+// yet; else nil.
+func (p *latestPicture) lookup(fit *tileFit, shown uint64, now time.Time) (seq uint64, sc *scaledFrame, pic *codec.Frame) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.seq == 0 {
 		return 0, nil, nil
 	}
-	place := t.fit(p.width, p.height)
+	place := fit.placement(p.width, p.height)
 	if place.Picture.W >= p.width {
 		return p.seq, nil, nil
 	}
-	sc := p.scaledEntry(t.rect.W, t.rect.H, now)
+	sc = p.scaledEntry(fit.rect.W, fit.rect.H, now)
 	if p.seq == shown {
 		return p.seq, sc, nil
 	}
@@ -191,10 +174,10 @@ func (p *latestPicture) current(sc *scaledFrame, place *layout.Placement) *codec
 }
 
 // drawHeld draws the picture in libvpx's buffer, at the sender's size or
-// scaled up, into tile t. A tile larger than the sender's picture is rarely
+// scaled up, into tile fit. A tile larger than the sender's picture is rarely
 // shared (the large tile of a maximized layout is one view's), so it is
 // scaled straight onto the canvas rather than through a copy of its own.
-func (p *latestPicture) drawHeld(canvas *codec.Frame, t *tileFit, shown uint64) uint64 {
+func (p *latestPicture) drawHeld(canvas *codec.Frame, fit *tileFit, shown uint64) uint64 {
 	if !p.readHeld(shown) {
 		return shown
 	}
@@ -208,7 +191,7 @@ func (p *latestPicture) drawHeld(canvas *codec.Frame, t *tileFit, shown uint64) 
 		// placeholder.
 		return shown
 	}
-	place := t.fit(w, h)
+	place := fit.placement(w, h)
 	r := place.Picture
 	if err := p.decoder.DrawInto(canvas, r.X, r.Y, r.W, r.H); err != nil {
 		p.log.Warn("drawing video", "source", p.id, "err", err)
@@ -239,14 +222,14 @@ func (p *latestPicture) readHeld(shown uint64) bool {
 // work, and one result is kept. It returns the picture, retained, and its
 // number; nil if there is no picture to make it from, or if a decode is
 // under way and the tile holds picture shown (see readHeld).
-func (p *latestPicture) scaleAnew(sc *scaledFrame, t *tileFit, shown uint64) (*codec.Frame, uint64) {
+func (p *latestPicture) scaleAnew(sc *scaledFrame, fit *tileFit, shown uint64) (*codec.Frame, uint64) {
 	if !p.readHeld(shown) {
 		return nil, 0
 	}
 	defer p.unpacking.RUnlock()
 	p.mu.Lock()
 	seq, held := p.seq, p.held
-	place := t.fit(p.width, p.height)
+	place := fit.placement(p.width, p.height)
 	f := p.current(sc, place) // made by the decode this view waited for
 	p.mu.Unlock()
 	switch {

@@ -14,14 +14,26 @@ import (
 
 // rtpRecorder keeps copies of the packets written to it, and reports
 // every placeholder frame (one the output encodes, not the camera's) as
-// its last packet goes out.
+// its last packet goes out. A frame it has no room to report is counted,
+// not waited for (the output's lock is held), and fails the test.
 type rtpRecorder struct {
 	mu           sync.Mutex
 	pkts         []rtp.Packet
 	placeholders chan struct{}
+	unreported   int
 }
 
-func newRTPRecorder() *rtpRecorder { return &rtpRecorder{placeholders: make(chan struct{}, 64)} }
+func newRTPRecorder(t *testing.T) *rtpRecorder {
+	r := &rtpRecorder{placeholders: make(chan struct{}, 64)}
+	t.Cleanup(func() { // after the test's deferred Close: nothing more comes
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.unreported > 0 {
+			t.Errorf("%d placeholder frames more than the recorder had room for", r.unreported)
+		}
+	})
+	return r
+}
 
 func (r *rtpRecorder) WriteRTP(p *rtp.Packet) error {
 	r.mu.Lock()
@@ -30,7 +42,11 @@ func (r *rtpRecorder) WriteRTP(p *rtp.Packet) error {
 	c.Payload = append([]byte(nil), p.Payload...)
 	r.pkts = append(r.pkts, c)
 	if p.Marker && p.PayloadType != cameraPT {
-		r.placeholders <- struct{}{}
+		select {
+		case r.placeholders <- struct{}{}:
+		default:
+			r.unreported++
+		}
 	}
 	return nil
 }
@@ -153,10 +169,11 @@ func isPlaceholder(f decodedFrame) bool {
 // hitch: forwarding starts at key frames only (asking the sender for one),
 // and sequence numbers and time run on across every switch.
 func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
-	rec := newRTPRecorder()
+	rec := newRTPRecorder(t)
 	var obs encoderCounter
+	clock := newStepClock()
 	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Observer: &obs,
-		Clock: newStepClock()})
+		Clock: clock})
 	defer o.Close()
 	cam := newCamera(t)
 	var asked int
@@ -179,6 +196,9 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 	rec.waitPlaceholder(t)
 	if n := obs.get(); n != 1 {
 		t.Errorf("%d placeholder encoders while the camera is off, want 1", n)
+	}
+	if n := clock.running(); n != 1 {
+		t.Errorf("%d tickers run on the output's clock while the camera is off, want the placeholder's one", n)
 	}
 	before := len(rec.packets())
 	cam.send(o, true)
@@ -205,6 +225,10 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 	cam.send(o, false)
 	if n := obs.get(); n != 0 {
 		t.Errorf("%d placeholder encoders once the camera is forwarded again, want 0", n)
+	}
+	o.runs.Wait() // the stopped placeholder's goroutine ends
+	if n := clock.running(); n != 0 {
+		t.Errorf("%d tickers still run once the camera is forwarded again, want 0", n)
 	}
 
 	frames := decodeStream(t, rec.packets())
@@ -236,7 +260,7 @@ func TestSFUOutputSwitchesBetweenCameraAndPlaceholder(t *testing.T) {
 // stream back: when the camera then goes off, the placeholder continues
 // after the newest number sent, never reusing one.
 func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
-	rec := newRTPRecorder()
+	rec := newRTPRecorder(t)
 	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Clock: newStepClock()})
 	defer o.Close()
 	cam := newCamera(t)
@@ -260,10 +284,28 @@ func TestSFUOutputResentPacketDoesNotRewindTheStream(t *testing.T) {
 	}
 }
 
+// The placeholder's frames are timed by the output's clock, on VP8's
+// 90 kHz RTP clock: frames a second apart are 90000 apart.
+func TestSFUOutputPlaceholderTimestampsFollowItsClock(t *testing.T) {
+	rec := newRTPRecorder(t)
+	clock := newStepClock()
+	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Clock: clock})
+	defer o.Close()
+	o.SetSource("agent", false, nil)
+	rec.waitPlaceholder(t)
+	clock.Advance(time.Second)
+	rec.waitPlaceholder(t)
+	pkts := rec.packets()
+	first, last := pkts[0], pkts[len(pkts)-1] // of the first frame and the second
+	if d := last.Timestamp - first.Timestamp; d != vp8ClockRate {
+		t.Errorf("placeholder frames a second apart are %d apart in RTP time, want %d", d, vp8ClockRate)
+	}
+}
+
 // A receiver's PLI reaches the sender while its camera is forwarded, and
 // forces a key frame of the placeholder while it is off.
 func TestSFUOutputKeyframeRequests(t *testing.T) {
-	rec := newRTPRecorder()
+	rec := newRTPRecorder(t)
 	clock := newStepClock()
 	o := NewSFUOutput(SFUOutputParams{Out: rec, Logger: slog.New(slog.DiscardHandler), Clock: clock})
 	defer o.Close()
@@ -279,7 +321,7 @@ func TestSFUOutputKeyframeRequests(t *testing.T) {
 	if asked != 2 {
 		t.Errorf("a PLI while the camera is off went to the sender")
 	}
-	clock.step(time.Second / placeholderFPS)
+	clock.Advance(time.Second / placeholderFPS)
 	rec.waitPlaceholder(t)
 	keys := 0
 	for _, p := range rec.packets() {

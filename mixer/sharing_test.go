@@ -17,8 +17,8 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 	s, clock := newTestSource(t)
 	frames := encodeFrames(t, 640, 360, 2)
 	s.decode(frames[0])
-	first, _ := picture(s, 320, 180, *clock)
-	again, _ := picture(s, 320, 180, *clock)
+	first, _ := scaledPicture(s, 320, 180, *clock)
+	again, _ := scaledPicture(s, 320, 180, *clock)
 	if first == nil || again == nil {
 		t.Fatal("no 320x180 picture")
 	}
@@ -36,7 +36,7 @@ func TestSourceScalesOncePerTileSize(t *testing.T) {
 	}
 
 	s.decode(frames[1])
-	next, _ := picture(s, 320, 180, *clock)
+	next, _ := scaledPicture(s, 320, 180, *clock)
 	if next == nil {
 		t.Fatal("no 320x180 picture after the second frame")
 	}
@@ -143,12 +143,12 @@ func TestSourceQuietSpellKeepsTheNewestPicture(t *testing.T) {
 	frames := encodeFrames(t, 1280, 720, 4)
 	for _, data := range frames {
 		s.decode(data)
-		if f, _ := picture(s, 640, 360, *clock); f != nil {
+		if f, _ := scaledPicture(s, 640, 360, *clock); f != nil {
 			f.Release()
 		}
 	}
 	*clock = clock.Add(scaledCacheTTL + time.Second)
-	f, _ := picture(s, 640, 360, *clock)
+	f, _ := scaledPicture(s, 640, 360, *clock)
 	if f == nil {
 		t.Fatal("no picture after a quiet spell")
 	}
@@ -167,7 +167,7 @@ func TestSourceMakesTheSizesViewsShow(t *testing.T) {
 	frames := encodeFrames(t, 1280, 720, 4)
 	show := func(w, h, wantLuma int) *codec.Frame {
 		t.Helper()
-		f, seq := picture(s, w, h, *clock)
+		f, seq := scaledPicture(s, w, h, *clock)
 		if f == nil {
 			t.Fatalf("no picture for a %dx%d tile", w, h)
 		}
@@ -239,14 +239,14 @@ func TestSourceResolutionSwitchKeepsTileSizes(t *testing.T) {
 
 func lumaAt(f *codec.Frame, x, y int) int { return int(f.Y[y*f.Width+x]) }
 
-// picture is what drawOn draws a boxW x boxH tile from, for a tile smaller
-// than the sender's picture that holds none yet: the size's cached
+// scaledPicture is what drawOn draws a boxW x boxH tile from, for a tile
+// smaller than the sender's picture that holds none yet: the size's cached
 // picture, or one made anew; nil if there is none.
-func picture(s *source, boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
-	t := &tileFit{rect: layout.Rect{W: boxW, H: boxH}}
-	seq, sc, pic := s.picture.lookup(t, 0, now)
+func scaledPicture(s *source, boxW, boxH int, now time.Time) (*codec.Frame, uint64) {
+	fit := &tileFit{rect: layout.Rect{W: boxW, H: boxH}}
+	seq, sc, pic := s.picture.lookup(fit, 0, now)
 	if sc == nil || pic != nil {
 		return pic, seq
 	}
-	return s.picture.scaleAnew(sc, t, 0)
+	return s.picture.scaleAnew(sc, fit, 0)
 }

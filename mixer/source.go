@@ -61,7 +61,8 @@ func newSource(id string, now func() time.Time, requestKeyframe func(), observe 
 	return s, nil
 }
 
-// ingest reads r until it fails, and returns the read error.
+// ingest reads r until it fails, and returns the read error: never nil,
+// so IngestVideo wraps it as is.
 func (s *source) ingest(r RTPReader) error {
 	for {
 		pkt, err := s.packets.readPacket(r, s.observe)

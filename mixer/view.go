@@ -69,14 +69,6 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 	return v, nil
 }
 
-// viewTile is one tile of the canvas: its party, where the party's picture
-// goes in it, and what it holds.
-type viewTile struct {
-	party string
-	fit   tileFit
-	shows tileShows
-}
-
 // layOut places the view's tiles for spec on a black canvas, where every
 // tile is drawn anew. A view's spec is fixed, so this runs once, as the
 // view is made.
@@ -86,9 +78,9 @@ func (v *view) layOut(spec layout.Spec) error {
 	if err != nil {
 		return err
 	}
-	v.tiles = v.tiles[:0]
-	for _, t := range tiles {
-		v.tiles = append(v.tiles, viewTile{party: t.Party, fit: tileFit{rect: t.Rect}})
+	v.tiles = make([]viewTile, len(tiles))
+	for i, t := range tiles {
+		v.tiles[i] = viewTile{party: t.Party, fit: tileFit{rect: t.Rect}}
 	}
 	v.enc.Input().Fill(blackY, blackU, blackV)
 	return nil
@@ -211,28 +203,19 @@ func (v *view) compose(now time.Time) {
 	}
 }
 
-// tileShows is the picture a tile of the canvas holds: picture seq of
-// pic, or a placeholder (immutable, from the mixer's cache), or nothing
-// known (zero).
-type tileShows struct {
-	pic         *latestPicture
-	seq         uint64
-	placeholder *codec.Frame
-}
-
 // drawTile draws a source's latest picture, fitted into the tile with
 // black bars if its shape differs, or the party's placeholder if it has
 // none, and notes what the tile holds.
 func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
 	info := v.m.tile(t.party)
 	if src != nil && !info.VideoOff {
-		pic := &src.picture
+		picture := &src.picture
 		shown := t.shows.seq
-		if t.shows.pic != pic {
+		if t.shows.picture != picture {
 			shown = 0 // another source's numbers
 		}
-		if seq := pic.drawOn(canvas, &t.fit, shown, now); seq != 0 {
-			t.shows = tileShows{pic: pic, seq: seq}
+		if seq := picture.drawOn(canvas, &t.fit, shown, now); seq != 0 {
+			t.shows = tileShows{picture: picture, seq: seq}
 			return
 		}
 	}
@@ -242,13 +225,4 @@ func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.
 		placeholder.CopyTo(canvas, r.X, r.Y)
 	}
 	t.shows = tileShows{placeholder: placeholder}
-}
-
-// fillBars blacks out the bars around a picture placed in its tile.
-func fillBars(canvas *codec.Frame, place *layout.Placement) {
-	for _, b := range place.Bars {
-		if b.W > 0 && b.H > 0 {
-			canvas.FillRect(b.X, b.Y, b.W, b.H, blackY, blackU, blackV)
-		}
-	}
 }

@@ -22,7 +22,7 @@ func (c *countingSink) WriteSample(media.Sample) error {
 }
 
 func TestViewersWithTheSameSpecShareOneView(t *testing.T) {
-	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
+	m := New(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler), Clock: newStepClock()})
 	defer m.Close()
 	parties := []string{"customer", "agent", "third"}
 	equal := layout.Spec{Parties: parties, Mode: layout.Equal}
@@ -96,7 +96,7 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 			t.Errorf("%s (%d,%d): luma %d, want %d", c.name, c.x, c.y, got, c.want)
 		}
 	}
-	if shows := tile.shows; shows.pic != &s.picture || shows.seq != s.picture.seq {
+	if shows := tile.shows; shows.picture != &s.picture || shows.seq != s.picture.seq {
 		t.Errorf("the tile holds picture %d, want the source's %d", shows.seq, s.picture.seq)
 	}
 	if len(s.picture.scaled) != 0 {
@@ -104,13 +104,29 @@ func TestDrawTileScalesUpOntoTheCanvas(t *testing.T) {
 	}
 }
 
-// newTestView is a view of a w x h canvas in a mixer of its own, driven
-// by the test rather than its clock.
+// customerAlone is the spec of a view showing the customer's tile only.
+var customerAlone = layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}
+
+// newTestView is a view of the customer alone on a w x h canvas, in a
+// mixer of its own.
 func newTestView(t *testing.T, w, h int) *view {
+	t.Helper()
+	return addTestView(t, newTestMixer(t, w, h), customerAlone)
+}
+
+// newTestMixer is a mixer of w x h views with no clock running.
+func newTestMixer(t *testing.T, w, h int) *Mixer {
 	t.Helper()
 	m := newMixer(Params{Width: w, Height: h, FPS: 15, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(m.Close)
-	v, err := newView(m, "test", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal})
+	return m
+}
+
+// addTestView makes a view of spec in m, as a viewer asking for it would,
+// driven by the test rather than its clock.
+func addTestView(t *testing.T, m *Mixer, spec layout.Spec) *view {
+	t.Helper()
+	v, err := newView(m, ViewKey(spec), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +147,7 @@ func newDrawingView(t *testing.T) (*view, *source, *time.Time) {
 }
 
 // A tile still showing its source's latest picture is not drawn again: the
-// canvas keeps it. A new picture, or a tile laid out anew, is drawn.
+// canvas keeps it. A new picture is drawn.
 func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 2)
@@ -147,10 +163,6 @@ func TestComposeLeavesUpToDateTilesAlone(t *testing.T) {
 	s.decode(frames[1])
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 60, "after a new picture")
-	canvas.FillRect(300, 160, 40, 40, 222, 128, 128)
-	layOutAgain(t, v)
-	v.compose(*clock)
-	wantCentreLuma(t, canvas, 60, "after the tiles were laid out anew")
 }
 
 // A placeholder tile is drawn once, and again only when it changes: a
@@ -190,14 +202,14 @@ func TestUndecodableFrameKeepsTheTilesPicture(t *testing.T) {
 	}
 	v.compose(*clock)
 	wantCentreLuma(t, canvas, 50, "after an undecodable frame")
-	layOutAgain(t, v) // every tile drawn anew
-	v.compose(*clock)
-	if got := lumaAt(canvas, 320, 180); got != placeholderY && got != placeholderTextY {
+	fresh := addTestView(t, v.m, customerAlone) // its tile drawn anew
+	fresh.compose(*clock)
+	if got := lumaAt(fresh.enc.Input(), 320, 180); got != placeholderY && got != placeholderTextY {
 		t.Errorf("a tile drawn anew with no picture shows luma %d, want the placeholder", got)
 	}
 	s.decode(frames[0]) // the key frame asked for
-	v.compose(*clock)
-	wantCentreLuma(t, canvas, 50, "after the next key frame")
+	fresh.compose(*clock)
+	wantCentreLuma(t, fresh.enc.Input(), 50, "after the next key frame")
 }
 
 // A tile shows the picture of the source in it now: after its party's
@@ -260,8 +272,8 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	}
 	wantCentreLuma(t, canvas, 50, "during the decode")
 
-	layOutAgain(t, v) // every tile drawn anew
-	composed = composeInBackground(v, *clock)
+	fresh := addTestView(t, v.m, customerAlone) // its tile drawn anew
+	composed = composeInBackground(fresh, *clock)
 	select {
 	case <-composed:
 		t.Error("a tile drawn anew did not wait for the decode under way")
@@ -269,16 +281,7 @@ func TestOnlyATileWithoutAPictureWaitsForADecode(t *testing.T) {
 	}
 	s.picture.unpacking.Unlock()
 	<-composed
-	wantCentreLuma(t, canvas, 60, "after the decode")
-}
-
-// layOutAgain lays v's tiles out again, as a view made anew would: on a
-// black canvas, every tile drawn anew.
-func layOutAgain(t *testing.T, v *view) {
-	t.Helper()
-	if err := v.layOut(layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}); err != nil {
-		t.Fatal(err)
-	}
+	wantCentreLuma(t, fresh.enc.Input(), 60, "after the decode")
 }
 
 // undecodable is a frame libvpx refuses: an inter frame's tag, then noise.
@@ -362,10 +365,9 @@ func TestBarsFillTheTileToItsEdges(t *testing.T) {
 func TestDrawingAndDecodingTakeTurns(t *testing.T) {
 	v, s, clock := newDrawingView(t)
 	frames := encodeFrames(t, 640, 360, 16)
-	small := newTestView(t, 1280, 720) // a 640x360 tile beside others, and smaller sizes
-	if err := small.layOut(layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"}); err != nil {
-		t.Fatal(err)
-	}
+	// A 640x360 tile beside others, and smaller sizes.
+	small := addTestView(t, newTestMixer(t, 1280, 720),
+		layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Maximize, Focus: "agent"})
 	if err := small.m.addSource(s); err != nil {
 		t.Fatal(err)
 	}
@@ -428,15 +430,25 @@ func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
 }
 
 // frameEvents is an Observer that reports every composed frame and counts
-// the frames dropped.
+// the frames dropped. A frame composed while the last one is unread is
+// counted, not waited for: a bug's extra frames fail the test rather than
+// stall the view.
 type frameEvents struct {
 	NopObserver
-	composed chan int // viewers the frame went to
+	composed chan int     // viewers the frame went to
+	extra    atomic.Int32 // frames composed with no room in composed
 	dropped  atomic.Int32
 }
 
-func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) { f.composed <- viewers }
-func (f *frameEvents) FramesDropped(n int)                              { f.dropped.Add(int32(n)) }
+func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) {
+	select {
+	case f.composed <- viewers:
+	default:
+		f.extra.Add(1)
+	}
+}
+
+func (f *frameEvents) FramesDropped(n int) { f.dropped.Add(int32(n)) }
 
 // A view renders a frame on every tick of its clock and sends it to its
 // viewers; a tick that comes late counts the frames it skipped as dropped,
@@ -453,16 +465,19 @@ func TestViewRendersOnItsClock(t *testing.T) {
 	}
 	period := time.Second / 15
 	for range 3 {
-		clock.step(period)
+		clock.Advance(period)
 		if n := receive(t, events.composed, "frame on a tick"); n != 1 {
 			t.Errorf("a frame went to %d viewers, want 1", n)
 		}
 	}
-	clock.step(3 * period) // two ticks late
+	clock.Advance(3 * period) // two ticks late
 	receive(t, events.composed, "frame on a late tick")
 	m.Close() // the view's goroutine is done: its sink may be read
 	if want := []time.Duration{period, period, period, 3 * period}; !slices.Equal(sink.durations, want) {
 		t.Errorf("the viewer got frames lasting %v, want %v", sink.durations, want)
+	}
+	if extra := len(events.composed) + int(events.extra.Load()); extra != 0 {
+		t.Errorf("%d frames composed beyond one per tick", extra)
 	}
 	if n := events.dropped.Load(); n != 2 {
 		t.Errorf("%d frames counted as dropped after a tick two periods late, want 2", n)

@@ -48,7 +48,7 @@ func newVoice(id string, observe Observer) (*voice, error) {
 }
 
 // ingest reads r until it fails, buffering each Opus packet, and returns
-// the read error. Every RTP
+// the read error: never nil, so IngestAudio wraps it as is. Every RTP
 // packet carries one whole Opus frame (RFC 7587), so no sample building is
 // needed: the jitter buffer orders them.
 func (v *voice) ingest(r RTPReader) error {

@@ -12,12 +12,6 @@ func vp8KeyframeSize(frame []byte) (w, h int, key bool) {
 	return int(frame[6]) | int(frame[7]&0x3f)<<8, int(frame[8]) | int(frame[9]&0x3f)<<8, true
 }
 
-// isVP8Keyframe reports whether a VP8 frame is a key frame.
-func isVP8Keyframe(frame []byte) bool {
-	_, _, key := vp8KeyframeSize(frame)
-	return key
-}
-
 // vp8KeyframeStart reports whether an RTP payload of VP8 (RFC 7741) starts
 // a key frame, and if so the frame's size.
 func vp8KeyframeStart(payload []byte) (w, h int, key bool) {

@@ -1,6 +1,11 @@
 package mixer
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/pion/rtp/codecs"
+)
 
 func TestVP8KeyframeStart(t *testing.T) {
 	cam := newCamera(t)
@@ -8,10 +13,24 @@ func TestVP8KeyframeStart(t *testing.T) {
 	if w, h, k := vp8KeyframeStart(key[0].Payload); !k || w != 640 || h != 360 {
 		t.Errorf("key frame's first packet: key %v, %dx%d; want a 640x360 key frame", k, w, h)
 	}
-	if len(key) > 1 {
-		if _, _, k := vp8KeyframeStart(key[1].Payload); k {
-			t.Error("a key frame's second packet starts a key frame")
+	// The key frame's first bytes in a payload that does not start a frame
+	// (S clear), or that starts a later partition (PID set), start none.
+	for _, c := range []struct {
+		what       string
+		clear, set byte
+	}{{"with S clear", 0x10, 0}, {"as partition 1", 0, 0x01}} {
+		payload := slices.Clone(key[0].Payload)
+		payload[0] = payload[0]&^c.clear | c.set
+		if _, _, k := vp8KeyframeStart(payload); k {
+			t.Errorf("the key frame's first packet %s starts a key frame", c.what)
 		}
+	}
+	small := (&codecs.VP8Payloader{EnablePictureID: true}).Payload(100, cam.buf) // the key frame
+	if len(small) < 2 {
+		t.Fatalf("a key frame cut at 100 bytes is %d packets, want several", len(small))
+	}
+	if _, _, k := vp8KeyframeStart(small[1]); k {
+		t.Error("a key frame's second packet starts a key frame")
 	}
 	if _, _, k := vp8KeyframeStart(cam.frame(false)[0].Payload); k {
 		t.Error("a delta frame starts a key frame")
