@@ -117,7 +117,7 @@ func (l *leg) startSenders() error {
 	if err != nil {
 		return err
 	}
-	tone, err := loops.audioLoopFor(ToneHz(l.role))
+	tone, err := loops.audioLoopFor(l.ctx, ToneHz(l.role))
 	if err != nil {
 		return err
 	}
@@ -134,9 +134,9 @@ type videoFeed interface {
 }
 
 // newVideoFeed returns the replay of pattern's loop at the configured
-// size.
+// size; encoding the loop, the first time, stops when the leg ends.
 func (l *leg) newVideoFeed(pattern string) (videoFeed, error) {
-	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: l.cfg.Width, height: l.cfg.Height,
+	loop, err := loops.videoLoopFor(l.ctx, loopKey{pattern: pattern, width: l.cfg.Width, height: l.cfg.Height,
 		fps: l.cfg.FPS, bitrateKbps: l.cfg.VideoBitrateKbps})
 	if err != nil {
 		return nil, err
