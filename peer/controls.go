@@ -124,7 +124,7 @@ func (p *Peer) AddVideoTrack(ctx context.Context, pattern string) error {
 		return ErrNotInCall
 	}
 	from := p.sig.mark()
-	gen, err := l.addVideoTrack(pattern, false)
+	gen, err := l.addExtraTrack(pattern)
 	if err != nil {
 		return err
 	}
