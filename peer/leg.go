@@ -32,7 +32,7 @@ type leg struct {
 	cancel context.CancelFunc
 
 	an       *analyser
-	out      senders
+	out      switches
 	neg      negotiation
 	dropOnce sync.Once
 

@@ -33,9 +33,10 @@ type source struct {
 	forceKey atomic.Bool // the next video frame is a key frame
 }
 
-// senders are a leg's camera and microphone switches. They are atomic:
-// the controls flip them while the send loops read them.
-type senders struct {
+// switches are a leg's camera and microphone switches and its ways to
+// misbehave. They are atomic: the controls flip them while the send loops
+// read them.
+type switches struct {
 	camera, mic source
 	// stalled stops the camera and microphone without telling anyone.
 	stalled atomic.Bool
