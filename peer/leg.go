@@ -266,9 +266,9 @@ func (l *leg) liveSocket() *blackhole {
 	return l.sock.udp
 }
 
-// counters returns the leg's part of Stats: the connection's state and the
-// inbound RTP packets SetInboundLoss threw away.
-func (l *leg) counters() (webrtc.PeerConnectionState, int) {
+// stateAndDropped returns the leg's part of Stats: the connection's state
+// and the inbound RTP packets SetInboundLoss threw away.
+func (l *leg) stateAndDropped() (webrtc.PeerConnectionState, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	dropped := 0
