@@ -70,9 +70,9 @@ var commands = map[string]command{
 		}
 		return asProtoErr(s.srv.center.SetLayout(l.callID, l.role, call.Layout{Mode: mode, Party: call.Role(m.Party)}))
 	})},
-	"video.set":     {party, flagCommand((*call.Center).SetVideo)},
-	"audio.set":     {party, flagCommand((*call.Center).SetAudio)},
-	"self_view.set": {party, flagCommand((*call.Center).SetSelfView)},
+	"video.set":     {party, flagCommand("video.set", (*call.Center).SetVideo)},
+	"audio.set":     {party, flagCommand("audio.set", (*call.Center).SetAudio)},
+	"self_view.set": {party, flagCommand("self_view.set", (*call.Center).SetSelfView)},
 	"share.start": {party, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StartShare(l.callID, l.role))
 	})},
@@ -117,7 +117,7 @@ func payload[P any](run func(s *session, l *leg, m P) *ProtocolError) func([]byt
 	return func(data []byte) (action, *ProtocolError) {
 		var m P
 		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, protoErr(CodeBadMessage, "malformed message: %v", err)
+			return nil, protoErr(CodeBadMessage, "not a JSON object: %v", err)
 		}
 		return func(s *session, l *leg) *ProtocolError { return run(s, l, m) }, nil
 	}
@@ -133,12 +133,12 @@ func hangup(s *session, _ *leg) *ProtocolError {
 	return nil
 }
 
-// flagCommand makes a command of a center setter of a party's on/off
-// flag, reading `on`.
-func flagCommand(set func(*call.Center, string, call.Role, bool) error) func([]byte) (action, *ProtocolError) {
+// flagCommand makes the command typ of a center setter of a party's
+// on/off flag, reading `on`.
+func flagCommand(typ string, set func(*call.Center, string, call.Role, bool) error) func([]byte) (action, *ProtocolError) {
 	return payload(func(s *session, l *leg, m flagMessage) *ProtocolError {
 		if m.On == nil {
-			return protoErr(CodeInvalidField, "on must be true or false")
+			return protoErr(CodeInvalidField, "%s needs a boolean on", typ)
 		}
 		return asProtoErr(set(s.srv.center, l.callID, l.role, *m.On))
 	})

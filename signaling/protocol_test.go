@@ -197,6 +197,36 @@ func TestProtocolRefusals(t *testing.T) {
 	}
 }
 
+// A refusal's text says what was wrong with the message, and its request
+// is echoed when the message named one.
+func TestRefusalTexts(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	ws := dialWS(t, ts.ws)
+	refused := func(send, code, text string, request any) {
+		t.Helper()
+		ws.sendRaw(send)
+		m := ws.next("error")
+		msg, _ := m["message"].(string)
+		if m["code"] != code || !strings.HasPrefix(msg, text) {
+			t.Errorf("%s: error %v %q, want %s %q", send, m["code"], msg, code, text)
+		}
+		if m["request"] != request {
+			t.Errorf("%s: error echoes request %v, want %v", send, m["request"], request)
+		}
+	}
+	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "join a call first", "h1")
+	refused(`{"type":"video.set","on":"yes"}`, "bad_message", "not a JSON object: ", nil)
+	refused(`{"type":"help.accept","request":7}`, "bad_message", "not a JSON object: ", nil)
+
+	ws.sendRaw(`{"type":"join","call":"` + c.Call + `","role":"agent","token":"` + c.Agent.Token + `","name":"Al"}`)
+	ws.next("joined")
+	refused(`{"type":"video.set"}`, "invalid_field", "video.set needs a boolean on", nil)
+	refused(`{"type":"audio.set","on":null}`, "invalid_field", "audio.set needs a boolean on", nil)
+	refused(`{"type":"self_view.set","request":"h2"}`, "invalid_field", "self_view.set needs a boolean on", "h2")
+	refused(`{"type":"help.cancel","request":5}`, "bad_message", "not a JSON object: ", nil)
+}
+
 // The server never offers, so a client `answer` is an unknown message,
 // before and after join alike, and the party stays in its call.
 func TestClientAnswerIsUnknownType(t *testing.T) {

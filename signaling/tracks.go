@@ -98,7 +98,7 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 		err = l.room.mixer.IngestAudio(string(l.role), track)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		l.log.Debug("track ended", "media", track.Kind(), "err", err)
+		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
 	}
 }
 
