@@ -147,6 +147,7 @@ func TestProtocolRefusals(t *testing.T) {
 		}, "party_not_present"},
 		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "bad_message"},
 		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "bad_message"},
+		{"mistyped request foreign to the type", []string{`{"type":"hangup","request":7}`}, "not_joined"},
 		{"mistyped layout mode", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":5}`,
@@ -198,7 +199,9 @@ func TestProtocolRefusals(t *testing.T) {
 }
 
 // A refusal's text says what was wrong with the message, and its request
-// is echoed when the message named one.
+// is echoed when the message named one as a string. A `request` foreign to
+// the message's type is ignored, whatever its JSON type; the help
+// commands, whose field it is, refuse a mistyped one.
 func TestRefusalTexts(t *testing.T) {
 	ts := startServer(t)
 	c := ts.createCall(t, "Ann", "alice")
@@ -215,6 +218,7 @@ func TestRefusalTexts(t *testing.T) {
 			t.Errorf("%s: error echoes request %v, want %v", send, m["request"], request)
 		}
 	}
+	refused(`{"type":"hangup","request":5}`, "not_joined", "join a call first", nil)
 	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "join a call first", "h1")
 	refused(`{"type":"video.set","on":"yes"}`, "bad_message", "not a JSON object: ", nil)
 	refused(`{"type":"help.accept","request":7}`, "bad_message", "not a JSON object: ", nil)
@@ -225,6 +229,10 @@ func TestRefusalTexts(t *testing.T) {
 	refused(`{"type":"audio.set","on":null}`, "invalid_field", "audio.set needs a boolean on", nil)
 	refused(`{"type":"self_view.set","request":"h2"}`, "invalid_field", "self_view.set needs a boolean on", "h2")
 	refused(`{"type":"help.cancel","request":5}`, "bad_message", "not a JSON object: ", nil)
+	ws.sendRaw(`{"type":"hangup","request":5}`)
+	if m := ws.next("left"); m["reason"] != "hangup" {
+		t.Errorf("left after a hangup naming a numeric request: reason %v, want hangup", m["reason"])
+	}
 }
 
 // The server never offers, so a client `answer` is an unknown message,
