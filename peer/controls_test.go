@@ -208,7 +208,7 @@ func TestShareAfterLeft(t *testing.T) {
 // lock, never wait for an encode.
 func TestFirstShareEncodesOutsideNegotiation(t *testing.T) {
 	s := newEchoServer(t, nil)
-	k := loopKey{pattern: ScreenKey, width: 1280, height: 720, fps: 30, bitrateKbps: 1778} // no other test's
+	k := loopKey{pattern: ScreenKey, width: 1280, height: 720, fps: 30, bitrateKbps: oneOffBitrate()}
 	p, err := Join(ctxFor(t, 15*time.Second), Config{URL: s.url, Call: "c", Role: "agent", Loopback: true,
 		Logger: testLogger(t), Width: k.width, Height: k.height, FPS: k.fps, VideoBitrateKbps: k.bitrateKbps})
 	if err != nil {

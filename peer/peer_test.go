@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,12 +220,20 @@ func TestJoinTimeout(t *testing.T) {
 	checkNoPeerGoroutines(t)
 }
 
+// oneOffBitrate returns a video bitrate (kbps) no test used before in
+// this process, so that a loop with it is encoded afresh.
+func oneOffBitrate() int {
+	return 1700 + int(oneOffBitrates.Add(1))
+}
+
+var oneOffBitrates atomic.Int32 // how many oneOffBitrate gave out
+
 // Close stops what a connection state started, and waits for it: here
 // the first encode of a loop no other test sends, which the "connected"
 // state starts and which is still running when Close is called.
 func TestCloseDuringFirstEncode(t *testing.T) {
 	s := newEchoServer(t, nil)
-	k := loopKey{pattern: "agent", width: 1280, height: 720, fps: 30, bitrateKbps: 1777}
+	k := loopKey{pattern: "agent", width: 1280, height: 720, fps: 30, bitrateKbps: oneOffBitrate()}
 	cfg := Config{URL: s.url, Call: "c", Role: k.pattern, Loopback: true, Logger: testLogger(t),
 		Width: k.width, Height: k.height, FPS: k.fps, VideoBitrateKbps: k.bitrateKbps}
 	p, err := Connect(ctxFor(t, 5*time.Second), cfg)
