@@ -17,9 +17,8 @@ const pliInterval = 500 * time.Millisecond
 // analyser is what one leg's media showed: its counters, the tiles of the
 // last picture, the latency stamps and the received audio, which Stats,
 // Counters, SentAt and ReceivedAt read. The leg's send and receive loops
-// write it while callers poll it, so mu guards the fields after it; log
-// never changes, and listen decodes the audio under its own lock (taken
-// before mu) so that a slow decode holds up no loop.
+// write it while callers poll it, so mu guards the fields grouped under
+// it; log never changes.
 type analyser struct {
 	log *slog.Logger
 
@@ -32,6 +31,8 @@ type analyser struct {
 	received map[string]*readTimes
 	heard    heardRing
 
+	// listen decodes the heard audio under its own lock, taken before mu,
+	// so that a slow decode holds up no loop.
 	listen listener
 }
 

@@ -124,18 +124,11 @@ func (p *Peer) AddVideoTrack(ctx context.Context, pattern string) error {
 		return ErrNotInCall
 	}
 	from := p.sig.mark()
-	gen, err := l.addVideoTrack(pattern, false)
+	gen, err := l.addExtraTrack(pattern)
 	if err != nil {
 		return err
 	}
-	return p.sig.await(ctx, "the extra track's negotiation", func() (bool, error) {
-		for _, m := range p.sig.scan(&from) {
-			if m.Type == "error" {
-				return true, m.serverError()
-			}
-		}
-		return l.negotiated(gen)
-	})
+	return p.awaitNegotiated(ctx, "the extra track's negotiation", l, from, gen)
 }
 
 // StartShare shares a synthetic screen: it sends {"type":"share.start"}
@@ -176,7 +169,13 @@ func (p *Peer) StartShare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.sig.await(ctx, "the screen track's negotiation", func() (bool, error) {
+	return p.awaitNegotiated(ctx, "the screen track's negotiation", l, from, gen)
+}
+
+// awaitNegotiated waits until l has applied the answer covering track
+// generation gen, or an `error` from message index from on refuses it.
+func (p *Peer) awaitNegotiated(ctx context.Context, what string, l *leg, from, gen int) error {
+	return p.sig.await(ctx, what, func() (bool, error) {
 		for _, m := range p.sig.scan(&from) {
 			if m.Type == "error" {
 				return true, m.serverError()

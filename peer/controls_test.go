@@ -202,3 +202,50 @@ func TestShareAfterLeft(t *testing.T) {
 	}
 	checkNoPeerGoroutines(t)
 }
+
+// A first share encodes its loop before it takes the negotiation lock,
+// so that the server's candidates, which the read loop adds under that
+// lock, never wait for an encode.
+func TestFirstShareEncodesOutsideNegotiation(t *testing.T) {
+	s := newEchoServer(t, nil)
+	k := loopKey{pattern: ScreenKey, width: 1280, height: 720, fps: 30, bitrateKbps: oneOffBitrate()}
+	p, err := Join(ctxFor(t, 15*time.Second), Config{URL: s.url, Call: "c", Role: "agent", Loopback: true,
+		Logger: testLogger(t), Width: k.width, Height: k.height, FPS: k.fps, VideoBitrateKbps: k.bitrateKbps})
+	if err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	defer p.Close()
+	l := p.liveLeg()
+	encoding := func() bool {
+		loops.mu.Lock()
+		defer loops.mu.Unlock()
+		e := loops.video[k]
+		return e != nil && len(e.lock) == 1
+	}
+	shared := make(chan error, 1)
+	go func() { shared <- p.StartShare(ctxFor(t, 20*time.Second)) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !encoding() {
+		if time.Now().After(deadline) {
+			t.Fatal("the screen loop's encode never started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	free := false
+	for !free && encoding() {
+		if free = l.neg.mu.TryLock(); free {
+			l.neg.mu.Unlock()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !free {
+		t.Error("the negotiation lock was held throughout the screen loop's encode")
+	}
+	if err := <-shared; err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	checkNoPeerGoroutines(t)
+}

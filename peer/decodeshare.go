@@ -43,15 +43,15 @@ type decodeShare struct {
 	mu   sync.Mutex
 	// pictures holds the chains' recent analyses by the decoder state
 	// after them.
-	pictures map[uint64]sharedPicture
+	pictures map[uint64]decodedPicture
 	// heads holds the chains by the state their decoder is in.
 	heads map[uint64]*chain
 	// decoded counts the pictures decoded, for tests and benchmarks.
 	decoded int
 }
 
-// sharedPicture is a picture and the chain that decoded it.
-type sharedPicture struct {
+// decodedPicture is a picture and the chain that decoded it.
+type decodedPicture struct {
 	*picture
 	chain *chain
 }
@@ -72,21 +72,21 @@ type chain struct {
 	next    int                 // next slot of recent
 }
 
-// shared is the process's decode share, a package variable for the same
+// decodes is the process's decode share, a package variable for the same
 // reason as loops: it holds decoders of streams, not configuration.
-var shared = newDecodeShare()
+var decodes = newDecodeShare()
 
 func newDecodeShare() *decodeShare {
-	return &decodeShare{seed: maphash.MakeSeed(), pictures: map[uint64]sharedPicture{}, heads: map[uint64]*chain{}}
+	return &decodeShare{seed: maphash.MakeSeed(), pictures: map[uint64]decodedPicture{}, heads: map[uint64]*chain{}}
 }
 
-// viewer is one receiver's place in the share. Only its receive loop
-// uses it.
+// viewer is one receiver's place in the decode share. Only its receive
+// loop uses it.
 type viewer struct {
-	share *decodeShare
-	group string // the call: viewers share decoders within it only
-	chain *chain // the chain of its last picture
-	state uint64 // the decoder state its last picture left, 0 before any
+	decodes *decodeShare
+	group   string // the call: viewers share decoders within it only
+	chain   *chain // the chain of its last picture
+	state   uint64 // the decoder state its last picture left, 0 before any
 }
 
 // stateAfter is the decoder state after data following state prev: a key
@@ -118,7 +118,7 @@ func (v *viewer) decode(data []byte, key bool) (*picture, error) {
 			c.mu.Unlock()
 		}
 	}()
-	s := v.share
+	s := v.decodes
 	next := s.stateAfter(v.group, v.state, data, key)
 	s.mu.Lock()
 	if pic, ok := s.pictures[next]; ok {
@@ -158,7 +158,7 @@ func (v *viewer) decode(data []byte, key bool) (*picture, error) {
 // for an inter frame, and publishes the picture. It returns nil if c is
 // no longer where the viewer was, and the chains to close.
 func (v *viewer) decodeIn(c *chain, data []byte, key bool, next uint64) (*picture, []*chain) {
-	s := v.share
+	s := v.decodes
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s.mu.Lock()
@@ -196,7 +196,7 @@ func (v *viewer) decodeIn(c *chain, data []byte, key bool, next uint64) (*pictur
 	}
 	c.recent[c.next] = next
 	c.next = (c.next + 1) % chainMemory
-	s.pictures[next] = sharedPicture{pic, c}
+	s.pictures[next] = decodedPicture{pic, c}
 	return pic, v.move(c, next)
 }
 
@@ -218,7 +218,7 @@ func (v *viewer) move(c *chain, state uint64) []*chain {
 	if old.refs--; old.refs > 0 {
 		return nil
 	}
-	v.share.retire(old)
+	v.decodes.retire(old)
 	return []*chain{old}
 }
 
@@ -237,11 +237,11 @@ func (s *decodeShare) retire(c *chain) {
 	c.state, c.retired = 0, true
 }
 
-// close leaves the share, at the end of the viewer's stream.
+// close leaves the decode share, at the end of the viewer's stream.
 func (v *viewer) close() {
-	v.share.mu.Lock()
+	v.decodes.mu.Lock()
 	retired := v.move(nil, 0)
-	v.share.mu.Unlock()
+	v.decodes.mu.Unlock()
 	for _, c := range retired {
 		c.mu.Lock()
 		c.dec.Close()

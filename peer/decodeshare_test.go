@@ -61,7 +61,7 @@ func TestDecodeShareMatchesPrivateDecoding(t *testing.T) {
 	// another history), then a's key frame at 10 and a from there.
 	forged := testStream{frames: append([][]byte{b.frames[0]}, a.frames[1:]...), keys: append([]bool{true}, a.keys[1:]...)}
 
-	share := newDecodeShare()
+	decodes := newDecodeShare()
 	type feed struct {
 		name    string
 		stream  testStream
@@ -76,7 +76,7 @@ func TestDecodeShareMatchesPrivateDecoding(t *testing.T) {
 	privates := make([]*privateViewer, len(feeds))
 	waitKey := make([]bool, len(feeds))
 	for i := range feeds {
-		viewers[i] = &viewer{share: share}
+		viewers[i] = &viewer{decodes: decodes}
 		dec, err := codec.NewVP8Decoder()
 		if err != nil {
 			t.Fatal(err)
@@ -118,14 +118,14 @@ func TestDecodeShareMatchesPrivateDecoding(t *testing.T) {
 		t.Error("the forged stream was decoded as if it were another")
 	}
 	// a once, b once, and forged from a's key frame at 10 on is a again.
-	if want := n + n; share.decoded != want {
-		t.Errorf("%d pictures decoded for %d distinct ones", share.decoded, want)
+	if want := n + n; decodes.decoded != want {
+		t.Errorf("%d pictures decoded for %d distinct ones", decodes.decoded, want)
 	}
 	for _, v := range viewers {
 		v.close()
 	}
-	if len(share.heads) != 0 || len(share.pictures) != 0 {
-		t.Errorf("after every viewer left: %d chains, %d pictures kept", len(share.heads), len(share.pictures))
+	if len(decodes.heads) != 0 || len(decodes.pictures) != 0 {
+		t.Errorf("after every viewer left: %d chains, %d pictures kept", len(decodes.heads), len(decodes.pictures))
 	}
 }
 
@@ -158,7 +158,7 @@ func TestLossCounter(t *testing.T) {
 // Two calls whose views are byte-identical from a key frame on and then
 // part (the load test's calls replay the same loops) decode apart: the
 // viewers of neither lose their reference and wait for a key frame, as
-// they did when the share matched pictures across calls.
+// they did when the decode share matched pictures across calls.
 func TestDecodeShareKeepsCallsApart(t *testing.T) {
 	const n, parting = 20, 8
 	a := encodeTestStream(t, "customer", n, func(i int) bool { return i == 0 })
@@ -200,11 +200,11 @@ func TestDecodeShareKeepsCallsApart(t *testing.T) {
 		{"two calls", [3]string{"call1", "call1", "call2"}, false, 2 * n},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			share := newDecodeShare()
+			decodes := newDecodeShare()
 			streams := []testStream{a, a, c}
 			viewers := make([]*viewer, 3)
 			for i := range viewers {
-				viewers[i] = &viewer{share: share, group: tc.groups[i]}
+				viewers[i] = &viewer{decodes: decodes, group: tc.groups[i]}
 			}
 			noRef := false
 			for k := range n {
@@ -219,8 +219,8 @@ func TestDecodeShareKeepsCallsApart(t *testing.T) {
 			if noRef != tc.wantNoRef {
 				t.Errorf("a viewer lost its reference: %v, want %v", noRef, tc.wantNoRef)
 			}
-			if share.decoded != tc.wantDecoded {
-				t.Errorf("%d pictures decoded, want %d", share.decoded, tc.wantDecoded)
+			if decodes.decoded != tc.wantDecoded {
+				t.Errorf("%d pictures decoded, want %d", decodes.decoded, tc.wantDecoded)
 			}
 			for _, v := range viewers {
 				v.close()

@@ -60,9 +60,13 @@
 // on. Each leg runs a send loop per sent track, an RTCP reader per
 // sender and a receive loop per received track, and pion calls the leg
 // back (connection state, candidates, tracks) on goroutines of its own.
-// Every goroutine the peer starts is one of its tasks, which Close waits
-// for. Waits run on the caller's goroutine and are woken by the notifier
-// on every change.
+// Only brief work runs there (a candidate is sent, a receive loop
+// spawned); connection states are handled on a task, one at a time and
+// in order, since "connected" starts the senders and may first encode
+// their loops. Every goroutine the peer starts is one of its tasks, which
+// Close waits for, and Close ends the leg's context first, which stops a
+// loop's encode. Waits run on the caller's goroutine and are woken by the
+// notifier on every change.
 //
 // Each part's lock is documented on its type and held only briefly, but
 // for two that are taken before any other: a leg's negotiation lock, held

@@ -32,7 +32,7 @@ type leg struct {
 	cancel context.CancelFunc
 
 	an       *analyser
-	out      senders
+	out      switches
 	neg      negotiation
 	dropOnce sync.Once
 
@@ -49,15 +49,19 @@ type leg struct {
 	offerSent    bool
 	localPending []*webrtc.ICECandidate
 	state        webrtc.PeerConnectionState
-	sending      bool // the camera and microphone senders started
-	connected    bool // reached connected and the senders run
-	failErr      error
-	ended        bool
-	endReason    string
-	silenced     bool  // Drop: keep the socket open, silent, until Close
-	appliedGen   int   // gen of the latest offer whose answer is applied
-	negErr       error // the latest answer that could not be applied
-	negErrGen    int   // the gen of that answer's offer
+	// states are those pion reported and no task handled yet; handling
+	// is set while a task handles them.
+	states     []webrtc.PeerConnectionState
+	handling   bool
+	sending    bool // the camera and microphone senders started
+	connected  bool // reached connected and the senders run
+	failErr    error
+	ended      bool
+	endReason  string
+	silenced   bool  // Drop: keep the socket open, silent, until Close
+	appliedGen int   // gen of the latest offer whose answer is applied
+	negErr     error // the latest answer that could not be applied
+	negErrGen  int   // the gen of that answer's offer
 }
 
 // newLeg makes the leg a `joined` at index joinedAt started, as a part of
@@ -121,6 +125,41 @@ func (l *leg) negotiating() bool {
 	return !l.ended && !l.connected
 }
 
+// onStateChange hands a state pion reported to one of the peer's tasks:
+// pion calls it on a goroutine of its own, and what a state starts (the
+// senders, which may first encode their loops) must not outlive Close.
+// One task at a time handles the states, in the order reported, so the
+// last one reported is the leg's state.
+func (l *leg) onStateChange(s webrtc.PeerConnectionState) {
+	l.mu.Lock()
+	l.states = append(l.states, s)
+	start := !l.handling
+	l.handling = true
+	l.mu.Unlock()
+	if start && !l.tasks.spawn(l.handleStates) {
+		// Close has begun: what the states would start is no use now.
+		l.mu.Lock()
+		l.states, l.handling = nil, false
+		l.mu.Unlock()
+	}
+}
+
+// handleStates runs onState for each state reported, until none is left.
+func (l *leg) handleStates() {
+	for {
+		l.mu.Lock()
+		if len(l.states) == 0 {
+			l.handling = false
+			l.mu.Unlock()
+			return
+		}
+		s := l.states[0]
+		l.states = l.states[1:]
+		l.mu.Unlock()
+		l.onState(s)
+	}
+}
+
 // onState tracks the PeerConnection's state: connected starts the
 // senders, failed or closed fails the leg.
 func (l *leg) onState(s webrtc.PeerConnectionState) {
@@ -132,7 +171,9 @@ func (l *leg) onState(s webrtc.PeerConnectionState) {
 	switch s {
 	case webrtc.PeerConnectionStateConnected:
 		if err := l.startSenders(); err != nil {
-			l.fail(err)
+			if l.ctx.Err() == nil { // else the leg is ending, which says why
+				l.fail(err)
+			}
 			return
 		}
 		l.mu.Lock()
@@ -225,9 +266,9 @@ func (l *leg) liveSocket() *blackhole {
 	return l.sock.udp
 }
 
-// counters returns the leg's part of Stats: the connection's state and the
-// inbound RTP packets SetInboundLoss threw away.
-func (l *leg) counters() (webrtc.PeerConnectionState, int) {
+// stateAndDropped returns the leg's part of Stats: the connection's state
+// and the inbound RTP packets SetInboundLoss threw away.
+func (l *leg) stateAndDropped() (webrtc.PeerConnectionState, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	dropped := 0

@@ -69,13 +69,16 @@ func (p *Peer) startLeg(call, role string) {
 	}
 }
 
-// endLeg ends l (leg.end) and forgets it once its socket is closed.
-func (p *Peer) endLeg(l *leg, reason string) error {
+// endLeg ends l (leg.end) and forgets it once its socket is closed. A
+// failure to close is only logged: the leg is over either way.
+func (p *Peer) endLeg(l *leg, reason string) {
 	open, err := l.end(reason)
+	if err != nil {
+		p.log.Debug("end leg", "reason", reason, "err", err)
+	}
 	if !open {
 		p.forget(l)
 	}
-	return err
 }
 
 // closeLeg ends l and closes its socket even if silenced (for Close).

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"log/slog"
 	"math"
 	"testing"
@@ -10,7 +11,7 @@ import (
 // decoding does, whether asked after every packet or after many more than
 // are kept; a loss before a packet is concealed, not a failure.
 func TestToneLevelsDecodedOnDemand(t *testing.T) {
-	tone, err := loops.audioLoopFor(ToneHz("third"))
+	tone, err := loops.audioLoopFor(context.Background(), ToneHz("third"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"sync"
 
@@ -77,27 +78,36 @@ type loopCache struct {
 	audio map[float64]*cacheEntry[*audioLoop]
 }
 
-// cacheEntry is built once; a failed build is retried by the next caller.
+// cacheEntry is built once; a failed or cancelled build is retried by the
+// next caller. lock (one slot) guards value and done: a lock a waiter can
+// give up on, since a build may take a while.
 type cacheEntry[T any] struct {
-	mu    sync.Mutex
+	lock  chan struct{}
 	value T
 	done  bool
 }
 
 // getOrBuild returns m[k], building it on first use. Concurrent callers
-// for one key wait for the one build; other keys build in parallel.
-func getOrBuild[K comparable, T any](mu *sync.Mutex, m map[K]*cacheEntry[T], k K, build func() (T, error)) (T, error) {
+// for one key wait for the one build; other keys build in parallel. A
+// caller gives up waiting when ctx ends, and build is expected to.
+func getOrBuild[K comparable, T any](ctx context.Context, mu *sync.Mutex, m map[K]*cacheEntry[T], k K,
+	build func(context.Context) (T, error)) (T, error) {
 	mu.Lock()
 	e := m[k]
 	if e == nil {
-		e = &cacheEntry[T]{}
+		e = &cacheEntry[T]{lock: make(chan struct{}, 1)}
 		m[k] = e
 	}
 	mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	select {
+	case e.lock <- struct{}{}:
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+	defer func() { <-e.lock }()
 	if !e.done {
-		v, err := build()
+		v, err := build(ctx)
 		if err != nil {
 			return v, err
 		}
@@ -106,19 +116,24 @@ func getOrBuild[K comparable, T any](mu *sync.Mutex, m map[K]*cacheEntry[T], k K
 	return e.value, nil
 }
 
-// videoLoopFor returns the loop of k, encoding it the first time.
-func (c *loopCache) videoLoopFor(k loopKey) (*videoLoop, error) {
-	return getOrBuild(&c.mu, c.video, k, func() (*videoLoop, error) { return encodeVideoLoop(k) })
+// videoLoopFor returns the loop of k, encoding it the first time; the
+// encode stops when ctx ends.
+func (c *loopCache) videoLoopFor(ctx context.Context, k loopKey) (*videoLoop, error) {
+	return getOrBuild(ctx, &c.mu, c.video, k, func(ctx context.Context) (*videoLoop, error) {
+		return encodeVideoLoop(ctx, k)
+	})
 }
 
 // audioLoopFor returns the loop of a tone, encoding it the first time.
-func (c *loopCache) audioLoopFor(hz float64) (*audioLoop, error) {
-	return getOrBuild(&c.mu, c.audio, hz, func() (*audioLoop, error) { return encodeAudioLoop(hz) })
+func (c *loopCache) audioLoopFor(ctx context.Context, hz float64) (*audioLoop, error) {
+	return getOrBuild(ctx, &c.mu, c.audio, hz, func(context.Context) (*audioLoop, error) {
+		return encodeAudioLoop(hz)
+	})
 }
 
 // encodeVideoLoop encodes loopSeconds of k's pattern with frame numbers
-// 0, 1, ..., forcing a key frame every keySeconds.
-func encodeVideoLoop(k loopKey) (*videoLoop, error) {
+// 0, 1, ..., forcing a key frame every keySeconds, unless ctx ends first.
+func encodeVideoLoop(ctx context.Context, k loopKey) (*videoLoop, error) {
 	n, every := loopSeconds*k.fps, keySeconds*k.fps
 	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{
 		Width: k.width, Height: k.height, FPS: k.fps, BitrateKbps: k.bitrateKbps, CPUUsed: -8,
@@ -131,6 +146,9 @@ func encodeVideoLoop(k loopKey) (*videoLoop, error) {
 	loop := &videoLoop{frames: make([][]byte, n)}
 	buf := make([]byte, 0, maxVP8Frame)
 	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("peer: encode %s loop: %w", k.pattern, err)
+		}
 		DrawPattern(enc.Input(), k.pattern, uint16(i))
 		out, key, err := enc.Encode(buf, i%every == 0)
 		if err != nil {
@@ -190,15 +208,16 @@ func Prepare(cfg Config, roles ...string) error {
 	if err != nil {
 		return err
 	}
+	ctx := context.Background()
 	for _, role := range roles {
-		if _, err := loops.videoLoopFor(loopKey{pattern: role, width: cfg.Width, height: cfg.Height,
+		if _, err := loops.videoLoopFor(ctx, loopKey{pattern: role, width: cfg.Width, height: cfg.Height,
 			fps: cfg.FPS, bitrateKbps: cfg.VideoBitrateKbps}); err != nil {
 			return err
 		}
 		if role == ScreenKey {
 			continue // a share has no voice of its own
 		}
-		if _, err := loops.audioLoopFor(ToneHz(role)); err != nil {
+		if _, err := loops.audioLoopFor(ctx, ToneHz(role)); err != nil {
 			return err
 		}
 	}

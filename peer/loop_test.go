@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -13,11 +14,11 @@ import (
 // receiver sees it replayed; a key frame request jumps to the next one.
 func TestVideoLoop(t *testing.T) {
 	k := loopKey{pattern: "third", width: 320, height: 180, fps: 5, bitrateKbps: 300}
-	loop, err := loops.videoLoopFor(k)
+	loop, err := loops.videoLoopFor(context.Background(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := loops.videoLoopFor(k); again != loop {
+	if again, _ := loops.videoLoopFor(context.Background(), k); again != loop {
 		t.Error("the loop was built twice")
 	}
 	n, every := loopSeconds*k.fps, keySeconds*k.fps
@@ -62,7 +63,7 @@ func TestVideoLoop(t *testing.T) {
 // carry the role's tone at its level, with no step where the loop wraps
 // (the other tones stay far below).
 func TestAudioLoop(t *testing.T) {
-	loop, err := loops.audioLoopFor(ToneHz("agent"))
+	loop, err := loops.audioLoopFor(context.Background(), ToneHz("agent"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,13 +78,11 @@ func (l *leg) sendOffer(sdp string) error {
 
 // applyAnswer applies the server's answer to our latest offer, then the
 // candidates that arrived before it, and sends an offer that waited for
-// it.
+// it. Only the read loop calls it, for a live leg, so the leg has its
+// PeerConnection: build, which ends the leg if it fails before making one,
+// ran on the read loop too.
 func (l *leg) applyAnswer(sdp string) {
 	pc := l.peerConnection()
-	if pc == nil {
-		l.log.Warn("answer without a live leg ignored")
-		return
-	}
 	l.neg.mu.Lock()
 	defer l.neg.mu.Unlock()
 	if pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
@@ -134,13 +132,10 @@ func (l *leg) remoteDescriptionSet(pc *webrtc.PeerConnection) {
 }
 
 // addRemoteCandidate adds a trickled server candidate, or queues it until
-// the answer is applied.
+// the answer is applied. Like applyAnswer, only the read loop calls it,
+// for a live leg, which has its PeerConnection.
 func (l *leg) addRemoteCandidate(c webrtc.ICECandidateInit) {
 	pc := l.peerConnection()
-	if pc == nil {
-		l.log.Debug("candidate without a live leg ignored")
-		return
-	}
 	l.neg.mu.Lock()
 	defer l.neg.mu.Unlock()
 	if !l.neg.remoteSet {

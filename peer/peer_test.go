@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 )
 
 // testLogger logs to t until the test has finished: pion runs some
-// callbacks (connection state) on goroutines nobody waits for, which may
+// callbacks (local candidates) on goroutines nobody waits for, which may
 // log after that.
 func testLogger(t *testing.T) *slog.Logger {
 	w := &testWriter{t: t}
@@ -217,6 +218,124 @@ func TestJoinTimeout(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	checkNoPeerGoroutines(t)
+}
+
+// oneOffBitrate returns a video bitrate (kbps) no test used before in
+// this process, so that a loop with it is encoded afresh.
+func oneOffBitrate() int {
+	return 1700 + int(oneOffBitrates.Add(1))
+}
+
+var oneOffBitrates atomic.Int32 // how many oneOffBitrate gave out
+
+// Close stops what a connection state started, and waits for it: here
+// the first encode of a loop no other test sends, which the "connected"
+// state starts and which is still running when Close is called.
+func TestCloseDuringFirstEncode(t *testing.T) {
+	s := newEchoServer(t, nil)
+	k := loopKey{pattern: "agent", width: 1280, height: 720, fps: 30, bitrateKbps: oneOffBitrate()}
+	cfg := Config{URL: s.url, Call: "c", Role: k.pattern, Loopback: true, Logger: testLogger(t),
+		Width: k.width, Height: k.height, FPS: k.fps, VideoBitrateKbps: k.bitrateKbps}
+	p, err := Connect(ctxFor(t, 5*time.Second), cfg)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer p.Close()
+	if err := p.Send(map[string]string{"type": "join", "call": "c", "role": k.pattern}); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	waitStats(t, p, 10*time.Second, func(s Stats) bool { return s.ConnectionState == "connected" })
+	if err := p.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	checkNoPeerGoroutines(t)
+	loops.mu.Lock()
+	e := loops.video[k]
+	loops.mu.Unlock()
+	if e != nil {
+		e.lock <- struct{}{}
+		done := e.done
+		<-e.lock
+		if done {
+			t.Error("the loop was encoded to its end: Close did not stop the encode")
+		}
+	}
+}
+
+// Close waits for the handling of a connection state, which pion calls
+// on a goroutine nobody waits for: here the "connected" state is held up
+// in its log line.
+func TestCloseWaitsForConnectionState(t *testing.T) {
+	s := newEchoServer(t, nil)
+	h := &holdingHandler{msg: "connection state", attr: slog.String("state", "connected"),
+		held: make(chan struct{}), release: make(chan struct{})}
+	defer h.releaseOnce()
+	p, err := Connect(ctxFor(t, 5*time.Second), Config{URL: s.url, Call: "c", Role: "agent", Loopback: true,
+		Logger: slog.New(h)})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer p.Close()
+	if err := p.Send(map[string]string{"type": "join", "call": "c", "role": "agent"}); err != nil {
+		t.Fatalf("join: %v", err)
+	}
+	select {
+	case <-h.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the leg never connected")
+	}
+	closed := make(chan error)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the connected state was being handled", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	h.releaseOnce()
+	if err := <-closed; err != nil {
+		t.Errorf("close: %v", err)
+	}
+	checkNoPeerGoroutines(t)
+}
+
+// holdingHandler is a slog handler that discards records but holds up the
+// first one with message msg and attribute attr until release is closed.
+type holdingHandler struct {
+	msg       string
+	attr      slog.Attr
+	held      chan struct{} // closed when that record arrives
+	release   chan struct{}
+	heldOnce  sync.Once
+	closeOnce sync.Once
+}
+
+func (h *holdingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *holdingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *holdingHandler) WithGroup(string) slog.Handler            { return h }
+
+func (h *holdingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != h.msg {
+		return nil
+	}
+	match := false
+	r.Attrs(func(a slog.Attr) bool {
+		match = match || a.Equal(h.attr)
+		return !match
+	})
+	if !match {
+		return nil
+	}
+	first := false
+	h.heldOnce.Do(func() { first = true })
+	if first {
+		close(h.held)
+		<-h.release
+	}
+	return nil
+}
+
+func (h *holdingHandler) releaseOnce() {
+	h.closeOnce.Do(func() { close(h.release) })
 }
 
 func TestJoinBadConfig(t *testing.T) {

@@ -53,7 +53,7 @@ func (l *leg) onTrack(pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *w
 // process's decode share: a viewer whose stream another one here already
 // decoded, byte for byte, reuses that analysis.
 func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote) {
-	v := &viewer{share: shared, group: l.call}
+	v := &viewer{decodes: decodes, group: l.call}
 	defer v.close()
 	sb := samplebuilder.New(videoMaxLate, &codecs.VP8Packet{}, 90000, samplebuilder.WithMaxTimeDelay(videoMaxDelay))
 	var arrivals arrivalRing

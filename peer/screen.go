@@ -19,26 +19,36 @@ type extraTrack struct {
 // returns the track generation whose answer completes the share. Sharing
 // already, it only returns the current generation.
 func (l *leg) addScreen() (int, error) {
+	feed, err := l.newVideoFeed(ScreenKey)
+	if err != nil {
+		return 0, err
+	}
 	l.neg.mu.Lock()
 	defer l.neg.mu.Unlock()
 	if l.neg.screen != nil {
 		return l.neg.gen, nil
 	}
-	return l.addVideoTrackLocked(ScreenKey, true)
+	return l.addVideoTrackLocked(feed, true)
 }
 
-// addVideoTrack adds a video track of pattern (see addVideoTrackLocked).
-func (l *leg) addVideoTrack(pattern string, share bool) (int, error) {
+// addExtraTrack adds a video track of pattern beside the camera and the
+// screen (see addVideoTrackLocked).
+func (l *leg) addExtraTrack(pattern string) (int, error) {
+	feed, err := l.newVideoFeed(pattern)
+	if err != nil {
+		return 0, err
+	}
 	l.neg.mu.Lock()
 	defer l.neg.mu.Unlock()
-	return l.addVideoTrackLocked(pattern, share)
+	return l.addVideoTrackLocked(feed, false)
 }
 
-// addVideoTrackLocked adds a video track sending pattern, as the screen
+// addVideoTrackLocked adds a video track sending feed, as the screen
 // share or (share false) as an extra track, starts its sender and offers.
 // It returns the track generation whose answer completes that. neg.mu
-// must be held.
-func (l *leg) addVideoTrackLocked(pattern string, share bool) (int, error) {
+// must be held; the feed is made before it, since a first one encodes
+// its loop, which the read loop must not wait for.
+func (l *leg) addVideoTrackLocked(feed videoFeed, share bool) (int, error) {
 	pc := l.peerConnection()
 	if pc == nil {
 		return 0, ErrNotInCall
@@ -48,10 +58,6 @@ func (l *leg) addVideoTrackLocked(pattern string, share bool) (int, error) {
 		id = fmt.Sprintf("extra%d", len(l.neg.extra))
 	}
 	w, err := newSampleWriter(webrtc.MimeTypeVP8, id, "threeway-peer-"+l.role+"-"+id)
-	if err != nil {
-		return 0, err
-	}
-	feed, err := l.newVideoFeed(pattern)
 	if err != nil {
 		return 0, err
 	}

@@ -33,9 +33,10 @@ type source struct {
 	forceKey atomic.Bool // the next video frame is a key frame
 }
 
-// senders are a leg's camera and microphone switches. They are atomic:
-// the controls flip them while the send loops read them.
-type senders struct {
+// switches are a leg's camera and microphone switches and its ways to
+// misbehave. They are atomic: the controls flip them while the send loops
+// read them.
+type switches struct {
 	camera, mic source
 	// stalled stops the camera and microphone without telling anyone.
 	stalled atomic.Bool
@@ -117,7 +118,7 @@ func (l *leg) startSenders() error {
 	if err != nil {
 		return err
 	}
-	tone, err := loops.audioLoopFor(ToneHz(l.role))
+	tone, err := loops.audioLoopFor(l.ctx, ToneHz(l.role))
 	if err != nil {
 		return err
 	}
@@ -134,9 +135,9 @@ type videoFeed interface {
 }
 
 // newVideoFeed returns the replay of pattern's loop at the configured
-// size.
+// size; encoding the loop, the first time, stops when the leg ends.
 func (l *leg) newVideoFeed(pattern string) (videoFeed, error) {
-	loop, err := loops.videoLoopFor(loopKey{pattern: pattern, width: l.cfg.Width, height: l.cfg.Height,
+	loop, err := loops.videoLoopFor(l.ctx, loopKey{pattern: pattern, width: l.cfg.Width, height: l.cfg.Height,
 		fps: l.cfg.FPS, bitrateKbps: l.cfg.VideoBitrateKbps})
 	if err != nil {
 		return nil, err

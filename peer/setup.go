@@ -87,7 +87,7 @@ func (l *leg) build() error {
 	}
 	l.mu.Unlock()
 	pc.OnICECandidate(l.onLocalCandidate)
-	pc.OnConnectionStateChange(l.onState)
+	pc.OnConnectionStateChange(l.onStateChange)
 	pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) { l.onTrack(pc, track, r) })
 
 	stream := "threeway-peer-" + l.role

@@ -27,8 +27,9 @@ import (
 // the real server. It also plays the parts of call control the peer
 // reacts to: agent sign-in (presence, directory), help offers on demand
 // (offerHelp), joined after help.accept, ending a leg (endLeg), shares
-// (refused with shareRefuse, ended with stopShare), and it watches the media it receives: gaps in the
-// camera stream and the screen share's pattern.
+// (refused with shareRefuse, ended with stopShare), and it watches the
+// media it receives: gaps in the camera stream and the screen share's
+// pattern.
 type echoServer struct {
 	t      *testing.T
 	srv    *httptest.Server

@@ -83,7 +83,7 @@ func (p *Peer) counters() (Stats, *leg) {
 			Tiles: map[string]Tile{}}, nil
 	}
 	s := l.an.counters()
-	state, dropped := l.counters()
+	state, dropped := l.stateAndDropped()
 	s.ConnectionState = state.String()
 	s.InboundDropped = dropped
 	s.SocketClosed = p.sig.ended()

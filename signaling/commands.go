@@ -7,21 +7,22 @@ import (
 	"github.com/threeway-mcu/threeway/layout"
 )
 
-// command is one type of client message. Its payload is decoded before
-// anything else, so that a malformed message is bad_message whatever the
-// socket is; it runs only if the socket may send it.
+// command is one type of client message. Once the envelope is read and
+// the type is known, its payload is decoded before the socket is looked
+// at, so that a malformed message is bad_message whatever the socket is;
+// it runs only if the socket is what the command requires.
 type command struct {
-	from  sender
-	parse func(data []byte) (action, *ProtocolError)
+	requires requires
+	parse    func(data []byte) (action, *ProtocolError)
 }
 
-// sender is what a socket must be to send a command.
-type sender int
+// requires is what a socket must be to send a command.
+type requires int
 
 const (
-	anySocket    sender = iota
-	agentConsole        // signed in with agent.signin
-	party               // in a call
+	anySocket     requires = iota
+	consoleSocket          // signed in with agent.signin
+	partySocket            // in a call
 )
 
 // action runs a decoded command; l is the socket's leg for a party's
@@ -36,50 +37,50 @@ var commands = map[string]command{
 	"agent.signin": {anySocket, payload(func(s *session, _ *leg, m signInMessage) *ProtocolError {
 		return s.signIn(m.Token)
 	})},
-	"presence.set": {agentConsole, payload(func(s *session, _ *leg, m presenceMessage) *ProtocolError {
+	"presence.set": {consoleSocket, payload(func(s *session, _ *leg, m presenceMessage) *ProtocolError {
 		_, err := s.srv.center.SetPresence(s.agentID, m.State)
 		return asProtoErr(err)
 	})},
-	"help.accept": {agentConsole, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
+	"help.accept": {consoleSocket, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
 		return s.acceptHelp(m.Request)
 	})},
-	"help.reject": {agentConsole, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
+	"help.reject": {consoleSocket, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
 		return asProtoErr(s.srv.center.RejectHelp(s.agentID, m.Request))
 	})},
 
-	"offer": {party, payload(func(s *session, l *leg, m offerMessage) *ProtocolError {
+	"offer": {partySocket, payload(func(s *session, l *leg, m offerMessage) *ProtocolError {
 		return s.onOffer(l, m.SDP)
 	})},
-	"candidate": {party, payload(func(s *session, l *leg, m candidateMessage) *ProtocolError {
+	"candidate": {partySocket, payload(func(s *session, l *leg, m candidateMessage) *ProtocolError {
 		return s.onCandidate(l, m.Candidate)
 	})},
-	"leave":  {party, bare(hangup)},
-	"hangup": {party, bare(hangup)},
-	"help.request": {party, payload(func(s *session, l *leg, m helpRequestMessage) *ProtocolError {
+	"leave":  {partySocket, bare(hangup)},
+	"hangup": {partySocket, bare(hangup)},
+	"help.request": {partySocket, payload(func(s *session, l *leg, m helpRequestMessage) *ProtocolError {
 		req := call.HelpRequest{Mode: m.Mode, Queue: m.Queue, Agent: m.Agent, Number: m.Number}
 		_, err := s.srv.center.RequestHelp(l.callID, l.role, req)
 		return asProtoErr(err)
 	})},
-	"help.cancel": {party, payload(func(s *session, l *leg, m requestMessage) *ProtocolError {
+	"help.cancel": {partySocket, payload(func(s *session, l *leg, m requestMessage) *ProtocolError {
 		return asProtoErr(s.srv.center.CancelHelp(l.callID, l.role, m.Request))
 	})},
-	"layout.set": {party, payload(func(s *session, l *leg, m layoutMessage) *ProtocolError {
+	"layout.set": {partySocket, payload(func(s *session, l *leg, m layoutMessage) *ProtocolError {
 		mode, err := layout.ParseMode(m.Mode)
 		if err != nil {
 			return protoErr(CodeInvalidField, "mode must be equal or maximize")
 		}
 		return asProtoErr(s.srv.center.SetLayout(l.callID, l.role, call.Layout{Mode: mode, Party: call.Role(m.Party)}))
 	})},
-	"video.set":     {party, flagCommand((*call.Center).SetVideo)},
-	"audio.set":     {party, flagCommand((*call.Center).SetAudio)},
-	"self_view.set": {party, flagCommand((*call.Center).SetSelfView)},
-	"share.start": {party, bare(func(s *session, l *leg) *ProtocolError {
+	"video.set":     {partySocket, flagCommand("video.set", (*call.Center).SetVideo)},
+	"audio.set":     {partySocket, flagCommand("audio.set", (*call.Center).SetAudio)},
+	"self_view.set": {partySocket, flagCommand("self_view.set", (*call.Center).SetSelfView)},
+	"share.start": {partySocket, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StartShare(l.callID, l.role))
 	})},
-	"share.stop": {party, bare(func(s *session, l *leg) *ProtocolError {
+	"share.stop": {partySocket, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StopShare(l.callID, l.role))
 	})},
-	"party.drop": {party, payload(func(s *session, l *leg, m partyMessage) *ProtocolError {
+	"party.drop": {partySocket, payload(func(s *session, l *leg, m partyMessage) *ProtocolError {
 		target, ok := call.ParseRole(m.Party)
 		if !ok {
 			return protoErr(CodeInvalidField, "party must be customer, agent or third")
@@ -99,12 +100,12 @@ func (s *session) dispatch(typ string, data []byte) *ProtocolError {
 		return perr
 	}
 	var l *leg
-	switch cmd.from {
-	case agentConsole:
+	switch cmd.requires {
+	case consoleSocket:
 		if s.agentID == "" {
 			return protoErr(CodeNotSignedIn, "send agent.signin first")
 		}
-	case party:
+	case partySocket:
 		if l = s.currentLeg(); l == nil {
 			return protoErr(CodeNotJoined, "join a call first")
 		}
@@ -117,7 +118,7 @@ func payload[P any](run func(s *session, l *leg, m P) *ProtocolError) func([]byt
 	return func(data []byte) (action, *ProtocolError) {
 		var m P
 		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, protoErr(CodeBadMessage, "malformed message: %v", err)
+			return nil, protoErr(CodeBadMessage, "not a JSON object: %v", err)
 		}
 		return func(s *session, l *leg) *ProtocolError { return run(s, l, m) }, nil
 	}
@@ -133,12 +134,12 @@ func hangup(s *session, _ *leg) *ProtocolError {
 	return nil
 }
 
-// flagCommand makes a command of a center setter of a party's on/off
-// flag, reading `on`.
-func flagCommand(set func(*call.Center, string, call.Role, bool) error) func([]byte) (action, *ProtocolError) {
+// flagCommand makes the command typ of a center setter of a party's
+// on/off flag, reading `on`.
+func flagCommand(typ string, set func(*call.Center, string, call.Role, bool) error) func([]byte) (action, *ProtocolError) {
 	return payload(func(s *session, l *leg, m flagMessage) *ProtocolError {
 		if m.On == nil {
-			return protoErr(CodeInvalidField, "on must be true or false")
+			return protoErr(CodeInvalidField, "%s needs a boolean on", typ)
 		}
 		return asProtoErr(set(s.srv.center, l.callID, l.role, *m.On))
 	})

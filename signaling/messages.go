@@ -53,10 +53,23 @@ func asProtoErr(err error) *ProtocolError {
 }
 
 // envelope is what every client message has: its type, and the help
-// request it may name, which a refusal of it echoes.
+// request it may name, which a refusal of it echoes. Request is left
+// raw: only the help commands read it (through their own payloads, which
+// refuse a mistyped one), so on any other message it is foreign and no
+// reason to refuse.
 type envelope struct {
-	Type    string `json:"type"`
-	Request string `json:"request"`
+	Type    string          `json:"type"`
+	Request json.RawMessage `json:"request"`
+}
+
+// request is the help request the message names, if it names one as a
+// string.
+func (e envelope) request() string {
+	var r string
+	if json.Unmarshal(e.Request, &r) != nil {
+		return ""
+	}
+	return r
 }
 
 // The payloads of client messages (PROTOCOL.md), each decoded from the

@@ -170,8 +170,8 @@ func (s *session) attachOutputs(l *leg, pc *webrtc.PeerConnection) error {
 		if err != nil {
 			return err
 		}
-		media := track.Kind()
-		l.goMedia(func() { s.readRTCP(l, sender, media) })
+		codecType := track.Kind()
+		l.goMedia(func() { s.readRTCP(l, sender, codecType) })
 	}
 	return nil
 }

@@ -147,6 +147,7 @@ func TestProtocolRefusals(t *testing.T) {
 		}, "party_not_present"},
 		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "bad_message"},
 		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "bad_message"},
+		{"mistyped request foreign to the type", []string{`{"type":"hangup","request":7}`}, "not_joined"},
 		{"mistyped layout mode", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":5}`,
@@ -194,6 +195,43 @@ func TestProtocolRefusals(t *testing.T) {
 			ws.sendRaw(`{"type":"dance"}`)
 			ws.expectError("unknown_type")
 		})
+	}
+}
+
+// A refusal's text says what was wrong with the message, and its request
+// is echoed when the message named one as a string. A `request` foreign to
+// the message's type is ignored, whatever its JSON type; the help
+// commands, whose field it is, refuse a mistyped one.
+func TestRefusalTexts(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	ws := dialWS(t, ts.ws)
+	refused := func(send, code, text string, request any) {
+		t.Helper()
+		ws.sendRaw(send)
+		m := ws.next("error")
+		msg, _ := m["message"].(string)
+		if m["code"] != code || !strings.HasPrefix(msg, text) {
+			t.Errorf("%s: error %v %q, want %s %q", send, m["code"], msg, code, text)
+		}
+		if m["request"] != request {
+			t.Errorf("%s: error echoes request %v, want %v", send, m["request"], request)
+		}
+	}
+	refused(`{"type":"hangup","request":5}`, "not_joined", "join a call first", nil)
+	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "join a call first", "h1")
+	refused(`{"type":"video.set","on":"yes"}`, "bad_message", "not a JSON object: ", nil)
+	refused(`{"type":"help.accept","request":7}`, "bad_message", "not a JSON object: ", nil)
+
+	ws.sendRaw(`{"type":"join","call":"` + c.Call + `","role":"agent","token":"` + c.Agent.Token + `","name":"Al"}`)
+	ws.next("joined")
+	refused(`{"type":"video.set"}`, "invalid_field", "video.set needs a boolean on", nil)
+	refused(`{"type":"audio.set","on":null}`, "invalid_field", "audio.set needs a boolean on", nil)
+	refused(`{"type":"self_view.set","request":"h2"}`, "invalid_field", "self_view.set needs a boolean on", "h2")
+	refused(`{"type":"help.cancel","request":5}`, "bad_message", "not a JSON object: ", nil)
+	ws.sendRaw(`{"type":"hangup","request":5}`)
+	if m := ws.next("left"); m["reason"] != "hangup" {
+		t.Errorf("left after a hangup naming a numeric request: reason %v, want hangup", m["reason"])
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/mixer"
 )
@@ -130,14 +132,14 @@ func (r *room) applyForwarding(s *call.Snapshot) {
 	if pair != r.pair {
 		r.pair = pair
 		for _, role := range call.Roles {
-			r.forward.SetSubscribers(forwardID(role, "video"))
-			r.forward.SetSubscribers(forwardID(role, "audio"))
+			r.forward.SetSubscribers(forwardID(role, webrtc.RTPCodecTypeVideo))
+			r.forward.SetSubscribers(forwardID(role, webrtc.RTPCodecTypeAudio))
 		}
 		if pair[0] != nil {
 			for i, from := range pair {
 				to := pair[1-i]
-				r.forward.SetSubscribers(forwardID(from.role, "video"), to.sfuVideo)
-				r.forward.SetSubscribers(forwardID(from.role, "audio"), to.audioOut.(mixer.RTPWriter))
+				r.forward.SetSubscribers(forwardID(from.role, webrtc.RTPCodecTypeVideo), to.sfuVideo)
+				r.forward.SetSubscribers(forwardID(from.role, webrtc.RTPCodecTypeAudio), to.audioOut.(mixer.RTPWriter))
 			}
 		}
 	}
@@ -161,7 +163,10 @@ func (r *room) sharer() call.Role {
 	return ""
 }
 
-func forwardID(role call.Role, media string) string { return string(role) + "/" + media }
+// forwardID names a party's forwarded video or audio in sfu mode.
+func forwardID(role call.Role, codecType webrtc.RTPCodecType) string {
+	return string(role) + "/" + codecType.String()
+}
 
 // keyframeFor handles a viewer's PLI: mcu forces one in its view; sfu
 // forces one in the placeholder the viewer sees, or asks the party whose

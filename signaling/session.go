@@ -198,7 +198,7 @@ func (s *session) handle(data []byte) {
 	}
 	if perr != nil {
 		if perr.Request == "" {
-			perr.Request = env.Request
+			perr.Request = env.request()
 		}
 		if m := s.srv.observe(); m != nil {
 			m.Refused(perr.Code)

@@ -15,13 +15,13 @@ import (
 
 // readRTCP drains a sender's RTCP, which pion's interceptors need, and
 // turns the viewer's key frame requests into key frames.
-func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, media webrtc.RTPCodecType) {
+func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, codecType webrtc.RTPCodecType) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
 			return
 		}
-		if media != webrtc.RTPCodecTypeVideo {
+		if codecType != webrtc.RTPCodecTypeVideo {
 			continue
 		}
 		for _, p := range pkts {
@@ -53,16 +53,16 @@ const (
 // kindOfTrack tells a party's tracks apart by their place in its offer:
 // the first video m-line is the camera, a later one the screen; the first
 // audio m-line is the microphone.
-func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, media webrtc.RTPCodecType) trackKind {
+func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, codecType webrtc.RTPCodecType) trackKind {
 	for _, t := range pc.GetTransceivers() {
-		if t.Kind() != media {
+		if t.Kind() != codecType {
 			continue
 		}
 		first := t.Receiver() == receiver
 		switch {
-		case media == webrtc.RTPCodecTypeVideo && first:
+		case codecType == webrtc.RTPCodecTypeVideo && first:
 			return camera
-		case media == webrtc.RTPCodecTypeVideo:
+		case codecType == webrtc.RTPCodecTypeVideo:
 			return screen
 		case first:
 			return microphone
@@ -87,9 +87,9 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 		l.keyframe = pli
 		l.mu.Unlock()
 		pli()
-		err = l.room.forward.Forward(forwardID(l.role, "video"), track)
+		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeVideo), track)
 	case l.room.mode == call.SFU:
-		err = l.room.forward.Forward(forwardID(l.role, "audio"), track)
+		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeAudio), track)
 	case kind == camera:
 		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
 	case kind == screen:
@@ -98,7 +98,7 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 		err = l.room.mixer.IngestAudio(string(l.role), track)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		l.log.Debug("track ended", "media", track.Kind(), "err", err)
+		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
 	}
 }
 

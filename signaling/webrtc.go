@@ -35,8 +35,8 @@ type ICEParams struct {
 // countSent, every NACK, PLI and FIR the PeerConnection sends is counted
 // by type.
 func newAPI(p ICEParams, countSent func(typ string)) (*webrtc.API, error) {
-	media := &webrtc.MediaEngine{}
-	if err := registerCodecs(media); err != nil {
+	engine := &webrtc.MediaEngine{}
+	if err := registerCodecs(engine); err != nil {
 		return nil, err
 	}
 	registry := &interceptor.Registry{}
@@ -45,14 +45,14 @@ func newAPI(p ICEParams, countSent func(typ string)) (*webrtc.API, error) {
 		// NACK generator writes as well as our own PLIs.
 		registry.Add(rtcpCounterFactory{countSent})
 	}
-	if err := webrtc.RegisterDefaultInterceptors(media, registry); err != nil {
+	if err := webrtc.RegisterDefaultInterceptors(engine, registry); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	settings, err := settingEngine(p)
 	if err != nil {
 		return nil, err
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(media),
+	return webrtc.NewAPI(webrtc.WithMediaEngine(engine),
 		webrtc.WithInterceptorRegistry(registry),
 		webrtc.WithSettingEngine(settings)), nil
 }
