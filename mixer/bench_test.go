@@ -32,7 +32,7 @@ var benchParties = []string{"customer", "agent", "third"}
 
 // inputClip is one party's encoded video: raw RTP packets per frame, with
 // sequence numbers and timestamps rewritten as the clip loops so that the
-// sample builder sees one endless stream.
+// frame builder sees one endless stream.
 type inputClip struct {
 	frames  [][][]byte // frame → packets (marshalled RTP)
 	encoded [][]byte   // frame → VP8 payload, for the libvpx-only baseline
@@ -269,9 +269,8 @@ func BenchmarkCallMedia(b *testing.B) {
 
 // TestCallMediaSteadyStateAllocations: the whole video path (RTP parsing,
 // joining packets into frames, decode, scaling, composition, encode)
-// allocates nothing per frame. Pion's sample builder, which makes a fresh
-// slice and media.Sample for every frame, only takes over after loss or
-// reordering, which the bench's input does not have.
+// allocates nothing per frame. (Loss and reordering allocate nothing
+// either: TestLossySourceAllocations.)
 func TestCallMediaSteadyStateAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("encodes video")

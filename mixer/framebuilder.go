@@ -1,104 +1,146 @@
 package mixer
 
 import (
+	"math"
+	"time"
+
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4/pkg/media"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 )
 
+// maxFramePackets bounds one frame: a frame whose end never comes is
+// dropped past it. 512 packets hold a 600 KB frame, more than a 4K
+// screen's key frame.
+const maxFramePackets = 512
+
 // frameBuilder turns a video track's packets into frames as soon as each
-// frame is whole. Packets that come in order, frame after frame, are
-// joined here the moment a frame's last packet is in. After a gap or a
-// packet out of order, pion's sample builder takes over, so that
-// retransmissions fill holes and what never comes is counted as dropped,
-// until a whole frame again follows everything before it.
+// frame is whole. Packets that come in order are joined the moment a
+// frame's last packet is in. A packet after a missing one waits, in a
+// buffer kept for the source's life (reorder.go), for the missing one:
+// a retransmission that fills the hole lets everything after it through
+// at once. A hole is lost for good once the packets after it have waited
+// lostAfter, or when a newer packet would not fit the buffer, or when a
+// whole key frame waits after it: the frame it broke is dropped and the
+// packets after it go on, so the source asks for a key frame at once.
 //
-// Pion's builder alone would hold each complete frame until the next
-// frame's first packet arrives (to learn its duration), a frame interval
-// of delay that a mixer cannot afford, and its Flush mishandles a frame
-// of several packets; so it is flushed only to hand back over, and then
-// replaced.
+// Pion's sample builder cannot give a hole up early without losing the
+// whole frames after it, holds every frame until the next one starts,
+// and is 1 MiB to make anew: see docs/performance.md.
 type frameBuilder struct {
-	maxLate   uint16
-	depack    rtp.Depacketizer
-	clockRate uint32
-	packets   *packetPool
-	endsFrame func(*rtp.Packet) bool // the frame's last packet
+	depack         rtp.Depacketizer
+	packets        *packetPool
+	endsFrame      func(*rtp.Packet) bool // the frame's last packet
+	startsKeyframe func(payload []byte) bool
+	now            func() time.Time // when packets arrive, to time a hole's wait
 
-	builder *samplebuilder.SampleBuilder // nil while packets come in order
+	// Reordering (reorder.go).
+	started bool
+	next    uint16 // the sequence number the frame being built takes next
+	waiting [reorderSlots]waitingPacket
+	held    int       // packets waiting
+	since   time.Time // when the oldest packet waiting arrived
 
-	started    bool
-	prev       uint16        // last sequence number pushed
-	frameStart uint16        // first sequence number of the frame being built
-	contiguous bool          // its packets so far came in order
-	prevEndTS  uint32        // timestamp of the frame that ends at frameStart-1
-	prevOut    bool          // that frame, and all before it, has left
-	frame      []*rtp.Packet // in order: the frame being built
-	ready      []*media.Sample
-	sample     media.Sample // the last frame joined here, reused
-	data       []byte       // its bytes, reused
-	dropped    uint16       // packets dropped here since the last sample
+	// Joining.
+	frame   []*rtp.Packet // in order: the frame being built
+	broken  bool          // a packet of the frame being built was given up
+	dropped int           // packets given up since the last frame out
+	ready   []media.Sample
+	bufs    [][]byte // the ready frames' bytes, reused
+	popped  int
 }
 
-func newFrameBuilder(maxLate uint16, d rtp.Depacketizer, clockRate uint32, packets *packetPool,
-	endsFrame func(*rtp.Packet) bool) *frameBuilder {
-	return &frameBuilder{maxLate: maxLate, depack: d, clockRate: clockRate, packets: packets, endsFrame: endsFrame}
+func newFrameBuilder(d rtp.Depacketizer, packets *packetPool, endsFrame func(*rtp.Packet) bool,
+	startsKeyframe func([]byte) bool, now func() time.Time) *frameBuilder {
+	return &frameBuilder{depack: d, packets: packets, endsFrame: endsFrame, startsKeyframe: startsKeyframe, now: now}
 }
 
-// push takes a packet; pop then returns what completed. A sample is valid
-// until the next push.
+// push takes a packet; pop then returns the frames completed, in order,
+// and news of packets given up (a sample with PrevDroppedPackets set and
+// maybe no data). A sample is valid until the next push after pop has
+// returned nil.
 func (b *frameBuilder) push(pkt *rtp.Packet) {
-	seq, prev := pkt.SequenceNumber, b.prev
-	inOrder := !b.started || seq == prev+1
-	if !b.started || seq-prev < 0x8000 { // newer than anything so far
-		b.prev = seq
+	if b.popped == len(b.ready) {
+		b.ready, b.popped = b.ready[:0], 0
 	}
-	b.started = true
-	if b.builder == nil && inOrder && len(pkt.Payload) == 0 {
+	if !b.started {
+		b.started, b.next = true, pkt.SequenceNumber
+	}
+	if pkt.SequenceNumber == b.next && b.held == 0 {
+		b.next++
+		b.take(pkt)
+	} else {
+		b.reorder(pkt)
+	}
+	if b.dropped > 0 {
+		// News of the loss now, not with the next whole frame: the
+		// source asks for a key frame at once.
+		b.ready = append(b.ready, media.Sample{PrevDroppedPackets: b.takeDropped()})
+	}
+}
+
+func (b *frameBuilder) pop() *media.Sample {
+	if b.popped == len(b.ready) {
+		return nil
+	}
+	b.popped++
+	return &b.ready[b.popped-1]
+}
+
+// take adds the packet that follows everything taken so far (or a gap
+// breakFrame was told of) to the frame being built.
+func (b *frameBuilder) take(p *rtp.Packet) {
+	if len(p.Payload) == 0 {
 		// Padding (a sender probing bandwidth): it only takes a sequence
 		// number, and in a frame it would look like one with no start.
-		b.packets.put(pkt)
+		b.packets.put(p)
 		return
 	}
-	if b.builder == nil && (!inOrder || b.cannotTake(pkt)) {
-		b.handOver(prev)
+	if len(b.frame) > 0 && p.Timestamp != b.frame[0].Timestamp {
+		b.endFrame() // its end was never marked: the next picture shows where it was
 	}
-	if b.builder != nil {
-		b.pushToPion(pkt, inOrder)
-		return
+	if len(b.frame) == maxFramePackets {
+		b.broken = true
+		b.endFrame()
 	}
-	b.frame = append(b.frame, pkt)
-	if b.endsFrame(pkt) {
-		b.join()
+	b.frame = append(b.frame, p)
+	if b.endsFrame(p) {
+		b.endFrame()
 	}
 }
 
-// cannotTake reports whether pkt cannot belong to the frame being built,
-// as its picture is another or the frame is already as long as a builder
-// waits: its end was never marked. Pion's builder then bounds it, and
-// ends frames where their timestamps change.
-func (b *frameBuilder) cannotTake(pkt *rtp.Packet) bool {
-	return len(b.frame) > 0 && (pkt.Timestamp != b.frame[0].Timestamp || len(b.frame) >= int(b.maxLate))
+// breakFrame tells the joining that packets were given up after the
+// frame being built: it cannot be whole.
+func (b *frameBuilder) breakFrame() {
+	if len(b.frame) > 0 {
+		b.broken = true
+	}
 }
 
-// join makes a sample of the frame's packets, which came in order after
-// everything before them.
-func (b *frameBuilder) join() {
-	b.data = b.data[:0]
-	ok := b.depack.IsPartitionHead(b.frame[0].Payload)
+// endFrame gives the frame being built out, or drops it if a packet of it
+// was given up or its start never came.
+func (b *frameBuilder) endFrame() {
+	defer b.releaseFrame()
+	if b.broken || !b.depack.IsPartitionHead(b.frame[0].Payload) {
+		b.broken = false
+		b.dropped += len(b.frame)
+		return
+	}
+	i := len(b.ready)
+	if i == len(b.bufs) {
+		b.bufs = append(b.bufs, nil)
+	}
+	data := b.bufs[i][:0]
 	for _, p := range b.frame {
 		payload, err := b.depack.Unmarshal(p.Payload)
-		ok = ok && err == nil
-		b.data = append(b.data, payload...)
+		if err != nil {
+			b.dropped += len(b.frame)
+			return
+		}
+		data = append(data, payload...)
 	}
-	if ok {
-		b.sample = media.Sample{Data: b.data, PacketTimestamp: b.frame[0].Timestamp, PrevDroppedPackets: b.dropped}
-		b.ready = append(b.ready, &b.sample)
-		b.dropped = 0
-	} else {
-		b.dropped += uint16(len(b.frame)) // the frame's start was lost before the stream reached us
-	}
-	b.releaseFrame()
+	b.bufs[i] = data
+	b.ready = append(b.ready, media.Sample{Data: data, PacketTimestamp: b.frame[0].Timestamp,
+		PrevDroppedPackets: b.takeDropped()})
 }
 
 func (b *frameBuilder) releaseFrame() {
@@ -109,75 +151,18 @@ func (b *frameBuilder) releaseFrame() {
 	b.frame = b.frame[:0]
 }
 
-// handOver gives the frame being built to a new pion builder, which takes
-// the packets from here on. Everything up to the frame (or, between
-// frames, up to prev) has left already, joined or dropped here.
-func (b *frameBuilder) handOver(prev uint16) {
-	b.builder = samplebuilder.New(b.maxLate, b.depack, b.clockRate, samplebuilder.WithPacketReleaseHandler(b.release))
-	b.frameStart, b.contiguous = prev+1, true
-	if len(b.frame) > 0 {
-		b.frameStart = b.frame[0].SequenceNumber
-	}
-	b.prevOut = true
-	for i, p := range b.frame {
-		b.builder.Push(p)
-		b.frame[i] = nil
-	}
-	b.frame = b.frame[:0]
+func (b *frameBuilder) takeDropped() uint16 {
+	n := uint16(min(b.dropped, math.MaxUint16))
+	b.dropped = 0
+	return n
 }
-
-// pushToPion feeds pion's builder, and takes the packets back once a whole
-// frame follows everything pion has given out. (Pion lets go of the
-// packets it has given out lazily, one per push, so what it has released
-// says nothing of that: after a burst it stays behind for good.)
-func (b *frameBuilder) pushToPion(pkt *rtp.Packet, inOrder bool) {
-	seq, ts := pkt.SequenceNumber, pkt.Timestamp
-	if !inOrder {
-		b.contiguous = false
-	}
-	last := b.endsFrame(pkt)
-	b.builder.Push(pkt) // pkt may be released (and reused) from here on
-	b.takeFromPion()
-	if !last {
-		return
-	}
-	if b.contiguous && b.prevOut {
-		// Caught up: this frame follows everything given out. Flush gives
-		// it out; the builder, confused by Flush, is dropped, and what it
-		// counted as dropped since that frame with it.
-		b.builder.Flush()
-		b.takeFromPion()
-		b.builder = nil
-		return
-	}
-	b.frameStart, b.contiguous = seq+1, true
-	b.prevEndTS, b.prevOut = ts, false
-}
-
-// takeFromPion queues the frames pion's builder has finished. Pion gives
-// frames out in order, so once the frame before the one being built is
-// out, everything before that is out or dropped.
-func (b *frameBuilder) takeFromPion() {
-	for s := b.builder.Pop(); s != nil; s = b.builder.Pop() {
-		b.ready = append(b.ready, s)
-		if s.PacketTimestamp == b.prevEndTS {
-			b.prevOut = true
-		}
-	}
-}
-
-func (b *frameBuilder) pop() *media.Sample {
-	if len(b.ready) == 0 {
-		return nil
-	}
-	s := b.ready[0]
-	n := copy(b.ready, b.ready[1:])
-	b.ready[n] = nil
-	b.ready = b.ready[:n]
-	return s
-}
-
-func (b *frameBuilder) release(p *rtp.Packet) { b.packets.put(p) }
 
 // lastOfVideoFrame: the RTP marker bit ends a video frame (RFC 7741).
 func lastOfVideoFrame(p *rtp.Packet) bool { return p.Marker }
+
+// startsVP8Keyframe reports whether an RTP payload of VP8 starts a key
+// frame.
+func startsVP8Keyframe(payload []byte) bool {
+	_, _, key := vp8KeyframeStart(payload)
+	return key
+}

@@ -12,13 +12,8 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
-const (
-	// videoMaxLate is how many packets the sample builder waits for a
-	// missing one before it gives the frame up.
-	videoMaxLate = 128
-	// keyframeRequestInterval rate-limits PLIs to one sender.
-	keyframeRequestInterval = 500 * time.Millisecond
-)
+// keyframeRequestInterval rate-limits PLIs to one sender.
+const keyframeRequestInterval = 500 * time.Millisecond
 
 // The largest picture a source may send: 4K, enough for a screen share.
 const maxSourceWidth, maxSourceHeight = 3840, 2160
@@ -57,7 +52,8 @@ func newSource(id string, now func() time.Time, requestKeyframe func(), observe 
 		waitingForKey:   true,
 		observe:         observe,
 	}
-	s.builder = newFrameBuilder(videoMaxLate, &codecs.VP8Packet{}, 90000, &s.packets, lastOfVideoFrame)
+	s.builder = newFrameBuilder(&codecs.VP8Packet{}, &s.packets, lastOfVideoFrame, startsVP8Keyframe,
+		func() time.Time { return s.now() })
 	return s, nil
 }
 
@@ -74,14 +70,22 @@ func (s *source) ingest(r RTPReader) error {
 }
 
 // push hands one packet to the frame builder and decodes what completes.
+// After packets lost for good, nothing decodes before the next key frame,
+// which is asked for at once unless it is among what completed.
 func (s *source) push(pkt *rtp.Packet) {
 	s.builder.push(pkt)
+	lost := false
 	for sample := s.builder.pop(); sample != nil; sample = s.builder.pop() {
 		if sample.PrevDroppedPackets > 0 {
 			s.observe.PacketsLost(int(sample.PrevDroppedPackets))
-			s.needKeyframe("packets lost")
+			s.waitingForKey, lost = true, true
 		}
-		s.decode(sample.Data)
+		if len(sample.Data) > 0 {
+			s.decode(sample.Data)
+		}
+	}
+	if lost && s.waitingForKey {
+		s.needKeyframe("packets lost")
 	}
 }
 

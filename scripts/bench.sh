@@ -15,7 +15,7 @@ PORT=${PORT:-18080}
 WORK=$(mktemp -d)
 
 echo "== mixer and codec benchmarks"
-go test -run '^$' -bench 'CallMedia|CallAudio|VP8|Scale|Opus' -benchtime 20x ./mixer ./codec | grep -E '^(Benchmark|ok)'
+go test -run '^$' -bench 'CallMedia|CallAudio|SourceLoss|VP8|Scale|Opus' -benchtime 20x ./mixer ./codec | grep -E '^(Benchmark|ok)'
 
 echo "== load test: $CALLS calls for $DURATION"
 go build -o bin/threeway ./cmd/threeway
