@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -32,13 +33,18 @@ func TestPlayoutBuffer(t *testing.T) {
 			{[]uint16{10, 11}, "10"}, {[]uint16{13}, "11"}, {[]uint16{14}, "lost"}, {nil, "13"}, {nil, "14"},
 		}},
 		{"a packet after its frame was played is dropped", []playoutStep{
-			{[]uint16{10, 12}, "10"}, {nil, "lost"}, {[]uint16{11, 13}, "12"}, {nil, "13"}, {nil, "-"},
+			{[]uint16{10, 11}, "10"}, {[]uint16{13}, "11"}, {[]uint16{14}, "lost"}, {[]uint16{12, 15}, "13"},
+			{nil, "14"}, {nil, "15"}, {nil, "-"},
+		}},
+		{"a packet later than its successors by less than the jitter is waited for", []playoutStep{
+			{[]uint16{10, 12}, "10"}, {nil, "-"}, {[]uint16{11, 13}, "11"}, {nil, "12"}, {nil, "13"},
 		}},
 		{"a duplicate after an underrun is not played again", []playoutStep{
-			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{11, 12}, "-"}, {[]uint16{13}, "12"}, {nil, "13"},
+			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{11, 12}, "-"}, {[]uint16{13}, "-"},
+			{[]uint16{14}, "-"}, {[]uint16{15}, "12"}, {nil, "13"}, {nil, "14"}, {nil, "15"}, {nil, "-"},
 		}},
-		{"after an underrun it buffers again", []playoutStep{
-			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{12}, "-"}, {[]uint16{13}, "12"},
+		{"after an underrun it buffers again, as deep as the gap was long", []playoutStep{
+			{[]uint16{10, 11}, "10"}, {nil, "11"}, {nil, "-"}, {[]uint16{12}, "-"}, {[]uint16{13}, "-"}, {[]uint16{14}, "12"},
 		}},
 		{"a burst keeps only the newest jitterMax frames", []playoutStep{
 			{[]uint16{10, 11, 12, 13, 14, 15, 16, 17}, "12"}, {nil, "13"},
@@ -62,7 +68,7 @@ func TestPlayoutBuffer(t *testing.T) {
 			buf := make([]byte, maxOpusPacket)
 			for i, step := range tt.steps {
 				for _, seq := range step.arrive {
-					b.push(seq, []byte{byte(seq), 1})
+					b.push(seq, uint32(int16(seq))*codec.FrameSamples, tickTime(i), []byte{byte(seq), 1})
 				}
 				n, what := b.pop(buf)
 				got := "-"
@@ -100,7 +106,7 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 	if err := enc.SetInbandFEC(20); err != nil {
 		t.Fatal(err)
 	}
-	v, err := newVoice("a", NopObserver{})
+	v, err := newVoice("a", NopObserver{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +124,7 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i != lost {
-			v.buffer(uint16(1000+i), pkt)
+			v.buffer(uint16(1000+i), uint32(i)*codec.FrameSamples, tickTime(i), pkt)
 		}
 		if i == 0 {
 			continue // jitterTarget: the first tick comes with the second packet
@@ -137,6 +143,10 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 		t.Errorf("late %d, overruns %d; want none", v.jitter.late, v.jitter.overruns)
 	}
 }
+
+// tickTime is when the audio clock's tick i comes, from an arbitrary
+// start.
+func tickTime(i int) time.Time { return time.Unix(1_700_000_000, 0).Add(time.Duration(i) * mixPeriod) }
 
 // tone is the i-th 20 ms frame of a continuous sine.
 func tone(freq float64, i int) []int16 {

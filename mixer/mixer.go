@@ -38,8 +38,9 @@ type Params struct {
 	// share one set. nil: slots of this mixer's own, one per CPU.
 	CPU *CPUSlots
 	// Clock ticks the views and the audio mix, and times key frame
-	// requests and the sizes views show. nil: the wall clock. Offline
-	// keeps its own time and ignores it.
+	// requests, the sizes views show and when packets arrive (a video
+	// hole's wait, a voice's jitter). nil: the wall clock. Offline keeps
+	// its own time and ignores it.
 	Clock Clock
 }
 

@@ -3,6 +3,7 @@ package mixer
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -21,19 +22,30 @@ type voice struct {
 	// Owned by the ingest goroutine.
 	packets packetPool
 	observe Observer
+	now     func() time.Time // the mixer's clock, which the audio ticks on
 
 	mu      sync.Mutex
 	jitter  playoutBuffer
 	decoder *codec.OpusDecoder // closed (nil) once the voice's track ended
 
 	// Owned by the audio clock.
-	muted     bool
-	concealed int
-	pcm       []int16 // the voice's current 20 ms
-	scratch   []int16 // decoder output, up to 120 ms
+	muted   bool
+	gap     int        // frames concealed in a row
+	made    voiceTally // how the voice's frames were made
+	pcm     []int16    // the voice's current 20 ms
+	scratch []int16    // decoder output, up to 120 ms
 }
 
-func newVoice(id string, observe Observer) (*voice, error) {
+// voiceTally counts a voice's 20 ms frames by how they were made, since
+// its first packet played.
+type voiceTally struct {
+	decoded   int // from their own packets
+	rebuilt   int // from the next packet (its in-band FEC, or concealed by libopus if it has none)
+	concealed int // by libopus's loss concealment
+	silent    int // nothing: concealed too long, or an undecodable packet
+}
+
+func newVoice(id string, observe Observer, now func() time.Time) (*voice, error) {
 	dec, err := codec.NewOpusDecoder()
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", id, err)
@@ -41,6 +53,7 @@ func newVoice(id string, observe Observer) (*voice, error) {
 	return &voice{
 		id:      id,
 		observe: observe,
+		now:     now,
 		decoder: dec,
 		pcm:     make([]int16, codec.FrameSamples),
 		scratch: make([]int16, codec.FrameSamples*6),
@@ -57,25 +70,26 @@ func (v *voice) ingest(r RTPReader) error {
 		if err != nil {
 			return err
 		}
-		v.buffer(pkt.SequenceNumber, pkt.Payload)
+		v.buffer(pkt.SequenceNumber, pkt.Timestamp, v.now(), pkt.Payload)
 		v.packets.put(pkt)
 	}
 }
 
-// buffer queues one packet for the clock; empty and oversized payloads are
-// no Opus frame and are dropped.
-func (v *voice) buffer(seq uint16, data []byte) {
+// buffer queues one packet, with sequence number seq and RTP timestamp ts,
+// which arrived at at, for the clock; empty and oversized payloads are no
+// Opus frame and are dropped.
+func (v *voice) buffer(seq uint16, ts uint32, at time.Time, data []byte) {
 	if len(data) == 0 || len(data) > maxOpusPacket {
 		v.observe.PacketDiscarded()
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.jitter.push(seq, data)
+	v.jitter.push(seq, ts, at, data)
 }
 
 // next fills v.pcm with the voice's next 20 ms and reports whether it holds
-// sound: decoded, concealed after a loss, or nothing (silent).
+// sound: decoded, rebuilt or concealed after a loss, or nothing (silent).
 // A lost frame is rebuilt from the next packet's in-band FEC when that
 // packet is here and carries it, and concealed otherwise.
 func (v *voice) next(packet []byte) bool {
@@ -89,30 +103,42 @@ func (v *voice) next(packet []byte) bool {
 	}
 	var samples int
 	var err error
+	tally := &v.made.concealed
 	switch {
 	case what == playoutPacket:
 		samples, err = v.decoder.Decode(packet[:n], v.scratch)
-		v.concealed = 0
+		v.gap, tally = 0, &v.made.decoded
 	case what == playoutLost:
 		if n, ok := v.jitter.peek(packet); ok {
 			samples, err = v.decoder.DecodeFEC(packet[:n], v.scratch)
+			tally = &v.made.rebuilt
 		} else {
 			samples, err = v.decoder.Conceal(v.scratch)
 		}
-		v.concealed = 0
-	case v.concealed < maxConceal:
+		v.gap = 0
+	case v.gap < maxConceal:
 		samples, err = v.decoder.Conceal(v.scratch)
-		v.concealed++
+		v.gap++
 	default:
+		v.count(&v.made.silent)
 		return false
 	}
 	if err != nil || samples < codec.FrameSamples {
 		// Frames of other durations are not used by WebRTC senders;
 		// treat them like loss rather than play a short frame.
+		v.count(&v.made.silent)
 		return false
 	}
+	v.count(tally)
 	copy(v.pcm, v.scratch[:codec.FrameSamples])
 	return true
+}
+
+// count adds a frame to one of v.made's counts, once a packet has played.
+func (v *voice) count(n *int) {
+	if v.jitter.played {
+		*n++
+	}
 }
 
 // skip drops the voice's next 20 ms unheard.
@@ -120,7 +146,7 @@ func (v *voice) skip(packet []byte) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.jitter.pop(packet)
-	v.concealed = maxConceal
+	v.gap = maxConceal
 }
 
 // close frees the decoder; the voice is silent from then on.
