@@ -35,6 +35,13 @@
 // from a copy at the sender's size. Its doc and its unpacking lock's say
 // how decodes and views take turns on that buffer, and the lock order.
 //
+// Loss: a video source's packets after a missing one wait for NACK's
+// retransmission, a bounded time (reorder.go); past it, the source asks
+// for a key frame and its tile keeps the last whole picture until it
+// comes. A voice's jitter buffer is as deep as its packets' jitter needs
+// (jitter.go) and rebuilds a lost frame from the next packet's in-band
+// FEC, which the mixes' encoders code too.
+//
 // A view's compose and encode take one of a few CPU slots (CPUSlots), one
 // per CPU the process may use, so views never outnumber cores inside
 // libvpx; sources decode without waiting for slots, since every frame must
