@@ -1,0 +1,199 @@
+package netcond
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// echoServer echoes every TCP connection on loopback until the test ends.
+func echoServer(t *testing.T) *net.TCPAddr {
+	t.Helper()
+	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr)
+}
+
+func newNet(t *testing.T, c Conditions) *Net {
+	t.Helper()
+	n, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+// roundTrip writes one byte and times its echo.
+func roundTrip(t *testing.T, c net.Conn) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if _, err := c.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+func TestTCPDelaysEachWay(t *testing.T) {
+	echo := echoServer(t)
+	n := newNet(t, Conditions{Delay: 30 * time.Millisecond})
+	dialled, err := n.Dial("tcp4", echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward, err := n.ForwardTCP(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forwarded, err := net.DialTCP("tcp4", nil, forward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forwarded.Close()
+	for name, c := range map[string]net.Conn{"dialled": dialled, "forwarded": forwarded} {
+		for range 3 {
+			if rtt := roundTrip(t, c); rtt < 60*time.Millisecond || rtt > 90*time.Millisecond {
+				t.Errorf("%s: round trip %v with 30 ms each way", name, rtt)
+			}
+		}
+	}
+}
+
+func TestTCPKeepsOrderUnderJitter(t *testing.T) {
+	echo := echoServer(t)
+	n := newNet(t, Conditions{Delay: 5 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 5})
+	c, err := n.Dial("tcp4", echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 200
+	var sent bytes.Buffer
+	for i := range count {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(i))
+		sent.Write(b[:])
+		if _, err := c.Write(b[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]byte, sent.Len())
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, sent.Bytes()) {
+		t.Error("the stream came back out of order")
+	}
+}
+
+func TestTCPRateAndOutageStall(t *testing.T) {
+	echo := echoServer(t)
+	n := newNet(t, Conditions{Rate: 800_000, Outages: []Outage{{At: 0, For: 300 * time.Millisecond}}})
+	c, err := n.Dial("tcp4", echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 25 KB each way at 800 kbit/s: 250 ms out, 250 ms back, after the
+	// 300 ms outage (which the echo's return leg misses).
+	const size = 25_000
+	data := bytes.Repeat([]byte("threeway"), size/8)
+	start := time.Now()
+	if _, err := c.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(c, first); err != nil {
+		t.Fatal(err)
+	}
+	firstAt := time.Since(start)
+	rest := make([]byte, size-1)
+	if _, err := io.ReadFull(c, rest); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("first byte back after %v, all %d after %v", firstAt, size, took)
+	if firstAt < 300*time.Millisecond {
+		t.Errorf("the first byte came back after %v, inside a 300 ms outage", firstAt)
+	}
+	if took < 750*time.Millisecond || took > 1000*time.Millisecond {
+		t.Errorf("%d bytes each way at 800 kbit/s after a 300 ms stall took %v, want about 800 ms", size, took)
+	}
+	if !bytes.Equal(append(first, rest...), data) {
+		t.Error("the stream came back changed")
+	}
+}
+
+func TestTCPThroughListenAndClose(t *testing.T) {
+	n := newNet(t, Conditions{Delay: 20 * time.Millisecond})
+	l, err := n.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	server := <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	start := time.Now()
+	if _, err := c.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(server, make([]byte, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("accepted connection read after %v, want 20 ms of delay", d)
+	}
+	// Close ends what the Net made; reads fail at once.
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.Read(make([]byte, 1)); err == nil {
+		t.Error("read from a closed Net's connection")
+	}
+	if _, err := n.Dial("tcp4", l.Addr().String()); err == nil {
+		t.Error("dialled through a closed Net")
+	}
+}

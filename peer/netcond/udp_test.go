@@ -1,0 +1,398 @@
+package netcond
+
+import (
+	"encoding/binary"
+	"math"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// arrival is a numbered datagram as received.
+type arrival struct {
+	seq      int
+	sent, at time.Time
+}
+
+// receiver collects the numbered datagrams a socket reads until it
+// closes.
+type receiver struct {
+	mu       sync.Mutex
+	got      []arrival
+	changed  chan struct{}
+	finished chan struct{}
+}
+
+func receive(conn net.PacketConn) *receiver {
+	r := &receiver{changed: make(chan struct{}, 1), finished: make(chan struct{})}
+	go func() {
+		defer close(r.finished)
+		buf := make([]byte, maxDatagram)
+		for {
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			a := arrival{at: time.Now()}
+			if n >= 16 {
+				a.seq = int(binary.BigEndian.Uint64(buf))
+				a.sent = time.Unix(0, int64(binary.BigEndian.Uint64(buf[8:])))
+			}
+			r.mu.Lock()
+			r.got = append(r.got, a)
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return r
+}
+
+// wait waits until n datagrams arrived, or d passed, and returns them.
+func (r *receiver) wait(n int, d time.Duration) []arrival {
+	deadline := time.After(d)
+	for {
+		r.mu.Lock()
+		got := slices.Clone(r.got)
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.changed:
+		case <-deadline:
+			return got
+		}
+	}
+}
+
+// path is a socket made through a Net and a plain one, on loopback.
+type path struct {
+	n       *Net
+	through net.PacketConn // made through n
+	plain   *net.UDPConn
+}
+
+func newPath(t *testing.T, c Conditions) *path {
+	t.Helper()
+	n, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	through, err := n.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		plain.Close()
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return &path{n: n, through: through, plain: plain}
+}
+
+// ends returns the sender and the receiver of a direction: out sends
+// through the Net, in receives through it.
+func (p *path) ends(out bool) (from, to net.PacketConn) {
+	if out {
+		return p.through, p.plain
+	}
+	return p.plain, p.through
+}
+
+// datagram is numbered seq, stamped with the send time, size bytes long.
+func datagram(seq, size int) []byte {
+	b := make([]byte, max(size, 16))
+	binary.BigEndian.PutUint64(b, uint64(seq))
+	binary.BigEndian.PutUint64(b[8:], uint64(time.Now().UnixNano()))
+	return b
+}
+
+func send(t *testing.T, from, to net.PacketConn, seq, size int) {
+	t.Helper()
+	if _, err := from.WriteTo(datagram(seq, size), to.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendCounted sends count datagrams in batches, waiting after each for
+// the link to see them all and what passed to arrive, so that no kernel
+// buffer overflows; it returns what arrived.
+func sendCounted(t *testing.T, p *path, out bool, count int) []arrival {
+	t.Helper()
+	from, to := p.ends(out)
+	r := receive(to)
+	var got []arrival
+	for seq := 0; seq < count; {
+		for end := min(seq+100, count); seq < end; seq++ {
+			send(t, from, to, seq, 100)
+		}
+		c := p.seen(t, out, seq)
+		if got = r.wait(int(c.Passed), 5*time.Second); len(got) < int(c.Passed) {
+			t.Fatalf("%d datagrams passed the link, %d arrived", c.Passed, len(got))
+		}
+	}
+	return got
+}
+
+// seen waits until a direction's link has seen n datagrams and returns
+// its counters.
+func (p *path) seen(t *testing.T, out bool, n int) Counters {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		in, o := p.n.Counters()
+		c := in
+		if out {
+			c = o
+		}
+		if int(c.Passed+c.Dropped()) >= n {
+			return c
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("the link saw %+v of %d datagrams", c, n)
+		}
+	}
+}
+
+func TestLossRateEachWay(t *testing.T) {
+	for _, out := range []bool{true, false} {
+		p := newPath(t, Conditions{Loss: 0.1, Seed: 1})
+		const count = 5000
+		got := sendCounted(t, p, out, count)
+		lost := 1 - float64(len(got))/count
+		in, o := p.n.Counters()
+		t.Logf("out %v: lost %.2f%%; counters in %+v, out %+v", out, 100*lost, in, o)
+		if lost < 0.085 || lost > 0.115 {
+			t.Errorf("out %v: lost %.2f%% of %d datagrams, want 10%% ± 1.5", out, 100*lost, count)
+		}
+		c := o
+		if !out {
+			c = in
+		}
+		if int(c.Lost) != count-len(got) || int(c.Passed) != len(got) {
+			t.Errorf("out %v: counters %+v, but %d of %d arrived", out, c, len(got), count)
+		}
+	}
+}
+
+func TestBurstsLoseRunsOfTheirLength(t *testing.T) {
+	p := newPath(t, Conditions{Burst: Burst{Len: 4, Prob: 0.02}, Seed: 2})
+	const count = 20000
+	got := sendCounted(t, p, false, count)
+	runs := lossRuns(got, count)
+	lost := 1 - float64(len(got))/count
+	mean := 0.0
+	for _, r := range runs {
+		mean += float64(r) / float64(len(runs))
+	}
+	t.Logf("lost %.2f%% in %d runs, mean length %.2f", 100*lost, len(runs), mean)
+	// 0.02·4/(1+0.02·3) = 7.55%.
+	if lost < 0.065 || lost > 0.086 {
+		t.Errorf("lost %.2f%%, want 7.5%% ± 1", 100*lost)
+	}
+	if len(runs) == 0 || slices.Min(runs) < 4 || mean > 4.5 {
+		t.Errorf("loss runs: shortest %d, mean %.2f; want 4 at the least and about 4 on average", slices.Min(runs), mean)
+	}
+}
+
+// lossRuns returns the lengths of the runs of sequence numbers missing
+// from 0..count-1.
+func lossRuns(got []arrival, count int) []int {
+	seen := make([]bool, count)
+	for _, a := range got {
+		seen[a.seq] = true
+	}
+	var runs []int
+	run := 0
+	for _, ok := range append(seen, true) {
+		if !ok {
+			run++
+			continue
+		}
+		if run > 0 {
+			runs = append(runs, run)
+		}
+		run = 0
+	}
+	return runs
+}
+
+func TestDelayAndJitterReorder(t *testing.T) {
+	const delay, jitter = 20 * time.Millisecond, 30 * time.Millisecond
+	p := newPath(t, Conditions{Delay: delay, Jitter: jitter, Seed: 3})
+	from, to := p.ends(true)
+	r := receive(to)
+	const count = 200
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for seq := range count {
+		send(t, from, to, seq, 100)
+		<-tick.C
+	}
+	got := r.wait(count, 5*time.Second)
+	if len(got) != count {
+		t.Fatalf("%d of %d arrived", len(got), count)
+	}
+	var delays []float64
+	reordered, highest := 0, -1
+	for _, a := range got {
+		delays = append(delays, float64(a.at.Sub(a.sent))/float64(time.Millisecond))
+		if a.seq < highest {
+			reordered++
+		}
+		highest = max(highest, a.seq)
+	}
+	slices.Sort(delays)
+	mean := 0.0
+	for _, d := range delays {
+		mean += d / count
+	}
+	lo, hi := delays[0], delays[count-1]
+	t.Logf("delay min %.1f, mean %.1f, max %.1f ms; %d of %d reordered", lo, mean, hi, reordered, count)
+	if lo < 19.5 || hi > 50+15 {
+		t.Errorf("delays %.1f..%.1f ms, want within 20..50 (and some scheduling slack)", lo, hi)
+	}
+	if math.Abs(mean-35) > 5 {
+		t.Errorf("mean delay %.1f ms, want 35 ± 5 (20 plus half of 30)", mean)
+	}
+	// Packets 2 ms apart with 30 ms of jitter overtake each other often.
+	if reordered < count/4 {
+		t.Errorf("%d of %d arrived after a later one, want reordering from the jitter", reordered, count)
+	}
+}
+
+func TestRateCapsThroughputAndQueueDrops(t *testing.T) {
+	const rate = 400_000
+	for _, queue := range []time.Duration{0, 100 * time.Millisecond} {
+		p := newPath(t, Conditions{Rate: rate, Queue: queue})
+		from, to := p.ends(false)
+		r := receive(to)
+		// 1172 bytes and 28 of header: 1200 on the wire, 9.6 kbit, so 24
+		// ms each at 400 kbit/s. Sent every 12 ms: twice the rate.
+		const size, count = 1172, 60
+		tick := time.NewTicker(12 * time.Millisecond)
+		for seq := range count {
+			send(t, from, to, seq, size)
+			<-tick.C
+		}
+		tick.Stop()
+		in, _ := p.n.Counters()
+		got := r.wait(int(in.Passed), 3*time.Second)
+		first, last := got[0], got[len(got)-1]
+		kbps := float64((len(got)-1)*(size+udpOverhead)*8) / last.at.Sub(first.at).Seconds() / 1000
+		worst := time.Duration(0)
+		for _, a := range got {
+			worst = max(worst, a.at.Sub(a.sent))
+		}
+		want := queue
+		if want == 0 {
+			want = DefaultQueue
+		}
+		t.Logf("queue %v: %d of %d through at %.0f kbit/s, longest wait %v; %+v", want, len(got), count, kbps, worst, in)
+		if kbps < 380 || kbps > 420 {
+			t.Errorf("queue %v: %.0f kbit/s through a 400 kbit/s cap", want, kbps)
+		}
+		if in.Overflow == 0 || len(got) > count*3/4 {
+			t.Errorf("queue %v: %d of %d through at twice the rate, %d overflowed: the queue must drop", want, len(got), count, in.Overflow)
+		}
+		// The queue holds at most its depth of sending, plus the packet
+		// being sent.
+		if worst > want+24*time.Millisecond+15*time.Millisecond || worst < want-25*time.Millisecond {
+			t.Errorf("queue %v: the longest wait was %v", want, worst)
+		}
+	}
+}
+
+func TestOutageDropsItsWindowOnly(t *testing.T) {
+	p := newPath(t, Conditions{Outages: []Outage{{At: 200 * time.Millisecond, For: 300 * time.Millisecond}}})
+	from, to := p.ends(true)
+	r := receive(to)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	sentAt := map[int]time.Duration{}
+	for seq := 0; time.Since(p.n.start) < 700*time.Millisecond; seq++ {
+		sentAt[seq] = time.Since(p.n.start)
+		send(t, from, to, seq, 100)
+		<-tick.C
+	}
+	_, out := p.n.Counters()
+	got := r.wait(int(out.Passed), 3*time.Second)
+	arrived := map[int]bool{}
+	for _, a := range got {
+		arrived[a.seq] = true
+	}
+	// A send time read just before or after the link's own clock may be
+	// a hair off: allow 2 ms at the window's edges.
+	edge := 2 * time.Millisecond
+	for seq, at := range sentAt {
+		inside := at >= 200*time.Millisecond+edge && at < 500*time.Millisecond-edge
+		outside := at < 200*time.Millisecond-edge || at >= 500*time.Millisecond+edge
+		if inside && arrived[seq] || outside && !arrived[seq] {
+			t.Errorf("datagram %d sent at %v: arrived %v", seq, at, arrived[seq])
+		}
+	}
+	if out.Outage < 40 {
+		t.Errorf("%d datagrams dropped in a 300 ms outage, sent every 5 ms", out.Outage)
+	}
+}
+
+func TestSameSeedSameLosses(t *testing.T) {
+	var runs [2][]int
+	for i := range runs {
+		p := newPath(t, Conditions{Loss: 0.2, Burst: Burst{Len: 3, Prob: 0.05}, Seed: 42})
+		for _, a := range sendCounted(t, p, true, 500) {
+			runs[i] = append(runs[i], a.seq)
+		}
+	}
+	if !slices.Equal(runs[0], runs[1]) {
+		t.Error("two Nets with one seed lost different datagrams")
+	}
+}
+
+func TestUDPOffAndSilenceDropEverything(t *testing.T) {
+	p := newPath(t, Conditions{UDPOff: true})
+	for _, out := range []bool{true, false} {
+		from, to := p.ends(out)
+		for seq := range 20 {
+			send(t, from, to, seq, 100)
+		}
+	}
+	in, out := p.seen(t, false, 20), p.seen(t, true, 20)
+	if in.Blocked != 20 || out.Blocked != 20 || in.Passed+out.Passed != 0 {
+		t.Errorf("udp=off: in %+v, out %+v", in, out)
+	}
+
+	p.n.Set(Conditions{}, Conditions{})
+	got := sendCounted(t, p, true, 10)
+	if len(got) != 10 {
+		t.Fatalf("after udp=on %d of 10 arrived", len(got))
+	}
+	p.n.Silence()
+	from, to := p.ends(true)
+	send(t, from, to, 10, 100)
+	from, to = p.ends(false)
+	send(t, from, to, 11, 100)
+	if err := p.through.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := p.through.ReadFrom(make([]byte, 100)); err == nil || !err.(net.Error).Timeout() {
+		t.Errorf("a silenced socket read %d bytes, %v; want a timeout", n, err)
+	}
+	if _, err := p.through.WriteTo([]byte("still open"), p.plain.LocalAddr()); err != nil {
+		t.Errorf("a silenced socket refuses writes: %v", err)
+	}
+}
