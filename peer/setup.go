@@ -17,9 +17,9 @@ const (
 
 // newAPI builds a webrtc API for one PeerConnection: VP8 and Opus only,
 // the default interceptors (NACK, RTCP reports, TWCC) on a fresh registry,
-// and ICE restricted to one IPv4 UDP socket that Drop can silence, which
-// it returns.
-func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
+// with the feedback counter beneath them, and ICE restricted to one IPv4
+// UDP socket that Drop can silence, which it returns.
+func newAPI(loopback bool, fb *feedbackCounter) (*webrtc.API, *iceSocket, error) {
 	m := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{
 		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
@@ -41,6 +41,9 @@ func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
 		return nil, nil, fmt.Errorf("peer: register Opus: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// First in the registry is innermost: it sees what the NACK responder
+	// resends and every RTCP packet the PeerConnection writes.
+	ir.Add(fb)
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("peer: register interceptors: %w", err)
 	}
@@ -69,7 +72,7 @@ func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
 // sendrecv audio transceiver, as a browser with a camera and microphone
 // does, and sends the offer.
 func (l *leg) build() error {
-	api, sock, err := newAPI(l.cfg.Loopback)
+	api, sock, err := newAPI(l.cfg.Loopback, l.an.feedback())
 	if err != nil {
 		return err
 	}
