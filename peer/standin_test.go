@@ -2,6 +2,7 @@ package peer
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,9 @@ type echoServer struct {
 	url    string
 	refuse *ServerError // answer join with this error
 	silent bool         // never answer join
+	// tcp, set by useTCP, gives the legs passive ICE-TCP candidates on
+	// one port besides UDP, as the threeway server's --tcp-port does.
+	tcp ice.TCPMux
 
 	mu          sync.Mutex
 	received    []string // message types from clients
@@ -98,6 +102,17 @@ func newEchoServer(t *testing.T, configure func(*echoServer)) *echoServer {
 		s.wg.Wait()
 	})
 	return s
+}
+
+// useTCP gives the stand-in an ICE-TCP port on loopback, for a configure
+// function of newEchoServer.
+func (s *echoServer) useTCP() {
+	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.tcp = webrtc.NewICETCPMux(nil, l, 8)
+	s.t.Cleanup(func() { _ = s.tcp.Close() })
 }
 
 func (s *echoServer) note(f func()) {
@@ -364,6 +379,10 @@ func (s *echoServer) newPeerConnection(c *echoConn) (*webrtc.PeerConnection, err
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if s.tcp != nil {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+		se.SetICETCPMux(s.tcp)
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)

@@ -43,8 +43,8 @@ type Stats struct {
 	// MeanLuma is the average brightness (Y, 16..235) of the last
 	// received picture: a placeholder is dark grey (about 45).
 	MeanLuma float64
-	// InboundDropped counts inbound RTP packets SetInboundLoss threw
-	// away.
+	// InboundDropped counts the inbound datagrams the leg's network
+	// conditions dropped (Config.Network, SetNetwork, SetInboundLoss).
 	InboundDropped int
 	// VideoPackets and AudioPackets count the RTP packets received on the
 	// composed video and the mixed audio; the Lost counts are those
