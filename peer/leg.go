@@ -251,7 +251,7 @@ func (l *leg) drop() {
 		sock := l.sock
 		l.mu.Unlock()
 		if sock != nil {
-			sock.net.Silence()
+			sock.net.Silence(true)
 		}
 		if _, err := l.end("dropped by the peer"); err != nil {
 			l.log.Debug("drop", "err", err)

@@ -90,7 +90,7 @@ func (l *leg) build() error {
 	l.sock, l.pc = sock, pc
 	l.applyNetworkLocked() // a SetNetwork since newAPI read them
 	if l.silenced {
-		sock.net.Silence()
+		sock.net.Silence(true)
 	}
 	l.mu.Unlock()
 	pc.OnICECandidate(l.onLocalCandidate)

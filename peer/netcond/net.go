@@ -15,9 +15,6 @@ import (
 	"github.com/pion/transport/v5/stdnet"
 )
 
-// never is a due time that does not come: a silenced Net's TCP bytes.
-var never = time.Now().Add(100 * 365 * 24 * time.Hour)
-
 // Net is a transport.Net over the host's network whose UDP sockets and
 // TCP connections cross two links, in (to this side) and out, with the
 // Conditions given. Addresses, interfaces and name resolution are the
@@ -34,7 +31,9 @@ type Net struct {
 	silent  atomic.Bool
 	wg      sync.WaitGroup // the sockets' goroutines
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// quiet, while silenced, is closed when the silence ends.
+	quiet    chan struct{}
 	open     map[io.Closer]struct{}
 	forwards map[string]*net.TCPAddr // ForwardTCP's, by remote address
 	closed   bool
@@ -65,11 +64,33 @@ func (n *Net) Set(in, out Conditions) {
 	n.out.set(out)
 }
 
-// Silence makes the Net a dead link for good: every datagram either way
-// is dropped (and not counted) and TCP bytes are held forever, while the
-// sockets stay open, so that the other side sees nothing at all, not
-// even a close.
-func (n *Net) Silence() { n.silent.Store(true) }
+// Silence makes the Net a dead link (on) until it is called again (off):
+// every datagram either way is dropped (and not counted) and TCP bytes
+// are held, while the sockets stay open, so that the other side sees
+// nothing at all, not even a close.
+func (n *Net) Silence(on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch {
+	case on && n.quiet == nil:
+		n.quiet = make(chan struct{})
+	case !on && n.quiet != nil:
+		close(n.quiet)
+		n.quiet = nil
+	}
+	n.silent.Store(on)
+}
+
+// silence returns, while the Net is silenced, a channel closed when the
+// silence ends; nil otherwise.
+func (n *Net) silence() <-chan struct{} {
+	if !n.silent.Load() {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.quiet
+}
 
 // Counters returns what each direction did to UDP datagrams so far.
 func (n *Net) Counters() (in, out Counters) {
@@ -100,11 +121,8 @@ func (n *Net) arrive(in *inbox, ch chunk) {
 	}
 }
 
-// streamDue is when size bytes of TCP sent now cross l.
+// streamDue is when size bytes of TCP sent now cross l, silence aside.
 func (n *Net) streamDue(l *link, size int) time.Time {
-	if n.silent.Load() {
-		return never
-	}
 	return l.stream(time.Now(), size)
 }
 

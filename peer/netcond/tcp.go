@@ -102,20 +102,26 @@ func (c *tcpConn) writeLoop() {
 	}
 }
 
-// waitUntil sleeps until t, or returns false if the connection closes.
+// waitUntil sleeps until t and then out any silence of the Net, or
+// returns false if the connection closes.
 func (c *tcpConn) waitUntil(t time.Time) bool {
-	d := time.Until(t)
-	if d <= 0 {
-		return true
+	if d := time.Until(t); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-c.done:
+			return false
+		}
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-c.done:
-		return false
+	for quiet := c.n.silence(); quiet != nil; quiet = c.n.silence() {
+		select {
+		case <-quiet:
+		case <-c.done:
+			return false
+		}
 	}
+	return true
 }
 
 // Read reads what has crossed the inbound link.
@@ -147,7 +153,7 @@ func (c *tcpConn) send(o outgoing) (int, error) {
 	now := time.Now()
 	o.due = later(c.n.streamDue(c.n.out, len(o.data)), c.lastDue)
 	c.lastDue = o.due
-	if c.queued.Load() == 0 && !o.due.After(now) {
+	if c.queued.Load() == 0 && !o.due.After(now) && c.n.silence() == nil {
 		if o.closeWrite {
 			return 0, c.conn.CloseWrite()
 		}

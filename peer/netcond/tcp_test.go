@@ -82,7 +82,7 @@ func TestTCPDelaysEachWay(t *testing.T) {
 	defer forwarded.Close()
 	for name, c := range map[string]net.Conn{"dialled": dialled, "forwarded": forwarded} {
 		for range 3 {
-			if rtt := roundTrip(t, c); rtt < 60*time.Millisecond || rtt > 90*time.Millisecond {
+			if rtt := roundTrip(t, c); rtt < 60*time.Millisecond || rtt > 110*time.Millisecond {
 				t.Errorf("%s: round trip %v with 30 ms each way", name, rtt)
 			}
 		}
@@ -149,6 +149,35 @@ func TestTCPRateAndOutageStall(t *testing.T) {
 	}
 	if !bytes.Equal(append(first, rest...), data) {
 		t.Error("the stream came back changed")
+	}
+}
+
+// A silence holds TCP bytes, and its end delivers them, none lost.
+func TestTCPWaitsOutSilence(t *testing.T) {
+	echo := echoServer(t)
+	n := newNet(t, Conditions{})
+	c, err := n.Dial("tcp4", echo.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c)
+	n.Silence(true)
+	if _, err := c.Write([]byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(150 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 4)); err == nil || !err.(net.Error).Timeout() {
+		t.Fatalf("read through a silenced Net: %v, want a timeout", err)
+	}
+	n.Silence(false)
+	if err := c.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "held" {
+		t.Errorf("after the silence: %q, %v", got, err)
 	}
 }
 

@@ -231,6 +231,37 @@ func lossRuns(got []arrival, count int) []int {
 	return runs
 }
 
+// The link draws each datagram's delay uniformly from Delay to
+// Delay+Jitter.
+func TestDelayAndJitterDistribution(t *testing.T) {
+	const delay, jitter = 20 * time.Millisecond, 30 * time.Millisecond
+	l := newLink(time.Now(), Conditions{Delay: delay, Jitter: jitter}, 3, 1)
+	var buckets [3]int
+	mean := 0.0
+	const count = 10000
+	for range count {
+		now := time.Now()
+		due, pass := l.datagram(now, make([]byte, 100))
+		d := due.Sub(now)
+		if !pass || d < delay || d >= delay+jitter {
+			t.Fatalf("delay %v (passed %v), want in [20 ms, 50 ms)", d, pass)
+		}
+		buckets[(d-delay)/(10*time.Millisecond)]++
+		mean += float64(d) / float64(time.Millisecond) / count
+	}
+	t.Logf("mean %.2f ms, thirds %v", mean, buckets)
+	if math.Abs(mean-35) > 0.5 {
+		t.Errorf("mean delay %.2f ms, want 35", mean)
+	}
+	for _, n := range buckets {
+		if math.Abs(float64(n)-count/3) > count/30 {
+			t.Errorf("delays by thirds of the jitter %v, want about a third each", buckets)
+		}
+	}
+}
+
+// Delivered at their own due times, datagrams 2 ms apart with 30 ms of
+// jitter overtake each other; none comes early.
 func TestDelayAndJitterReorder(t *testing.T) {
 	const delay, jitter = 20 * time.Millisecond, 30 * time.Millisecond
 	p := newPath(t, Conditions{Delay: delay, Jitter: jitter, Seed: 3})
@@ -257,19 +288,12 @@ func TestDelayAndJitterReorder(t *testing.T) {
 		highest = max(highest, a.seq)
 	}
 	slices.Sort(delays)
-	mean := 0.0
-	for _, d := range delays {
-		mean += d / count
+	lo, p50 := delays[0], delays[count/2]
+	t.Logf("delay min %.1f, p50 %.1f, max %.1f ms; %d of %d reordered", lo, p50, delays[count-1], reordered, count)
+	// The timer may be late on a busy machine, never early.
+	if lo < 19.5 || p50 < 30 || p50 > 45 {
+		t.Errorf("delays from %.1f ms, p50 %.1f; want from 20, p50 about 35", lo, p50)
 	}
-	lo, hi := delays[0], delays[count-1]
-	t.Logf("delay min %.1f, mean %.1f, max %.1f ms; %d of %d reordered", lo, mean, hi, reordered, count)
-	if lo < 19.5 || hi > 50+15 {
-		t.Errorf("delays %.1f..%.1f ms, want within 20..50 (and some scheduling slack)", lo, hi)
-	}
-	if math.Abs(mean-35) > 5 {
-		t.Errorf("mean delay %.1f ms, want 35 ± 5 (20 plus half of 30)", mean)
-	}
-	// Packets 2 ms apart with 30 ms of jitter overtake each other often.
 	if reordered < count/4 {
 		t.Errorf("%d of %d arrived after a later one, want reordering from the jitter", reordered, count)
 	}
@@ -303,7 +327,7 @@ func TestRateCapsThroughputAndQueueDrops(t *testing.T) {
 			want = DefaultQueue
 		}
 		t.Logf("queue %v: %d of %d through at %.0f kbit/s, longest wait %v; %+v", want, len(got), count, kbps, worst, in)
-		if kbps < 380 || kbps > 420 {
+		if kbps < 360 || kbps > 440 {
 			t.Errorf("queue %v: %.0f kbit/s through a 400 kbit/s cap", want, kbps)
 		}
 		if in.Overflow == 0 || len(got) > count*3/4 {
@@ -335,9 +359,9 @@ func TestOutageDropsItsWindowOnly(t *testing.T) {
 	for _, a := range got {
 		arrived[a.seq] = true
 	}
-	// A send time read just before or after the link's own clock may be
-	// a hair off: allow 2 ms at the window's edges.
-	edge := 2 * time.Millisecond
+	// A send time read before the link's own clock may be off by as long
+	// as the sender is descheduled: allow 10 ms at the window's edges.
+	edge := 10 * time.Millisecond
 	for seq, at := range sentAt {
 		inside := at >= 200*time.Millisecond+edge && at < 500*time.Millisecond-edge
 		outside := at < 200*time.Millisecond-edge || at >= 500*time.Millisecond+edge
@@ -381,7 +405,7 @@ func TestUDPOffAndSilenceDropEverything(t *testing.T) {
 	if len(got) != 10 {
 		t.Fatalf("after udp=on %d of 10 arrived", len(got))
 	}
-	p.n.Silence()
+	p.n.Silence(true)
 	from, to := p.ends(true)
 	send(t, from, to, 10, 100)
 	from, to = p.ends(false)
@@ -394,5 +418,14 @@ func TestUDPOffAndSilenceDropEverything(t *testing.T) {
 	}
 	if _, err := p.through.WriteTo([]byte("still open"), p.plain.LocalAddr()); err != nil {
 		t.Errorf("a silenced socket refuses writes: %v", err)
+	}
+	// The silence ends: datagrams pass again.
+	p.n.Silence(false)
+	if err := p.through.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	send(t, p.plain, p.through, 12, 100)
+	if n, _, err := p.through.ReadFrom(make([]byte, 100)); err != nil || n != 100 {
+		t.Errorf("after the silence: read %d bytes, %v", n, err)
 	}
 }
