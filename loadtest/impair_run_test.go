@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,26 @@ func TestImpairedCustomerShowsInPerRole(t *testing.T) {
 		if !ok || p.Network != "" || p.NACKsSent+p.NACKsReceived+p.Retransmissions != 0 || p.AudioConcealedRatio > 0.01 ||
 			p.Freezes != 0 || p.FPSP50 < 12 || p.TileFPSP50 < 12 {
 			t.Errorf("the %s on a clean network: %+v", role, p)
+		}
+	}
+
+	// The printed summary and the HTML report show the same table.
+	var printed strings.Builder
+	if err := loadtest.WriteSummary(&printed, res); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(t.TempDir(), "report.html")
+	if err := loadtest.WriteHTML(report, res); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"tile fps p50", "customer", "loss=5%"} {
+		if !strings.Contains(printed.String(), want) || !strings.Contains(string(page), "<td>"+want+"</td>") &&
+			!strings.Contains(string(page), "<th>"+want+"</th>") {
+			t.Errorf("the summary or the report lacks %q:\n%s", want, printed.String())
 		}
 	}
 

@@ -429,3 +429,25 @@ func TestUDPOffAndSilenceDropEverything(t *testing.T) {
 		t.Errorf("after the silence: read %d bytes, %v", n, err)
 	}
 }
+
+// RTPLoss loses RTP only: STUN, DTLS and RTCP get through.
+func TestRTPLossSparesTheConnection(t *testing.T) {
+	l := newLink(time.Now(), Conditions{RTPLoss: 0.5}, 4, 1)
+	rtp := []byte{0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}
+	marked := []byte{0x80, 96 | 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1} // RTP with the marker bit
+	rtcp := []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0}
+	stun := []byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0}
+	dtls := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	for name, pkt := range map[string][]byte{"RTP": rtp, "marked RTP": marked, "RTCP": rtcp, "STUN": stun, "DTLS": dtls} {
+		lost := 0
+		for range 1000 {
+			if _, pass := l.datagram(time.Now(), pkt); !pass {
+				lost++
+			}
+		}
+		media := name == "RTP" || name == "marked RTP"
+		if media && (lost < 420 || lost > 580) || !media && lost != 0 {
+			t.Errorf("%s: %d of 1000 lost to rtploss=50%%", name, lost)
+		}
+	}
+}
