@@ -1,11 +1,25 @@
 package peer
 
 import (
+	"net"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/threeway-mcu/threeway/peer/netcond"
 )
+
+// useTCP gives the stand-in an ICE-TCP port on loopback, for a configure
+// function of newEchoServer.
+func (s *echoServer) useTCP() {
+	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.tcp = webrtc.NewICETCPMux(nil, l, 8)
+	s.t.Cleanup(func() { _ = s.tcp.Close() })
+}
 
 // echoLatency is how long ago the frame number the last picture shows in
 // role's tile was sent, as the peer measured it.

@@ -2,7 +2,6 @@ package peer
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,17 +101,6 @@ func newEchoServer(t *testing.T, configure func(*echoServer)) *echoServer {
 		s.wg.Wait()
 	})
 	return s
-}
-
-// useTCP gives the stand-in an ICE-TCP port on loopback, for a configure
-// function of newEchoServer.
-func (s *echoServer) useTCP() {
-	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.tcp = webrtc.NewICETCPMux(nil, l, 8)
-	s.t.Cleanup(func() { _ = s.tcp.Close() })
 }
 
 func (s *echoServer) note(f func()) {

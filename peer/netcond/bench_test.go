@@ -19,16 +19,15 @@ func BenchmarkInbound(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer n.Close()
-			var to net.PacketConn
+			listen := net.ListenPacket
 			if through {
-				to, err = n.ListenPacket("udp4", "127.0.0.1:0")
-			} else {
-				to, err = net.ListenPacket("udp4", "127.0.0.1:0")
-				defer to.Close()
+				listen = n.ListenPacket
 			}
+			to, err := listen("udp4", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer to.Close()
 			from, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 			if err != nil {
 				b.Fatal(err)
