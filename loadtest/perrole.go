@@ -5,7 +5,10 @@ import (
 )
 
 // perRole sums up, for each role with streams, what its parties saw
-// between the hold and the end.
+// between the hold and the end. A party's tile is read, in each call, at
+// the other party that saw it best (the most updates, the fewest
+// freezes): trouble on a viewer's own downlink shows in that viewer's
+// figures, not in the party's whose tile it is.
 func perRole(streams []*stream, impair map[string]netcond.Conditions) map[string]RoleSummary {
 	out := map[string]RoleSummary{}
 	for _, role := range roles {
@@ -13,16 +16,10 @@ func perRole(streams []*stream, impair map[string]netcond.Conditions) map[string
 		var due, concealed int
 		sum := RoleSummary{Network: impair[role].String()}
 		for _, s := range streams {
-			start, end := s.held, s.end
 			if s.role != role {
-				// role's tile as another party of its call saw it
-				before, after := start.TileUpdates[role], end.TileUpdates[role]
-				if d := s.endAt.Sub(s.heldAt).Seconds(); d > 0 {
-					tileFPS = append(tileFPS, float64(after.Count-before.Count)/d)
-				}
-				sum.Freezes += after.Freezes - before.Freezes
 				continue
 			}
+			start, end := s.held, s.end
 			fps = append(fps, s.fps())
 			lat = append(lat, s.latency...)
 			sum.Freezes += end.Freezes - start.Freezes
@@ -33,6 +30,10 @@ func perRole(streams []*stream, impair map[string]netcond.Conditions) map[string
 			sum.PLIsSent += end.PLIsSent - start.PLIsSent
 			sum.PLIsReceived += end.PLIsReceived - start.PLIsReceived
 			sum.Retransmissions += end.Retransmissions - start.Retransmissions
+			if rate, freezes, ok := bestTile(streams, s); ok {
+				tileFPS = append(tileFPS, rate)
+				sum.Freezes += freezes
+			}
 		}
 		if len(fps) == 0 {
 			continue
@@ -43,4 +44,29 @@ func perRole(streams []*stream, impair map[string]netcond.Conditions) map[string
 		out[role] = sum
 	}
 	return out
+}
+
+// bestTile reads own's tile at the other parties of its call and returns
+// the best view of it: the highest rate of updates and the fewest
+// freezes, each at whichever viewer had it.
+func bestTile(streams []*stream, own *stream) (rate float64, freezes int, ok bool) {
+	for _, v := range streams {
+		if v.call != own.call || v == own {
+			continue
+		}
+		d := v.endAt.Sub(v.heldAt).Seconds()
+		if d <= 0 {
+			continue
+		}
+		before, after := v.held.TileUpdates[own.role], v.end.TileUpdates[own.role]
+		r, f := float64(after.Count-before.Count)/d, after.Freezes-before.Freezes
+		if !ok || r > rate {
+			rate = r
+		}
+		if !ok || f < freezes {
+			freezes = f
+		}
+		ok = true
+	}
+	return rate, freezes, ok
 }

@@ -89,10 +89,13 @@ type RoleSummary struct {
 	Network string  `json:"network"`
 	FPSP50  float64 `json:"fps_p50"` // pictures received per second, p50 over its parties
 	// TileFPSP50 is how often the role's tile showed a new frame number
-	// in each other party's pictures, p50 over those viewers.
+	// in the other parties' pictures, p50 over the calls; in each call it
+	// is read at the viewer that saw it best, since a viewer's own poor
+	// downlink shows in that viewer's figures.
 	TileFPSP50 float64 `json:"tile_fps_p50"`
 	// Freezes counts gaps of over 600 ms in the pictures it received and
-	// between updates of its tile in the others'.
+	// between updates of its tile in the others' (at the viewer with the
+	// fewest, in each call).
 	Freezes      int     `json:"freezes"`
 	LatencyMSP99 float64 `json:"latency_ms_p99"` // of every tile in the pictures it received
 	// AudioConcealedRatio is the share of the received audio's 20 ms
