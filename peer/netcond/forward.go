@@ -43,6 +43,15 @@ func (n *Net) ForwardTCP(remote *net.TCPAddr) (*net.TCPAddr, error) {
 	return local, nil
 }
 
+func (n *Net) isClosed() bool {
+	select {
+	case <-n.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // forward accepts connections until the listener closes, joining each to
 // a connection to remote through the Net.
 func (n *Net) forward(l *net.TCPListener, remote *net.TCPAddr) {
@@ -68,10 +77,17 @@ func (n *Net) forward(l *net.TCPListener, remote *net.TCPAddr) {
 	}
 }
 
-// pipe copies from src to dst until either ends, then closes both.
+// pipe copies from src to dst until either ends, then closes both, but
+// not while the Net is silenced: a dead link carries no close either.
 func (n *Net) pipe(dst, src io.ReadWriteCloser) {
 	defer n.wg.Done()
 	_, _ = io.Copy(dst, src)
+	for quiet := n.silence(); quiet != nil && !n.isClosed(); quiet = n.silence() {
+		select {
+		case <-quiet:
+		case <-n.done:
+		}
+	}
 	_ = dst.Close()
 	_ = src.Close()
 	n.untrack(dst)

@@ -30,6 +30,7 @@ type Net struct {
 	sched   schedule
 	silent  atomic.Bool
 	wg      sync.WaitGroup // the sockets' goroutines
+	done    chan struct{}  // closed by Close
 
 	mu sync.Mutex
 	// quiet, while silenced, is closed when the silence ends.
@@ -54,7 +55,7 @@ func New(c Conditions) (*Net, error) {
 	}
 	start := time.Now()
 	return &Net{std: std, start: start, in: newLink(start, c, seed, 1), out: newLink(start, c, seed, 2),
-		open: map[io.Closer]struct{}{}, forwards: map[string]*net.TCPAddr{}}, nil
+		open: map[io.Closer]struct{}{}, forwards: map[string]*net.TCPAddr{}, done: make(chan struct{})}, nil
 }
 
 // Set changes the conditions of each direction from now on; outage
@@ -148,6 +149,9 @@ func (n *Net) untrack(c io.Closer) {
 // Nothing can be made through it afterwards.
 func (n *Net) Close() error {
 	n.mu.Lock()
+	if !n.closed {
+		close(n.done)
+	}
 	n.closed = true
 	open := make([]io.Closer, 0, len(n.open))
 	for c := range n.open {

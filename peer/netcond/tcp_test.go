@@ -181,6 +181,51 @@ func TestTCPWaitsOutSilence(t *testing.T) {
 	}
 }
 
+// A forwarded connection closed on the near side while the Net is
+// silenced does not close on the far side until the silence ends.
+func TestForwardHoldsACloseInSilence(t *testing.T) {
+	l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(io.Discard, c)
+	}()
+	n := newNet(t, Conditions{})
+	local, err := n.ForwardTCP(l.Addr().(*net.TCPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, err := net.DialTCP("tcp4", nil, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := near.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	n.Silence(true)
+	near.Close()
+	select {
+	case <-ended:
+		t.Fatal("the far side saw the close of a silenced link")
+	case <-time.After(150 * time.Millisecond):
+	}
+	n.Silence(false)
+	select {
+	case <-ended:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the far side never saw the close after the silence")
+	}
+}
+
 func TestTCPThroughListenAndClose(t *testing.T) {
 	n := newNet(t, Conditions{Delay: 20 * time.Millisecond})
 	l, err := n.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
