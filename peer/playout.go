@@ -18,28 +18,32 @@ const (
 )
 
 // playout judges, for each 20 ms frame of a received audio stream,
-// whether a receiver playing it with a fixed delay would have had to
-// conceal it. Frame k (RTP time first + 960k) plays at base + 20 ms·k,
-// where base is the earliest any frame's arrival allows: min over frames
-// j received of (arrival_j − 20 ms·j) + playoutDelay, so the delay
-// covers the jitter above the fastest path. Frame k is heard if its own
-// packet arrived by then, or rebuilt if packet k+1 arrived by then and
-// carries in-band FEC (Opus LBRR, opusLBRR); otherwise it is concealed.
-// A frame is judged once its play time has passed, as the next packet
-// arrives (until then it counts in neither figure). Only its receive loop
-// uses it.
+// whether a receiver playing it with a small jitter buffer would have had
+// to conceal it. Frame k (RTP time first + 960k) plays at base + 20 ms·k.
+// base follows the fastest path: it moves earlier whenever a frame
+// arrives more than playoutDelay before its play time (so the buffer
+// holds playoutDelay above the earliest arrival), and later when the
+// buffer runs dry: a frame that arrives after its play time is waited
+// for, each 20 ms of the wait concealed, and played on arrival, the later
+// frames with it (a sender whose clock falls behind costs a frame per 20
+// ms it falls, not every frame after). Frame k is heard if its packet
+// arrived by its play time, or rebuilt if packet k+1 did and carries
+// in-band FEC (Opus LBRR, opusLBRR); otherwise it is concealed. A frame
+// is judged once its play time has passed, as a later packet arrives
+// (until then it counts in neither figure). Only its receive loop uses
+// it.
 type playout struct {
 	started   bool
 	first     uint32    // RTP time of frame 0
 	base      time.Time // when frame 0 plays
 	next      int       // the first frame not judged yet
 	arrivals  [playoutWindow]frameArrival
-	due       int // frames judged
+	due       int // frames played: judged, and concealed waits
 	concealed int // of those, concealed
 }
 
-// frameArrival is when a frame's packet arrived and whether it carried the
-// frame before it (FEC).
+// frameArrival is when a frame's packet arrived and whether it carried
+// the frame before it (FEC).
 type frameArrival struct {
 	frame int
 	at    time.Time
@@ -64,8 +68,15 @@ func (p *playout) packet(ts uint32, at time.Time, fec bool) {
 	if b := at.Add(playoutDelay - time.Duration(k)*playoutFrame); b.Before(p.base) {
 		p.base = b
 	}
-	for !p.playsAt(p.next).After(at) {
+	for p.next < k && !p.playsAt(p.next).After(at) {
 		p.judge(p.next)
+	}
+	if p.next == k && p.playsAt(k).Before(at) {
+		// The buffer ran dry waiting for k: conceal the wait, play k now.
+		wait := int((at.Sub(p.playsAt(k)) + playoutFrame - 1) / playoutFrame)
+		p.due += wait
+		p.concealed += wait
+		p.base = p.base.Add(time.Duration(wait) * playoutFrame)
 	}
 }
 

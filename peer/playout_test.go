@@ -125,3 +125,16 @@ func TestPlayoutFollowsTheEarliestArrival(t *testing.T) {
 		t.Errorf("%d of %d concealed with 50 ms of jitter under a 60 ms delay", p.concealed, p.due)
 	}
 }
+
+// A sender whose clock falls behind (its RTP time runs 20 ms slow every
+// tenth frame, as a ticker that drops ticks) costs a concealed frame for
+// each 20 ms it falls beyond the buffer's 60 ms, not every frame after.
+func TestPlayoutFollowsASlowSender(t *testing.T) {
+	p := playoutOf(100, func(k int) time.Duration {
+		return time.Duration(k+k/10) * playoutFrame
+	}, func(int) bool { return false }, false)
+	// 9 lags of 20 ms; the buffer takes the first 3.
+	if p.concealed != 6 {
+		t.Errorf("%d of %d concealed with a sender 180 ms behind, want 6", p.concealed, p.due)
+	}
+}

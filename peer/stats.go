@@ -52,11 +52,12 @@ type Stats struct {
 	// RFC 3550 receiver reports count them).
 	VideoPackets, VideoPacketsLost int
 	AudioPackets, AudioPacketsLost int
-	// AudioFramesDue counts the received audio's 20 ms frames whose play
-	// time has passed, for a receiver playing them 60 ms after the
-	// earliest arrival allows; AudioFramesConcealed those it would have
-	// had to conceal, since neither their packet nor the next one with
-	// in-band FEC (Opus LBRR) for them had arrived by then.
+	// AudioFramesDue counts the 20 ms frames a receiver of this audio
+	// has played, with a buffer 60 ms above the earliest arrival that
+	// waits for a late packet; AudioFramesConcealed those it concealed:
+	// frames whose packet, and the next one with in-band FEC (Opus LBRR)
+	// for them, had not arrived by their play time, and the 20 ms steps
+	// of waiting for a late one (see playout).
 	AudioFramesDue, AudioFramesConcealed int
 
 	FramesSent       int // camera frames sent
