@@ -87,9 +87,9 @@ func (r *runner) focusOf(role string) string {
 
 // waitForPictures waits until every party has decoded pictures since the
 // layouts were chosen, in its chosen layout, so that the call counts as up
-// (and its streams are watched for freezes) once its media flows as it
-// will for the hold: the helper's first picture and a viewer's move to
-// its new view are join time, not freezes.
+// (and its streams are watched for freezes and gaps) once its media flows
+// as it will for the hold: the helper's first picture and a viewer's move
+// to its new view are join time, not freezes.
 func (c *callRun) waitForPictures(ctx context.Context, focusOf func(role string) string) error {
 	since := map[string]int{}
 	for _, role := range roles {
@@ -184,7 +184,7 @@ func (r *runner) chooseLayouts(c *callRun) error {
 
 func (r *runner) peerConfig(callID, role, token string) peer.Config {
 	return peer.Config{URL: r.wsURL, Call: callID, Role: role, Name: "load-" + role, Token: token,
-		Loopback: r.params.Loopback, Logger: r.params.Logger}
+		Loopback: r.params.Loopback, Network: r.params.Impair[role], Logger: r.params.Logger}
 }
 
 // tearDown hangs up every party of the call; helpers stay signed in.

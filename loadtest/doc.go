@@ -2,7 +2,9 @@
 // the product's real path (API call creation, joins, help from a queue,
 // an agent console accepting) and measures what users would see: join
 // time, received frame rate, latency through the mixer, freezes, the
-// tones each party hears, and the server's CPU and memory per call.
+// tones each party hears, and the server's CPU and memory per call. Each
+// role's parties can be given a poor network (Params.Impair, ParseImpair),
+// and what it did shows per role (Result.PerRole).
 //
 // It talks to the server only over HTTP, WebSocket and WebRTC, through
 // package peer, so it measures a server as any client would.

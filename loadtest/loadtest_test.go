@@ -168,7 +168,7 @@ func TestTwoCallsMeetTheirSLOs(t *testing.T) {
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"calls", "duration_s", "slo_pass", "summary", "streams"} {
+	for _, key := range []string{"calls", "duration_s", "slo_pass", "summary", "per_role", "streams"} {
 		if _, ok := doc[key]; !ok {
 			t.Errorf("result JSON lacks %q", key)
 		}
@@ -177,7 +177,7 @@ func TestTwoCallsMeetTheirSLOs(t *testing.T) {
 	sane := map[string][2]float64{ // every summary field, with the range it must lie in
 		"fps_p50": {12, 16}, "fps_min": {12, 16},
 		"latency_ms_p50": {1, 400}, "latency_ms_p99": {1, 400}, "join_ms_p99": {1, 10000},
-		"freezes": {0, 2}, "tiles_ok_ratio": {1, 1}, "audio_ok_ratio": {1, 1},
+		"freezes": {0, 2}, "frame_gaps": {0, 2}, "tiles_ok_ratio": {1, 1}, "audio_ok_ratio": {1, 1},
 		"server_cpu_s_per_call_s": {0.01, 2}, "server_rss_mb": {10, 4000}, "generator_cpu_s": {0.01, 1000},
 		"server_cpu_s": {0.01, 1000}, "help_ms_p99": {0.01, 10000},
 		// Loopback loses next to nothing, unless a busy machine lets a

@@ -12,8 +12,8 @@ import (
 )
 
 const (
-	// freezePoll is how often streams are checked for freezes.
-	freezePoll = 25 * time.Millisecond
+	// gapPoll is how often streams are checked for frame gaps.
+	gapPoll = 25 * time.Millisecond
 	// toneFloor and toneMargin: a party hears another's tone above the
 	// floor, and its own at least the margin below the quietest other.
 	toneFloor  = -30.0
@@ -26,19 +26,21 @@ const (
 
 // stream follows one party's received media.
 type stream struct {
-	call    *callRun
-	role    string
-	peer    *peer.Peer
-	lastN   int       // frames decoded at the last poll
-	lastAt  time.Time // when lastN last changed
-	frozen  bool
-	freezes int
-	held    peer.Stats // counters when the hold began
-	heldAt  time.Time
-	secN    int // frames decoded at the last one-second sample
-	latency []float64
-	joinMS  float64
-	lastFPS float64
+	call      *callRun
+	role      string
+	peer      *peer.Peer
+	lastN     int       // frames decoded at the last poll
+	lastAt    time.Time // when lastN last changed
+	inGap     bool
+	frameGaps int
+	held      peer.Stats // counters when the hold began
+	heldAt    time.Time
+	end       peer.Stats // and at the end (result)
+	endAt     time.Time
+	secN      int // frames decoded at the last one-second sample
+	latency   []float64
+	joinMS    float64
+	lastFPS   float64
 }
 
 // meter samples every stream while the run goes on.
@@ -93,7 +95,7 @@ func (m *meter) start(ctx context.Context) {
 
 func (m *meter) loop(ctx context.Context) {
 	defer close(m.done)
-	poll := time.NewTicker(freezePoll)
+	poll := time.NewTicker(gapPoll)
 	defer poll.Stop()
 	second := time.NewTicker(time.Second)
 	defer second.Stop()
@@ -102,15 +104,16 @@ func (m *meter) loop(ctx context.Context) {
 		case <-m.stopC:
 			return
 		case now := <-poll.C:
-			m.pollFreezes(now)
+			m.pollGaps(now)
 		case now := <-second.C:
 			m.sample(ctx, now)
 		}
 	}
 }
 
-// pollFreezes counts gaps of more than three frame intervals.
-func (m *meter) pollFreezes(now time.Time) {
+// pollGaps counts gaps of more than three frame intervals, as they
+// happen (the peer counts freezes, of over 600 ms, as they end).
+func (m *meter) pollGaps(now time.Time) {
 	limit := 3 * time.Second / time.Duration(m.r.params.FPS)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -119,10 +122,10 @@ func (m *meter) pollFreezes(now time.Time) {
 		n := st.FramesDecoded
 		switch {
 		case n != s.lastN:
-			s.lastN, s.lastAt, s.frozen = n, now, false
-		case m.held && !s.frozen && now.Sub(s.lastAt) > limit:
-			s.frozen = true
-			s.freezes++
+			s.lastN, s.lastAt, s.inGap = n, now, false
+		case m.held && !s.inGap && now.Sub(s.lastAt) > limit:
+			s.inGap = true
+			s.frameGaps++
 		}
 		s.noteJoin(st)
 	}
@@ -236,7 +239,8 @@ func (m *meter) stop(ctx context.Context) *Result {
 			helps = append(helps, out.HelpMS)
 		}
 		lat = append(lat, s.latency...)
-		res.Summary.Freezes += s.freezes
+		res.Summary.Freezes += out.Freezes
+		res.Summary.FrameGaps += out.FrameGaps
 		lost += out.PacketsLost
 		expected += out.PacketsLost + out.Packets
 		if out.TilesOK {
@@ -258,21 +262,22 @@ func (m *meter) stop(ctx context.Context) *Result {
 	if n := float64(len(m.all)); n > 0 {
 		sum.TilesOKRatio, sum.AudioOKRatio = float64(tilesOK)/n, float64(audioOK)/n
 	}
+	res.PerRole = perRole(m.all, m.r.params.Impair)
 	serverFigures(sum, m.holdProc, end, len(m.all)/len(roles))
 	generatorFigures(sum, generatorCPU)
 	return res
 }
 
-// result is what the stream received during the hold.
+// result is what the stream received during the hold; it keeps the end's
+// counters.
 func (s *stream) result() Stream {
 	st := s.peer.Stats()
-	out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: s.freezes, DecodeErrors: st.DecodeErrors,
-		LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99)}
+	s.end, s.endAt = st, time.Now()
+	out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: st.Freezes - s.held.Freezes,
+		FrameGaps: s.frameGaps, DecodeErrors: st.DecodeErrors,
+		LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99), FPS: s.fps()}
 	if s.role == "third" && !s.call.helpAt.IsZero() && !s.call.helpJoinedAt.IsZero() {
 		out.HelpMS = ms(s.call.helpJoinedAt.Sub(s.call.helpAt))
-	}
-	if d := time.Since(s.heldAt).Seconds(); d > 0 {
-		out.FPS = float64(st.FramesDecoded-s.held.FramesDecoded) / d
 	}
 	out.VideoPacketsLost = st.VideoPacketsLost - s.held.VideoPacketsLost
 	out.AudioPacketsLost = st.AudioPacketsLost - s.held.AudioPacketsLost
@@ -282,6 +287,14 @@ func (s *stream) result() Stream {
 	out.TilesOK = len(st.Tiles) == len(roles)
 	out.AudioOK = hearsRight(st.ToneDBFS, s.role)
 	return out
+}
+
+// fps is the pictures received per second from the hold to the end.
+func (s *stream) fps() float64 {
+	if d := s.endAt.Sub(s.heldAt).Seconds(); d > 0 {
+		return float64(s.end.FramesDecoded-s.held.FramesDecoded) / d
+	}
+	return 0
 }
 
 // serverFigures derives the server's CPU per call-second and memory from

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // Layout is how the synthetic viewers arrange their pictures.
@@ -36,6 +39,11 @@ type Params struct {
 
 	SLOFPS        float64       // each stream's fps at least this share of FPS; 0: no SLO
 	SLOLatencyP99 time.Duration // latency through the mixer, p99; 0: no SLO
+
+	// Impair holds each role's network conditions, applied to that
+	// role's peers in every call (ParseImpair reads --impair); a role
+	// absent has a perfect network.
+	Impair map[string]netcond.Conditions
 
 	Loopback bool      // restrict ICE to loopback (tests, local runs)
 	Progress io.Writer // a live progress bar (in place on a terminal, else a line a second); nil: none
@@ -69,6 +77,11 @@ func (p Params) withDefaults() (Params, error) {
 		return p, fmt.Errorf("%w: --duration must be positive", ErrParams)
 	case p.Layout != Equal && p.Layout != Maximize && p.Layout != Mixed:
 		return p, fmt.Errorf("%w: --layout must be equal, maximize or mixed", ErrParams)
+	}
+	for role := range p.Impair {
+		if !slices.Contains(roles, role) {
+			return p, fmt.Errorf("%w: impairment for %q, which is no role (%s)", ErrParams, role, strings.Join(roles, ", "))
+		}
 	}
 	p.Server = strings.TrimSuffix(p.Server, "/")
 	return p, nil

@@ -1,10 +1,13 @@
 package loadtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
@@ -26,7 +29,7 @@ func WriteSummary(w io.Writer, r *Result) error {
 		{"latency target: frame interval + encode p99", fmt.Sprintf("%.0f ms = %.1f + %.1f ms", s.LatencyTargetMS, s.FrameIntervalMS, s.EncodeMSP99)},
 		{"join to first frame p99", fmt.Sprintf("%.0f ms", s.JoinMSP99)},
 		{"help request to helper joined p99", fmt.Sprintf("%.0f ms", s.HelpMSP99)},
-		{"freezes", fmt.Sprint(s.Freezes)},
+		{"freezes (over 600 ms) / frame gaps (over 3 frames)", fmt.Sprintf("%d / %d", s.Freezes, s.FrameGaps)},
 		{"packets lost", fmt.Sprintf("%d (%.2f%%)", s.PacketsLost, 100*s.LossRatio)},
 		{"streams with all tiles / right tones", fmt.Sprintf("%.0f%% / %.0f%%", 100*s.TilesOKRatio, 100*s.AudioOKRatio)},
 		{"server CPU per call-second", fmt.Sprintf("%.3f s", s.ServerCPUSPerCallS)},
@@ -38,6 +41,9 @@ func WriteSummary(w io.Writer, r *Result) error {
 		fmt.Fprintf(tw, "%s\t%s\n", row.name, row.value)
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := writePerRole(w, r.PerRole); err != nil {
 		return err
 	}
 	for _, f := range r.Failed {
@@ -80,8 +86,61 @@ func WriteJSON(path string, r *Result) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// WriteHTML writes a report with charts over time: received fps, latency
-// through the mixer, server CPU and calls up.
+// writePerRole prints the per-role table.
+func writePerRole(w io.Writer, per map[string]RoleSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\n"+strings.Join(perRoleColumns, "\t"))
+	for _, row := range perRoleRows(per) {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+// perRoleColumns head the per-role table.
+var perRoleColumns = []string{"role", "network", "fps p50", "tile fps p50", "freezes", "latency p99",
+	"audio concealed", "NACKs sent / received", "PLIs sent / received", "resent"}
+
+// perRoleRows are the per-role table's rows, in role order.
+func perRoleRows(per map[string]RoleSummary) [][]string {
+	var rows [][]string
+	for _, role := range roles {
+		p, ok := per[role]
+		if !ok {
+			continue
+		}
+		network := p.Network
+		if network == "" {
+			network = "-"
+		}
+		rows = append(rows, []string{role, network, fmt.Sprintf("%.1f", p.FPSP50), fmt.Sprintf("%.1f", p.TileFPSP50),
+			fmt.Sprint(p.Freezes), fmt.Sprintf("%.0f ms", p.LatencyMSP99), fmt.Sprintf("%.1f%%", 100*p.AudioConcealedRatio),
+			fmt.Sprintf("%d / %d", p.NACKsSent, p.NACKsReceived), fmt.Sprintf("%d / %d", p.PLIsSent, p.PLIsReceived),
+			fmt.Sprint(p.Retransmissions)})
+	}
+	return rows
+}
+
+// perRoleHTML is the per-role table as HTML.
+func perRoleHTML(per map[string]RoleSummary) string {
+	var b strings.Builder
+	b.WriteString(`<h3 style="font-family:sans-serif">Per role</h3><table style="font-family:sans-serif;border-collapse:collapse" border="1" cellpadding="4"><tr>`)
+	for _, c := range perRoleColumns {
+		b.WriteString("<th>" + html.EscapeString(c) + "</th>")
+	}
+	b.WriteString("</tr>")
+	for _, row := range perRoleRows(per) {
+		b.WriteString("<tr>")
+		for _, cell := range row {
+			b.WriteString("<td>" + html.EscapeString(cell) + "</td>")
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table>")
+	return b.String()
+}
+
+// WriteHTML writes a report with charts over time (received fps, latency
+// through the mixer, server CPU and calls up) and the per-role table.
 func WriteHTML(path string, r *Result) error {
 	xs := make([]string, len(r.Series))
 	for i, p := range r.Series {
@@ -95,15 +154,12 @@ func WriteHTML(path string, r *Result) error {
 		lineChart("Server CPU (cores)", xs, r.Series, func(p Point) float64 { return p.ServerCores }),
 		lineChart("Calls up", xs, r.Series, func(p Point) float64 { return float64(p.Calls) }),
 	)
-	f, err := os.Create(path)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := page.Render(&buf); err != nil {
 		return err
 	}
-	if err := page.Render(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	doc := strings.Replace(buf.String(), "</body>", perRoleHTML(r.PerRole)+"\n</body>", 1)
+	return os.WriteFile(path, []byte(doc), 0o644)
 }
 
 func lineChart(title string, xs []string, series []Point, value func(Point) float64) *charts.Line {

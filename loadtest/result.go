@@ -10,8 +10,11 @@ type Result struct {
 	Refused   map[string]int `json:"refused"` // calls the server refused, by code
 	Failed    []string       `json:"failed"`  // calls that failed otherwise, why
 	Summary   Summary        `json:"summary"`
-	Streams   []Stream       `json:"streams"`
-	Series    []Point        `json:"series"`
+	// PerRole is what each role's parties saw, by role (customer, agent,
+	// third): how its network (--impair) showed.
+	PerRole map[string]RoleSummary `json:"per_role"`
+	Streams []Stream               `json:"streams"`
+	Series  []Point                `json:"series"`
 }
 
 // Summary aggregates every stream and the server's own figures. The CPU
@@ -22,7 +25,8 @@ type Summary struct {
 	LatencyMSP50       float64 `json:"latency_ms_p50"`
 	LatencyMSP99       float64 `json:"latency_ms_p99"`
 	JoinMSP99          float64 `json:"join_ms_p99"`
-	Freezes            int     `json:"freezes"`
+	Freezes            int     `json:"freezes"`    // every stream's
+	FrameGaps          int     `json:"frame_gaps"` // every stream's
 	TilesOKRatio       float64 `json:"tiles_ok_ratio"`
 	AudioOKRatio       float64 `json:"audio_ok_ratio"`
 	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
@@ -54,10 +58,13 @@ type Stream struct {
 	FPS          float64 `json:"fps"`
 	LatencyMSP50 float64 `json:"latency_ms_p50"`
 	LatencyMSP99 float64 `json:"latency_ms_p99"`
-	Freezes      int     `json:"freezes"`
-	DecodeErrors int     `json:"decode_errors"`
-	TilesOK      bool    `json:"tiles_ok"`
-	AudioOK      bool    `json:"audio_ok"`
+	// Freezes counts the gaps of over 600 ms between pictures (the
+	// browsers' count); FrameGaps those of over three frame intervals.
+	Freezes      int  `json:"freezes"`
+	FrameGaps    int  `json:"frame_gaps"`
+	DecodeErrors int  `json:"decode_errors"`
+	TilesOK      bool `json:"tiles_ok"`
+	AudioOK      bool `json:"audio_ok"`
 	// HelpMS, for the third party, is from the agent's help request to
 	// the helper's `joined`; JoinMS starts at the helper's accept.
 	HelpMS float64 `json:"help_ms,omitempty"`
@@ -69,6 +76,40 @@ type Stream struct {
 	LossRatio        float64 `json:"loss_ratio"`
 	VideoPacketsLost int     `json:"video_packets_lost"`
 	AudioPacketsLost int     `json:"audio_packets_lost"`
+}
+
+// RoleSummary is what one role's parties saw during the hold, every call
+// together: the pictures they received, their own tile in the other
+// parties' pictures, the audio they received, and the feedback on their
+// wire. The composed picture runs at the canvas rate whatever one tile
+// does, so a party's trouble shows in its tile's rate.
+type RoleSummary struct {
+	// Network is the role's conditions as a netcond spec, "" for a
+	// perfect network.
+	Network string  `json:"network"`
+	FPSP50  float64 `json:"fps_p50"` // pictures received per second, p50 over its parties
+	// TileFPSP50 is how often the role's tile showed a new frame number
+	// in the other parties' pictures, p50 over the calls; in each call it
+	// is read at the viewer that saw it best, since a viewer's own poor
+	// downlink shows in that viewer's figures.
+	TileFPSP50 float64 `json:"tile_fps_p50"`
+	// Freezes counts gaps of over 600 ms in the pictures it received and
+	// between updates of its tile in the others' (at the viewer with the
+	// fewest, in each call).
+	Freezes      int     `json:"freezes"`
+	LatencyMSP99 float64 `json:"latency_ms_p99"` // of every tile in the pictures it received
+	// AudioConcealedRatio is the share of the received audio's 20 ms
+	// frames a receiver would have concealed (peer.Stats'
+	// AudioFramesConcealed of AudioFramesDue).
+	AudioConcealedRatio float64 `json:"audio_concealed_ratio"`
+	// What its PeerConnections sent and received: NACK messages, key
+	// frame requests (PLI, FIR), and packets resent for the server's
+	// NACKs.
+	NACKsSent       int `json:"nacks_sent"`
+	NACKsReceived   int `json:"nacks_received"`
+	PLIsSent        int `json:"plis_sent"`
+	PLIsReceived    int `json:"plis_received"`
+	Retransmissions int `json:"retransmissions"`
 }
 
 // Point is one second of the run, for charts.

@@ -119,7 +119,9 @@ func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("console token for %s: %w", id, err)
 		}
-		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Logger: r.params.Logger}
+		// Helpers join as the third party.
+		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true,
+			Network: r.params.Impair["third"], Logger: r.params.Logger}
 		p, err := peer.Connect(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("console %s: %w", id, err)

@@ -18,18 +18,20 @@ const pliInterval = 500 * time.Millisecond
 // last picture, the latency stamps and the received audio, which Stats,
 // Counters, SentAt and ReceivedAt read. The leg's send and receive loops
 // write it while callers poll it, so mu guards the fields grouped under
-// it; log never changes.
+// it; log never changes, and fb counts by itself.
 type analyser struct {
 	log *slog.Logger
+	fb  feedbackCounter
 
 	mu sync.Mutex
 	// stats holds the counters and the last picture's analysis; the leg
 	// and the Peer fill in the rest of a snapshot.
-	stats    Stats
-	lastPLI  time.Time
-	sent     [historySize]stamp
-	received map[string]*readTimes
-	heard    heardRing
+	stats       Stats
+	lastPLI     time.Time
+	lastPicture time.Time // when the last decoded picture arrived
+	sent        [historySize]stamp
+	received    map[string]*readTimes
+	heard       heardRing
 
 	// listen decodes the heard audio under its own lock, taken before mu,
 	// so that a slow decode holds up no loop.
@@ -37,7 +39,8 @@ type analyser struct {
 }
 
 func newAnalyser(log *slog.Logger) *analyser {
-	return &analyser{log: log, received: make(map[string]*readTimes)}
+	return &analyser{log: log, received: make(map[string]*readTimes),
+		stats: Stats{TileUpdates: map[string]TileUpdates{}}}
 }
 
 // stamp records when a frame number was seen.
@@ -55,7 +58,16 @@ func (a *analyser) counters() Stats {
 	if s.Tiles == nil {
 		s.Tiles = map[string]Tile{}
 	}
+	s.TileUpdates = maps.Clone(a.stats.TileUpdates)
+	s.NACKsSent = int(a.fb.nacksSent.Load())
+	s.PLIsSent = int(a.fb.plisSent.Load())
+	s.Retransmissions = int(a.fb.resent.Load())
 	return s
+}
+
+// feedback is the leg's feedbackCounter, for its PeerConnection.
+func (a *analyser) feedback() *feedbackCounter {
+	return &a.fb
 }
 
 // sentAt returns when camera frame number frame was last sent.
@@ -124,7 +136,7 @@ func (a *analyser) countFeedback(pli bool) {
 }
 
 // pliDue reports whether a key frame request may go out now, at most one
-// per pliInterval, and counts it if so.
+// per pliInterval.
 func (a *analyser) pliDue(now time.Time) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -132,7 +144,6 @@ func (a *analyser) pliDue(now time.Time) bool {
 		return false
 	}
 	a.lastPLI = now
-	a.stats.PLIsSent++
 	return true
 }
 
@@ -168,7 +179,10 @@ func (a *analyser) picture(pic *picture, arrived time.Time) {
 	defer a.mu.Unlock()
 	if a.stats.FramesDecoded == 0 {
 		a.stats.FirstFrameAt = now
+	} else if arrived.Sub(a.lastPicture) > FreezeGap {
+		a.stats.Freezes++
 	}
+	a.lastPicture = arrived
 	a.stats.FramesDecoded++
 	a.stats.Width, a.stats.Height = pic.width, pic.height
 	a.stats.MeanLuma = pic.luma
@@ -183,17 +197,20 @@ func (a *analyser) picture(pic *picture, arrived time.Time) {
 			h = &readTimes{last: -1}
 			a.received[role] = h
 		}
-		h.read(uint16(t.FrameNumber), arrived)
+		if h.read(uint16(t.FrameNumber), arrived) {
+			a.stats.TileUpdates[role] = h.updates
+		}
 	}
 	a.stats.Tiles = tiles
 }
 
-// audio notes the mixed audio's packet counts so far and keeps the
-// packets the sample builder completed, for toneLevels.
-func (a *analyser) audio(c *lossCounter, pkts []heardPacket) {
+// audio notes the mixed audio's packet counts and playout so far and
+// keeps the packets the sample builder completed, for toneLevels.
+func (a *analyser) audio(c *lossCounter, p *playout, pkts []heardPacket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stats.AudioPackets, a.stats.AudioPacketsLost = c.received, c.lost()
+	a.stats.AudioFramesDue, a.stats.AudioFramesConcealed = p.due, p.concealed
 	for _, p := range pkts {
 		a.heard.push(p)
 	}
@@ -201,19 +218,28 @@ func (a *analyser) audio(c *lossCounter, pkts []heardPacket) {
 }
 
 // readTimes records, for one role's tile, when each frame number was
-// first read.
+// first read, and how often the number changed.
 type readTimes struct {
-	last   int // the number read last, -1 before any
-	stamps [historySize]stamp
+	last    int // the number read last, -1 before any
+	lastAt  time.Time
+	stamps  [historySize]stamp
+	updates TileUpdates
 }
 
-// read notes that the tile showed n in a picture that arrived at at. Only
-// a change of number starts a new stamp: the same frame shown again is
-// not new, but the same number after others is the sender's next loop.
-func (h *readTimes) read(n uint16, at time.Time) {
+// read notes that the tile showed n in a picture that arrived at at, and
+// reports whether that is an update. Only a change of number is (and
+// starts a new stamp): the same frame shown again is not new, but the
+// same number after others is the sender's next loop. A change more than
+// FreezeGap after the one before ends a freeze.
+func (h *readTimes) read(n uint16, at time.Time) bool {
 	if int(n) == h.last {
-		return
+		return false
 	}
-	h.last = int(n)
+	if h.last >= 0 && at.Sub(h.lastAt) > FreezeGap {
+		h.updates.Freezes++
+	}
+	h.last, h.lastAt = int(n), at
+	h.updates.Count++
 	h.stamps[int(n)%historySize] = stamp{n, at}
+	return true
 }

@@ -3,6 +3,8 @@ package peer
 import (
 	"fmt"
 	"log/slog"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // Defaults for the zero fields of Config.
@@ -25,9 +27,14 @@ type Config struct {
 	Width, Height, FPS int
 	// VideoBitrateKbps is the sent video's target; 0 means 600.
 	VideoBitrateKbps int
-	// Loopback restricts ICE to IPv4 UDP on 127.0.0.1 (and loopback
+	// Loopback restricts ICE to IPv4 on 127.0.0.1 (and loopback
 	// candidates are included), for tests on one machine.
 	Loopback bool
+	// Network is what the party's network does to its packets, each way
+	// (netcond.Parse reads a spec like "loss=5%,delay=20ms"), applied to
+	// every media leg from its start: outage windows count from the leg's
+	// `joined`. The zero value is a perfect network.
+	Network netcond.Conditions
 	// GarbageVideo sends random bytes as VP8 payloads instead of encoded
 	// frames, to test the server's robustness.
 	GarbageVideo bool

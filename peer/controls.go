@@ -2,8 +2,6 @@ package peer
 
 import (
 	"context"
-	"fmt"
-	"sync/atomic"
 )
 
 // SetVideo turns the camera on or off: it sends {"type":"video.set"} and
@@ -62,38 +60,6 @@ func (p *Peer) SendGarbage(on bool) error {
 	}
 	l.out.garbage.Store(on)
 	return nil
-}
-
-// SetInboundLoss makes the current leg's socket lose that share (0 to 1)
-// of the RTP packets it receives, at random, as a lossy downlink would;
-// STUN, DTLS and RTCP are never lost. Stats.InboundDropped counts the
-// losses. Recovering from them is up to NACKs and PLIs.
-func (p *Peer) SetInboundLoss(rate float64) error {
-	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.loss })
-}
-
-// setLoss sets the loss rate of the current leg's socket that which picks.
-func (p *Peer) setLoss(rate float64, which func(*blackhole) *atomic.Uint32) error {
-	if rate < 0 || rate > 1 {
-		return fmt.Errorf("%w: loss rate %v out of 0..1", ErrConfig, rate)
-	}
-	l := p.currentLeg()
-	if l == nil {
-		return ErrNotInCall
-	}
-	udp := l.liveSocket()
-	if udp == nil {
-		return ErrNotInCall
-	}
-	which(udp).Store(uint32(rate * 1_000_000))
-	return nil
-}
-
-// SetOutboundLoss makes the current leg's socket lose that share (0 to 1)
-// of the RTP packets it sends, as a lossy uplink would; STUN, DTLS and
-// RTCP always go out. The server is then expected to NACK what it missed.
-func (p *Peer) SetOutboundLoss(rate float64) error {
-	return p.setLoss(rate, func(b *blackhole) *atomic.Uint32 { return &b.lossOut })
 }
 
 // RequestKeyframe sends the server a PLI for the picture this peer

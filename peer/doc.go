@@ -45,9 +45,11 @@
 //   - The signaling client (signalClient): the WebSocket, the log of the
 //     server's messages, and the waits on it (WaitFor, and the waits of
 //     Join, Accept, SignIn, StartShare, StopShare).
-//   - The media leg (leg): one PeerConnection with its ICE socket,
-//     senders, receivers and negotiation, from a `joined` to a `left`.
-//     The Peer itself only knows which legs there are.
+//   - The media leg (leg): one PeerConnection with its network (a
+//     netcond.Net with the party's conditions, its ICE socket and its
+//     ICE-TCP forwarders), senders, receivers and negotiation, from a
+//     `joined` to a `left`. The Peer itself only knows which legs there
+//     are.
 //   - The analysers (analyser, with its listener): a leg's counters,
 //     tiles, latency stamps and received audio, which Stats, Counters,
 //     SentAt and ReceivedAt read.
@@ -73,7 +75,20 @@
 // across pion's calls and the offer's send, and its listener's, held
 // while decoding audio.
 //
-// Peer imports nothing of threeway except the codec package, so the end to
-// end tests exercise the server only through its public protocol
-// (signaling/PROTOCOL.md).
+// # Networks
+//
+// Each leg's sockets cross a netcond.Net, so a party can be given a poor
+// network (Config.Network, SetNetwork): loss, delay and jitter, a
+// bandwidth cap, outages, blocked UDP, each way, from the leg's start.
+// Drop, SetInboundLoss and SetOutboundLoss are conditions of the same
+// Net. Besides its UDP socket a leg offers active ICE-TCP, as a browser
+// does, so a party whose UDP is blocked connects over TCP to a server
+// that has it: pion dials TCP outside the Net, so the server's passive
+// candidates are pointed at forwarders through it. What the network did
+// shows in Stats: freezes of the picture and of each tile, concealed
+// audio, NACKs, PLIs and retransmissions.
+//
+// Peer imports nothing of threeway except the codec package and its own
+// netcond, so the end to end tests exercise the server only through its
+// public protocol (signaling/PROTOCOL.md).
 package peer

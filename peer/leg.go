@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // leg is one media session of a Peer: from a `joined` to a `left` (or
@@ -51,26 +53,38 @@ type leg struct {
 	state        webrtc.PeerConnectionState
 	// states are those pion reported and no task handled yet; handling
 	// is set while a task handles them.
-	states     []webrtc.PeerConnectionState
-	handling   bool
-	sending    bool // the camera and microphone senders started
-	connected  bool // reached connected and the senders run
-	failErr    error
-	ended      bool
-	endReason  string
-	silenced   bool  // Drop: keep the socket open, silent, until Close
+	states    []webrtc.PeerConnectionState
+	handling  bool
+	sending   bool // the camera and microphone senders started
+	connected bool // reached connected and the senders run
+	failErr   error
+	ended     bool
+	endReason string
+	silenced  bool // Drop: keep the socket open, silent, until Close
+	// network is the party's conditions each way (Config.Network,
+	// SetNetwork); rtpLoss adds SetInboundLoss's and SetOutboundLoss's.
+	network    netcond.Conditions
+	rtpLoss    struct{ in, out float64 }
 	appliedGen int   // gen of the latest offer whose answer is applied
 	negErr     error // the latest answer that could not be applied
 	negErrGen  int   // the gen of that answer's offer
 }
 
 // newLeg makes the leg a `joined` at index joinedAt started, as a part of
-// p; build then sets up its media.
-func newLeg(p *Peer, call, role string, joinedAt int) *leg {
+// p, on a network with conditions c; build then sets up its media.
+func newLeg(p *Peer, call, role string, joinedAt int, c netcond.Conditions) *leg {
 	l := &leg{call: call, role: role, joinedAt: joinedAt, cfg: p.cfg, log: p.log, sig: p.sig,
-		tasks: &p.tasks, changes: &p.changes, an: newAnalyser(p.log), state: webrtc.PeerConnectionStateNew}
+		tasks: &p.tasks, changes: &p.changes, an: newAnalyser(p.log), state: webrtc.PeerConnectionStateNew,
+		network: c}
 	l.ctx, l.cancel = context.WithCancel(p.ctx)
 	return l
+}
+
+// socket returns the leg's network, nil before build.
+func (l *leg) socket() *iceSocket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sock
 }
 
 // isEnded reports whether the leg has ended.
@@ -237,7 +251,7 @@ func (l *leg) drop() {
 		sock := l.sock
 		l.mu.Unlock()
 		if sock != nil {
-			sock.udp.silence()
+			sock.net.Silence(true)
 		}
 		if _, err := l.end("dropped by the peer"); err != nil {
 			l.log.Debug("drop", "err", err)
@@ -256,24 +270,15 @@ func (l *leg) closeSocket() error {
 	return sock.close()
 }
 
-// liveSocket returns the leg's ICE socket while the leg is live.
-func (l *leg) liveSocket() *blackhole {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ended || l.sock == nil {
-		return nil
-	}
-	return l.sock.udp
-}
-
 // stateAndDropped returns the leg's part of Stats: the connection's state
-// and the inbound RTP packets SetInboundLoss threw away.
+// and the inbound datagrams its network conditions dropped.
 func (l *leg) stateAndDropped() (webrtc.PeerConnectionState, int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	dropped := 0
 	if l.sock != nil {
-		dropped = int(l.sock.udp.dropped.Load())
+		in, _ := l.sock.net.Counters()
+		dropped = int(in.Dropped())
 	}
 	return l.state, dropped
 }

@@ -56,8 +56,9 @@ func (p *Peer) startLeg(call, role string) {
 	if p.tasks.isStopped() {
 		return
 	}
-	l := newLeg(p, call, role, p.sig.mark()) // the mark is the joined being handled
+	joinedAt := p.sig.mark() // the joined being handled
 	p.mu.Lock()
+	l := newLeg(p, call, role, joinedAt, p.network)
 	p.leg = l
 	p.legs = append(p.legs, l)
 	p.mu.Unlock()

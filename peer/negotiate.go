@@ -76,7 +76,9 @@ func (l *leg) sendOffer(sdp string) error {
 	}
 }
 
-// applyAnswer applies the server's answer to our latest offer, then the
+// applyAnswer applies the server's answer to our latest offer (its
+// passive ICE-TCP candidates pointed at forwarders through the leg's
+// network), then the
 // candidates that arrived before it, and sends an offer that waited for
 // it. Only the read loop calls it, for a live leg, so the leg has its
 // PeerConnection: build, which ends the leg if it fails before making one,
@@ -89,7 +91,10 @@ func (l *leg) applyAnswer(sdp string) {
 		l.log.Warn("answer without an offer ignored", "state", pc.SignalingState().String())
 		return
 	}
-	err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	sdp, err := l.socket().forwardSDP(sdp)
+	if err == nil {
+		err = pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	}
 	if err != nil {
 		err = fmt.Errorf("%w: apply answer: %w", ErrConnection, err)
 		l.log.Warn("apply answer", "err", err)
@@ -131,11 +136,18 @@ func (l *leg) remoteDescriptionSet(pc *webrtc.PeerConnection) {
 	l.neg.pendingRemote = nil
 }
 
-// addRemoteCandidate adds a trickled server candidate, or queues it until
-// the answer is applied. Like applyAnswer, only the read loop calls it,
+// addRemoteCandidate adds a trickled server candidate (a passive ICE-TCP
+// one pointed at a forwarder through the leg's network), or queues it
+// until the answer is applied. Like applyAnswer, only the read loop calls it,
 // for a live leg, which has its PeerConnection.
 func (l *leg) addRemoteCandidate(c webrtc.ICECandidateInit) {
 	pc := l.peerConnection()
+	fwd, err := l.socket().forwardTCP(c.Candidate)
+	if err != nil {
+		l.log.Warn("remote candidate", "err", err)
+		return
+	}
+	c.Candidate = fwd
 	l.neg.mu.Lock()
 	defer l.neg.mu.Unlock()
 	if !l.neg.remoteSet {

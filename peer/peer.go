@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // Peer is one synthetic party in a call, or an agent console that becomes
@@ -24,8 +26,8 @@ import (
 //
 // The Peer composes parts that each own their state (see the package
 // doc): the fields above mu are set by newPeer and never change, sig,
-// changes and tasks have locks of their own, mu guards leg and legs, and
-// closeOnce guards closeErr.
+// changes and tasks have locks of their own, mu guards leg, legs and
+// network, and closeOnce guards closeErr.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
@@ -42,6 +44,9 @@ type Peer struct {
 	leg *leg
 	// legs are the legs whose sockets are still open.
 	legs []*leg
+	// network is the conditions of the party's network, for every leg
+	// from now on (Config.Network, SetNetwork).
+	network netcond.Conditions
 
 	closeOnce sync.Once
 	closeErr  error
@@ -98,7 +103,7 @@ func Join(ctx context.Context, cfg Config) (*Peer, error) {
 }
 
 func newPeer(cfg Config, ws *websocket.Conn) *Peer {
-	p := &Peer{cfg: cfg, log: cfg.Logger.With("role", cfg.Role, "call", cfg.Call)}
+	p := &Peer{cfg: cfg, log: cfg.Logger.With("role", cfg.Role, "call", cfg.Call), network: cfg.Network}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.sig = newSignalClient(p.ctx, ws, p.log, &p.changes)
 	return p

@@ -103,10 +103,12 @@ func (l *leg) receiveVideo(pc *webrtc.PeerConnection, track *webrtc.TrackRemote)
 // receiveAudio keeps the server's audio packets until the track ends,
 // undecoded: the tone levels are measured over the last second only when
 // asked for (Stats), so a peer decodes audio only as much as its checks
-// need.
+// need. What a receiver would have concealed is judged as they arrive
+// (playout).
 func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 	sb := samplebuilder.New(audioMaxLate, &codecs.OpusPacket{}, 48000, samplebuilder.WithMaxTimeDelay(audioMaxDelay))
 	var loss lossCounter
+	var play playout
 	var pkts []heardPacket
 	for {
 		pkt, _, err := track.ReadRTP()
@@ -114,13 +116,14 @@ func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 			return
 		}
 		loss.packet(pkt.SequenceNumber)
+		play.packet(pkt.Timestamp, time.Now(), opusLBRR(pkt.Payload))
 		sb.Push(pkt)
 		pkts = pkts[:0]
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			// The sample builder makes a new Data for every sample.
 			pkts = append(pkts, heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
 		}
-		l.an.audio(&loss, pkts)
+		l.an.audio(&loss, &play, pkts)
 	}
 }
 

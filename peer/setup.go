@@ -2,11 +2,12 @@ package peer
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // Payload types offered, as a browser would.
@@ -16,10 +17,12 @@ const (
 )
 
 // newAPI builds a webrtc API for one PeerConnection: VP8 and Opus only,
-// the default interceptors (NACK, RTCP reports, TWCC) on a fresh registry,
-// and ICE restricted to one IPv4 UDP socket that Drop can silence, which
-// it returns.
-func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
+// the default interceptors (NACK, RTCP reports, TWCC) on a fresh
+// registry, with the feedback counter beneath them, and ICE on the leg's
+// network (network's conditions): one IPv4 UDP socket, and active
+// ICE-TCP to the server's passive candidates, as a browser gathers them.
+// It returns the network.
+func newAPI(loopback bool, network netcond.Conditions, fb *feedbackCounter) (*webrtc.API, *iceSocket, error) {
 	m := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{
 		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
@@ -41,24 +44,27 @@ func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
 		return nil, nil, fmt.Errorf("peer: register Opus: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// First in the registry is innermost: it sees what the NACK responder
+	// resends and every RTCP packet the PeerConnection writes.
+	ir.Add(fb)
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, nil, fmt.Errorf("peer: register interceptors: %w", err)
 	}
 
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	listen := "0.0.0.0:0"
 	if loopback {
 		listen = "127.0.0.1:0"
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	}
-	conn, err := net.ListenPacket("udp4", listen)
+	sock, err := newICESocket(network, listen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("peer: ICE socket: %w", err)
+		return nil, nil, err
 	}
-	sock := newICESocket(conn)
+	se.SetNet(sock.net)
 	se.SetICEUDPMux(sock.mux)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(se))
@@ -69,7 +75,7 @@ func newAPI(loopback bool) (*webrtc.API, *iceSocket, error) {
 // sendrecv audio transceiver, as a browser with a camera and microphone
 // does, and sends the offer.
 func (l *leg) build() error {
-	api, sock, err := newAPI(l.cfg.Loopback)
+	api, sock, err := newAPI(l.cfg.Loopback, l.conditions(), l.an.feedback())
 	if err != nil {
 		return err
 	}
@@ -82,8 +88,9 @@ func (l *leg) build() error {
 	}
 	l.mu.Lock()
 	l.sock, l.pc = sock, pc
+	l.applyNetworkLocked() // a SetNetwork since newAPI read them
 	if l.silenced {
-		sock.udp.silence()
+		sock.net.Silence(true)
 	}
 	l.mu.Unlock()
 	pc.OnICECandidate(l.onLocalCandidate)

@@ -3,90 +3,100 @@ package peer
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
-// iceSocket is a leg's one UDP socket for ICE and pion's mux over it. Its
-// fields are set by newICESocket and never change; closeOnce guards
-// closeErr.
+// iceSocket is a leg's network: a netcond.Net that applies the leg's
+// conditions (Config.Network, SetNetwork, SetInboundLoss, Drop), its one
+// UDP socket for ICE and pion's mux over it. pion makes nothing else
+// through the Net but what it dials: ICE-TCP, which it dials outside the
+// Net and is pointed at the Net's forwarders (forwardTCP). Its fields are
+// set by newICESocket and never change; closeOnce guards closeErr.
 type iceSocket struct {
-	udp       *blackhole
-	mux       ice.UDPMux // closing it closes udp
+	net       *netcond.Net
+	mux       ice.UDPMux // closing it closes the UDP socket
 	closeOnce sync.Once
 	closeErr  error
 }
 
-func newICESocket(conn net.PacketConn) *iceSocket {
-	udp := &blackhole{PacketConn: conn}
-	return &iceSocket{udp: udp, mux: webrtc.NewICEUDPMux(nil, udp)}
+// newICESocket opens the leg's network with conditions c, its start the
+// leg's, and its UDP socket on listen.
+func newICESocket(c netcond.Conditions, listen string) (*iceSocket, error) {
+	n, err := netcond.New(c)
+	if err != nil {
+		return nil, fmt.Errorf("peer: network: %w", err)
+	}
+	conn, err := n.ListenPacket("udp4", listen)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("peer: ICE socket: %w", err), n.Close())
+	}
+	return &iceSocket{net: n, mux: webrtc.NewICEUDPMux(nil, conn)}, nil
 }
 
-// close closes the socket once and returns the first close's error.
+// close closes the socket and the Net once and returns the first close's
+// error.
 func (s *iceSocket) close() error {
 	s.closeOnce.Do(func() {
-		if err := s.mux.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			s.closeErr = fmt.Errorf("peer: close ICE socket: %w", err)
+		err := s.mux.Close()
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			err = fmt.Errorf("peer: close ICE socket: %w", err)
+		} else {
+			err = nil
 		}
+		s.closeErr = errors.Join(err, s.net.Close())
 	})
 	return s.closeErr
 }
 
-// blackhole is the ICE socket. Once silenced it drops everything in both
-// directions while reporting success, like a dead link. It embeds the
-// net.PacketConn interface, not *net.UDPConn, so that pion cannot bypass
-// ReadFrom and WriteTo through UDPConn's AddrPort methods.
-//
-// It can also lose a share of the inbound RTP, as a lossy downlink would
-// (SetInboundLoss).
-type blackhole struct {
-	net.PacketConn
-	silent  atomic.Bool
-	loss    atomic.Uint32 // inbound RTP lost, in millionths
-	lossOut atomic.Uint32 // outbound RTP lost, in millionths
-	dropped atomic.Int64  // inbound RTP packets lost so far
+// forwardTCP points a server's passive ICE-TCP candidate (an SDP
+// candidate attribute's value, with or without "candidate:") at a
+// forwarder through the leg's Net, so that the TCP connection pion dials
+// for it crosses the leg's conditions. Any other candidate is returned as
+// it is.
+func (s *iceSocket) forwardTCP(attr string) (string, error) {
+	prefix := ""
+	if strings.HasPrefix(attr, "candidate:") {
+		prefix = "candidate:"
+	}
+	// One that does not parse is pion's to refuse when it is added.
+	c, perr := ice.UnmarshalCandidate(strings.TrimPrefix(attr, prefix))
+	if perr != nil || c.NetworkType() != ice.NetworkTypeTCP4 || c.TCPType() != ice.TCPTypePassive {
+		return attr, nil
+	}
+	local, err := s.net.ForwardTCP(&net.TCPAddr{IP: net.ParseIP(c.Address()), Port: c.Port()})
+	if err != nil {
+		return attr, fmt.Errorf("peer: forward ICE-TCP to %s:%d: %w", c.Address(), c.Port(), err)
+	}
+	fwd, err := ice.NewCandidateHost(&ice.CandidateHostConfig{
+		Network: "tcp", Address: local.IP.String(), Port: local.Port, Component: c.Component(),
+		Priority: c.Priority(), Foundation: c.Foundation(), TCPType: ice.TCPTypePassive,
+	})
+	if err != nil {
+		return attr, fmt.Errorf("peer: forward ICE-TCP: %w", err)
+	}
+	return prefix + fwd.Marshal(), nil
 }
 
-func (b *blackhole) silence() { b.silent.Store(true) }
-
-// ReadFrom returns the next packet unless silenced, in which case packets
-// are discarded until the socket closes, or lost to the loss rate.
-func (b *blackhole) ReadFrom(buf []byte) (int, net.Addr, error) {
-	for {
-		n, addr, err := b.PacketConn.ReadFrom(buf)
-		switch {
-		case err != nil:
-			return n, addr, err
-		case b.silent.Load():
-		case lose(buf[:n], b.loss.Load()):
-			b.dropped.Add(1)
-		default:
-			return n, addr, err
+// forwardSDP applies forwardTCP to an SDP's candidate attributes.
+func (s *iceSocket) forwardSDP(sdp string) (string, error) {
+	lines := strings.Split(sdp, "\r\n")
+	for i, line := range lines {
+		attr, ok := strings.CutPrefix(line, "a=")
+		if !ok || !strings.HasPrefix(attr, "candidate:") {
+			continue
 		}
+		fwd, err := s.forwardTCP(attr)
+		if err != nil {
+			return sdp, err
+		}
+		lines[i] = "a=" + fwd
 	}
-}
-
-// lose decides whether a packet is lost at rate (in millionths): only RTP
-// is (RFC 7983: first byte 128..191, and not RTCP's payload types
-// 192..223), so STUN, DTLS and RTCP get through and the connection itself
-// stays up.
-func lose(pkt []byte, rate uint32) bool {
-	if rate == 0 || len(pkt) < 12 || pkt[0] < 128 || pkt[0] > 191 || (pkt[1] >= 192 && pkt[1] <= 223) {
-		return false
-	}
-	return rand.Uint32N(1_000_000) < rate
-}
-
-// WriteTo sends buf unless silenced or lost to the outbound loss rate, in
-// which case it pretends to.
-func (b *blackhole) WriteTo(buf []byte, addr net.Addr) (int, error) {
-	if b.silent.Load() || lose(buf, b.lossOut.Load()) {
-		return len(buf), nil
-	}
-	return b.PacketConn.WriteTo(buf, addr)
+	return strings.Join(lines, "\r\n"), nil
 }

@@ -36,6 +36,9 @@ type echoServer struct {
 	url    string
 	refuse *ServerError // answer join with this error
 	silent bool         // never answer join
+	// tcp, set by useTCP, gives the legs passive ICE-TCP candidates on
+	// one port besides UDP, as the threeway server's --tcp-port does.
+	tcp ice.TCPMux
 
 	mu          sync.Mutex
 	received    []string // message types from clients
@@ -364,6 +367,10 @@ func (s *echoServer) newPeerConnection(c *echoConn) (*webrtc.PeerConnection, err
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if s.tcp != nil {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+		se.SetICETCPMux(s.tcp)
+	}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)

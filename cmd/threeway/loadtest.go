@@ -23,18 +23,22 @@ func loadtestCommand() *cobra.Command {
 		jsonPath   string
 		reportPath string
 		iceLo      bool
+		impair     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "loadtest",
 		Short: "Hold three-party calls of synthetic parties against a server and measure them",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The generator idles between packets as a server does, and
-			// pays the same sysmon wake-ups.
-			keepSysmonAwake(cmd.ErrOrStderr())
 			var err error
 			if p.Ramp, err = loadtest.ParseRamp(ramp); err != nil {
 				return err
 			}
+			if p.Impair, err = loadtest.ParseImpair(impair); err != nil {
+				return err
+			}
+			// The generator idles between packets as a server does, and
+			// pays the same sysmon wake-ups.
+			keepSysmonAwake(cmd.ErrOrStderr())
 			p.Layout = loadtest.Layout(layout)
 			p.Loopback = iceLo
 			p.Progress = cmd.ErrOrStderr()
@@ -76,5 +80,7 @@ func loadtestCommand() *cobra.Command {
 	f.StringVar(&jsonPath, "json", "", "write the result as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write an HTML report with charts to this file")
 	f.BoolVar(&iceLo, "ice-loopback", true, "restrict the synthetic parties' media to loopback")
+	f.StringArrayVar(&impair, "impair", nil, "ROLE:SPEC: the network of a role's parties (customer, agent, third or all), e.g. "+
+		"customer:loss=5%,delay=20ms,jitter=30ms; repeatable, a later flag refines an earlier one (see README)")
 	return cmd
 }

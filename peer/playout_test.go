@@ -1,0 +1,140 @@
+package peer
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/threeway-mcu/threeway/codec"
+)
+
+// Packets of an encoder with in-band FEC on carry LBRR; without, none do.
+// libopus codes LBRR only for frames its voice activity detector calls
+// active, which a steady tone stops being after about 0.7 s (and the
+// peer's tone loop, encoded after two seconds of warm-up, never is), so
+// only the tone's first 30 frames are looked at.
+func TestOpusLBRRSeesInbandFEC(t *testing.T) {
+	for _, fec := range []int{0, 10} {
+		enc, err := codec.NewOpusEncoder(opusBitrate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.SetInbandFEC(fec); err != nil {
+			t.Fatal(err)
+		}
+		tone := newToneGen(ToneHz("agent"))
+		pcm := make([]int16, codec.FrameSamples)
+		var buf []byte
+		with := 0
+		const frames = 30
+		for range frames {
+			tone.fill(pcm)
+			if buf, err = enc.Encode(pcm, buf); err != nil {
+				t.Fatal(err)
+			}
+			if opusLBRR(buf) {
+				with++
+			}
+		}
+		enc.Close()
+		t.Logf("fec %d%%: %d of %d packets carry LBRR (TOC config %d)", fec, with, frames, buf[0]>>3)
+		// The first packet has no frame before it to carry.
+		if fec == 0 && with != 0 || fec > 0 && with != frames-1 {
+			t.Errorf("fec %d%%: %d of %d packets carry LBRR", fec, with, frames)
+		}
+	}
+}
+
+// playoutOf feeds a playout 20 ms frames 0..n-1 in the order they
+// arrive, frame k at at(k) unless lost(k), with FEC if fec.
+func playoutOf(n int, at func(k int) time.Duration, lost func(k int) bool, fec bool) *playout {
+	var frames []int
+	for k := range n {
+		if !lost(k) {
+			frames = append(frames, k)
+		}
+	}
+	slices.SortStableFunc(frames, func(a, b int) int { return cmp.Compare(at(a), at(b)) })
+	var p playout
+	t0 := time.Unix(1000, 0)
+	for _, k := range frames {
+		p.packet(uint32(5000+k*playoutFrameTick), t0.Add(at(k)), fec)
+	}
+	return &p
+}
+
+func TestPlayoutConcealsWhatArrivesTooLate(t *testing.T) {
+	onTime := func(k int) time.Duration { return time.Duration(k) * playoutFrame }
+	none := func(int) bool { return false }
+	for _, tc := range []struct {
+		name      string
+		at        func(int) time.Duration
+		lost      func(int) bool
+		fec       bool
+		concealed int
+	}{
+		{"perfect", onTime, none, false, 0},
+		{"every tenth lost", onTime, func(k int) bool { return k%10 == 5 }, false, 10},
+		// The next packet's FEC rebuilds a single loss, not a pair's first.
+		{"every tenth lost, FEC", onTime, func(k int) bool { return k%10 == 5 }, true, 0},
+		{"pairs lost, FEC", onTime, func(k int) bool { return k%10 == 5 || k%10 == 6 }, true, 10},
+		// 50 ms of jitter is inside the 60 ms delay; 80 ms is not.
+		{"jitter 50 ms", func(k int) time.Duration { return onTime(k) + time.Duration(k%2)*50*time.Millisecond }, none, false, 0},
+		{"late by 80 ms", func(k int) time.Duration {
+			if k%10 == 3 {
+				return onTime(k) + 80*time.Millisecond
+			}
+			return onTime(k)
+		}, none, false, 10},
+		// A frame late for itself is rebuilt from its successor's FEC if
+		// that came in time.
+		{"late by 80 ms, FEC", func(k int) time.Duration {
+			if k%10 == 3 {
+				return onTime(k) + 80*time.Millisecond
+			}
+			return onTime(k)
+		}, none, true, 0},
+		// A 1 s outage: 50 frames, the last rebuilt from the first after.
+		{"outage", onTime, func(k int) bool { return k >= 40 && k < 90 }, true, 49},
+	} {
+		p := playoutOf(101, tc.at, tc.lost, tc.fec)
+		// Frame 100 is about the last to arrive: the frames that play
+		// up to then are judged.
+		if p.due < 98 || p.due > 99 {
+			t.Errorf("%s: %d frames judged of 101", tc.name, p.due)
+		}
+		if p.concealed != tc.concealed {
+			t.Errorf("%s: %d concealed, want %d", tc.name, p.concealed, tc.concealed)
+		}
+	}
+}
+
+// The fastest path sets the schedule: a stream whose first packet came
+// late does not make every later one look early and others late.
+func TestPlayoutFollowsTheEarliestArrival(t *testing.T) {
+	p := playoutOf(200, func(k int) time.Duration {
+		d := time.Duration(k) * playoutFrame
+		if k == 0 {
+			d += 40 * time.Millisecond
+		}
+		return d + time.Duration(math.Sin(float64(k))*25)*time.Millisecond + 25*time.Millisecond
+	}, func(int) bool { return false }, false)
+	if p.concealed != 0 {
+		t.Errorf("%d of %d concealed with 50 ms of jitter under a 60 ms delay", p.concealed, p.due)
+	}
+}
+
+// A sender whose clock falls behind (its RTP time runs 20 ms slow every
+// tenth frame, as a ticker that drops ticks) costs a concealed frame for
+// each 20 ms it falls beyond the buffer's 60 ms, not every frame after.
+func TestPlayoutFollowsASlowSender(t *testing.T) {
+	p := playoutOf(100, func(k int) time.Duration {
+		return time.Duration(k+k/10) * playoutFrame
+	}, func(int) bool { return false }, false)
+	// 9 lags of 20 ms; the buffer takes the first 3.
+	if p.concealed != 6 {
+		t.Errorf("%d of %d concealed with a sender 180 ms behind, want 6", p.concealed, p.due)
+	}
+}
