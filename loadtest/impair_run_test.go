@@ -12,20 +12,22 @@ import (
 	"github.com/threeway-mcu/threeway/loadtest"
 )
 
-// A customer whose network loses 5% each way shows in per_role: it NACKs
+// A customer whose network loses 20% each way shows in per_role: it NACKs
 // what its downlink lost, resends what the server NACKed of its uplink,
-// and conceals audio; the agent and the third, on clean networks, see its
-// tile move but none of that.
+// and conceals the audio FEC could not rebuild; the agent and the third,
+// on clean networks, see its tile move but none of that. The loss is high
+// because a pattern's camera sends few packets: at 5% a few seconds may
+// lose none of them.
 func TestImpairedCustomerShowsInPerRole(t *testing.T) {
 	url := server(t, 0)
-	impair, err := loadtest.ParseImpair([]string{"customer:loss=5%"})
+	impair, err := loadtest.ParseImpair([]string{"customer:loss=20%"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := loadtest.Run(ctx, loadtest.Params{
-		Server: url, APIKey: apiKey, Calls: 1, Ramp: 4, Duration: 3 * time.Second,
+		Server: url, APIKey: apiKey, Calls: 1, Ramp: 4, Duration: 4 * time.Second,
 		Layout: loadtest.Equal, Loopback: true, Impair: impair,
 	})
 	if err != nil {
@@ -35,9 +37,9 @@ func TestImpairedCustomerShowsInPerRole(t *testing.T) {
 		t.Logf("%s: %+v", role, p)
 	}
 	c := res.PerRole["customer"]
-	if c.Network != "loss=5%" || c.NACKsSent == 0 || c.NACKsReceived == 0 || c.Retransmissions == 0 ||
-		c.AudioConcealedRatio < 0.01 || c.AudioConcealedRatio > 0.15 {
-		t.Errorf("the customer losing 5%%: %+v; want NACKs sent and received, packets resent, some audio concealed", c)
+	if c.Network != "loss=20%" || c.NACKsSent == 0 || c.NACKsReceived == 0 || c.Retransmissions == 0 ||
+		c.AudioConcealedRatio < 0.01 || c.AudioConcealedRatio > 0.3 {
+		t.Errorf("the customer losing 20%%: %+v; want NACKs sent and received, packets resent, some audio concealed", c)
 	}
 	for _, role := range []string{"agent", "third"} {
 		p, ok := res.PerRole[role]
@@ -60,7 +62,7 @@ func TestImpairedCustomerShowsInPerRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"tile fps p50", "customer", "loss=5%"} {
+	for _, want := range []string{"tile fps p50", "customer", "loss=20%"} {
 		if !strings.Contains(printed.String(), want) || !strings.Contains(string(page), "<td>"+want+"</td>") &&
 			!strings.Contains(string(page), "<th>"+want+"</th>") {
 			t.Errorf("the summary or the report lacks %q:\n%s", want, printed.String())

@@ -178,6 +178,10 @@ func encodeAudioLoop(hz float64) (*audioLoop, error) {
 		return nil, fmt.Errorf("peer: audio encoder: %w", err)
 	}
 	defer enc.Close()
+	// As a browser's sender does once its receiver reports loss.
+	if err := enc.SetInbandFEC(opusFECLossPercent); err != nil {
+		return nil, fmt.Errorf("peer: audio encoder FEC: %w", err)
+	}
 	tone := newToneGen(hz)
 	pcm := make([]int16, codec.FrameSamples)
 	buf := make([]byte, 0, maxOpusPacket)

@@ -99,7 +99,7 @@ func TestAudioLoop(t *testing.T) {
 	}
 	// The largest step between samples at the wrap is a sine's, not a
 	// click: at most a little over the steepest slope of the tone.
-	steep := toneAmplitude * 2 * 3.1416 * ToneHz("agent") / codec.SampleRate
+	steep := (1 + syllableDepth) * toneAmplitude * 2 * 3.1416 * ToneHz("agent") / codec.SampleRate
 	for _, wrap := range []int{codec.SampleRate, 2 * codec.SampleRate} {
 		for i := wrap - 200; i < wrap+200; i++ {
 			if d := float64(pcm[i+1]) - float64(pcm[i]); d > 1.5*steep || d < -1.5*steep {

@@ -17,6 +17,9 @@ import (
 const (
 	// opusBitrate is the sent audio's bitrate in bits per second.
 	opusBitrate = 32000
+	// opusFECLossPercent is the loss the sent audio's in-band FEC is sized
+	// for; libopus codes none at 32 kbit/s for 5 %.
+	opusFECLossPercent = 10
 	// audioFrame is the duration of one Opus frame.
 	audioFrame = 20 * time.Millisecond
 	// maxVP8Frame is the initial capacity of the encoder output buffer.

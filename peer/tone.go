@@ -6,8 +6,19 @@ import (
 	"github.com/threeway-mcu/threeway/codec"
 )
 
-// toneAmplitude is the sent tone's peak, a quarter of full scale (-12 dBFS).
-const toneAmplitude = 0.25 * 32767
+// A role's voice is a sine at ToneHz, its amplitude swinging at a
+// syllable's rate as speech does, so that Opus codes it as speech (its
+// voice detector stays on, and in-band FEC goes out) where a steady tone
+// would soon read as background. The swing's sidebands sit syllableHz from
+// the carrier, on a zero of Goertzel's Hann window whenever the window
+// lasts a multiple of 1/syllableHz, so such windows read the carrier only.
+const (
+	// toneAmplitude is the carrier's amplitude, a quarter of full scale
+	// (-12 dBFS); with the swing the peak is (1+syllableDepth) times it.
+	toneAmplitude = 0.25 * 32767
+	syllableHz    = 10
+	syllableDepth = 0.8
+)
 
 // floorDBFS is what Goertzel reports for silence instead of -Inf.
 const floorDBFS = -150
@@ -54,22 +65,39 @@ func Goertzel(pcm []int16, hz float64) float64 {
 	return max(floorDBFS, 20*math.Log10(amplitude/32768))
 }
 
-// toneGen produces a continuous-phase sine, one 20 ms frame at a time.
+// toneGen produces a role's voice, continuous in phase, one 20 ms frame at
+// a time.
 type toneGen struct {
-	phase, step float64
+	tone, syllable oscillator
 }
 
 func newToneGen(hz float64) *toneGen {
-	return &toneGen{step: 2 * math.Pi * hz / codec.SampleRate}
+	return &toneGen{tone: newOscillator(hz), syllable: newOscillator(syllableHz)}
 }
 
 // fill writes the next len(pcm) samples.
 func (g *toneGen) fill(pcm []int16) {
 	for i := range pcm {
-		pcm[i] = int16(math.Round(toneAmplitude * math.Sin(g.phase)))
-		g.phase += g.step
-		if g.phase >= 2*math.Pi {
-			g.phase -= 2 * math.Pi
-		}
+		envelope := 1 + syllableDepth*g.syllable.next()
+		pcm[i] = int16(math.Round(toneAmplitude * envelope * g.tone.next()))
 	}
+}
+
+// oscillator is a sine wave read one sample at a time.
+type oscillator struct {
+	phase, step float64
+}
+
+func newOscillator(hz float64) oscillator {
+	return oscillator{step: 2 * math.Pi * hz / codec.SampleRate}
+}
+
+// next returns the current sample and advances by one.
+func (o *oscillator) next() float64 {
+	v := math.Sin(o.phase)
+	o.phase += o.step
+	if o.phase >= 2*math.Pi {
+		o.phase -= 2 * math.Pi
+	}
+	return v
 }
