@@ -205,10 +205,11 @@ func (v *view) compose(now time.Time) {
 
 // drawTile draws a source's latest picture, fitted into the tile with
 // black bars if its shape differs, or the party's placeholder if it has
-// none, and notes what the tile holds.
+// none (or its video is off, or it is reconnecting), and notes what the
+// tile holds.
 func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
 	info := v.m.tile(t.party)
-	if src != nil && !info.VideoOff {
+	if src != nil && !info.VideoOff && !info.Reconnecting {
 		picture := &src.picture
 		shown := t.shows.seq
 		if t.shows.picture != picture {
@@ -219,8 +220,12 @@ func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.
 			return
 		}
 	}
+	label := info.Label
+	if info.Reconnecting {
+		label = ReconnectingLabel(label)
+	}
 	r := t.fit.rect
-	placeholder := v.m.placeholders.get(info.Label, r.W, r.H)
+	placeholder := v.m.placeholders.get(label, r.W, r.H)
 	if t.shows.placeholder != placeholder {
 		placeholder.CopyTo(canvas, r.X, r.Y)
 	}
