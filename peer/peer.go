@@ -24,8 +24,8 @@ import (
 //
 // The Peer composes parts that each own their state (see the package
 // doc): the fields above mu are set by newPeer and never change, sig,
-// changes and tasks have locks of their own, mu guards leg and legs, and
-// closeOnce guards closeErr.
+// changes and tasks have locks of their own, mu guards leg, legs and back,
+// and closeOnce guards closeErr.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
@@ -42,6 +42,9 @@ type Peer struct {
 	leg *leg
 	// legs are the legs whose sockets are still open.
 	legs []*leg
+	// back is what a new socket must send to take up where a dropped one
+	// was (Config.Reconnect): the agent sign-in and the seat.
+	back comeback
 
 	closeOnce sync.Once
 	closeErr  error
@@ -56,16 +59,25 @@ func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, _, err := websocket.Dial(ctx, cfg.URL, nil)
+	ws, err := dial(ctx, cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("peer: dial %s: %w", cfg.URL, err)
+		return nil, err
 	}
-	ws.SetReadLimit(1 << 20) // SDP can exceed the 32 KiB default
 	p := newPeer(cfg, ws)
 	// Only the read loop starts legs, so Close, which waits for it before
 	// closing legs, never misses one.
-	p.tasks.spawn(func() { p.sig.readLoop(p.act) })
+	p.tasks.spawn(func() { p.sig.readLoop(p.act, p.socketDropped) })
 	return p, nil
+}
+
+// dial opens a signaling WebSocket.
+func dial(ctx context.Context, url string) (*websocket.Conn, error) {
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("peer: dial %s: %w", url, err)
+	}
+	ws.SetReadLimit(1 << 20) // SDP can exceed the 32 KiB default
+	return ws, nil
 }
 
 // Join connects to the server, joins the call and negotiates media: it is

@@ -1,0 +1,19 @@
+package peer
+
+// Silence makes the current leg's media path die (true) or come back
+// (false), as a network outage would: while silenced its ICE socket drops
+// every packet in both directions, as Drop's does, but the leg and its
+// PeerConnection go on, so the path's return resumes the media with no new
+// join. The WebSocket is untouched. ErrNotInCall without a live leg.
+func (p *Peer) Silence(on bool) error {
+	l := p.liveLeg()
+	if l == nil {
+		return ErrNotInCall
+	}
+	sock := l.liveSocket()
+	if sock == nil {
+		return ErrNotInCall
+	}
+	sock.silent.Store(on)
+	return nil
+}
