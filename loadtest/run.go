@@ -119,7 +119,8 @@ func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("console token for %s: %w", id, err)
 		}
-		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Logger: r.params.Logger}
+		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Reconnect: true,
+			Logger: r.params.Logger}
 		p, err := peer.Connect(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("console %s: %w", id, err)
