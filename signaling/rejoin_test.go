@@ -69,33 +69,11 @@ func TestReloadInTwoPartyCall(t *testing.T) {
 	for viewer, other := range map[string]string{"customer": "agent", "agent": "customer"} {
 		w := seen[viewer]
 		t.Logf("%s: %.1f fps, %s's tile %.1f fps, longest freeze %v", viewer, w.fps, other, w.tileFPS[other], w.maxGap)
-		if w.tileFPS[other] < 0.8*testFPS || w.fps < 0.8*testFPS {
-			t.Errorf("%s sees %.1f fps, the %s's tile at %.1f fps, want at least %.1f", viewer, w.fps, other, w.tileFPS[other], 0.8*testFPS)
+		if w.tileFPS[other] < minTileFPS() || w.fps < 0.8*testFPS {
+			t.Errorf("%s sees %.1f fps, the %s's tile at %.1f fps, want at least %.1f and %.1f", viewer, w.fps, other, w.tileFPS[other],
+				0.8*testFPS, minTileFPS())
 		}
 	}
-}
-
-// maximizes checks that p's latest call.state has it maximizing party.
-func maximizes(p *peer.Peer, party string) error {
-	st, err := lastState(p)
-	if err != nil {
-		return err
-	}
-	if st.Layout.Mode != "maximize" || st.Layout.Party != party {
-		return errorf("layout %+v, want %s maximized", st.Layout, party)
-	}
-	return nil
-}
-
-// seesBoth checks that p's picture shows the customer and the agent.
-func seesBoth(p *peer.Peer) error {
-	tiles := p.Counters().Tiles
-	for _, role := range []string{"customer", "agent"} {
-		if t, ok := tiles[role]; !ok || t.FrameNumber < 0 {
-			return errorf("%s's tile is not readable (sees %v)", role, tileRoles(tiles))
-		}
-	}
-	return nil
 }
 
 // A party whose media path dies for 3 s: within about a second the others
@@ -115,18 +93,12 @@ func TestOutageOfThreeSeconds(t *testing.T) {
 	seen := make(chan map[string]watched, 1)
 	go func() { seen <- watch(watchers, nil, 6*time.Second) }()
 
-	lastFrame := map[string]int{}
 	start := time.Now()
 	if err := third.Silence(true); err != nil {
 		t.Fatal(err)
 	}
 	for name, p := range watchers {
-		if err := waitFor(3*time.Second, func() error {
-			if t, ok := p.Counters().Tiles["third"]; ok {
-				lastFrame[name] = t.FrameNumber
-			}
-			return noColour(p, "third")
-		}); err != nil {
+		if err := waitFor(3*time.Second, func() error { return noColour(p, "third") }); err != nil {
 			t.Fatalf("%s, %v into the outage: %v", name, time.Since(start).Round(time.Millisecond), err)
 		}
 		took := time.Since(start)
@@ -143,18 +115,25 @@ func TestOutageOfThreeSeconds(t *testing.T) {
 	if err := third.Silence(false); err != nil {
 		t.Fatal(err)
 	}
+	// The placeholder gives way only to a picture newer than the third's
+	// last: its colour back is its media back.
 	back := time.Now()
 	for name, p := range watchers {
-		if err := waitFor(3*time.Second, func() error { return movesPast(p, "third", lastFrame[name]) }); err != nil {
+		if err := waitFor(3*time.Second, func() error { return seesColour(p, "third") }); err != nil {
 			t.Fatalf("%s, %v after the path came back: %v", name, time.Since(back).Round(time.Millisecond), err)
 		}
 		took := time.Since(back)
-		t.Logf("%s sees the third move again %v after the path came back", name, took.Round(time.Millisecond))
-		if took > 1200*time.Millisecond {
-			t.Errorf("%s saw the third move again %v after the path came back, want within 1 s", name, took.Round(time.Millisecond))
+		t.Logf("%s sees the third again %v after the path came back", name, took.Round(time.Millisecond))
+		if took > time.Second {
+			t.Errorf("%s saw the third again %v after the path came back, want within 1 s", name, took.Round(time.Millisecond))
 		}
+	}
+	for name, p := range watchers {
 		if err := waitFor(2*time.Second, func() error { return showsReconnecting(p) }); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+		if err := resumesInTile(p, "third", holeWait); err != nil {
+			t.Errorf("%s after the outage: %v", name, err)
 		}
 	}
 	decoded := third.Counters().FramesDecoded
@@ -179,7 +158,8 @@ func TestOutageOfThreeSeconds(t *testing.T) {
 }
 
 // An 8 s outage in a two-party call: the call survives (nobody is told
-// left, the call stays open), and the media resumes both ways.
+// left, the call stays open), and the media resumes both ways, the
+// customer's tile from the reconnecting placeholder.
 func TestOutageOfEightSecondsInTwoPartyCall(t *testing.T) {
 	ts := startServer(t)
 	_, peers := ts.twoParty(t)
@@ -189,26 +169,31 @@ func TestOutageOfEightSecondsInTwoPartyCall(t *testing.T) {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
-	frames := map[string]int{"customer": customer.Counters().Tiles["agent"].FrameNumber}
 	start := time.Now()
 	if err := customer.Silence(true); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitFor(3*time.Second, func() error { return showsReconnecting(agent, "customer") }); err != nil {
+	frames := map[string]int{}
+	if err := waitFor(3*time.Second, func() error {
+		if t, ok := agent.Counters().Tiles["customer"]; ok {
+			frames["agent"] = t.FrameNumber
+		}
+		return errors.Join(noColour(agent, "customer"), showsReconnecting(agent, "customer"))
+	}); err != nil {
 		t.Errorf("the agent during the outage: %v", err)
 	}
-	frames["agent"] = -1
-	if tile, ok := agent.Counters().Tiles["customer"]; ok {
-		frames["agent"] = tile.FrameNumber
-	}
 	<-time.After(8*time.Second - time.Since(start))
+	frames["customer"] = customer.Counters().Tiles["agent"].FrameNumber // frozen: nothing arrives
 	if err := customer.Silence(false); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Now()
+	// The customer's picture resumes within about a second. Its own tile
+	// at the agent waits out the hole the outage left in its stream, up to
+	// the mixer's 128 packets (its loss path, not the connection's).
 	for viewer, other := range map[string]string{"customer": "agent", "agent": "customer"} {
 		p := peers[viewer]
-		if err := waitFor(5*time.Second, func() error { return movesPast(p, other, frames[viewer]) }); err != nil {
+		if err := waitFor(holeWait, func() error { return movesPast(p, other, frames[viewer]) }); err != nil {
 			t.Fatalf("%s, %v after the path came back: %v", viewer, time.Since(back).Round(time.Millisecond), err)
 		}
 		t.Logf("%s sees the %s move again %v after the path came back", viewer, other, time.Since(back).Round(time.Millisecond))
@@ -224,10 +209,9 @@ func TestOutageOfEightSecondsInTwoPartyCall(t *testing.T) {
 	if err := waitFor(3*time.Second, func() error { return showsReconnecting(agent) }); err != nil {
 		t.Error(err)
 	}
-	seen := watch(peers, []string{"customer", "agent"}, 2*time.Second)
 	for viewer, other := range map[string]string{"customer": "agent", "agent": "customer"} {
-		if w := seen[viewer]; w.tileFPS[other] < 0.8*testFPS {
-			t.Errorf("after the outage the %s sees the %s's tile at %.1f fps, want at least %.1f", viewer, other, w.tileFPS[other], 0.8*testFPS)
+		if err := resumesInTile(peers[viewer], other, holeWait); err != nil {
+			t.Errorf("after the outage, the %s: %v", viewer, err)
 		}
 	}
 }
@@ -311,8 +295,8 @@ func TestPeersReconnectOnTheirOwn(t *testing.T) {
 	viewers := map[string]*peer.Peer{"agent": agent, "customer": customer, "third": bob}
 	for viewer, w := range watch(viewers, peer.Roles(), 2*time.Second) {
 		for _, role := range others(viewer) {
-			if w.tileFPS[role] < 0.8*testFPS {
-				t.Errorf("after the rejoins the %s sees the %s's tile at %.1f fps, want at least %.1f", viewer, role, w.tileFPS[role], 0.8*testFPS)
+			if w.tileFPS[role] < minTileFPS() {
+				t.Errorf("after the rejoins the %s sees the %s's tile at %.1f fps, want at least %.1f", viewer, role, w.tileFPS[role], minTileFPS())
 			}
 		}
 	}
@@ -366,15 +350,7 @@ func TestICERestartAfterAnOutage(t *testing.T) {
 	if got := messagesSince(customer, start); slices.Contains(got, "joined") || slices.Contains(got, "error") {
 		t.Errorf("the customer got %v, want an answer and no new leg", got)
 	}
-	// A short outage leaves holes the frame builder waits out (the mixer's
-	// loss path, not ICE's): the rate is back within a few seconds.
-	agentOnly := map[string]*peer.Peer{"agent": agent}
-	if err := waitFor(6*time.Second, func() error {
-		if fps := watch(agentOnly, []string{"customer"}, time.Second)["agent"].tileFPS["customer"]; fps < 0.8*testFPS {
-			return errorf("the agent sees the customer's tile at %.1f fps, want at least %.1f", fps, 0.8*testFPS)
-		}
-		return nil
-	}); err != nil {
-		t.Errorf("after the restart: %v", err)
+	if err := resumesInTile(agent, "customer", holeWait); err != nil {
+		t.Errorf("after the restart, the agent: %v", err)
 	}
 }

@@ -66,6 +66,14 @@ func noColour(p *peer.Peer, role string) error {
 	return nil
 }
 
+// seesColour checks that role's colour is in p's picture.
+func seesColour(p *peer.Peer, role string) error {
+	if _, ok := p.Counters().Tiles[role]; !ok {
+		return fmt.Errorf("%s's colour is not in the picture (sees %v)", role, tileRoles(p.Counters().Tiles))
+	}
+	return nil
+}
+
 // movesPast checks that p's picture shows role's tile at a readable frame
 // number other than frame: its media is back, not a picture held over.
 func movesPast(p *peer.Peer, role string, frame int) error {
@@ -85,6 +93,60 @@ func messagesSince(p *peer.Peer, t time.Time) []string {
 		}
 	}
 	return out
+}
+
+// minTileFPS is the least rate at which a party back in its seat must be
+// seen moving in another's picture: 80 % of the frame rate (less under
+// the race detector, see raceEnabled).
+func minTileFPS() float64 {
+	if raceEnabled {
+		return 0.6 * testFPS
+	}
+	return 0.8 * testFPS
+}
+
+// holeWait bounds how long a party's picture, back after an outage, may
+// take to move at its full rate again. The outage leaves a hole in its
+// stream that retransmissions fill only within SRTP's replay window (64
+// packets); the frame builder waits out what is left for 128 packets,
+// about 8.5 s of a one-packet-a-frame stream at 15 fps. That is the
+// mixer's loss path, not the connection's: when it drops what is lost for
+// good at once, this bound comes down to a second.
+const holeWait = 12 * time.Second
+
+// resumesInTile waits up to d for viewer to see role's tile move at
+// minTileFPS over a second.
+func resumesInTile(viewer *peer.Peer, role string, d time.Duration) error {
+	one := map[string]*peer.Peer{"viewer": viewer}
+	return waitFor(d, func() error {
+		if fps := watch(one, []string{role}, time.Second)["viewer"].tileFPS[role]; fps < minTileFPS() {
+			return errorf("%s's tile moves at %.1f fps, want at least %.1f", role, fps, minTileFPS())
+		}
+		return nil
+	})
+}
+
+// maximizes checks that p's latest call.state has it maximizing party.
+func maximizes(p *peer.Peer, party string) error {
+	st, err := lastState(p)
+	if err != nil {
+		return err
+	}
+	if st.Layout.Mode != "maximize" || st.Layout.Party != party {
+		return errorf("layout %+v, want %s maximized", st.Layout, party)
+	}
+	return nil
+}
+
+// seesBoth checks that p's picture shows the customer and the agent.
+func seesBoth(p *peer.Peer) error {
+	tiles := p.Counters().Tiles
+	for _, role := range []string{"customer", "agent"} {
+		if t, ok := tiles[role]; !ok || t.FrameNumber < 0 {
+			return errorf("%s's tile is not readable (sees %v)", role, tileRoles(tiles))
+		}
+	}
+	return nil
 }
 
 // watched is what one viewer's picture did over a watch.
