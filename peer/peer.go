@@ -15,10 +15,12 @@ import (
 // one when it accepts a help request. Its methods are safe for concurrent
 // use.
 //
-// A Peer holds one WebSocket for its whole life and at most one media leg
-// (a PeerConnection with its senders and receivers) at a time: a leg
+// A Peer holds one WebSocket for its whole life (with Config.Reconnect,
+// one after another: a dropped one is dialled again) and at most one media
+// leg (a PeerConnection with its senders and receivers) at a time: a leg
 // starts when the server sends `joined` (after Join, Accept or
-// AutoAccept) and ends when the server sends `left`, on Drop or on Close.
+// AutoAccept) and ends when the server sends `left`, on Drop, on Close or
+// when its socket drops.
 // The socket outlives its legs, so a console can help in one call after
 // another.
 //
