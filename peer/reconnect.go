@@ -46,21 +46,19 @@ func (p *Peer) rememberSignIn(token string) {
 // ends); with it, it ends the leg, dials again until it succeeds or the
 // Peer closes, and sends what takes the console and the seat back.
 func (p *Peer) socketDropped(err error) bool {
-	if !p.cfg.Reconnect {
+	if !p.cfg.Reconnect || p.tasks.isStopped() { // Close closed it
 		return false
 	}
 	p.log.Debug("websocket dropped: dialing again", "err", err)
 	p.sig.socket().CloseNow()
-	p.mu.Lock()
-	if l := p.leg; l != nil && !l.isEnded() {
+	if l := p.liveLeg(); l != nil {
+		p.mu.Lock()
 		token := p.back.token
 		if token == "" && l.role == p.cfg.Role {
 			token = p.cfg.Token
 		}
 		p.back.seat, p.back.tries = &seat{call: l.call, role: l.role, token: token}, 0
-	}
-	p.mu.Unlock()
-	if l := p.liveLeg(); l != nil {
+		p.mu.Unlock()
 		p.endLeg(l, "socket dropped")
 	}
 	if !p.redial() {
@@ -85,6 +83,10 @@ func (p *Peer) redial() bool {
 		ctx, cancel := context.WithTimeout(p.ctx, writeTimeout)
 		ws, err := dial(ctx, p.cfg.URL)
 		cancel()
+		if err == nil && p.tasks.isStopped() {
+			ws.CloseNow()
+			return false
+		}
 		if err == nil {
 			p.sig.replace(ws)
 			return true
