@@ -10,6 +10,10 @@ import (
 // DefaultHelpTimeout is how long an offered agent has to answer.
 const DefaultHelpTimeout = 20 * time.Second
 
+// DefaultRejoinGrace is how long a party whose connection dropped keeps its
+// seat: long enough for a page to reload or a phone to change networks.
+const DefaultRejoinGrace = 30 * time.Second
+
 // Dialer places calls to external numbers (SIP dial-out).
 type Dialer interface {
 	// Dial starts calling number for callID; the outcome comes back
@@ -26,6 +30,7 @@ type Params struct {
 	VideoMode   VideoMode     // "": MCU
 	Dialer      Dialer        // nil: number mode is refused
 	MaxCalls    int           // 0: no limit
+	RejoinGrace time.Duration // 0: DefaultRejoinGrace
 	NewID       func() string // nil: random ids
 	// HelpEnded, when set, hears how each help request ended: "accepted"
 	// or its failure reason. It runs under the center's lock (metrics).
@@ -44,7 +49,8 @@ type Params struct {
 // next to the media, whose path never takes it.
 //
 // Its methods are grouped by concern: the call registry (registry.go),
-// parties joining and leaving (parties.go), help-seeking (help.go), agents'
+// parties joining and leaving (parties.go), seats kept while a party
+// reconnects (rejoin.go), help-seeking (help.go), agents'
 // presence, the directory and picking an agent from a queue (presence.go),
 // the rules on video, audio, layout and share (rules.go), snapshots
 // (snapshot.go) and counts for metrics (stats.go).
@@ -56,6 +62,7 @@ type Center struct {
 	videoMode   VideoMode
 	dialer      Dialer
 	maxCalls    int
+	rejoinGrace time.Duration
 	newID       func() string
 	helpEnded   func(outcome string)
 
@@ -78,6 +85,7 @@ func NewCenter(p Params) *Center {
 		videoMode:   p.VideoMode,
 		dialer:      p.Dialer,
 		maxCalls:    p.MaxCalls,
+		rejoinGrace: p.RejoinGrace,
 		newID:       p.NewID,
 		helpEnded:   p.HelpEnded,
 		calls:       map[string]*callState{},
@@ -89,6 +97,9 @@ func NewCenter(p Params) *Center {
 	}
 	if c.helpTimeout <= 0 {
 		c.helpTimeout = DefaultHelpTimeout
+	}
+	if c.rejoinGrace <= 0 {
+		c.rejoinGrace = DefaultRejoinGrace
 	}
 	if c.videoMode == "" {
 		c.videoMode = MCU

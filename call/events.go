@@ -103,6 +103,9 @@ const (
 	ReasonServerShutdown   = "server_shutdown"
 	ReasonPartyLeft        = "party_left"
 	ReasonStopped          = "stopped"
+	// ReasonRejoined: the party joined again from another connection,
+	// which took its seat over.
+	ReasonRejoined = "rejoined"
 )
 
 // Notifier receives what the Center decides. It is called with the

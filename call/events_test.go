@@ -54,9 +54,9 @@ func TestSnapshotPartsMatchTheProtocol(t *testing.T) {
 		want string
 	}{
 		{"party", PartyState{Role: AgentRole, Name: "Bob", AgentID: "bob", Video: true, Audio: true, SelfView: true, Layout: maximize(Customer)},
-			`{"role":"agent","name":"Bob","agent":"bob","video":true,"audio":true}`},
-		{"customer", PartyState{Role: Customer, Name: "Ann", Video: false, Audio: true},
-			`{"role":"customer","name":"Ann","video":false,"audio":true}`},
+			`{"role":"agent","name":"Bob","agent":"bob","video":true,"audio":true,"reconnecting":false}`},
+		{"customer", PartyState{Role: Customer, Name: "Ann", Video: false, Audio: true, Reconnecting: true},
+			`{"role":"customer","name":"Ann","video":false,"audio":true,"reconnecting":true}`},
 		{"layout", maximize(Customer), `{"mode":"maximize","party":"customer"}`},
 		{"equal layout", EqualLayout, `{"mode":"equal"}`},
 		{"view", View{Mode: layout.Maximize, Focus: "customer", Tiles: []string{"customer", "agent"}},

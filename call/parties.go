@@ -9,11 +9,18 @@ type party struct {
 	audio    bool
 	selfView bool
 	layout   Layout
+	// reconnecting: the party's connection dropped and its seat waits for
+	// it (rejoin.go); grace gives the seat up, and lost counts the drops
+	// so that a stale grace timer can tell it is stale.
+	reconnecting bool
+	grace        Timer
+	lost         uint64
 }
 
 // Join adds a party to a call. agentID is the authenticated agent joining
 // as agent or third ("" for the customer). The party starts with video
-// and audio on, its own tile shown and equal tiles.
+// and audio on, its own tile shown and equal tiles. A join into the seat of
+// a party that is reconnecting takes that seat back, as it was (rejoin.go).
 func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -23,6 +30,11 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 	}
 	if _, ok := ParseRole(string(role)); !ok {
 		return nil, refuse(CodeInvalidField, "role must be customer, agent or third")
+	}
+	if p := cs.parties[role]; p != nil && p.reconnecting && p.agentID == agentID {
+		c.resume(p)
+		c.changed(cs)
+		return c.snapshot(cs), nil
 	}
 	switch {
 	case cs.parties[role] != nil:
@@ -75,9 +87,10 @@ func (c *Center) addParty(cs *callState, role Role, name, agentID string) {
 	c.changed(cs)
 }
 
-// Leave ends a party's leg (hang-up, lost connection). The others stay in
-// the call and their layouts adapt; a party left alone is told the call
-// ended.
+// Leave ends a party's leg at once (hang-up, server shutdown); a party
+// whose connection dropped calls Disconnected instead and keeps its seat.
+// The others stay in the call and their layouts adapt; a party left alone
+// is told the call ended.
 func (c *Center) Leave(callID string, role Role, reason string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -113,6 +126,7 @@ func (c *Center) DropParty(callID string, by, target Role) error {
 // a party left alone (with no help on the way) ends the call.
 func (c *Center) removeParty(cs *callState, role Role, reason string) {
 	p := cs.parties[role]
+	p.stopGrace()
 	delete(cs.parties, role)
 	c.notify.ToParty(cs.id, role, Left{Reason: reason})
 	if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
@@ -148,16 +162,20 @@ func (c *Center) endIfAlone(cs *callState) bool {
 	return true
 }
 
-// endCall closes the call: remaining parties are told, a pending help
-// request is withdrawn, and the call is forgotten.
-func (c *Center) endCall(cs *callState) {
+// endCall closes the call: remaining parties are told (call_ended), a
+// pending help request is withdrawn, and the call is forgotten.
+func (c *Center) endCall(cs *callState) { c.endCallFor(cs, ReasonCallEnded) }
+
+// endCallFor is endCall with the reason the parties are told.
+func (c *Center) endCallFor(cs *callState, reason string) {
 	if cs.help != nil {
 		c.withdrawHelp(cs, CodeCancelled, ReasonCallEnded)
 	}
 	for _, role := range Roles {
 		if p := cs.parties[role]; p != nil {
+			p.stopGrace()
 			delete(cs.parties, role)
-			c.notify.ToParty(cs.id, role, Left{Reason: ReasonCallEnded})
+			c.notify.ToParty(cs.id, role, Left{Reason: reason})
 			if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
 				a.inCall = ""
 				c.updatePresence(a)

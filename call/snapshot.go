@@ -21,13 +21,16 @@ type Snapshot struct {
 
 // PartyState is one party in a Snapshot.
 type PartyState struct {
-	Role     Role   `json:"role"`
-	Name     string `json:"name"`
-	AgentID  string `json:"agent,omitempty"`
-	Video    bool   `json:"video"`
-	Audio    bool   `json:"audio"`
-	SelfView bool   `json:"-"`
-	Layout   Layout `json:"-"`
+	Role    Role   `json:"role"`
+	Name    string `json:"name"`
+	AgentID string `json:"agent,omitempty"`
+	Video   bool   `json:"video"`
+	Audio   bool   `json:"audio"`
+	// Reconnecting: the party's connection dropped; its seat waits for it
+	// for the rejoin grace.
+	Reconnecting bool   `json:"reconnecting"`
+	SelfView     bool   `json:"-"`
+	Layout       Layout `json:"-"`
 }
 
 // HelpState is a pending help request in a Snapshot.
@@ -53,7 +56,7 @@ func (c *Center) snapshot(cs *callState) *Snapshot {
 	for _, r := range cs.present() {
 		p := cs.parties[r]
 		s.Parties = append(s.Parties, PartyState{Role: r, Name: p.name, AgentID: p.agentID,
-			Video: p.video, Audio: p.audio, SelfView: p.selfView, Layout: p.layout})
+			Video: p.video, Audio: p.audio, Reconnecting: p.reconnecting, SelfView: p.selfView, Layout: p.layout})
 	}
 	if h := cs.help; h != nil {
 		hs := &HelpState{Request: h.id, Mode: h.Mode, Queue: h.Queue, Number: h.Number, State: h.phase}

@@ -12,6 +12,9 @@ type Counts struct {
 	// on.
 	PartiesByMedia map[MediaState]int
 	Sharing        int // parties sharing their screen
+	// Reconnecting counts parties whose seat waits for them to come back
+	// (they are counted in Parties too).
+	Reconnecting int
 }
 
 // CallState is where a call stands, for metrics: every open call is in
@@ -50,8 +53,9 @@ func (cs *callState) state() CallState {
 	return Waiting
 }
 
-// Counts counts calls (by state), parties (by role and by media), agents
-// by presence, pending help requests and screen shares.
+// Counts counts calls (by state), parties (by role, by media and those
+// reconnecting), agents by presence, pending help requests and screen
+// shares.
 func (c *Center) Counts() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,6 +66,9 @@ func (c *Center) Counts() Counts {
 		for r, p := range cs.parties {
 			n.Parties[r]++
 			n.PartiesByMedia[MediaState{Video: p.video, Audio: p.audio}]++
+			if p.reconnecting {
+				n.Reconnecting++
+			}
 		}
 		if cs.help != nil {
 			n.Help++

@@ -184,7 +184,7 @@ func (r *runner) chooseLayouts(c *callRun) error {
 
 func (r *runner) peerConfig(callID, role, token string) peer.Config {
 	return peer.Config{URL: r.wsURL, Call: callID, Role: role, Name: "load-" + role, Token: token,
-		Loopback: r.params.Loopback, Network: r.params.Impair[role], Logger: r.params.Logger}
+		Loopback: r.params.Loopback, Network: r.params.Impair[role], Reconnect: true, Logger: r.params.Logger}
 }
 
 // tearDown hangs up every party of the call; helpers stay signed in.

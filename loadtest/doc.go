@@ -7,5 +7,7 @@
 // and what it did shows per role (Result.PerRole).
 //
 // It talks to the server only over HTTP, WebSocket and WebRTC, through
-// package peer, so it measures a server as any client would.
+// package peer, so it measures a server as any client would; its parties
+// come back on their own after a dropped socket or a lost media path
+// (peer.Config.Reconnect), as the browser page does.
 package loadtest

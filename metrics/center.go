@@ -14,12 +14,13 @@ type centerCollector struct {
 	party   *prometheus.Desc
 	media   *prometheus.Desc
 	sharing *prometheus.Desc
+	waiting *prometheus.Desc
 	agents  *prometheus.Desc
 	help    *prometheus.Desc
 }
 
-// CenterCollector exposes calls (all, and by state), parties (by role and
-// by media), screen shares, agents by presence and pending help requests
+// CenterCollector exposes calls (all, and by state), parties (by role, by
+// media and those reconnecting), screen shares, agents by presence and pending help requests
 // of center.
 func CenterCollector(center *call.Center) prometheus.Collector {
 	return &centerCollector{
@@ -28,7 +29,9 @@ func CenterCollector(center *call.Center) prometheus.Collector {
 		byState: prometheus.NewDesc("threeway_calls_by_state",
 			"Calls open by state: waiting (parties not joined yet), two_party, seeking_help (a help request pending), three_party.",
 			[]string{"state"}, nil),
-		party: prometheus.NewDesc("threeway_parties", "Parties in calls, by role.", []string{"role"}, nil),
+		party: prometheus.NewDesc("threeway_parties", "Parties in calls, by role (reconnecting ones included: their seats wait for them).", []string{"role"}, nil),
+		waiting: prometheus.NewDesc("threeway_parties_reconnecting",
+			"Parties whose connection dropped and whose seats wait for them for the rejoin grace.", nil, nil),
 		media: prometheus.NewDesc("threeway_parties_by_media",
 			"Parties in calls by whether their camera (video) and microphone (audio) are on.", []string{"video", "audio"}, nil),
 		sharing: prometheus.NewDesc("threeway_parties_sharing", "Parties sharing their screen.", nil, nil),
@@ -39,7 +42,7 @@ func CenterCollector(center *call.Center) prometheus.Collector {
 
 // Describe implements prometheus.Collector.
 func (c *centerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls, c.byState, c.party, c.media, c.sharing, c.agents, c.help} {
+	for _, d := range []*prometheus.Desc{c.calls, c.byState, c.party, c.media, c.sharing, c.waiting, c.agents, c.help} {
 		ch <- d
 	}
 }
@@ -53,6 +56,7 @@ func (c *centerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.calls, n.Calls)
 	gauge(c.help, n.Help)
 	gauge(c.sharing, n.Sharing)
+	gauge(c.waiting, n.Reconnecting)
 	for _, s := range call.CallStates {
 		gauge(c.byState, n.CallsByState[s], string(s))
 	}

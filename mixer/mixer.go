@@ -128,10 +128,13 @@ func (m *Mixer) Params() Params { return m.params }
 type TileInfo struct {
 	Label    string // shown on the placeholder; "" shows the id
 	VideoOff bool   // show the placeholder, never the last frame
+	// Reconnecting shows the placeholder, saying so, never the last frame:
+	// the party's connection dropped and its seat waits for it.
+	Reconnecting bool
 }
 
-// SetTile sets how id's tile looks. A tile whose video is off shows its
-// placeholder from the next frame on.
+// SetTile sets how id's tile looks. A tile whose video is off, or whose
+// party is reconnecting, shows its placeholder from the next frame on.
 func (m *Mixer) SetTile(id string, info TileInfo) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -18,6 +18,10 @@ const (
 	placeholderTextY = 200
 )
 
+// ReconnectingLabel is the placeholder's label for a party whose
+// connection dropped, label being its usual one.
+func ReconnectingLabel(label string) string { return label + " - reconnecting" }
+
 // placeholderCache renders the "no video" tile once per label and size.
 type placeholderCache struct {
 	mu     sync.Mutex

@@ -11,6 +11,10 @@ type viewTile struct {
 	party string
 	fit   tileFit
 	shows tileShows
+	// stale is the picture the tile showed before its party went
+	// reconnecting: once back, the tile keeps the placeholder until a newer
+	// one comes, rather than show a frozen frame as if live.
+	stale tileShows
 }
 
 // tileShows is the picture a tile of the canvas holds: picture seq of

@@ -205,22 +205,36 @@ func (v *view) compose(now time.Time) {
 
 // drawTile draws a source's latest picture, fitted into the tile with
 // black bars if its shape differs, or the party's placeholder if it has
-// none, and notes what the tile holds.
+// none (or its video is off, or it is reconnecting: then until a picture
+// newer than its last comes), and notes what the tile holds.
 func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
 	info := v.m.tile(t.party)
-	if src != nil && !info.VideoOff {
+	if src != nil && !info.VideoOff && !info.Reconnecting {
 		picture := &src.picture
 		shown := t.shows.seq
-		if t.shows.picture != picture {
+		switch {
+		case t.shows.picture == picture:
+		case t.shows.placeholder != nil && t.stale.picture == picture:
+			shown = t.stale.seq // back from reconnecting: only a newer picture replaces the placeholder
+		default:
 			shown = 0 // another source's numbers
 		}
 		if seq := picture.drawOn(canvas, &t.fit, shown, now); seq != 0 {
-			t.shows = tileShows{picture: picture, seq: seq}
+			if t.shows.placeholder == nil || seq != shown {
+				t.shows, t.stale = tileShows{picture: picture, seq: seq}, tileShows{}
+			}
 			return
 		}
 	}
+	label := info.Label
+	if info.Reconnecting {
+		label = ReconnectingLabel(label)
+		if t.shows.picture != nil {
+			t.stale = t.shows
+		}
+	}
 	r := t.fit.rect
-	placeholder := v.m.placeholders.get(info.Label, r.W, r.H)
+	placeholder := v.m.placeholders.get(label, r.W, r.H)
 	if t.shows.placeholder != placeholder {
 		placeholder.CopyTo(canvas, r.X, r.Y)
 	}

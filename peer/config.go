@@ -42,6 +42,12 @@ type Config struct {
 	// once; media then starts on the server's `joined` as after Accept.
 	// For load tests.
 	AutoAccept bool
+	// Reconnect makes the peer come back on its own, as the browser page
+	// does: when its WebSocket drops it dials again and takes its seat
+	// back with its token (and signs its console in again); when its
+	// media path fails, or stays disconnected, it restarts ICE. Off, a
+	// dropped socket ends the peer's life as a party.
+	Reconnect bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }

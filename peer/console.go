@@ -16,6 +16,7 @@ func (p *Peer) SignIn(ctx context.Context, token string) error {
 		for _, m := range p.sig.scan(&from) {
 			switch m.Type {
 			case "presence":
+				p.rememberSignIn(token)
 				return true, nil
 			case "error":
 				return true, m.serverError()

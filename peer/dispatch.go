@@ -4,13 +4,16 @@ package peer
 func (p *Peer) act(msg serverMessage) {
 	switch msg.Type {
 	case "joined":
+		p.onJoinedSeat(msg.Token)
 		p.onJoined(msg.Call, msg.Role)
 	case "left":
 		p.log.Debug("left the call", "reason", msg.Reason)
 		p.onLeft(msg.Reason)
 	case "error":
 		p.log.Debug("server error", "code", msg.Code, "message", msg.Message)
-		p.onServerError(&ServerError{Code: msg.Code, Message: msg.Message})
+		serr := &ServerError{Code: msg.Code, Message: msg.Message}
+		p.onServerError(serr)
+		p.rejoinRefused(serr)
 	case "answer":
 		if l := p.liveLeg(); l != nil {
 			l.applyAnswer(msg.SDP)

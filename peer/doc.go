@@ -44,7 +44,9 @@
 //
 //   - The signaling client (signalClient): the WebSocket, the log of the
 //     server's messages, and the waits on it (WaitFor, and the waits of
-//     Join, Accept, SignIn, StartShare, StopShare).
+//     Join, Accept, SignIn, StartShare, StopShare). With Config.Reconnect
+//     a socket that drops is dialled again and the seat taken back
+//     (reconnect.go); the log goes on across sockets.
 //   - The media leg (leg): one PeerConnection with its network (a
 //     netcond.Net with the party's conditions, its ICE socket and its
 //     ICE-TCP forwarders), senders, receivers and negotiation, from a

@@ -175,7 +175,8 @@ func (l *leg) handleStates() {
 }
 
 // onState tracks the PeerConnection's state: connected starts the
-// senders, failed or closed fails the leg.
+// senders, failed or closed fails the leg (with Config.Reconnect, failed,
+// or disconnected for long, restarts ICE instead).
 func (l *leg) onState(s webrtc.PeerConnectionState) {
 	l.mu.Lock()
 	l.state = s
@@ -194,8 +195,12 @@ func (l *leg) onState(s webrtc.PeerConnectionState) {
 		l.connected = true
 		l.mu.Unlock()
 		l.changes.notify()
+	case webrtc.PeerConnectionStateDisconnected:
+		l.restartWhenLost(s)
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-		l.fail(fmt.Errorf("%w: state %s", ErrConnection, s))
+		if !l.restartWhenLost(s) {
+			l.fail(fmt.Errorf("%w: state %s", ErrConnection, s))
+		}
 	}
 }
 

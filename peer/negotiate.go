@@ -21,6 +21,7 @@ type negotiation struct {
 	gen        int  // bumped on every change of the sent tracks
 	offeredGen int  // gen of the latest offer sent
 	needOffer  bool // an offer must follow the outstanding one
+	iceRestart bool // the next offer restarts ICE (RestartICE)
 	screen     *extraTrack
 	extra      []*extraTrack // AddVideoTrack's tracks
 	// remoteSet is set once the first answer is applied; the server's
@@ -42,7 +43,18 @@ func (l *leg) offerLocked() error {
 		return nil
 	}
 	l.neg.needOffer = false
-	offer, err := pc.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if l.neg.iceRestart {
+		// The new credentials' candidates are gathered as the offer is
+		// made: they wait for the offer, or the server would add them to
+		// the ICE session it is about to replace.
+		l.neg.iceRestart = false
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		l.mu.Lock()
+		l.offerSent = false
+		l.mu.Unlock()
+	}
+	offer, err := pc.CreateOffer(opts)
 	if err != nil {
 		return fmt.Errorf("peer: create offer: %w", err)
 	}

@@ -17,17 +17,19 @@ import (
 // one when it accepts a help request. Its methods are safe for concurrent
 // use.
 //
-// A Peer holds one WebSocket for its whole life and at most one media leg
-// (a PeerConnection with its senders and receivers) at a time: a leg
+// A Peer holds one WebSocket for its whole life (with Config.Reconnect,
+// one after another: a dropped one is dialled again) and at most one media
+// leg (a PeerConnection with its senders and receivers) at a time: a leg
 // starts when the server sends `joined` (after Join, Accept or
-// AutoAccept) and ends when the server sends `left`, on Drop or on Close.
+// AutoAccept) and ends when the server sends `left`, on Drop, on Close or
+// when its socket drops.
 // The socket outlives its legs, so a console can help in one call after
 // another.
 //
 // The Peer composes parts that each own their state (see the package
 // doc): the fields above mu are set by newPeer and never change, sig,
-// changes and tasks have locks of their own, mu guards leg, legs and
-// network, and closeOnce guards closeErr.
+// changes and tasks have locks of their own, mu guards leg, legs, network
+// and back, and closeOnce guards closeErr.
 type Peer struct {
 	cfg Config
 	log *slog.Logger
@@ -47,6 +49,9 @@ type Peer struct {
 	// network is the conditions of the party's network, for every leg
 	// from now on (Config.Network, SetNetwork).
 	network netcond.Conditions
+	// back is what a new socket must send to take up where a dropped one
+	// was (Config.Reconnect): the agent sign-in and the seat.
+	back comeback
 
 	closeOnce sync.Once
 	closeErr  error
@@ -61,16 +66,25 @@ func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, _, err := websocket.Dial(ctx, cfg.URL, nil)
+	ws, err := dial(ctx, cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("peer: dial %s: %w", cfg.URL, err)
+		return nil, err
 	}
-	ws.SetReadLimit(1 << 20) // SDP can exceed the 32 KiB default
 	p := newPeer(cfg, ws)
 	// Only the read loop starts legs, so Close, which waits for it before
 	// closing legs, never misses one.
-	p.tasks.spawn(func() { p.sig.readLoop(p.act) })
+	p.tasks.spawn(func() { p.sig.readLoop(p.act, p.socketDropped) })
 	return p, nil
+}
+
+// dial opens a signaling WebSocket.
+func dial(ctx context.Context, url string) (*websocket.Conn, error) {
+	ws, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("peer: dial %s: %w", url, err)
+	}
+	ws.SetReadLimit(1 << 20) // SDP can exceed the 32 KiB default
+	return ws, nil
 }
 
 // Join connects to the server, joins the call and negotiates media: it is

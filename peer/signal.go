@@ -66,24 +66,29 @@ type serverMessage struct {
 	Request   string                   `json:"request"`
 	Party     string                   `json:"party"`
 	Call      string                   `json:"call"`
+	Token     string                   `json:"token"` // joined: takes the seat back
 }
 
 // signalClient is a Peer's signaling WebSocket: it writes messages, reads
-// the server's in order, logs them and lets callers wait for them.
+// the server's in order, logs them and lets callers wait for them. With
+// Config.Reconnect the socket is replaced when it drops (redial); the log
+// goes on across sockets.
 //
 // Its read loop is the only writer of the log, and it hands each message
 // to act before logging it, so a waiter that sees a message knows the
-// Peer has acted on it. The first four fields never change; writeMu
-// serializes writes; readErr is written once, before done is closed; mu
-// guards messages, whose entries never change once appended, so a prefix
-// read under mu may be used outside it.
+// Peer has acted on it. The first three fields never change; writeMu
+// serializes writes; wsMu guards ws, which only the read loop replaces;
+// readErr is written once, before done is closed; mu guards messages,
+// whose entries never change once appended, so a prefix read under mu may
+// be used outside it.
 type signalClient struct {
-	ws      *websocket.Conn
 	ctx     context.Context // the Peer's: it ends reads and writes
 	log     *slog.Logger
 	changes *notifier
 
 	writeMu sync.Mutex
+	wsMu    sync.Mutex
+	ws      *websocket.Conn
 
 	done    chan struct{} // closed when the read loop ends
 	readErr error
@@ -93,7 +98,7 @@ type signalClient struct {
 }
 
 func newSignalClient(ctx context.Context, ws *websocket.Conn, log *slog.Logger, changes *notifier) *signalClient {
-	return &signalClient{ws: ws, ctx: ctx, log: log, changes: changes, done: make(chan struct{})}
+	return &signalClient{ctx: ctx, log: log, changes: changes, ws: ws, done: make(chan struct{})}
 }
 
 // send marshals msg to JSON and sends it as one text message.
@@ -114,18 +119,24 @@ func (c *signalClient) sendRaw(data []byte) error {
 	defer cancel()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if err := c.ws.Write(ctx, websocket.MessageText, data); err != nil {
+	if err := c.socket().Write(ctx, websocket.MessageText, data); err != nil {
 		return fmt.Errorf("peer: websocket write: %w", err)
 	}
 	return nil
 }
 
 // readLoop receives server messages until the socket ends, acting on each
-// (act) and then logging it.
-func (c *signalClient) readLoop(act func(serverMessage)) {
+// (act) and then logging it. When the socket drops while the Peer lives,
+// dropped (nil: none) may put a new socket in place (replace) and report
+// true: reading goes on from it.
+func (c *signalClient) readLoop(act func(serverMessage), dropped func(error) bool) {
 	defer close(c.done)
+	defer func() { c.socket().CloseNow() }() // a socket dialled as Close began
 	for {
-		typ, data, err := c.ws.Read(c.ctx)
+		typ, data, err := c.socket().Read(c.ctx)
+		if err != nil && c.ctx.Err() == nil && dropped != nil && dropped(err) {
+			continue
+		}
 		if err != nil {
 			c.readErr = fmt.Errorf("%w: %w", ErrSocketClosed, err)
 			c.log.Debug("websocket read ended", "err", err)
@@ -163,9 +174,24 @@ func (c *signalClient) handle(data []byte, act func(serverMessage)) {
 // close starts the WebSocket's close handshake, which the read loop
 // completes; a server that already went away is not an error.
 func (c *signalClient) close() {
-	if err := c.ws.Close(websocket.StatusNormalClosure, "bye"); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := c.socket().Close(websocket.StatusNormalClosure, "bye"); err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("close websocket", "err", err)
 	}
+}
+
+// socket is the current WebSocket.
+func (c *signalClient) socket() *websocket.Conn {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	return c.ws
+}
+
+// replace makes ws the socket, after the last one dropped. Only the read
+// loop calls it.
+func (c *signalClient) replace(ws *websocket.Conn) {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	c.ws = ws
 }
 
 // ended reports whether the read loop has ended.

@@ -8,6 +8,9 @@
 // so that nothing about a party changes concurrently.
 //
 // A party's presence in a call is a leg, which ends (leg.end) when the
-// call center lets go of the party. A call's media is a room, whose worker
-// goroutine closes it when the call ends, or when the server stops it.
+// call center lets go of the party, or when its socket goes: the party's
+// seat then waits for it for the rejoin grace (call.Center.Disconnected),
+// as it does while its media path is lost. A call's media is a room, whose
+// worker goroutine closes it when the call ends, or when the server stops
+// it.
 package signaling

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/peer"
+	"github.com/threeway-mcu/threeway/signaling"
 )
 
 const (
@@ -305,20 +307,22 @@ func TestGarbageAfterGoodVideoKeepsTheLastGoodFrame(t *testing.T) {
 	}
 }
 
-// A party that vanishes is removed and the others carry on: within 10 s
-// when its media stops but its socket stays open (ICE fails), at once when
-// its socket drops.
+// A party that vanishes keeps its seat for the rejoin grace, shown to the
+// others as reconnecting, and is then removed, the other two carrying on:
+// whether its media stops while its socket stays open (ICE lost) or its
+// socket drops.
 func TestVanishedPartyIsRemoved(t *testing.T) {
+	const grace = 2 * time.Second
 	for _, tt := range []struct {
 		name   string
 		vanish func(*peer.Peer)
-		within time.Duration
+		within time.Duration // to be removed: grace, after the loss is seen
 	}{
-		{"media lost", (*peer.Peer).Drop, 10 * time.Second},
-		{"socket dropped", func(p *peer.Peer) { p.Close() }, 2 * time.Second},
+		{"media lost", (*peer.Peer).Drop, grace + 3*time.Second},
+		{"socket dropped", func(p *peer.Peer) { p.Close() }, grace + 2*time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := startServer(t)
+			ts := startServer(t, rejoinGrace(grace), func(p *signaling.ServerParams) { p.Metrics = metrics.New() })
 			_, peers := ts.threeParty(t)
 			for role, p := range peers {
 				if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
@@ -328,10 +332,21 @@ func TestVanishedPartyIsRemoved(t *testing.T) {
 			tt.vanish(peers["third"])
 			gone := time.Now()
 			for _, role := range []string{"customer", "agent"} {
+				if err := waitFor(grace, func() error { return showsReconnecting(peers[role], "third") }); err != nil {
+					t.Fatalf("%s, %v after the third vanished: %v", role, time.Since(gone).Round(time.Millisecond), err)
+				}
+			}
+			if n := scrape(t, ts)["threeway_parties_reconnecting"]; n != 1 {
+				t.Errorf("threeway_parties_reconnecting = %v while the third's seat waits, want 1", n)
+			}
+			for _, role := range []string{"customer", "agent"} {
 				p := peers[role]
 				if err := waitFor(tt.within, func() error { return equalTiles(p, "customer", "agent") }); err != nil {
 					t.Fatalf("%s, %v after the third vanished: %v", role, time.Since(gone).Round(time.Millisecond), err)
 				}
+			}
+			if took := time.Since(gone); took < grace {
+				t.Errorf("the third was removed %v after it vanished, before its %v grace", took, grace)
 			}
 			t.Logf("removed after %v", time.Since(gone).Round(time.Millisecond))
 			for _, pair := range [][2]string{{"customer", "agent"}, {"agent", "customer"}} {
@@ -339,6 +354,9 @@ func TestVanishedPartyIsRemoved(t *testing.T) {
 				if err := waitFor(3*time.Second, hearsNow(p, pair[0], pair[1:], "third")); err != nil {
 					t.Errorf("after the third vanished: %v", err)
 				}
+			}
+			if n := scrape(t, ts)["threeway_parties_reconnecting"]; n != 0 {
+				t.Errorf("threeway_parties_reconnecting = %v after the third's seat was given up, want 0", n)
 			}
 		})
 	}

@@ -69,6 +69,11 @@ func startServer(t *testing.T, opts ...func(*signaling.ServerParams)) *testServe
 	return &testServer{Server: srv, http: hs, ws: "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"}
 }
 
+// rejoinGrace makes a server give a dropped party's seat up after d.
+func rejoinGrace(d time.Duration) func(*signaling.ServerParams) {
+	return func(p *signaling.ServerParams) { p.Calls.RejoinGrace = d }
+}
+
 // api calls the HTTP API with the test key and decodes the answer.
 func (ts *testServer) api(t *testing.T, method, path string, body any, out any) int {
 	t.Helper()

@@ -44,7 +44,14 @@ type leg struct {
 	lastSeq uint64            // of the last call.state sent
 
 	ended atomic.Bool
-	media sync.WaitGroup // track and RTCP goroutines
+	// lost: the media stopped arriving (ICE disconnected or failed) and
+	// the party is reconnecting; a join with its token may take over.
+	// Written by the session loop.
+	lost atomic.Bool
+	// connected: the media connected once, so that ICE checking again (a
+	// restart) counts as lost. Owned by the session loop.
+	connected bool
+	media     sync.WaitGroup // track and RTCP goroutines
 }
 
 func newLeg(s *session, callID string, role call.Role, agentID string, mode call.VideoMode) (*leg, error) {
@@ -132,9 +139,10 @@ func (l *leg) goMedia(f func()) {
 	}()
 }
 
-// end is the leg's one way out once the center has let go of the party:
-// it unregisters the leg and closes its media in the background, since it
-// may run under the center's lock, which must not wait for pion.
+// end is the leg's one way out once the center has let go of the party,
+// or the socket of a party whose seat waits is gone: it unregisters the
+// leg and closes its media in the background, since it may run under the
+// center's lock, which must not wait for pion.
 func (l *leg) end() {
 	l.mu.Lock()
 	ended := l.ended.Swap(true)
@@ -149,6 +157,15 @@ func (l *leg) end() {
 		defer srv.closers.Done()
 		l.closeMedia()
 	}()
+}
+
+// replaced ends a lost leg whose party joined again from another socket,
+// which has its seat now: this socket hears `left` (rejoined).
+func (l *leg) replaced() {
+	if msg, err := eventMessage(call.Left{Reason: call.ReasonRejoined}); err == nil {
+		l.deliver(msg)
+	}
+	l.end()
 }
 
 // closeMedia closes the PeerConnection and waits for the leg's media

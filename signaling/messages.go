@@ -133,6 +133,7 @@ type serverMessage struct {
 	SDP       string                   `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Reason    string                   `json:"reason,omitempty"`
+	Token     string                   `json:"token,omitempty"` // joined: takes the seat back
 	*ProtocolError
 }
 

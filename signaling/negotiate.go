@@ -4,13 +4,12 @@ import (
 	"errors"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/threeway-mcu/threeway/call"
 )
 
 // onOffer answers the client's offer, creating the leg's PeerConnection on
 // the first one. The server's tracks go back on the transceivers the
-// client offered; a later offer may add the client's screen share.
+// client offered; a later offer may add the client's screen share, or
+// restart ICE (new credentials) for a party whose media path was lost.
 func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 	if sdp == "" {
 		return protoErr(CodeInvalidField, "offer has no sdp")
@@ -20,6 +19,12 @@ func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 		return protoErr(CodeInternal, "create peer connection: %v", err)
 	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
+	// An ICE restart gathers anew as the offer is applied: those
+	// candidates wait for the answer too (or for the refusal).
+	l.mu.Lock()
+	l.answered = false
+	l.mu.Unlock()
+	defer s.releaseOwnCandidates(l)
 	if err := pc.SetRemoteDescription(offer); err != nil {
 		return protoErr(CodeNegotiationFailed, "apply offer: %v", err)
 	}
@@ -34,12 +39,11 @@ func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 		return protoErr(CodeNegotiationFailed, "apply answer: %v", err)
 	}
 	s.send(serverMessage{Type: "answer", SDP: answer.SDP})
-	s.releaseOwnCandidates(l)
 	return s.flushCandidates(l, pc)
 }
 
 // sendOwnCandidate trickles one of the server's candidates, or holds it
-// until the first answer has been sent.
+// while an offer is being answered.
 func (s *session) sendOwnCandidate(l *leg, c webrtc.ICECandidateInit) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -51,7 +55,7 @@ func (s *session) sendOwnCandidate(l *leg, c webrtc.ICECandidateInit) {
 }
 
 // releaseOwnCandidates sends the candidates held for the answer, which is
-// now queued ahead of them.
+// now queued ahead of them (or refused).
 func (s *session) releaseOwnCandidates(l *leg) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -135,19 +139,48 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	})
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		l.log.Debug("connection state", "state", state)
-		if state == webrtc.PeerConnectionStateFailed {
-			s.post(func() {
-				if s.currentLeg() == l {
-					s.leave(call.ReasonConnectionFailed)
-				}
-			})
-		}
+		s.post(func() { s.followConnection(l, pc) })
 	})
 	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		kind := kindOfTrack(pc, receiver, track.Kind())
 		l.goMedia(func() { s.ingest(l, pc, track, kind) })
 	})
 	return pc, nil
+}
+
+// followConnection tells the center when the leg's media is lost (ICE
+// disconnected: nothing, not even an answer to our checks, arrived for
+// iceDisconnected; or failed; or checking again after a restart) and when
+// it is back. The party keeps its seat meanwhile, reconnecting, for the
+// rejoin grace. pion reports states on goroutines of their own, so the
+// state is read afresh here rather than trusted from the report.
+func (s *session) followConnection(l *leg, pc *webrtc.PeerConnection) {
+	if s.currentLeg() != l {
+		return
+	}
+	var lost bool
+	switch pc.ConnectionState() {
+	case webrtc.PeerConnectionStateConnected:
+		l.connected = true
+	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
+		lost = true
+	case webrtc.PeerConnectionStateConnecting:
+		lost = l.connected
+	default:
+		return
+	}
+	if l.lost.Load() == lost {
+		return
+	}
+	l.lost.Store(lost)
+	center := s.srv.center
+	if lost {
+		l.log.Info("media lost: the party is reconnecting", "state", pc.ConnectionState())
+		_ = center.Disconnected(l.callID, l.role)
+	} else {
+		l.log.Info("media back")
+		_ = center.Reconnected(l.callID, l.role)
+	}
 }
 
 // attachOutputs puts the server's video and audio on the transceivers of

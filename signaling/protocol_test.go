@@ -79,7 +79,7 @@ func signedToken(t *testing.T, secret string, claims jwt.MapClaims) string {
 }
 
 func TestProtocolRefusals(t *testing.T) {
-	ts := startServer(t)
+	ts := startServer(t, rejoinGrace(100*time.Millisecond))
 	other := ts.createCall(t, "Zed", "dave")
 	future := time.Now().Add(time.Hour).Unix()
 	tests := []struct {
@@ -171,8 +171,8 @@ func TestProtocolRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// The last case's socket closed as it ended; its leg (alice's,
-			// in another call) ends on the server a moment later.
+			// The last case's socket closed as it ended; its seat (alice's,
+			// in another call) is given up after the short rejoin grace.
 			if err := waitFor(5*time.Second, func() error {
 				if call := ts.agents(t)["alice"].Call; call != "" {
 					return fmt.Errorf("alice is still in call %s", call)

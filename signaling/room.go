@@ -97,10 +97,13 @@ func (r *room) apply(s *call.Snapshot) {
 	present := map[call.Role]bool{}
 	for _, p := range s.Parties {
 		present[p.Role] = true
-		m.SetTile(string(p.Role), mixer.TileInfo{Label: label(p.Role, p.Name), VideoOff: !p.Video})
+		m.SetTile(string(p.Role), mixer.TileInfo{Label: label(p.Role, p.Name), VideoOff: !p.Video,
+			Reconnecting: p.Reconnecting})
 		m.SetVoiceMuted(string(p.Role), !p.Audio)
 		l := r.srv.legOf(s.ID, p.Role)
 		if l == nil || l.ended.Load() {
+			// A seat waiting for its party: nobody to send to.
+			present[p.Role] = false
 			continue
 		}
 		if err := m.SetViewer(string(p.Role), s.ViewOf(p.Role).Spec(), l.videoOut.(mixer.SampleWriter)); err != nil {
@@ -144,14 +147,37 @@ func (r *room) applyForwarding(s *call.Snapshot) {
 		}
 	}
 	if pair[0] == nil {
+		r.showWaitingSeat(s, legs)
 		return
 	}
 	// Each receiver's picture follows the sender's camera: forwarded while
-	// on (from a key frame, asked for here), the placeholder while off.
+	// on (from a key frame, asked for here), the placeholder while off or
+	// while the sender reconnects.
 	for i, from := range pair {
 		p, _ := s.Party(from.role)
-		pair[1-i].sfuVideo.SetSource(label(p.Role, p.Name), p.Video, from.requestKeyframe)
+		pair[1-i].sfuVideo.SetSource(sfuLabel(p), p.Video && !p.Reconnecting, from.requestKeyframe)
 	}
+}
+
+// showWaitingSeat gives the one party with a leg the placeholder of the
+// other, whose seat waits for it (sfu): no frozen frame meanwhile.
+func (r *room) showWaitingSeat(s *call.Snapshot, legs []*leg) {
+	if len(legs) != 1 || len(s.Parties) != 2 {
+		return
+	}
+	for _, p := range s.Parties {
+		if p.Role != legs[0].role {
+			legs[0].sfuVideo.SetSource(sfuLabel(p), false, nil)
+		}
+	}
+}
+
+// sfuLabel is a party's placeholder label in sfu mode.
+func sfuLabel(p call.PartyState) string {
+	if p.Reconnecting {
+		return mixer.ReconnectingLabel(label(p.Role, p.Name))
+	}
+	return label(p.Role, p.Name)
 }
 
 // sharer is the party sharing its screen in the call's latest state, or

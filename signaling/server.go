@@ -169,8 +169,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // CallCount is how many calls are open.
 func (srv *Server) CallCount() int { return srv.center.CallCount() }
 
-// Close ends every session (each party hears `left` with
-// server_shutdown), then the media, within ctx.
+// Close ends every call (each party hears `left` with server_shutdown,
+// and no seat waits for a party any more), every session, then the media,
+// within ctx.
 func (srv *Server) Close(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
@@ -179,6 +180,7 @@ func (srv *Server) Close(ctx context.Context) error {
 		sessions = append(sessions, s)
 	}
 	srv.mu.Unlock()
+	srv.center.EndAll(call.ReasonServerShutdown)
 	for _, s := range sessions {
 		s.shutdown()
 	}
@@ -215,21 +217,42 @@ func waitAll(ctx context.Context, groups ...*sync.WaitGroup) error {
 }
 
 // addLeg registers a party's leg before the center admits it, so that no
-// event for it is lost; it refuses a role that already has a leg.
-func (srv *Server) addLeg(l *leg) (*room, *ProtocolError) {
+// event for it is lost; it refuses a role that already has a live leg. A
+// leg whose media is lost gives way and is returned (displaced): its
+// party may be rejoining from another socket while this one is half open.
+// The center decides whether the seat is taken back; if it refuses,
+// restoreLeg puts the displaced leg back.
+func (srv *Server) addLeg(l *leg) (r *room, displaced *leg, perr *ProtocolError) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	key := legKey{l.callID, l.role}
-	if srv.legs[key] != nil {
-		return nil, protoErr(CodeRoleTaken, "role %s is already taken in call %s", l.role, l.callID)
+	if old := srv.legs[key]; old != nil {
+		if !old.lost.Load() {
+			return nil, nil, protoErr(CodeRoleTaken, "role %s is already taken in call %s", l.role, l.callID)
+		}
+		displaced = old
 	}
-	r := srv.rooms[l.callID]
+	r = srv.rooms[l.callID]
 	if r == nil {
 		r = newRoom(srv, l.callID)
 		srv.rooms[l.callID] = r
 	}
 	srv.legs[key] = l
-	return r, nil
+	return r, displaced, nil
+}
+
+// restoreLeg registers a leg addLeg displaced again, after the center
+// refused the leg that displaced it.
+func (srv *Server) restoreLeg(l *leg) {
+	if l == nil {
+		return
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	key := legKey{l.callID, l.role}
+	if srv.legs[key] == nil && !l.ended.Load() {
+		srv.legs[key] = l
+	}
 }
 
 // removeLeg forgets l if it is still its role's leg.

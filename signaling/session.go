@@ -68,9 +68,15 @@ func (s *session) run(ctx context.Context) {
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 
-	reason := call.ReasonHangup
+	// A socket that goes away is not a hang-up: the party keeps its seat.
+	// Only the server's shutdown ends the leg here.
+	reason := ""
 	defer func() {
-		s.leave(reason)
+		if reason == "" {
+			s.detach()
+		} else {
+			s.leave(reason)
+		}
 		s.signOut()
 		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
@@ -237,13 +243,19 @@ func (s *session) join(msg joinMessage) *ProtocolError {
 }
 
 // enter registers a leg, has the center admit the party, and opens the
-// leg's message flow with `joined`.
+// leg's message flow with `joined`, which carries a token that takes the
+// seat back after a reload or a dropped socket. A leg whose media is lost
+// gives way to it (the party rejoining from another socket).
 func (s *session) enter(callID string, role call.Role, agentID string, admit func() (*call.Snapshot, error)) *ProtocolError {
 	l, err := newLeg(s, callID, role, agentID, s.srv.center.VideoMode())
 	if err != nil {
 		return protoErr(CodeInternal, "%v", err)
 	}
-	r, perr := s.srv.addLeg(l)
+	token, err := s.srv.tokens.callToken(callID, string(role), agentID)
+	if err != nil {
+		return protoErr(CodeInternal, "%v", err)
+	}
+	r, displaced, perr := s.srv.addLeg(l)
 	if perr != nil {
 		return perr
 	}
@@ -253,13 +265,35 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 	if _, err := admit(); err != nil {
 		l.ended.Store(true)
 		s.srv.removeLeg(l)
+		s.srv.restoreLeg(displaced)
 		s.srv.closeUnusedRoom(callID)
 		return asProtoErr(err)
 	}
+	if displaced != nil {
+		displaced.replaced()
+	}
 	s.leg = l
-	l.open(serverMessage{Type: "joined", Call: callID, Role: string(role)})
-	l.log.Info("party joined")
+	l.open(serverMessage{Type: "joined", Call: callID, Role: string(role), Token: token})
+	l.log.Info("party joined", "took_over", displaced != nil)
 	return nil
+}
+
+// detach lets go of this socket's leg when the socket is gone: the leg's
+// media closes, and the party keeps its seat, reconnecting, for the rejoin
+// grace. The leg is unregistered first, so that the room stops sending to
+// it as it shows the party reconnecting.
+func (s *session) detach() {
+	l := s.currentLeg()
+	if l == nil {
+		return
+	}
+	s.leg = nil
+	l.end()
+	if err := s.srv.center.Disconnected(l.callID, l.role); err != nil {
+		l.log.Debug("socket dropped after the party left", "err", err)
+		return
+	}
+	l.log.Info("party's socket dropped: its seat waits for it")
 }
 
 // leave ends this socket's leg, if any.

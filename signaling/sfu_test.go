@@ -174,3 +174,25 @@ func TestSFUAnswersNACKsFromItsSendBuffer(t *testing.T) {
 		t.Errorf("the customer got %d NACKs: the server should answer them itself", n)
 	}
 }
+
+// In sfu mode a party that reloads reaches the other as its placeholder
+// while it reconnects (no frozen frame), and its camera again once its
+// page has joined back.
+func TestSFUReloadShowsPlaceholderMeanwhile(t *testing.T) {
+	ts := sfuServer(t)
+	c, peers := ts.twoParty(t)
+	agent := peers["agent"]
+	if err := waitFor(15*time.Second, func() error { return seesCamera(agent, "customer") }); err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	if err := peers["customer"].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(3*time.Second, func() error { return seesPlaceholder(agent) }); err != nil {
+		t.Fatalf("agent while the customer reconnects: %v", err)
+	}
+	ts.join(t, c.Call, "customer", c.Customer.Token)
+	if err := waitFor(10*time.Second, func() error { return seesCamera(agent, "customer") }); err != nil {
+		t.Errorf("agent once the customer is back: %v", err)
+	}
+}

@@ -11,13 +11,17 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// ICE timeouts: a party whose media stops arriving is disconnected after
-// iceDisconnected and failed (and so removed) iceFailed later, well inside
-// the 10 s the protocol promises.
+// ICE timeouts. A party from whom nothing has arrived for iceDisconnected
+// is shown reconnecting. We check the path every iceKeepalive, and any
+// live party answers those checks, so a quiet one (camera off, microphone
+// muted) is never taken for lost, and one that is lost is seen within
+// iceDisconnected plus one check. ICE gives up only iceFailed later, when
+// the default rejoin grace is over: a path that comes back inside the
+// grace carries the media again with no restart.
 const (
-	iceDisconnected = 2 * time.Second
-	iceFailed       = 3 * time.Second
-	iceKeepalive    = time.Second
+	iceDisconnected = time.Second
+	iceFailed       = 29 * time.Second // with iceDisconnected: call.DefaultRejoinGrace
+	iceKeepalive    = 250 * time.Millisecond
 )
 
 // ICEParams restricts where the server gathers candidates.

@@ -131,6 +131,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"directory bad YAML", []string{"--directory", badYAML}, "--directory"},
 		{"directory skill of no queue", []string{"--directory", unknownSkill}, "--directory"},
 		{"max calls negative", []string{"--max-calls", "-1"}, "--max-calls"},
+		{"rejoin grace too short", []string{"--rejoin-grace", "0s"}, "--rejoin-grace"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

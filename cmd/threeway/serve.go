@@ -38,6 +38,7 @@ type serveOptions struct {
 	apiKey        string
 	secret        string
 	helpTimeout   time.Duration
+	rejoinGrace   time.Duration
 	videoMode     string
 	maxCalls      int
 	demo          bool
@@ -65,6 +66,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
+	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
 	f.BoolVar(&o.demo, "demo", false, "generate secret and API key if unset, open a demo call and print its links and the agents' console links")
@@ -194,7 +196,11 @@ func (o serveOptions) callParams() (call.Params, error) {
 	if o.maxCalls < 0 {
 		return p, fmt.Errorf("--max-calls %d: want 0 (no limit) or more", o.maxCalls)
 	}
-	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls}, nil
+	if o.rejoinGrace < time.Second {
+		return p, fmt.Errorf("--rejoin-grace %v: want at least 1s", o.rejoinGrace)
+	}
+	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls,
+		RejoinGrace: o.rejoinGrace}, nil
 }
 
 // orRandom returns s, or a fresh random secret if s is empty.

@@ -6,6 +6,9 @@
 //   ?call=ID&role=ROLE&token=T&name=N   fill the join form (press Join)
 //   ?console=AGENT_TOKEN                open the agent console
 //
+// A reload, a dropped socket or a lost media path is not a hang-up: the
+// page comes back into its seat on its own (reconnect.js).
+//
 // Both may be given: the agent's call page then also gets the directory
 // (queues, agents) for its three-party form.
 //
@@ -104,8 +107,8 @@ function connect() {
     wsReady = null;
     $("connection").textContent = "offline";
     $("connection").className = "pill offline";
-    status("Disconnected from the server.", "error");
     endMedia();
+    if (!onSocketLost()) status("Disconnected from the server.", "error");
     threeway.presence = null;
     renderConsole();
   };
@@ -116,6 +119,7 @@ function connect() {
 
 const leftReasons = {
   hangup: "You left the call.",
+  rejoined: "You joined this call again from another page.",
   dropped: "The agent removed you from the call.",
   connection_failed: "Your media connection failed; you left the call.",
   call_ended: "The call has ended.",
@@ -133,6 +137,7 @@ const helpFailures = {
 function onMessage(msg) {
   switch (msg.type) {
     case "joined":
+      holdSeat(msg);
       threeway.role = msg.role;
       status("Joined call " + msg.call + " as " + roleName(msg.role) + ". Connecting media…");
       startMedia().catch((err) => status("Media setup failed: " + err.message, "error"));
@@ -153,6 +158,7 @@ function onMessage(msg) {
       onState(msg);
       break;
     case "left":
+      releaseSeat();
       status(leftReasons[msg.reason] || "You left the call (" + msg.reason + ").", msg.reason === "hangup" ? "" : "warn");
       endMedia();
       break;
@@ -201,6 +207,7 @@ function onError(msg) {
   let text = "Refused: " + msg.code.replace(/_/g, " ") + (msg.message ? " – " + msg.message : "");
   if (msg.parties && msg.parties.length) text += " (" + msg.parties.map(roleName).join(", ") + ")";
   status(text, "error");
+  rejoinRefused(msg);
   if (sharePending) sharePending = false;
   if (msg.request && threeway.offers[msg.request] && ["no_such_request", "agent_unavailable"].includes(msg.code)) {
     delete threeway.offers[msg.request];
@@ -279,10 +286,11 @@ async function startMedia() {
   pc.onconnectionstatechange = () => {
     if (pc !== mine) return;
     if (pc.connectionState === "connected") status("In the call.");
-    if (pc.connectionState === "failed") status("Media connection failed.", "error");
+    followIce(mine);
   };
   if (!camera) send({ type: "video.set", on: false });
   if (!mic) send({ type: "audio.set", on: false });
+  keepOwnFlags();
   $("leaveButton").disabled = false;
   $("joinButton").disabled = true;
   renderAll();
@@ -355,6 +363,7 @@ function onState(s) {
     sharePending = false;
     startLocalShare();
   }
+  keepOwnFlags();
   renderAll();
 }
 
@@ -410,6 +419,12 @@ function renderParties() {
       const f = document.createElement("span");
       f.className = "flag sharing";
       f.textContent = "sharing";
+      li.append(f);
+    }
+    if (p.reconnecting) {
+      const f = document.createElement("span");
+      f.className = "flag reconnecting";
+      f.textContent = "reconnecting…";
       li.append(f);
     }
     list.append(li);
