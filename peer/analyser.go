@@ -210,7 +210,7 @@ func (a *analyser) audio(c *lossCounter, p *playout, pkts []heardPacket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stats.AudioPackets, a.stats.AudioPacketsLost = c.received, c.lost()
-	a.stats.AudioFramesDue, a.stats.AudioFramesConcealed = p.due, p.concealed
+	a.stats.AudioFramesDue, a.stats.AudioFramesConcealed, a.stats.AudioFramesRebuilt = p.due, p.concealed, p.rebuilt
 	for _, p := range pkts {
 		a.heard.push(p)
 	}

@@ -40,6 +40,7 @@ type playout struct {
 	arrivals  [playoutWindow]frameArrival
 	due       int // frames played: judged, and concealed waits
 	concealed int // of those, concealed
+	rebuilt   int // of those, rebuilt from the next packet's FEC
 }
 
 // frameArrival is when a frame's packet arrived and whether it carried
@@ -91,7 +92,11 @@ func (p *playout) judge(k int) {
 	own, next := p.arrivals[k%playoutWindow], p.arrivals[(k+1)%playoutWindow]
 	heard := own.frame == k && !own.at.IsZero() && !own.at.After(deadline)
 	rebuilt := next.frame == k+1 && !next.at.IsZero() && next.fec && !next.at.After(deadline)
-	if !heard && !rebuilt {
+	switch {
+	case heard:
+	case rebuilt:
+		p.rebuilt++
+	default:
 		p.concealed++
 	}
 	p.due++

@@ -86,20 +86,21 @@ func TestPlayoutConcealsWhatArrivesTooLate(t *testing.T) {
 		lost      func(int) bool
 		fec       bool
 		concealed int
+		rebuilt   int
 	}{
-		{"perfect", onTime, none, false, 0},
-		{"every tenth lost", onTime, func(k int) bool { return k%10 == 5 }, false, 10},
+		{"perfect", onTime, none, false, 0, 0},
+		{"every tenth lost", onTime, func(k int) bool { return k%10 == 5 }, false, 10, 0},
 		// The next packet's FEC rebuilds a single loss, not a pair's first.
-		{"every tenth lost, FEC", onTime, func(k int) bool { return k%10 == 5 }, true, 0},
-		{"pairs lost, FEC", onTime, func(k int) bool { return k%10 == 5 || k%10 == 6 }, true, 10},
+		{"every tenth lost, FEC", onTime, func(k int) bool { return k%10 == 5 }, true, 0, 10},
+		{"pairs lost, FEC", onTime, func(k int) bool { return k%10 == 5 || k%10 == 6 }, true, 10, 10},
 		// 50 ms of jitter is inside the 60 ms delay; 80 ms is not.
-		{"jitter 50 ms", func(k int) time.Duration { return onTime(k) + time.Duration(k%2)*50*time.Millisecond }, none, false, 0},
+		{"jitter 50 ms", func(k int) time.Duration { return onTime(k) + time.Duration(k%2)*50*time.Millisecond }, none, false, 0, 0},
 		{"late by 80 ms", func(k int) time.Duration {
 			if k%10 == 3 {
 				return onTime(k) + 80*time.Millisecond
 			}
 			return onTime(k)
-		}, none, false, 10},
+		}, none, false, 10, 0},
 		// A frame late for itself is rebuilt from its successor's FEC if
 		// that came in time.
 		{"late by 80 ms, FEC", func(k int) time.Duration {
@@ -107,9 +108,9 @@ func TestPlayoutConcealsWhatArrivesTooLate(t *testing.T) {
 				return onTime(k) + 80*time.Millisecond
 			}
 			return onTime(k)
-		}, none, true, 0},
+		}, none, true, 0, 10},
 		// A 1 s outage: 50 frames, the last rebuilt from the first after.
-		{"outage", onTime, func(k int) bool { return k >= 40 && k < 90 }, true, 49},
+		{"outage", onTime, func(k int) bool { return k >= 40 && k < 90 }, true, 49, 1},
 	} {
 		p := playoutOf(101, tc.at, tc.lost, tc.fec)
 		// Frame 100 is about the last to arrive: the frames that play
@@ -117,8 +118,8 @@ func TestPlayoutConcealsWhatArrivesTooLate(t *testing.T) {
 		if p.due < 98 || p.due > 99 {
 			t.Errorf("%s: %d frames judged of 101", tc.name, p.due)
 		}
-		if p.concealed != tc.concealed {
-			t.Errorf("%s: %d concealed, want %d", tc.name, p.concealed, tc.concealed)
+		if p.concealed != tc.concealed || p.rebuilt != tc.rebuilt {
+			t.Errorf("%s: %d concealed and %d rebuilt, want %d and %d", tc.name, p.concealed, p.rebuilt, tc.concealed, tc.rebuilt)
 		}
 	}
 }

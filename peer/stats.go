@@ -59,6 +59,10 @@ type Stats struct {
 	// for them, had not arrived by their play time, and the 20 ms steps
 	// of waiting for a late one (see playout).
 	AudioFramesDue, AudioFramesConcealed int
+	// AudioFramesRebuilt counts the frames of AudioFramesDue whose own
+	// packet was missing by their play time but that the next packet's
+	// in-band FEC rebuilt.
+	AudioFramesRebuilt int
 
 	FramesSent       int // camera frames sent
 	ScreenFramesSent int // screen-share frames sent
