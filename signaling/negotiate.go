@@ -108,11 +108,11 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if pc := l.peer(); pc != nil {
 		return pc, nil
 	}
-	var countSent func(string)
+	ap := apiParams{ice: s.srv.params.ICE, sockets: s.srv.ice}
 	if m := s.srv.observe(); m != nil {
-		countSent = m.RTCPSent
+		ap.countSent = m.RTCPSent
 	}
-	api, err := newAPI(s.srv.params.ICE, countSent)
+	api, err := newAPI(ap)
 	if err != nil {
 		return nil, err
 	}
