@@ -13,7 +13,7 @@ import (
 // sockets and p would offer, as "protocol address:port" strings.
 func hostCandidates(t *testing.T, p ICEParams, sockets *iceSockets) []string {
 	t.Helper()
-	api, err := newAPI(apiParams{ice: p, sockets: sockets})
+	api, _, err := newAPI(apiParams{ice: p, sockets: sockets})
 	if err != nil {
 		t.Fatal(err)
 	}

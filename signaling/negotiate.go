@@ -112,12 +112,16 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if m := s.srv.observe(); m != nil {
 		ap.countSent = m.RTCPSent
 	}
-	api, err := newAPI(ap)
+	if l.room.mode != call.SFU {
+		ap.bandwidth = viewerBandwidth(l.room.mixer.Params())
+	}
+	api, est, err := newAPI(ap)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
+		est.discard()
 		return nil, err
 	}
 	l.mu.Lock()
@@ -126,6 +130,9 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if l.ended.Load() { // ended while we built it
 		l.closeMedia()
 		return nil, errors.New("the party has left")
+	}
+	if est != nil {
+		l.goMedia(func() { s.reportBandwidth(l, est) })
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil || l.ended.Load() {

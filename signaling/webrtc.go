@@ -27,14 +27,19 @@ type apiParams struct {
 	// countSent, when set, counts every NACK, PLI and FIR the
 	// PeerConnection sends, by type.
 	countSent func(typ string)
+	// bandwidth, when set, estimates the PeerConnection's downlink
+	// (bandwidth.go).
+	bandwidth *bandwidthParams
 }
 
 // newAPI builds a pion API for one PeerConnection: VP8 and Opus only, and a
-// fresh interceptor registry (NACK, RTCP reports, TWCC) of its own.
-func newAPI(p apiParams) (*webrtc.API, error) {
+// fresh interceptor registry (NACK, RTCP reports, TWCC feedback on what we
+// receive, and with p.bandwidth congestion control of what we send) of its
+// own. The estimator, when asked for, exists once the PeerConnection does.
+func newAPI(p apiParams) (*webrtc.API, *estimator, error) {
 	engine := &webrtc.MediaEngine{}
 	if err := registerCodecs(engine); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	registry := &interceptor.Registry{}
 	if p.countSent != nil {
@@ -42,16 +47,23 @@ func newAPI(p apiParams) (*webrtc.API, error) {
 		// NACK generator writes as well as our own PLIs.
 		registry.Add(rtcpCounterFactory{p.countSent})
 	}
+	var est *estimator
+	if p.bandwidth != nil {
+		var err error
+		if est, err = registerCongestionControl(engine, registry, *p.bandwidth); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := webrtc.RegisterDefaultInterceptors(engine, registry); err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
+		return nil, nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	settings, err := settingEngine(p.ice, p.sockets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(engine),
 		webrtc.WithInterceptorRegistry(registry),
-		webrtc.WithSettingEngine(settings)), nil
+		webrtc.WithSettingEngine(settings)), est, nil
 }
 
 // videoFeedback is what VP8 senders may ask of us and we of them.
