@@ -103,7 +103,7 @@ func (s *iceSockets) listenUDP(p ICEParams) (ice.UDPMux, error) {
 	}
 	if len(mux.GetListenAddresses()) == 0 {
 		mux.Close()
-		return nil, errors.New("no IPv4 address to listen on")
+		return nil, errors.New("no IPv4 address on the media interfaces (loopback only when named among them, as lo)")
 	}
 	return mux, nil
 }
