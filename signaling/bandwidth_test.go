@@ -92,7 +92,7 @@ func measureReception(peers map[string]*peer.Peer, shaped *shapedNet, addrs map[
 // others'. The synthetic parties' flat pictures need about 250 kbit/s
 // with their sound at 15 fps, which a 400 kbit/s path holds whole; at 30
 // fps they need about 450, so that without congestion control the path
-// loses a tenth of the packets and the picture freezes.
+// loses most of the packets and the picture freezes.
 func TestCappedViewerKeepsAMovingPicture(t *testing.T) {
 	const (
 		fps     = 30
@@ -130,31 +130,35 @@ func TestCappedViewerKeepsAMovingPicture(t *testing.T) {
 	for role := range peers {
 		addrs[role] = partyAddr(t, ts, c.Call, role)
 	}
-	_, baseline := measureReception(peers, shaped, addrs, 3*time.Second)
+	before, baseline := measureReception(peers, shaped, addrs, 2*time.Second)
 	t.Logf("uncapped, the parties receive %v kbit/s", baseline)
 
 	shaped.limit(addrs["customer"], capKbps, 300*time.Millisecond)
-	<-time.After(6 * time.Second) // the estimate finds the cap; a split waits 2 s
+	<-time.After(5 * time.Second) // the estimate finds the cap; a split waits 2 s
 	st0 := peers["customer"].Counters()
-	got, kbps := measureReception(peers, shaped, addrs, 10*time.Second)
+	got, kbps := measureReception(peers, shaped, addrs, 8*time.Second)
 	st1 := peers["customer"].Counters()
 	t.Logf("customer: %d PLIs sent, %d of %d video packets lost", st1.PLIsSent-st0.PLIsSent,
 		st1.VideoPacketsLost-st0.VideoPacketsLost, st1.VideoPackets-st0.VideoPackets)
 	for role, r := range got {
 		view, split := ts.ViewerBitrate(c.Call, role)
-		t.Logf("%s receives %.1f fps, %d freezes, %d kbit/s; its view at %d kbps (split off: %v)",
-			role, r.fps, r.freezes, kbps[role], view, split)
+		t.Logf("%s receives %.1f fps (%.1f before the cap), %d freezes, %d kbit/s; its view at %d kbps (split off: %v)",
+			role, r.fps, before[role].fps, r.freezes, kbps[role], view, split)
 	}
-	if r := got["customer"]; r.fps < 0.8*fps || r.freezes > 1 {
-		t.Errorf("capped at %d kbit/s the customer receives %.1f fps with %d freezes, want at least %.0f and at most one",
-			capKbps, r.fps, r.freezes, 0.8*fps)
+	// Frame rates are compared with what this machine delivers the others
+	// at the same time: on a loaded machine every party gets fewer.
+	others := (got["agent"].fps + got["third"].fps) / 2
+	if r := got["customer"]; r.fps < 0.8*others || r.freezes > 1 {
+		t.Errorf("capped at %d kbit/s the customer receives %.1f fps with %d freezes, want at least 80%% of the others' %.1f and at most one",
+			capKbps, r.fps, r.freezes, others)
+	}
+	if _, split := ts.ViewerBitrate(c.Call, "customer"); !split {
+		t.Errorf("the capped customer was not split off: the others' picture is encoded for its path")
 	}
 	for _, role := range []string{"agent", "third"} {
-		if r := got[role]; r.fps < 0.9*fps || r.freezes > 0 {
-			t.Errorf("%s receives %.1f fps with %d freezes, want at least %.0f and none", role, r.fps, r.freezes, 0.9*fps)
-		}
-		if _, split := ts.ViewerBitrate(c.Call, role); split {
-			t.Errorf("%s was split off the shared picture", role)
+		if r := got[role]; r.fps < 0.9*before[role].fps || r.freezes > 0 {
+			t.Errorf("%s receives %.1f fps with %d freezes, want at least 90%% of its %.1f before the cap and none",
+				role, r.fps, r.freezes, before[role].fps)
 		}
 	}
 }
