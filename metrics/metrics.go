@@ -28,6 +28,9 @@ type Metrics struct {
 	encodedBytes   prometheus.Counter
 	views          prometheus.Gauge
 	encoders       *prometheus.GaugeVec
+	viewKbps       prometheus.Histogram
+	viewerKbps     prometheus.Histogram
+	viewersSplit   prometheus.Gauge
 	packetsLost    prometheus.Counter
 	packetsDropped prometheus.Counter
 	plisSent       prometheus.Counter
@@ -36,6 +39,9 @@ type Metrics struct {
 	helpOutcomes   *prometheus.CounterVec
 	refusals       *prometheus.CounterVec
 }
+
+// kbpsBuckets span 100 kbit/s (a view's floor) to 3.2 Mbit/s.
+var kbpsBuckets = prometheus.ExponentialBuckets(100, 1.414, 11)
 
 // mediaBuckets span 0.25 ms to about 0.5 s: decode, compose and encode of
 // one frame.
@@ -59,6 +65,11 @@ func New() *Metrics {
 	m.views = f.gauge("threeway_views", "Views running; each has one encoder.")
 	m.encoders = f.gaugeVec("threeway_video_encoders",
 		"Video encoders running, by kind: view (one per view, mcu) or placeholder (an sfu receiver shown a camera that is off).", "kind")
+	m.viewKbps = f.kbpsHistogram("threeway_view_bitrate_kbps",
+		"Views' encoder bitrate, observed once a second per view: the least their viewers' paths take, at most --video-bitrate.")
+	m.viewerKbps = f.kbpsHistogram("threeway_viewer_bandwidth_kbps",
+		"Viewers' estimated bandwidth (congestion control, TWCC), observed four times a second per viewer (mcu).")
+	m.viewersSplit = f.gauge("threeway_viewers_split", "Viewers moved to a view of their own for their low bandwidth.")
 	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
 	m.packetsDropped = f.counter("threeway_rtp_packets_discarded_total", "Inbound RTP packets dropped unread: unparsable, or holding no frame.")
 	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
@@ -92,6 +103,12 @@ type factory struct{ r *prometheus.Registry }
 
 func (f factory) histogram(name, help string) prometheus.Histogram {
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: mediaBuckets})
+	f.r.MustRegister(h)
+	return h
+}
+
+func (f factory) kbpsHistogram(name, help string) prometheus.Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: kbpsBuckets})
 	f.r.MustRegister(h)
 	return h
 }
@@ -162,6 +179,15 @@ func (m *Metrics) ViewsChanged(delta int) { m.views.Add(float64(delta)) }
 func (m *Metrics) EncodersChanged(kind string, delta int) {
 	m.encoders.WithLabelValues(kind).Add(float64(delta))
 }
+
+// ViewBitrate implements mixer.Observer.
+func (m *Metrics) ViewBitrate(kbps int) { m.viewKbps.Observe(float64(kbps)) }
+
+// ViewerBandwidth implements mixer.Observer.
+func (m *Metrics) ViewerBandwidth(kbps int) { m.viewerKbps.Observe(float64(kbps)) }
+
+// ViewersSplit implements mixer.Observer.
+func (m *Metrics) ViewersSplit(delta int) { m.viewersSplit.Add(float64(delta)) }
 
 // RTCPReceived counts one feedback packet from a viewer: "pli", "fir",
 // "nack".

@@ -85,7 +85,11 @@ type Mixer struct {
 	mu      sync.Mutex
 	views   map[string]*view
 	viewers map[string]*viewer
+	rates   map[string]*viewerRate // by viewer id
 	closed  bool
+	// produced, when set, stands in for what views' encoders made, for
+	// tests whose pictures are too easy to fill a bitrate.
+	produced func(*view) int
 
 	placeholders placeholderCache
 	audio        *audioMixer
@@ -114,6 +118,7 @@ func newMixer(p Params) *Mixer {
 		log:     p.Logger,
 		views:   map[string]*view{},
 		viewers: map[string]*viewer{},
+		rates:   map[string]*viewerRate{},
 	}
 	m.sources.Store(&map[string]*source{})
 	m.tiles.Store(&map[string]TileInfo{})
@@ -171,6 +176,9 @@ func (m *Mixer) Close() {
 	views := m.views
 	m.views = map[string]*view{}
 	m.viewers = map[string]*viewer{}
+	for id := range m.rates {
+		m.forgetRateLocked(id)
+	}
 	m.mu.Unlock()
 	for _, v := range views {
 		v.stop()

@@ -28,6 +28,14 @@ type Observer interface {
 	// stopped, by kind: EncoderView (one per view) or EncoderPlaceholder
 	// (an sfu receiver shown a camera that is off).
 	EncodersChanged(kind string, delta int)
+	// ViewBitrate reports a view's encoder bitrate once a second.
+	ViewBitrate(kbps int)
+	// ViewerBandwidth reports a viewer's estimated bandwidth each time
+	// it is set (SetViewerBitrate).
+	ViewerBandwidth(kbps int)
+	// ViewersSplit reports viewers moved to (delta > 0) or back from a
+	// view of their own for their low bandwidth.
+	ViewersSplit(delta int)
 }
 
 // Kinds of video encoder, for EncodersChanged.
@@ -65,3 +73,12 @@ func (NopObserver) ViewsChanged(int) {}
 
 // EncodersChanged implements Observer.
 func (NopObserver) EncodersChanged(string, int) {}
+
+// ViewBitrate implements Observer.
+func (NopObserver) ViewBitrate(int) {}
+
+// ViewerBandwidth implements Observer.
+func (NopObserver) ViewerBandwidth(int) {}
+
+// ViewersSplit implements Observer.
+func (NopObserver) ViewersSplit(int) {}

@@ -15,6 +15,11 @@ import (
 // keyframeMinInterval rate-limits key frames forced by viewers.
 const keyframeMinInterval = 300 * time.Millisecond
 
+// keyframeShare is the most of a view's bitrate forced key frames may
+// take: on a narrow path a key frame asked for after every loss would
+// fill it and cause the next loss.
+const keyframeShare = 0.25
+
 // Canvas colours (BT.601 limited range).
 const (
 	blackY, blackU, blackV = 16, 128, 128
@@ -32,7 +37,21 @@ type view struct {
 	tiles        []viewTile
 	out          []byte
 	lastKeyframe time.Time
+	keyBytes     int // the size of the last key frame
 	lastTick     time.Time
+	kbps         int       // the encoder's bitrate
+	kbpsReported time.Time // when kbps last went to the Observer
+	// Encoded since kbpsReported.
+	frameBytes, frames int
+
+	// target is the bitrate its viewers can take (bitrate.go), which the
+	// encoder follows from its next frame.
+	target atomic.Int32
+	// produced is the bitrate the encoder made in its last second, at the
+	// view's frame rate (so ticks it skipped do not count), in kbit/s;
+	// under the target when the picture is easy to encode. 0: not known
+	// yet.
+	produced atomic.Int32
 
 	sinksMu  sync.Mutex
 	sinks    []SampleWriter // receiving frames
@@ -58,6 +77,7 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 		m:       m,
 		enc:     enc,
 		period:  time.Second / time.Duration(p.FPS),
+		kbps:    p.VideoBitrateKbps,
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -139,10 +159,11 @@ func (v *view) composeFrame(now time.Time) time.Duration {
 // encode encodes the composed picture into v.out, a key frame if a viewer
 // asked for one.
 func (v *view) encode(now time.Time) (key bool, took time.Duration, err error) {
-	forceKey := v.forceKey.Load() && now.Sub(v.lastKeyframe) >= keyframeMinInterval
+	forceKey := v.forceKey.Load() && now.Sub(v.lastKeyframe) >= v.keyframeInterval()
 	if forceKey {
 		v.forceKey.Store(false)
 	}
+	v.followTarget(now)
 	start := time.Now()
 	out, key, err := v.enc.Encode(v.out[:0], forceKey)
 	took = time.Since(start)
@@ -150,10 +171,41 @@ func (v *view) encode(now time.Time) (key bool, took time.Duration, err error) {
 		return false, took, err
 	}
 	v.out = out
+	v.frameBytes += len(out)
+	v.frames++
 	if key {
-		v.lastKeyframe = now
+		v.lastKeyframe, v.keyBytes = now, len(out)
 	}
 	return key, took, nil
+}
+
+// keyframeInterval is how long after a key frame the next may be forced:
+// keyframeMinInterval, or longer if the key frames are large for the
+// view's bitrate.
+func (v *view) keyframeInterval() time.Duration {
+	share := time.Duration(float64(v.keyBytes*8) / (keyframeShare * float64(v.kbps*1000)) * float64(time.Second))
+	return max(keyframeMinInterval, share)
+}
+
+// followTarget sets the encoder's bitrate to the target, which takes
+// effect from this frame on without a key frame; once a second of the
+// view's clock it reports the bitrate and measures what the encoder made.
+func (v *view) followTarget(now time.Time) {
+	if want := int(v.target.Load()); want > 0 && want != v.kbps {
+		if err := v.enc.SetBitrate(want); err != nil {
+			v.m.log.Warn("set view bitrate", "view", v.key, "kbps", want, "err", err)
+		} else {
+			v.kbps = want
+		}
+	}
+	if now.Sub(v.kbpsReported) >= time.Second {
+		v.kbpsReported = now
+		v.m.params.Observer.ViewBitrate(v.kbps)
+		if v.frames > 0 {
+			v.produced.Store(int32(v.frameBytes * 8 * v.m.params.FPS / v.frames / 1000))
+		}
+		v.frameBytes, v.frames = 0, 0
+	}
 }
 
 func (v *view) encodeFailed(err error) {

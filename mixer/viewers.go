@@ -11,12 +11,14 @@ import (
 // viewer is one party watching one view.
 type viewer struct {
 	id   string
+	spec layout.Spec
 	view *view
 	sink SampleWriter
 }
 
 // ViewKey names the picture a spec produces: viewers with equal keys see
-// the same picture and share one view and one encoder.
+// the same picture and share one view and one encoder (or two, when one
+// of them is split off for its low bandwidth: bitrate.go).
 func ViewKey(spec layout.Spec) string {
 	return strings.Join(spec.Parties, ",") + "|" + string(spec.Mode) + "|" + spec.Focus
 }
@@ -29,49 +31,66 @@ func (m *Mixer) SetViewer(id string, spec layout.Spec, sink SampleWriter) error 
 	if _, err := layout.Tiles(p.Width, p.Height, spec); err != nil {
 		return fmt.Errorf("viewer %s: %w", id, err)
 	}
-	key := ViewKey(spec)
-
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrClosed
 	}
+	idle, err := m.watchLocked(id, spec, sink)
+	m.mu.Unlock()
+	if idle != nil {
+		idle.stop()
+	}
+	return err
+}
+
+// watchLocked moves viewer id to the view of spec (its low one if the
+// viewer was split off) and returns the view it left if nobody watches
+// that any more; the caller stops it after unlocking.
+func (m *Mixer) watchLocked(id string, spec layout.Spec, sink SampleWriter) (*view, error) {
+	key := m.viewKeyLocked(id, spec)
 	cur := m.viewers[id]
 	if cur != nil && cur.view.key == key && cur.sink == sink {
-		m.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	v := m.views[key]
 	if v == nil {
 		var err error
-		if v, err = newView(m, key, spec); err != nil {
-			m.mu.Unlock()
-			return err
+		if v, err = m.startViewLocked(key, spec); err != nil {
+			return nil, err
 		}
-		m.views[key] = v
-		m.params.Observer.ViewsChanged(1)
-		m.params.Observer.EncodersChanged(EncoderView, 1)
-		ticker := m.params.Clock.NewTicker(v.period)
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			v.run(ticker)
-		}()
 	}
 	// Subscribe before unsubscribing, so that a viewer who only changes
 	// its sink never leaves its view empty for a moment (and stopped).
 	v.subscribe(sink)
-	m.viewers[id] = &viewer{id: id, view: v, sink: sink}
+	m.viewers[id] = &viewer{id: id, spec: spec, view: v, sink: sink}
 	var idle *view
 	if cur != nil {
 		idle = m.unsubscribeLocked(cur)
+		if idle == nil {
+			m.retargetLocked(cur.view)
+		}
 	}
-	m.mu.Unlock()
+	m.retargetLocked(v)
+	return idle, nil
+}
 
-	if idle != nil {
-		idle.stop()
+// startViewLocked makes and starts the view of key.
+func (m *Mixer) startViewLocked(key string, spec layout.Spec) (*view, error) {
+	v, err := newView(m, key, spec)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	m.views[key] = v
+	m.params.Observer.ViewsChanged(1)
+	m.params.Observer.EncodersChanged(EncoderView, 1)
+	ticker := m.params.Clock.NewTicker(v.period)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		v.run(ticker)
+	}()
+	return v, nil
 }
 
 // RemoveViewer stops sending to viewer id.
@@ -81,8 +100,11 @@ func (m *Mixer) RemoveViewer(id string) {
 	var idle *view
 	if cur != nil {
 		delete(m.viewers, id)
-		idle = m.unsubscribeLocked(cur)
+		if idle = m.unsubscribeLocked(cur); idle == nil {
+			m.retargetLocked(cur.view)
+		}
 	}
+	m.forgetRateLocked(id)
 	m.mu.Unlock()
 	if idle != nil {
 		idle.stop()

@@ -20,7 +20,7 @@ go test -run '^$' -bench 'CallMedia|CallAudio|SourceLoss|VP8|Scale|Opus' -bencht
 echo "== load test: $CALLS calls for $DURATION"
 go build -o bin/threeway ./cmd/threeway
 KEY=bench-key
-./bin/threeway serve --listen "127.0.0.1:$PORT" --ice-interfaces lo --udp-ports 41000-41999 \
+./bin/threeway serve --listen "127.0.0.1:$PORT" --ice-interfaces lo --udp-port 0 --tcp-port 0 \
 	--directory testdata/loadtest-directory.yaml --api-key "$KEY" --secret bench-secret --log-level warn \
 	>"$WORK/server.log" 2>&1 &
 SERVER=$!

@@ -61,6 +61,7 @@ func TestMetricsMoveDuringACall(t *testing.T) {
 	exact := map[string]float64{
 		"threeway_calls": 1, `threeway_parties{role="customer"}`: 1, `threeway_parties{role="third"}`: 1,
 		"threeway_views": 1, `threeway_help_outcomes_total{outcome="accepted"}`: 1, `threeway_agents{state="busy"}`: 2,
+		"threeway_viewers_split": 0,
 	}
 	for name, want := range exact {
 		if got, ok := after[name]; !ok || got != want {
@@ -69,10 +70,14 @@ func TestMetricsMoveDuringACall(t *testing.T) {
 	}
 	for _, name := range []string{"threeway_frames_decoded_total", "threeway_frames_encoded_total",
 		"threeway_frames_sent_total", "threeway_encode_seconds_count", "threeway_decode_seconds_count",
-		"process_cpu_seconds_total"} {
+		"threeway_viewer_bandwidth_kbps_count", "process_cpu_seconds_total"} {
 		if after[name] <= before[name] {
 			t.Errorf("%s did not move during a second of call: %v → %v", name, before[name], after[name])
 		}
+	}
+	// The view reports its bitrate once a second, within its bounds.
+	if n, sum := after["threeway_view_bitrate_kbps_count"], after["threeway_view_bitrate_kbps_sum"]; n == 0 || sum > 1200*n || sum < 50*n {
+		t.Errorf("views' bitrate: %v reports summing to %v kbit/s, want some, each from 50 to 1200", n, sum)
 	}
 	// One shared view serves three viewers: three frames sent per encode.
 	enc := after["threeway_frames_encoded_total"] - before["threeway_frames_encoded_total"]

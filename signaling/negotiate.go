@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/threeway-mcu/threeway/call"
 )
 
 // onOffer answers the client's offer, creating the leg's PeerConnection on
@@ -112,16 +114,20 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if pc := l.peer(); pc != nil {
 		return pc, nil
 	}
-	var countSent func(string)
+	ap := apiParams{ice: s.srv.params.ICE, sockets: s.srv.ice}
 	if m := s.srv.observe(); m != nil {
-		countSent = m.RTCPSent
+		ap.countSent = m.RTCPSent
 	}
-	api, err := newAPI(s.srv.params.ICE, countSent)
+	if l.room.mode != call.SFU {
+		ap.bandwidth = viewerBandwidth(l.room.mixer.Params())
+	}
+	api, est, err := newAPI(ap)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
+		est.discard()
 		return nil, err
 	}
 	l.mu.Lock()
@@ -130,6 +136,9 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	if l.ended.Load() { // ended while we built it
 		l.closeMedia()
 		return nil, errors.New("the party has left")
+	}
+	if est != nil {
+		l.goMedia(func() { s.reportBandwidth(l, est) })
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil || l.ended.Load() {

@@ -42,6 +42,7 @@ type Server struct {
 	log    *slog.Logger
 	center *call.Center
 	tokens tokens
+	ice    *iceSockets // shared by every PeerConnection
 
 	mu       sync.Mutex
 	rooms    map[string]*room      // media by call id
@@ -97,6 +98,10 @@ func NewServer(p ServerParams) (*Server, error) {
 		cp.HelpEnded = p.Metrics.HelpOutcome
 	}
 	srv.center = call.NewCenter(cp)
+	var err error
+	if srv.ice, err = openICESockets(p.ICE); err != nil {
+		return nil, fmt.Errorf("media sockets: %w", err)
+	}
 	if p.Metrics != nil {
 		for _, c := range []prometheus.Collector{
 			metrics.CenterCollector(srv.center),
@@ -105,6 +110,7 @@ func NewServer(p ServerParams) (*Server, error) {
 				connectionStates, srv.connectionStates),
 		} {
 			if err := p.Metrics.Register(c); err != nil {
+				srv.ice.close()
 				return nil, fmt.Errorf("metrics: %w", err)
 			}
 		}
@@ -171,8 +177,9 @@ func (srv *Server) CallCount() int { return srv.center.CallCount() }
 
 // Close ends every call (each party hears `left` with server_shutdown,
 // and no seat waits for a party any more), every session, then the media,
-// within ctx.
+// within ctx; the media sockets close last, or when ctx ends.
 func (srv *Server) Close(ctx context.Context) error {
+	defer srv.ice.close()
 	srv.mu.Lock()
 	srv.closed = true
 	sessions := make([]*session, 0, len(srv.sessions))

@@ -24,41 +24,50 @@ const (
 	iceKeepalive    = 250 * time.Millisecond
 )
 
-// ICEParams restricts where the server gathers candidates.
-type ICEParams struct {
-	// Interfaces, when set, are the only network interfaces used, e.g.
-	// []string{"lo"} for tests. Loopback candidates are included when "lo"
-	// is listed, and mDNS is off.
-	Interfaces []string
-	// PortMin and PortMax bound the UDP ports; zero means any.
-	PortMin, PortMax uint16
+// apiParams configure one PeerConnection's API.
+type apiParams struct {
+	ice     ICEParams
+	sockets *iceSockets
+	// countSent, when set, counts every NACK, PLI and FIR the
+	// PeerConnection sends, by type.
+	countSent func(typ string)
+	// bandwidth, when set, estimates the PeerConnection's downlink
+	// (bandwidth.go).
+	bandwidth *bandwidthParams
 }
 
 // newAPI builds a pion API for one PeerConnection: VP8 and Opus only, and a
-// fresh interceptor registry (NACK, RTCP reports, TWCC) of its own. With
-// countSent, every NACK, PLI and FIR the PeerConnection sends is counted
-// by type.
-func newAPI(p ICEParams, countSent func(typ string)) (*webrtc.API, error) {
+// fresh interceptor registry (NACK, RTCP reports, TWCC feedback on what we
+// receive, and with p.bandwidth congestion control of what we send) of its
+// own. The estimator, when asked for, exists once the PeerConnection does.
+func newAPI(p apiParams) (*webrtc.API, *estimator, error) {
 	engine := &webrtc.MediaEngine{}
 	if err := registerCodecs(engine); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	registry := &interceptor.Registry{}
-	if countSent != nil {
+	if p.countSent != nil {
 		// First in the chain, so closest to the wire: it sees what pion's
 		// NACK generator writes as well as our own PLIs.
-		registry.Add(rtcpCounterFactory{countSent})
+		registry.Add(rtcpCounterFactory{p.countSent})
+	}
+	var est *estimator
+	if p.bandwidth != nil {
+		var err error
+		if est, err = registerCongestionControl(engine, registry, *p.bandwidth); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := webrtc.RegisterDefaultInterceptors(engine, registry); err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
+		return nil, nil, fmt.Errorf("register interceptors: %w", err)
 	}
-	settings, err := settingEngine(p)
+	settings, err := settingEngine(p.ice, p.sockets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(engine),
 		webrtc.WithInterceptorRegistry(registry),
-		webrtc.WithSettingEngine(settings)), nil
+		webrtc.WithSettingEngine(settings)), est, nil
 }
 
 // videoFeedback is what VP8 senders may ask of us and we of them.
@@ -92,10 +101,10 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 	return nil
 }
 
-func settingEngine(p ICEParams) (webrtc.SettingEngine, error) {
+func settingEngine(p ICEParams, sockets *iceSockets) (webrtc.SettingEngine, error) {
 	var s webrtc.SettingEngine
 	s.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
-	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	sockets.apply(&s)
 	if p.PortMin != 0 || p.PortMax != 0 {
 		if err := s.SetEphemeralUDPPortRange(p.PortMin, p.PortMax); err != nil {
 			return s, fmt.Errorf("udp ports %d-%d: %w", p.PortMin, p.PortMax, err)
@@ -106,6 +115,11 @@ func settingEngine(p ICEParams) (webrtc.SettingEngine, error) {
 		s.SetInterfaceFilter(func(name string) bool { return slices.Contains(names, name) })
 		s.SetIncludeLoopbackCandidate(slices.Contains(names, "lo"))
 		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if len(p.PublicIPs) > 0 {
+		if err := s.SetICEAddressRewriteRules(publicIPRules(p.PublicIPs)...); err != nil {
+			return s, fmt.Errorf("public ip %v: %w", p.PublicIPs, err)
+		}
 	}
 	return s, nil
 }

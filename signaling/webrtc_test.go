@@ -29,7 +29,7 @@ func TestOpusInbandFECIsNegotiated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := newAPI(ICEParams{Interfaces: []string{"lo"}}, nil)
+	api, _, err := newAPI(apiParams{ice: ICEParams{Interfaces: []string{"lo"}}, sockets: &iceSockets{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
+
+	"github.com/threeway-mcu/threeway/signaling"
 )
 
 // parseSize reads "1280x720".
@@ -51,4 +54,31 @@ func parsePortRange(s string) (lo, hi uint16, err error) {
 		return 0, 0, fmt.Errorf("udp ports %q: want LOW-HIGH, e.g. 40000-40999", s)
 	}
 	return uint16(l), uint16(h), nil
+}
+
+// parseTCPPort reads the ICE-TCP port: a number, or "off".
+func parseTCPPort(s string) (int, error) {
+	if s == "off" {
+		return signaling.NoTCP, nil
+	}
+	port, err := strconv.Atoi(s)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("%q: want 0 (a free port) to 65535, or off", s)
+	}
+	return port, nil
+}
+
+// parsePublicIPs checks each address of a 1:1 NAT: "PUBLIC", or
+// "PUBLIC/PRIVATE" for the private address it stands for.
+func parsePublicIPs(list []string) ([]string, error) {
+	var out []string
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		public, private, pinned := strings.Cut(s, "/")
+		if net.ParseIP(public).To4() == nil || pinned && net.ParseIP(private).To4() == nil {
+			return nil, fmt.Errorf("%q: want an IPv4 address, or PUBLIC/PRIVATE", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

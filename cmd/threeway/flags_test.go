@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/threeway-mcu/threeway/signaling"
 )
 
 func TestParseSize(t *testing.T) {
@@ -70,9 +72,47 @@ func TestParsePortRange(t *testing.T) {
 	}
 }
 
+func TestParseTCPPort(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		port int
+		ok   bool
+	}{
+		{"3478", 3478, true},
+		{"0", 0, true},
+		{"off", signaling.NoTCP, true},
+		{"-1", 0, false},
+		{"65536", 0, false},
+		{"", 0, false},
+	} {
+		port, err := parseTCPPort(tt.in)
+		if (err == nil) != tt.ok || port != tt.port {
+			t.Errorf("parseTCPPort(%q) = %d, %v", tt.in, port, err)
+		}
+	}
+}
+
+func TestParsePublicIPs(t *testing.T) {
+	for _, tt := range []struct {
+		in []string
+		ok bool
+	}{
+		{[]string{"203.0.113.7"}, true},
+		{[]string{"203.0.113.7/10.0.0.5", "198.51.100.1/10.0.0.6"}, true},
+		{[]string{"203.0.113.7/"}, false},
+		{[]string{"host.example"}, false},
+		{[]string{"2001:db8::1"}, false}, // media is IPv4 only
+	} {
+		if _, err := parsePublicIPs(tt.in); (err == nil) != tt.ok {
+			t.Errorf("parsePublicIPs(%q): %v", tt.in, err)
+		}
+	}
+}
+
 // clearServeEnv keeps THREEWAY_* variables of the machine out of a test.
 func clearServeEnv(t *testing.T) {
 	for _, k := range []string{"THREEWAY_LISTEN", "THREEWAY_CANVAS", "THREEWAY_VIDEO_BITRATE", "THREEWAY_UDP_PORTS",
+		"THREEWAY_UDP_PORT", "THREEWAY_TCP_PORT", "THREEWAY_PUBLIC_IP",
 		"THREEWAY_LOG_LEVEL", "THREEWAY_DIRECTORY", "THREEWAY_API_KEY", "THREEWAY_SECRET", "THREEWAY_VIDEO_MODE"} {
 		t.Setenv(k, "")
 	}
@@ -91,8 +131,10 @@ func runServe(t *testing.T, args ...string) error {
 	return cmd.ExecuteContext(ctx)
 }
 
-// serveBase is a good serve command line: loopback only, a secret.
-var serveBase = []string{"--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--secret", "s3cret", "--log-level", "error"}
+// serveBase is a good serve command line: loopback only, free media
+// ports, a secret.
+var serveBase = []string{"--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
+	"--secret", "s3cret", "--log-level", "error"}
 
 // Each bad flag is refused on its own, with an error naming it. The good
 // command line they start from serves.
@@ -122,6 +164,9 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"fps not a number", []string{"--fps", "fast"}, "--fps"},
 		{"bitrate", []string{"--video-bitrate", "lots"}, "--video-bitrate"},
 		{"udp ports reversed", []string{"--udp-ports", "9-1"}, "--udp-ports"},
+		{"udp port out of range", []string{"--udp-port", "70000"}, "--udp-port"},
+		{"tcp port not a number", []string{"--tcp-port", "tcp"}, "--tcp-port"},
+		{"public ip not an address", []string{"--public-ip", "example.com"}, "--public-ip"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"video mode", []string{"--video-mode", "p2p"}, "--video-mode"},
 		{"video mode upper case", []string{"--video-mode", "MCU"}, "--video-mode"},

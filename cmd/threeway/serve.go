@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +35,9 @@ type serveOptions struct {
 	videoBitrate  string
 	iceInterfaces []string
 	udpPorts      string
+	udpPort       int
+	tcpPort       string
+	publicIPs     []string
 	logLevel      string
 	directory     string
 	apiKey        string
@@ -60,7 +65,10 @@ func serveCommand() *cobra.Command {
 	f.IntVar(&o.fps, "fps", 15, "frames per second of every composed picture")
 	f.StringVar(&o.videoBitrate, "video-bitrate", envOr("THREEWAY_VIDEO_BITRATE", "1200k"), "bitrate of each composed picture")
 	f.StringSliceVar(&o.iceInterfaces, "ice-interfaces", nil, "network interfaces for media, e.g. lo (default: all)")
-	f.StringVar(&o.udpPorts, "udp-ports", envOr("THREEWAY_UDP_PORTS", "40000-40999"), "UDP port range for media")
+	f.IntVar(&o.udpPort, "udp-port", envInt("THREEWAY_UDP_PORT", 3478), "the one UDP port all media shares (0: a free port)")
+	f.StringVar(&o.udpPorts, "udp-ports", os.Getenv("THREEWAY_UDP_PORTS"), "a UDP port range, e.g. 40000-40999: a port per connection instead of --udp-port")
+	f.StringVar(&o.tcpPort, "tcp-port", envOr("THREEWAY_TCP_PORT", "3478"), "the ICE-TCP port, for parties whose UDP is blocked (0: a free port, off: none)")
+	f.StringSliceVar(&o.publicIPs, "public-ip", envList("THREEWAY_PUBLIC_IP"), "public address of a 1:1 NAT in front of the server, put in its candidates (PUBLIC or PUBLIC/PRIVATE)")
 	f.StringVar(&o.logLevel, "log-level", envOr("THREEWAY_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.StringVar(&o.directory, "directory", os.Getenv("THREEWAY_DIRECTORY"), "YAML file of agents and skill queues (default: the embedded demo directory)")
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
@@ -78,6 +86,28 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt reads a number from the environment; a malformed one is left
+// to the flag's check by making it out of range.
+func envInt(key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// envList reads a comma-separated list from the environment.
+func envList(key string) []string {
+	if v := os.Getenv(key); v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
 }
 
 // serve runs the server until ctx ends or a signal comes, printing its
@@ -100,19 +130,21 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	mux.Handle("/", web.Handler())
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", o.listen, err)
+		return errors.Join(fmt.Errorf("--listen %s: %w", o.listen, err), sig.Close(context.Background()))
 	}
 	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	base := baseURL(ln.Addr().String())
 	if o.demo {
 		if err := printDemo(out, sig, params, base); err != nil {
-			return err
+			return errors.Join(err, sig.Close(context.Background()), ln.Close())
 		}
 	} else {
 		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
+	udp, tcp := sig.MediaAddrs()
 	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
-		"video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0), "godebug", os.Getenv("GODEBUG"))
+		"media_udp", udp, "media_tcp", tcp, "video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0),
+		"godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -146,10 +178,6 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	if o.fps < 1 || o.fps > 60 {
 		return p, fmt.Errorf("--fps %d: want 1 to 60", o.fps)
 	}
-	lo, hi, err := parsePortRange(o.udpPorts)
-	if err != nil {
-		return p, fmt.Errorf("--udp-ports: %w", err)
-	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return p, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
@@ -157,7 +185,9 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	p.Logger = log
 	p.Media = mixer.Params{Width: w, Height: h, FPS: o.fps, VideoBitrateKbps: kbps, Logger: log, CPU: videoSlots()}
-	p.ICE = signaling.ICEParams{Interfaces: o.iceInterfaces, PortMin: lo, PortMax: hi}
+	if p.ICE, err = o.iceParams(); err != nil {
+		return p, err
+	}
 	if p.Calls, err = o.callParams(); err != nil {
 		return p, err
 	}
@@ -170,6 +200,26 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	}
 	p.Secret, p.APIKey = []byte(o.secret), o.apiKey
 	p.Metrics = metrics.New()
+	return p, nil
+}
+
+// iceParams reads the media ports and addresses. A port range
+// (--udp-ports) takes precedence over the shared UDP port.
+func (o serveOptions) iceParams() (signaling.ICEParams, error) {
+	p := signaling.ICEParams{Interfaces: o.iceInterfaces, UDPPort: o.udpPort}
+	var err error
+	if p.PortMin, p.PortMax, err = parsePortRange(o.udpPorts); err != nil {
+		return p, fmt.Errorf("--udp-ports: %w", err)
+	}
+	if o.udpPort < 0 || o.udpPort > 65535 {
+		return p, fmt.Errorf("--udp-port %d: want 0 (a free port) to 65535", o.udpPort)
+	}
+	if p.TCPPort, err = parseTCPPort(o.tcpPort); err != nil {
+		return p, fmt.Errorf("--tcp-port: %w", err)
+	}
+	if p.PublicIPs, err = parsePublicIPs(o.publicIPs); err != nil {
+		return p, fmt.Errorf("--public-ip: %w", err)
+	}
 	return p, nil
 }
 

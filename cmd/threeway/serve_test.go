@@ -86,7 +86,8 @@ func TestServeDemoPrintsWorkingLinks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	cmd := rootCommand()
-	cmd.SetArgs([]string{"serve", "--demo", "--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--log-level", "error"})
+	cmd.SetArgs([]string{"serve", "--demo", "--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
+		"--log-level", "error"})
 	cmd.SetOut(out)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
