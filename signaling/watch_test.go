@@ -106,13 +106,10 @@ func minTileFPS() float64 {
 }
 
 // holeWait bounds how long a party's picture, back after an outage, may
-// take to move at its full rate again. The outage leaves a hole in its
-// stream that retransmissions fill only within SRTP's replay window (64
-// packets); the frame builder waits out what is left for 128 packets,
-// about 8.5 s of a one-packet-a-frame stream at 15 fps. That is the
-// mixer's loss path, not the connection's: when it drops what is lost for
-// good at once, this bound comes down to a second.
-const holeWait = 12 * time.Second
+// take to move at its full rate again: the frame builder gives the
+// outage's hole up as lost for good (300 ms), the key frame it asks for
+// comes a round trip later, and resumesInTile measures over a second.
+const holeWait = 3 * time.Second
 
 // resumesInTile waits up to d for viewer to see role's tile move at
 // minTileFPS over a second.
