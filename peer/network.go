@@ -9,7 +9,9 @@ import (
 // SetNetwork changes what the party's network does to its packets, each
 // way, on the live leg at once and on every leg after (see
 // Config.Network). Outage windows still count from each leg's `joined`,
-// so an outage the live leg has passed does not come back.
+// so an outage the live leg has passed does not come back. A leg gathers
+// ICE-TCP only if UDP was off as it started, so turning UDP off on a live
+// leg cuts its media until the next leg.
 func (p *Peer) SetNetwork(c netcond.Conditions) {
 	p.mu.Lock()
 	p.network = c

@@ -19,9 +19,12 @@ const (
 // newAPI builds a webrtc API for one PeerConnection: VP8 and Opus only,
 // the default interceptors (NACK, RTCP reports, TWCC) on a fresh
 // registry, with the feedback counter beneath them, and ICE on the leg's
-// network (network's conditions): one IPv4 UDP socket, and active
-// ICE-TCP to the server's passive candidates, as a browser gathers them.
-// It returns the network.
+// network (network's conditions): one IPv4 UDP socket or, when the
+// conditions block UDP, active ICE-TCP to the server's passive
+// candidates. A browser gathers both, but pion nominates the first pair
+// to answer its checks, which on a lossy path may be TCP's, and a party
+// whose loss a test set would then see none; so TCP is the fallback only
+// where UDP is off from the leg's start. It returns the network.
 func newAPI(loopback bool, network netcond.Conditions, fb *feedbackCounter) (*webrtc.API, *iceSocket, error) {
 	m := &webrtc.MediaEngine{}
 	feedback := []webrtc.RTCPFeedback{
@@ -53,7 +56,10 @@ func newAPI(loopback bool, network netcond.Conditions, fb *feedbackCounter) (*we
 
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if network.UDPOff {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	listen := "0.0.0.0:0"
 	if loopback {
 		listen = "127.0.0.1:0"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -23,6 +24,11 @@ const (
 	iceFailed       = 29 * time.Second // with iceDisconnected: call.DefaultRejoinGrace
 	iceKeepalive    = 250 * time.Millisecond
 )
+
+// nackInterval is how often a missing packet is asked for again, until it
+// comes or the frame builder gives it up (mixer's lostAfter): pion's 100 ms
+// default stalls a source for that long per lost packet on a short path.
+const nackInterval = 50 * time.Millisecond
 
 // apiParams configure one PeerConnection's API.
 type apiParams struct {
@@ -58,7 +64,8 @@ func newAPI(p apiParams) (*webrtc.API, *estimator, error) {
 			return nil, nil, err
 		}
 	}
-	if err := webrtc.RegisterDefaultInterceptors(engine, registry); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(engine, registry,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval))); err != nil {
 		return nil, nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	settings, err := settingEngine(p.ice, p.sockets)
