@@ -21,7 +21,7 @@ STATICCHECK := bin/tools/staticcheck
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
-.PHONY: deps build run test vet bench clean
+.PHONY: deps build run test vet bench realnet clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -57,6 +57,11 @@ test: vet
 # per core) and the comparison with GStreamer and ffmpeg.
 bench: deps
 	scripts/bench.sh
+
+# The README's "Real networks" table: one call per network condition
+# (loadtest --impair), in a loopback-only network namespace.
+realnet: deps
+	unshare --net sh -c 'ip link set lo up && scripts/realnet.sh'
 
 clean:
 	rm -rf bin
