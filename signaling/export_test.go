@@ -2,26 +2,32 @@ package signaling
 
 import (
 	"errors"
-	"net"
-	"strconv"
 
 	"github.com/threeway-mcu/threeway/call"
 )
 
-// PartyAddr is the address the server sends a party's media to, once ICE
-// has chosen it.
-func (srv *Server) PartyAddr(callID, role string) (string, error) {
+// MediaPath is the path ICE chose for a party's media, as the server sees
+// it, and the bytes that crossed it so far.
+type MediaPath struct {
+	Protocol       string // "udp" or "tcp"
+	Sent, Received uint64 // bytes, both ways, RTCP and ICE included
+}
+
+// PartyMediaPath is the path of a party's media, once ICE has chosen it.
+func (srv *Server) PartyMediaPath(callID, role string) (MediaPath, error) {
 	l := srv.legOf(callID, call.Role(role))
 	if l == nil || l.peer() == nil {
-		return "", errors.New("no media leg yet")
+		return MediaPath{}, errors.New("no media leg yet")
 	}
 	for _, sender := range l.peer().GetSenders() {
-		pair, err := sender.Transport().ICETransport().GetSelectedCandidatePair()
+		ice := sender.Transport().ICETransport()
+		pair, err := ice.GetSelectedCandidatePair()
 		if err == nil && pair != nil {
-			return net.JoinHostPort(pair.Remote.Address, strconv.Itoa(int(pair.Remote.Port))), nil
+			stats := ice.Stats()
+			return MediaPath{Protocol: pair.Local.Protocol.String(), Sent: stats.BytesSent, Received: stats.BytesReceived}, nil
 		}
 	}
-	return "", errors.New("no candidate pair chosen yet")
+	return MediaPath{}, errors.New("no candidate pair chosen yet")
 }
 
 // ViewerBitrate is the bitrate of the picture a party of an mcu call

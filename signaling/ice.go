@@ -40,32 +40,25 @@ type ICEParams struct {
 	// media ports from these addresses. "PUBLIC/PRIVATE" replaces only
 	// the private address; a lone address replaces every one.
 	PublicIPs []string
-	// Net is the network pion uses for every ICE socket; nil: the
-	// operating system's. Tests wrap it to shape the server's traffic.
-	Net transport.Net
 }
 
 // iceSockets are the sockets every PeerConnection of a server shares:
 // the UDP port's mux (nil with per-connection ports) and the ICE-TCP
 // listener's (nil when off).
 type iceSockets struct {
-	net    transport.Net
-	custom bool // net is ICEParams.Net, which PeerConnections use too
-	udp    ice.UDPMux
-	tcp    ice.TCPMux
+	net transport.Net
+	udp ice.UDPMux
+	tcp ice.TCPMux
 }
 
 // openICESockets binds the shared UDP port and the ICE-TCP port as p
 // asks.
 func openICESockets(p ICEParams) (*iceSockets, error) {
-	s := &iceSockets{net: p.Net, custom: p.Net != nil}
-	if s.net == nil {
-		n, err := stdnet.NewNet()
-		if err != nil {
-			return nil, fmt.Errorf("network: %w", err)
-		}
-		s.net = n
+	n, err := stdnet.NewNet()
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
 	}
+	s := &iceSockets{net: n}
 	if p.PortMin == 0 && p.PortMax == 0 {
 		udp, err := s.listenUDP(p)
 		if err != nil {
@@ -170,13 +163,10 @@ func hostRule(public []string, local string) webrtc.ICEAddressRewriteRule {
 		AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}
 }
 
-// apply has a PeerConnection's settings use the shared sockets. Without
-// a network of the caller's, each PeerConnection lists the interfaces
-// anew, as they may have changed since the server started.
+// apply has a PeerConnection's settings use the shared sockets. Each
+// PeerConnection lists the interfaces anew, as they may have changed
+// since the server started.
 func (s *iceSockets) apply(e *webrtc.SettingEngine) {
-	if s.custom {
-		e.SetNet(s.net)
-	}
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if s.udp != nil {
 		e.SetICEUDPMux(s.udp)
