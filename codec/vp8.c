@@ -104,8 +104,9 @@ int tw_vp8_enc_next(tw_vp8_enc *e) {
 	return 0;
 }
 
-vpx_codec_err_t tw_vp8_enc_set_bitrate(tw_vp8_enc *e, int kbps) {
+vpx_codec_err_t tw_vp8_enc_set_bitrate(tw_vp8_enc *e, int kbps, int drop_thresh) {
 	e->cfg.rc_target_bitrate = kbps;
+	e->cfg.rc_dropframe_thresh = drop_thresh;
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
 }
 

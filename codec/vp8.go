@@ -146,16 +146,27 @@ func (e *VP8Encoder) EncodeFrame(f *Frame, dst []byte, forceKey bool) ([]byte, b
 	return e.Encode(dst, forceKey)
 }
 
+// dropFrameThreshold is the fill of the encoder's buffer, in percent, under
+// which it skips a frame rather than overshoot its bitrate, when allowed.
+const dropFrameThreshold = 30
+
 // SetBitrate changes the CBR target, effective from the next frame, without
-// forcing a key frame.
-func (e *VP8Encoder) SetBitrate(kbps int) error {
+// forcing a key frame. With dropFrames the encoder may skip a frame (Encode
+// returns no data) rather than send more than a path takes: a picture
+// that cannot be made as small as the target at every frame then moves
+// less often instead of overflowing the path. Without, it never skips.
+func (e *VP8Encoder) SetBitrate(kbps int, dropFrames bool) error {
 	if e.c == nil {
 		return fmt.Errorf("codec: vp8 set bitrate: %w", ErrClosed)
 	}
 	if kbps <= 0 {
 		return fmt.Errorf("codec: vp8 set bitrate: %d kbps must be positive: %w", kbps, ErrBadParams)
 	}
-	if rc := C.tw_vp8_enc_set_bitrate(e.c, C.int(kbps)); rc != C.VPX_CODEC_OK {
+	drop := C.int(0)
+	if dropFrames {
+		drop = dropFrameThreshold
+	}
+	if rc := C.tw_vp8_enc_set_bitrate(e.c, C.int(kbps), drop); rc != C.VPX_CODEC_OK {
 		return vpxError("vp8 set bitrate", &e.c.ctx, rc, ErrBadParams)
 	}
 	return nil

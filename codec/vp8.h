@@ -48,7 +48,7 @@ int64_t tw_vp8_enc_close(tw_vp8_enc *e);
 void tw_vp8_enc_free(tw_vp8_enc *e);
 vpx_codec_err_t tw_vp8_enc_encode(tw_vp8_enc *e, vpx_codec_pts_t pts, int force);
 int tw_vp8_enc_next(tw_vp8_enc *e);
-vpx_codec_err_t tw_vp8_enc_set_bitrate(tw_vp8_enc *e, int kbps);
+vpx_codec_err_t tw_vp8_enc_set_bitrate(tw_vp8_enc *e, int kbps, int drop_thresh);
 
 vpx_codec_err_t tw_vp8_dec_open(tw_vp8_dec *d);
 int64_t tw_vp8_dec_close(tw_vp8_dec *d);

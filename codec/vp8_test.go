@@ -134,10 +134,10 @@ func TestVP8EncoderMisuse(t *testing.T) {
 	if _, _, err := e.EncodeFrame(nil, nil, false); !errors.Is(err, ErrFrameSize) {
 		t.Errorf("nil frame: err = %v, want ErrFrameSize", err)
 	}
-	if err := e.SetBitrate(0); !errors.Is(err, ErrBadParams) {
+	if err := e.SetBitrate(0, false); !errors.Is(err, ErrBadParams) {
 		t.Errorf("SetBitrate(0): err = %v, want ErrBadParams", err)
 	}
-	if err := e.SetBitrate(800); err != nil {
+	if err := e.SetBitrate(800, false); err != nil {
 		t.Errorf("SetBitrate(800): %v", err)
 	}
 	in := e.Input()
@@ -150,7 +150,7 @@ func TestVP8EncoderMisuse(t *testing.T) {
 	if _, _, err := e.Encode(nil, false); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: err = %v, want ErrClosed", err)
 	}
-	if err := e.SetBitrate(500); !errors.Is(err, ErrClosed) {
+	if err := e.SetBitrate(500, false); !errors.Is(err, ErrClosed) {
 		t.Errorf("SetBitrate after Close: err = %v, want ErrClosed", err)
 	}
 }
@@ -177,7 +177,7 @@ func TestVP8SetBitrate(t *testing.T) {
 	}
 	size(0, 15)
 	high := size(15, 30)
-	if err := e.SetBitrate(150); err != nil {
+	if err := e.SetBitrate(150, false); err != nil {
 		t.Fatal(err)
 	}
 	size(45, 15)
@@ -185,6 +185,35 @@ func TestVP8SetBitrate(t *testing.T) {
 	t.Logf("bytes per 30 frames: %d at 1500 kbps, %d at 150 kbps", high, low)
 	if low*2 > high {
 		t.Errorf("lowering the bitrate 10x shrank output only from %d to %d bytes", high, low)
+	}
+}
+
+// A picture too rich for its target skips frames only where the encoder
+// may drop them; otherwise every input makes a frame, however large.
+func TestVP8DropsFramesOnlyWhenAllowed(t *testing.T) {
+	for _, drop := range []bool{false, true} {
+		e := newTestEncoder(t, 640, 360, 30, 1500)
+		if err := e.SetBitrate(40, drop); err != nil {
+			t.Fatal(err)
+		}
+		skipped := 0
+		for i := range 60 {
+			in := e.Input()
+			for j := range in.Y {
+				in.Y[j] = byte((uint32(j*(i+7)) * 2654435761) >> 24) // noise: nothing to predict
+			}
+			pkt, _, err := e.Encode(nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pkt) == 0 {
+				skipped++
+			}
+		}
+		t.Logf("drop %v: %d of 60 frames skipped", drop, skipped)
+		if drop && skipped == 0 || !drop && skipped != 0 {
+			t.Errorf("drop %v: %d of 60 frames skipped", drop, skipped)
+		}
 	}
 }
 

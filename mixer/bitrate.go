@@ -14,10 +14,12 @@ import (
 //
 //   - a viewer is split off once, for splitAfter, its bitrate has stayed
 //     under splitBelow of the best of the others still on the shared view
-//     while that view's encoder made at least busyShare of its target
-//     (the picture needs more than the slow viewer takes: an easy picture
-//     loses nothing by being held down, and an estimate that only follows
-//     what is sent, as GCC's does, says nothing of the path);
+//     while the picture needs more than the slow viewer takes: that view's
+//     encoder made at least busyShare of its target, or dropped frames to
+//     keep to it, or the picture took more at the full bitrate than the
+//     target is (an easy picture loses nothing by being held down, and an
+//     estimate that only follows what is sent, as GCC's does, says
+//     nothing of the path);
 //   - it comes back once, for mergeAfter, its bitrate has stayed at or
 //     above mergeFrom of them, or above what the shared view makes by
 //     1/busyShare (the shared picture fits its path as it is).
@@ -182,7 +184,8 @@ func (m *Mixer) qualifiesLocked(w *viewer, r *viewerRate) bool {
 		made := m.producedKbps(shared)
 		return float64(r.kbps) >= mergeFrom*float64(best) || made > 0 && float64(made) <= busyShare*float64(r.kbps)
 	}
-	busy := float64(m.producedKbps(w.view)) >= busyShare*float64(targetOf(w.view, m.params))
+	target := targetOf(w.view, m.params)
+	busy := float64(m.producedKbps(w.view)) >= busyShare*float64(target) || int(w.view.natural.Load()) > target
 	return busy && float64(r.kbps) < splitBelow*float64(best)
 }
 

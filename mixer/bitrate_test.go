@@ -188,3 +188,24 @@ func TestEasyPictureKeepsOneView(t *testing.T) {
 		t.Errorf("once the shared picture fits its path the viewer still watches %s", key)
 	}
 }
+
+// A picture that took more at the full bitrate than the slow viewer's
+// path is held down by it, however little the encoder makes once held
+// (a CBR encoder undershoots): the slow viewer is split off, and the
+// others get their picture back at its full bitrate.
+func TestHeldDownPictureSplitsTheSlowViewer(t *testing.T) {
+	m, clock, _ := bitrateMixer(t)
+	shared, _ := watching(m, "customer")
+	m.produced = func(*view) int { return 200 } // what it makes held down to 300
+	m.mu.Lock()
+	m.views[shared].natural.Store(450) // what it made at 1200
+	m.mu.Unlock()
+	rates := map[string]int{"customer": 300, "agent": 1200, "third": 1200}
+	pollFor(m, clock, splitAfter+250*time.Millisecond, rates)
+	if key, _ := watching(m, "customer"); key == shared {
+		t.Fatal("the slow viewer holding a 450 kbit/s picture down to 300 was not split off")
+	}
+	if key, kbps := watching(m, "agent"); key != shared || kbps != 1200 {
+		t.Errorf("the agent watches %s at %d kbps, want the shared view at 1200", key, kbps)
+	}
+}

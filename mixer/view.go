@@ -41,17 +41,22 @@ type view struct {
 	lastTick     time.Time
 	kbps         int       // the encoder's bitrate
 	kbpsReported time.Time // when kbps last went to the Observer
-	// Encoded since kbpsReported.
-	frameBytes, frames int
+	// Encoded since kbpsReported; skipped counts the frames the encoder
+	// dropped to keep to a narrow target.
+	frameBytes, frames, skipped int
 
 	// target is the bitrate its viewers can take (bitrate.go), which the
 	// encoder follows from its next frame.
 	target atomic.Int32
 	// produced is the bitrate the encoder made in its last second, at the
 	// view's frame rate (so ticks it skipped do not count), in kbit/s;
-	// under the target when the picture is easy to encode. 0: not known
-	// yet.
+	// under the target when the picture is easy to encode, and taken as
+	// the target when the encoder dropped frames to keep to it (it would
+	// have made more). 0: not known yet.
 	produced atomic.Int32
+	// natural is what the encoder made in its last second at the full
+	// bitrate: what the picture takes when nobody holds it down.
+	natural atomic.Int32
 
 	sinksMu  sync.Mutex
 	sinks    []SampleWriter // receiving frames
@@ -173,6 +178,9 @@ func (v *view) encode(now time.Time) (key bool, took time.Duration, err error) {
 	v.out = out
 	v.frameBytes += len(out)
 	v.frames++
+	if len(out) == 0 {
+		v.skipped++
+	}
 	if key {
 		v.lastKeyframe, v.keyBytes = now, len(out)
 	}
@@ -192,7 +200,9 @@ func (v *view) keyframeInterval() time.Duration {
 // view's clock it reports the bitrate and measures what the encoder made.
 func (v *view) followTarget(now time.Time) {
 	if want := int(v.target.Load()); want > 0 && want != v.kbps {
-		if err := v.enc.SetBitrate(want); err != nil {
+		// Below the full bitrate the view serves a narrow path: better a
+		// skipped frame than an overflowing one.
+		if err := v.enc.SetBitrate(want, want < v.m.params.VideoBitrateKbps); err != nil {
 			v.m.log.Warn("set view bitrate", "view", v.key, "kbps", want, "err", err)
 		} else {
 			v.kbps = want
@@ -202,9 +212,16 @@ func (v *view) followTarget(now time.Time) {
 		v.kbpsReported = now
 		v.m.params.Observer.ViewBitrate(v.kbps)
 		if v.frames > 0 {
-			v.produced.Store(int32(v.frameBytes * 8 * v.m.params.FPS / v.frames / 1000))
+			made := v.frameBytes * 8 * v.m.params.FPS / v.frames / 1000
+			if v.skipped > 0 {
+				made = max(made, v.kbps)
+			}
+			v.produced.Store(int32(made))
+			if v.kbps == v.m.params.VideoBitrateKbps {
+				v.natural.Store(int32(made))
+			}
 		}
-		v.frameBytes, v.frames = 0, 0
+		v.frameBytes, v.frames, v.skipped = 0, 0, 0
 	}
 }
 
