@@ -55,9 +55,13 @@ type meter struct {
 	// CPU when every call was up: the window the CPU figures cover.
 	holdProc processSample
 	holdCPU  time.Duration
-	res      Result
-	stopC    chan struct{}
-	done     chan struct{}
+	// viewSeconds is the views' running time over the hold, from the
+	// one-second scrapes: views split off and merge as viewers' paths
+	// change, so the count at one moment does not stand for the window.
+	viewSeconds float64
+	res         Result
+	stopC       chan struct{}
+	done        chan struct{}
 }
 
 func newMeter(r *runner) *meter {
@@ -161,6 +165,7 @@ func (m *meter) sample(ctx context.Context, now time.Time) {
 	if proc.OK && m.last.OK {
 		pt.ServerCores = (proc.CPU - m.last.CPU) / proc.At.Sub(m.last.At).Seconds()
 	}
+	m.addViewTime(m.last, proc)
 	m.last = proc
 	m.res.Series = append(m.res.Series, pt)
 	m.r.progress.draw(pt, m.r.params.Calls, len(m.all))
@@ -216,6 +221,7 @@ func (m *meter) stop(ctx context.Context) *Result {
 	generatorCPU := processCPU() - m.holdCPU
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.addViewTime(m.last, end)
 	res := &m.res
 	res.Refused = map[string]int{}
 	for _, c := range m.r.calls {
@@ -264,6 +270,7 @@ func (m *meter) stop(ctx context.Context) *Result {
 	}
 	res.PerRole = perRole(m.all, m.r.params.Impair)
 	serverFigures(sum, m.holdProc, end, len(m.all)/len(roles))
+	latencyTarget(sum, m.holdProc, end, m.viewSeconds)
 	generatorFigures(sum, generatorCPU)
 	return res
 }
@@ -309,17 +316,32 @@ func serverFigures(sum *Summary, hold, end processSample, calls int) {
 		sum.ServerCPUSPerCallS = sum.ServerCPUS / callSeconds
 	}
 	sum.ServerRSSMB = end.RSS / (1 << 20)
-	latencyTarget(sum, hold, end)
 }
 
-// latencyTarget derives the views' frame interval and the encode time
-// over the hold, and from them the latency target.
-func latencyTarget(sum *Summary, hold, end processSample) {
-	frames, seconds := end.Frames-hold.Frames, end.At.Sub(hold.At).Seconds()
-	if end.Views <= 0 || frames <= 0 || seconds <= 0 {
+// addViewTime adds the views' running time between two scrapes, the part
+// of it inside the hold, taking the count as moving evenly between them.
+func (m *meter) addViewTime(from, to processSample) {
+	if !m.held || !from.OK || !to.OK || !m.holdProc.OK {
 		return
 	}
-	sum.FrameIntervalMS = 1000 * seconds * end.Views / frames
+	start := from.At
+	if start.Before(m.holdProc.At) {
+		start = m.holdProc.At
+	}
+	if d := to.At.Sub(start).Seconds(); d > 0 {
+		m.viewSeconds += d * (from.Views + to.Views) / 2
+	}
+}
+
+// latencyTarget derives the views' frame interval (their running time
+// over the frames they encoded) and the encode time over the hold, and
+// from them the latency target.
+func latencyTarget(sum *Summary, hold, end processSample, viewSeconds float64) {
+	frames := end.Frames - hold.Frames
+	if !hold.OK || !end.OK || viewSeconds <= 0 || frames <= 0 {
+		return
+	}
+	sum.FrameIntervalMS = 1000 * viewSeconds / frames
 	sum.EncodeMSP99 = 1000 * end.Encode.quantileSince(hold.Encode, 0.99)
 	sum.LatencyTargetMS = sum.FrameIntervalMS + sum.EncodeMSP99
 }

@@ -85,7 +85,7 @@ func TestLatencyTargetFromTheHold(t *testing.T) {
 	end := processSample{At: t0.Add(10 * time.Second), OK: true, Frames: 1600, Views: 4,
 		Encode: bucketCounts{0.004: 594, 0.008: 600, 0.016: 600, 0.032: 1600, inf: 1600}}
 	var sum Summary
-	latencyTarget(&sum, hold, end)
+	latencyTarget(&sum, hold, end, 4*10)
 	if math.Abs(sum.FrameIntervalMS-66.667) > 0.01 || math.Abs(sum.EncodeMSP99-4) > 0.01 ||
 		math.Abs(sum.LatencyTargetMS-70.667) > 0.01 {
 		t.Errorf("frame interval %.3f ms, encode p99 %.3f ms, target %.3f ms; want 66.667, 4, 70.667",
@@ -100,9 +100,39 @@ func TestLatencyTargetFromTheHold(t *testing.T) {
 		t.Errorf("beyond the last bound: %v, want the bound 0.004", got)
 	}
 	var none Summary
-	latencyTarget(&none, processSample{}, processSample{})
+	latencyTarget(&none, processSample{}, processSample{}, 0)
 	if none.LatencyTargetMS != 0 {
 		t.Errorf("without frames: target %v, want 0", none.LatencyTargetMS)
+	}
+}
+
+// A view that splits off during the hold counts for the time it ran, not
+// for the whole window: two views at 15 fps for 4 s, and a third for the
+// last 2.5 s of them, still make a 66.7 ms interval.
+func TestFrameIntervalFollowsAViewSplittingOff(t *testing.T) {
+	t0 := time.Now()
+	scrape := func(s float64, views float64) processSample {
+		return processSample{At: t0.Add(time.Duration(s * float64(time.Second))), OK: true, Views: views}
+	}
+	m := &meter{held: true, holdProc: scrape(0, 2)}
+	// The scrapes see 2 views, then 3 from some moment between them
+	// (taken as half-way, 1.5 s in), then 3 to the end.
+	samples := []processSample{m.holdProc, scrape(1, 2), scrape(2, 3), scrape(3, 3), scrape(4, 3)}
+	for i := 1; i < len(samples); i++ {
+		m.addViewTime(samples[i-1], samples[i])
+	}
+	end := samples[len(samples)-1]
+	end.Frames = 15 * (2*4 + 2.5)
+	var sum Summary
+	latencyTarget(&sum, m.holdProc, end, m.viewSeconds)
+	if math.Abs(sum.FrameIntervalMS-66.667) > 0.01 {
+		t.Errorf("frame interval %.3f ms over %.2f view-seconds, want 66.667", sum.FrameIntervalMS, m.viewSeconds)
+	}
+	// A scrape from before the hold counts only from the hold.
+	before := &meter{held: true, holdProc: scrape(0, 2)}
+	before.addViewTime(scrape(-0.5, 2), scrape(1, 2))
+	if before.viewSeconds != 2 {
+		t.Errorf("%.2f view-seconds from a scrape before the hold, want 2", before.viewSeconds)
 	}
 }
 
