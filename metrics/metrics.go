@@ -16,28 +16,29 @@ import (
 type Metrics struct {
 	registry *prometheus.Registry
 
-	decodeSeconds  prometheus.Histogram
-	composeSeconds prometheus.Histogram
-	encodeSeconds  prometheus.Histogram
-	framesDecoded  prometheus.Counter
-	decodeFailures prometheus.Counter
-	framesComposed prometheus.Counter
-	framesEncoded  prometheus.Counter
-	framesDropped  prometheus.Counter
-	framesSent     prometheus.Counter
-	encodedBytes   prometheus.Counter
-	views          prometheus.Gauge
-	encoders       *prometheus.GaugeVec
-	viewKbps       prometheus.Histogram
-	viewerKbps     prometheus.Histogram
-	viewersSplit   prometheus.Gauge
-	packetsLost    prometheus.Counter
-	packetsDropped prometheus.Counter
-	plisSent       prometheus.Counter
-	rtcpReceived   *prometheus.CounterVec
-	rtcpSent       *prometheus.CounterVec
-	helpOutcomes   *prometheus.CounterVec
-	refusals       *prometheus.CounterVec
+	decodeSeconds   prometheus.Histogram
+	composeSeconds  prometheus.Histogram
+	encodeSeconds   prometheus.Histogram
+	framesDecoded   prometheus.Counter
+	decodeFailures  prometheus.Counter
+	framesComposed  prometheus.Counter
+	framesEncoded   prometheus.Counter
+	framesDropped   prometheus.Counter
+	framesSent      prometheus.Counter
+	encodedBytes    prometheus.Counter
+	views           prometheus.Gauge
+	encoders        *prometheus.GaugeVec
+	viewKbps        prometheus.Histogram
+	viewerKbps      prometheus.Histogram
+	viewersSplit    prometheus.Gauge
+	packetsLost     prometheus.Counter
+	picturesSkipped prometheus.Counter
+	packetsDropped  prometheus.Counter
+	plisSent        prometheus.Counter
+	rtcpReceived    *prometheus.CounterVec
+	rtcpSent        *prometheus.CounterVec
+	helpOutcomes    *prometheus.CounterVec
+	refusals        *prometheus.CounterVec
 }
 
 // kbpsBuckets span 100 kbit/s (a view's floor) to 3.2 Mbit/s.
@@ -70,6 +71,8 @@ func New() *Metrics {
 	m.viewerKbps = f.kbpsHistogram("threeway_viewer_bandwidth_kbps",
 		"Viewers' estimated bandwidth (congestion control, TWCC), observed four times a second per viewer (mcu).")
 	m.viewersSplit = f.gauge("threeway_viewers_split", "Viewers moved to a view of their own for their low bandwidth.")
+	m.picturesSkipped = f.counter("threeway_pictures_skipped_total",
+		"Decoded source pictures replaced before the views showing them drew one: a tile that missed a frame although none was lost.")
 	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
 	m.packetsDropped = f.counter("threeway_rtp_packets_discarded_total", "Inbound RTP packets dropped unread: unparsable, or holding no frame.")
 	m.plisSent = f.counter("threeway_pli_sent_total", "Key frame requests (PLI) sent to parties.")
@@ -147,6 +150,9 @@ func (m *Metrics) FrameDecoded(took time.Duration) {
 
 // DecodeFailed implements mixer.Observer.
 func (m *Metrics) DecodeFailed() { m.decodeFailures.Inc() }
+
+// PictureSkipped implements mixer.Observer.
+func (m *Metrics) PictureSkipped() { m.picturesSkipped.Inc() }
 
 // PacketsLost implements mixer.Observer.
 func (m *Metrics) PacketsLost(n int) { m.packetsLost.Add(float64(n)) }

@@ -137,7 +137,7 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	cb := &callBench{m: m, now: time.Now()}
 	for i, party := range benchParties {
 		cb.clips = append(cb.clips, makeClip(tb, i))
-		s, err := newSource(party, time.Now, func() {}, NopObserver{}, m.log)
+		s, err := newSource(party, drivenClock(func() time.Time { return cb.now }), func() {}, NopObserver{}, m.log)
 		if err != nil {
 			tb.Fatal(err)
 		}

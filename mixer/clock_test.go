@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ type stepClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	tickers []*stepTicker
+	timers  []*stepTimer
 }
 
 func newStepClock() *stepClock { return &stepClock{now: time.Unix(1_700_000_000, 0)} }
@@ -26,9 +28,13 @@ func (c *stepClock) Now() time.Time {
 }
 
 func (c *stepClock) NewTicker(d time.Duration) Ticker {
+	return c.NewTickerFrom(c.Now().Add(d), d)
+}
+
+func (c *stepClock) NewTickerFrom(first time.Time, d time.Duration) Ticker {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &stepTicker{clock: c, period: d, next: c.now.Add(d), c: make(chan time.Time, 1)}
+	t := &stepTicker{clock: c, period: d, next: first, c: make(chan time.Time, 1)}
 	c.tickers = append(c.tickers, t)
 	return t
 }
@@ -52,13 +58,59 @@ func (c *stepClock) Advance(d time.Duration) {
 			t.next = t.next.Add(t.period)
 		}
 	}
+	for _, t := range c.timers {
+		if t.armed && !c.now.Before(t.at) {
+			t.armed = false
+			select {
+			case t.c <- c.now:
+			default:
+			}
+		}
+	}
 }
 
-// running is how many tickers have not been stopped.
+func (c *stepClock) NewTimer(d time.Duration) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &stepTimer{clock: c, at: c.now.Add(d), armed: true, c: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// stepTimer is a stepClock's Timer: it fires as Advance passes its time.
+type stepTimer struct {
+	clock *stepClock
+	at    time.Time // guarded by clock.mu, as is armed
+	armed bool
+	c     chan time.Time
+}
+
+func (t *stepTimer) C() <-chan time.Time { return t.c }
+
+func (t *stepTimer) Reset(d time.Duration) {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-t.c:
+	default:
+	}
+	t.at, t.armed = c.now.Add(d), true
+}
+
+func (t *stepTimer) Stop() {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.armed = false
+	c.timers = slices.DeleteFunc(c.timers, func(other *stepTimer) bool { return other == t })
+}
+
+// running is how many tickers and timers have not been stopped.
 func (c *stepClock) running() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.tickers)
+	return len(c.tickers) + len(c.timers)
 }
 
 type stepTicker struct {

@@ -10,10 +10,14 @@
 //
 //   - Ingest: one goroutine per inbound track, the caller's, inside
 //     IngestVideo or IngestAudio. A video track's goroutine owns its source
-//     (source.go): packets, frame building, key frame requests, decoding.
-//     An audio track's owns its voice's reading side (voice.go).
+//     (source.go): packets and frame building. Frames due at once decode
+//     on it; frames held for their playout time (playout.go) decode on the
+//     source's playout goroutine, which shares the held frames, key frame
+//     requests and the decoder with it under the source's mu. An audio
+//     track's owns its voice's reading side (voice.go).
 //   - Views: one goroutine per view (view.go), ticking at the output frame
-//     rate. It owns its tiles (tile.go), laid out once when the view is
+//     rate on the mixer's frame grid (grid.go), every view of a call at the
+//     same moments. It owns its tiles (tile.go), laid out once when the view is
 //     made, and its encoder, whose input is the canvas. The canvas keeps
 //     its pixels between frames, so a tile still showing its source's
 //     latest picture is not drawn again. Viewers subscribe under the
@@ -38,9 +42,15 @@
 // Loss: a video source's packets after a missing one wait for NACK's
 // retransmission, a bounded time (reorder.go); past it, the source asks
 // for a key frame and its tile keeps the last whole picture until it
-// comes. A voice's jitter buffer is as deep as its packets' jitter needs
-// (jitter.go) and rebuilds a lost frame from the next packet's in-band
-// FEC, which the mixes' encoders code too.
+// comes. Jitter: a video source's frames decode at the pace of their
+// timestamps, behind the transit most recent frames took (playout.go), so
+// that frames bunched by the network or by a retransmission reach the
+// views one tick apart; a source that had a picture skipped keeps its
+// pictures clear of the views' ticks for a while (grid.go), so that a
+// sender as regular as the ticks loses none to a millisecond of
+// scheduling. A voice's jitter buffer is as deep as its packets' jitter
+// needs (jitter.go) and rebuilds a lost frame from the next packet's
+// in-band FEC, which the mixes' encoders code too.
 //
 // A view's compose and encode take one of a few CPU slots (CPUSlots), one
 // per CPU the process may use, so views never outnumber cores inside

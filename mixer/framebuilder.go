@@ -20,8 +20,10 @@ const maxFramePackets = 512
 // a retransmission that fills the hole lets everything after it through
 // at once. A hole is lost for good once the packets after it have waited
 // lostAfter, or when a newer packet would not fit the buffer, or when a
-// whole key frame waits after it: the frame it broke is dropped and the
-// packets after it go on, so the source asks for a key frame at once.
+// whole key frame waits after it, or at once when it spans over staleHole
+// of media (an outage, whose repair would be stale): the frame it broke
+// is dropped and the packets after it go on, so the source asks for a
+// key frame at once.
 //
 // Pion's sample builder cannot give a hole up early without losing the
 // whole frames after it, holds every frame until the next one starts,
@@ -39,6 +41,10 @@ type frameBuilder struct {
 	waiting [reorderSlots]waitingPacket
 	held    int       // packets waiting
 	since   time.Time // when the oldest packet waiting arrived
+	// The media timestamp of the last packet taken, to tell a hole's
+	// span; timed once one was.
+	lastTimestamp uint32
+	timed         bool
 
 	// Joining.
 	frame   []*rtp.Packet // in order: the frame being built
@@ -95,6 +101,7 @@ func (b *frameBuilder) take(p *rtp.Packet) {
 		b.packets.put(p)
 		return
 	}
+	b.lastTimestamp, b.timed = p.Timestamp, true
 	if len(b.frame) > 0 && p.Timestamp != b.frame[0].Timestamp {
 		b.endFrame() // its end was never marked: the next picture shows where it was
 	}

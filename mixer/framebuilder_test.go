@@ -395,3 +395,25 @@ func TestFrameBuilderFollowsJumps(t *testing.T) {
 		t.Errorf("after the sender started again: frames %v out, want 4 and 5", frames)
 	}
 }
+
+// A hole spanning more than staleHole of media (an outage) is given up as
+// soon as the first packet after it arrives, and a late retransmission
+// from inside it is not shown: the tile would be seconds behind.
+func TestFrameBuilderGivesAnOutageUpAtOnce(t *testing.T) {
+	var pool packetPool
+	b, _ := newTestFrameBuilder(&pool)
+	b.push(vp8Packet(&pool, 1, 1, 0, 1))
+	frameIDs(b)
+	const after = 1 + 1 + int(staleHole/(time.Second/15)) // frames 2 to after-1 lost
+	b.push(vp8Packet(&pool, uint16(after), byte(after), 0, 1))
+	frames, dropped := frameIDs(b)
+	if !slices.Equal(frames, []int{after}) || dropped != after-2 {
+		t.Fatalf("first packet %v after the outage: frames %v out, %d dropped; want frame %d at once and %d dropped",
+			staleHole, frames, dropped, after, after-2)
+	}
+	b.push(vp8Packet(&pool, 2, 2, 0, 1)) // a retransmission from inside the outage
+	b.push(vp8Packet(&pool, uint16(after+1), byte(after+1), 0, 1))
+	if frames, _ := frameIDs(b); !slices.Equal(frames, []int{after + 1}) {
+		t.Errorf("after a late retransmission: frames %v out, want only %d", frames, after+1)
+	}
+}

@@ -9,10 +9,11 @@ import "fmt"
 // frame from the sender (after loss or an undecodable frame). Run it on
 // the track's own goroutine.
 func (m *Mixer) IngestVideo(id string, r RTPReader, requestKeyframe func()) error {
-	s, err := newSource(id, m.params.Clock.Now, requestKeyframe, m.params.Observer, m.log)
+	s, err := newSource(id, m.params.Clock, requestKeyframe, m.params.Observer, m.log)
 	if err != nil {
 		return err
 	}
+	s.grid = m.grid
 	if err := m.addSource(s); err != nil {
 		s.close()
 		return err

@@ -58,7 +58,7 @@ func TestViewKeyframeRequestsAreRateLimited(t *testing.T) {
 func TestSourceKeyframeRequestsAreRateLimited(t *testing.T) {
 	var requests int
 	now := time.Now()
-	s, err := newSource("customer", func() time.Time { return now }, func() { requests++ }, NopObserver{},
+	s, err := newSource("customer", drivenClock(func() time.Time { return now }), func() { requests++ }, NopObserver{},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 // says, run for a second so that pools and buffers are warm.
 func newLossySource(tb testing.TB, drop func(int) bool, clip, keys [][][]byte) *lossyPath {
 	tb.Helper()
-	s, err := newSource("customer", time.Now, nil, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource("customer", drivenClock(time.Now), nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestLossySourceAllocations(t *testing.T) {
 	}
 	defer debug.SetGCPercent(debug.SetGCPercent(800)) // see TestCallMediaSteadyStateAllocations
 	p := newLossySource(t, randomLoss(0.05, 7), encodeCamera(t, 0, false), encodeCamera(t, 0, true))
-	for range benchLoopSecs { // buffers grow to the clip's largest frames
+	for range 3 * benchLoopSecs { // buffers grow to the largest frames of the clip and of the key frames asked for
 		p.second()
 	}
 	decoded0 := p.src.picture.seq
@@ -152,6 +152,13 @@ func TestLossForGoodStallsOnlyUntilTheNextKeyframe(t *testing.T) {
 			if p.keyframes != 1 || shown != (p.frame-1)%20 {
 				t.Errorf("%d key frames sent; the tile shows frame %d, want the newest, %d", p.keyframes, shown, (p.frame-1)%20)
 			}
+			requests := p.requests
+			for range 2 * benchFPS {
+				p.step()
+			}
+			if p.requests != requests {
+				t.Errorf("the source asked for %d more key frames in the 2 s after the one it got", p.requests-requests)
+			}
 			return
 		}
 	}
@@ -168,6 +175,9 @@ func TestRetransmissionNeedsNoKeyframe(t *testing.T) {
 	for p.frame < pathFrameCount {
 		p.step()
 	}
+	s.mu.Lock()
+	s.release(p.now.Add(maxPlayoutDelay)) // the frames still held play out
+	s.mu.Unlock()
 	if p.requests != 0 || s.picture.seq != pathFrameCount {
 		t.Errorf("with every 40th packet a NACK interval late: %d key frame requests, %d of %d frames decoded; want none and all",
 			p.requests, s.picture.seq, pathFrameCount)

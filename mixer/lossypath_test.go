@@ -182,6 +182,9 @@ func (p *lossyPath) deliver() {
 		n++
 	}
 	p.inFlight = slices.Delete(p.inFlight, 0, n)
+	p.src.mu.Lock()
+	p.src.release(p.now) // the playout goroutine's timer, on the path's time
+	p.src.mu.Unlock()
 }
 
 // packetize splits a VP8 frame into marshalled RTP packets as a browser

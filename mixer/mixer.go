@@ -6,6 +6,7 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -91,6 +92,7 @@ type Mixer struct {
 	// tests whose pictures are too easy to fill a bitrate.
 	produced func(*view) int
 
+	grid         frameGrid // when views tick
 	placeholders placeholderCache
 	audio        *audioMixer
 	wg           sync.WaitGroup
@@ -119,6 +121,7 @@ func newMixer(p Params) *Mixer {
 		views:   map[string]*view{},
 		viewers: map[string]*viewer{},
 		rates:   map[string]*viewerRate{},
+		grid:    frameGrid{epoch: p.Clock.Now(), period: time.Second / time.Duration(p.FPS)},
 	}
 	m.sources.Store(&map[string]*source{})
 	m.tiles.Store(&map[string]TileInfo{})

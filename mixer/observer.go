@@ -9,6 +9,9 @@ type Observer interface {
 	FrameDecoded(took time.Duration)
 	// DecodeFailed follows a source frame that could not be decoded.
 	DecodeFailed()
+	// PictureSkipped follows a source picture replaced before the views
+	// showing the source drew it: two came between two ticks.
+	PictureSkipped()
 	// PacketsLost counts RTP packets a source never delivered.
 	PacketsLost(n int)
 	// PacketDiscarded follows an inbound RTP packet dropped unread: it
@@ -52,6 +55,9 @@ func (NopObserver) FrameDecoded(time.Duration) {}
 
 // DecodeFailed implements Observer.
 func (NopObserver) DecodeFailed() {}
+
+// PictureSkipped implements Observer.
+func (NopObserver) PictureSkipped() {}
 
 // PacketsLost implements Observer.
 func (NopObserver) PacketsLost(int) {}

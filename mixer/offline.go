@@ -32,7 +32,7 @@ func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 		// The views' clock, not the wall's, expires the sizes they ask for:
 		// a run slower than real time must not drop them. Decode and
 		// Compose take turns, ordered by the caller.
-		s, err := newSource(id, func() time.Time { return o.now }, func() {}, NopObserver{}, m.log)
+		s, err := newSource(id, drivenClock(func() time.Time { return o.now }), func() {}, NopObserver{}, m.log)
 		if err != nil {
 			o.Close()
 			return nil, err

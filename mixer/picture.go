@@ -39,6 +39,7 @@ type latestPicture struct {
 	seq           uint64 // bumps with every decoded picture; 0 before the first
 	width, height int    // the size of picture seq
 	held          uint64 // the picture in libvpx's buffer: seq, or 0 after a failed decode or close
+	drawn         uint64 // the newest picture a view drew
 	scaled        []*scaledFrame
 
 	// Owned by the ingest goroutine: publish's buffers.
@@ -54,25 +55,27 @@ type scaling struct {
 
 // unpack decodes data into libvpx's buffer and makes it the latest
 // picture; after a failure the buffer holds none. now is the source's
-// clock, read once the picture is there.
-func (p *latestPicture) unpack(data []byte, now func() time.Time) error {
+// clock, read once the picture is there. skipped reports that the picture
+// it replaced was never drawn, although the one before it was: the views
+// showing the source saw two pictures come between two of their ticks.
+func (p *latestPicture) unpack(data []byte, now func() time.Time) (skipped bool, err error) {
 	p.unpacking.Lock()
 	defer p.unpacking.Unlock()
-	err := p.decoder.Unpack(data)
+	err = p.decoder.Unpack(data)
 	if err == nil {
-		err = p.publish(now())
+		skipped, err = p.publish(now())
 	}
 	if err != nil {
 		p.mu.Lock()
 		p.held = 0
 		p.mu.Unlock()
 	}
-	return err
+	return skipped, err
 }
 
 // publish makes the unpacked picture the latest, scaled to the smaller
 // sizes tiles showed lately. Caller holds unpacking.
-func (p *latestPicture) publish(now time.Time) error {
+func (p *latestPicture) publish(now time.Time) (skipped bool, err error) {
 	w, h, _ := p.decoder.PictureSize()
 	p.mu.Lock()
 	// A copy: views reorder p.scaled while this goroutine scales.
@@ -98,20 +101,21 @@ func (p *latestPicture) publish(now time.Time) error {
 		f := s.sc.frames.Get(s.w, s.h)
 		if err := p.decoder.ScaleTo(f); err != nil {
 			f.Release()
-			return err
+			return false, err
 		}
 		made = append(made, f)
 	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	skipped = p.drawn > 0 && p.drawn == p.seq-1
 	p.seq++
 	p.width, p.height = w, h
 	p.held = p.seq
 	for i, s := range wanted {
 		s.sc.keep(made[i], p.seq)
 	}
-	return nil
+	return skipped, nil
 }
 
 // drawOn draws the latest picture on canvas, fitted into fit's tile with
@@ -122,6 +126,16 @@ func (p *latestPicture) publish(now time.Time) error {
 // shows it, and expires once none has for a while. Whether it waits for a
 // decode under way: see readHeld.
 func (p *latestPicture) drawOn(canvas *codec.Frame, fit *tileFit, shown uint64, now time.Time) uint64 {
+	seq := p.draw(canvas, fit, shown, now)
+	if seq != shown && seq != 0 {
+		p.mu.Lock()
+		p.drawn = max(p.drawn, seq)
+		p.mu.Unlock()
+	}
+	return seq
+}
+
+func (p *latestPicture) draw(canvas *codec.Frame, fit *tileFit, shown uint64, now time.Time) uint64 {
 	seq, sc, pic := p.lookup(fit, shown, now)
 	switch {
 	case seq == 0 || seq == shown:

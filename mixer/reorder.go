@@ -17,6 +17,11 @@ const (
 	// retransmissions on a path whose round trip is under 100 ms; past
 	// that, a key frame (one round trip away) is the quicker repair.
 	lostAfter = 300 * time.Millisecond
+	// staleHole is the most media a hole may span and still be waited
+	// for: the frames a repair would bring back after an outage are
+	// older than the key frame one round trip away, and showing them
+	// would put the tile seconds behind.
+	staleHole = 500 * time.Millisecond
 )
 
 // waitingPacket is a packet that came after a missing one, and when it
@@ -53,11 +58,22 @@ func (b *frameBuilder) reorder(pkt *rtp.Packet) {
 			b.skipTo(start) // nothing before a whole key frame is needed
 			b.drain()
 		}
+		if b.held > 0 && b.spansStale(pkt.Timestamp) && b.spansStale(b.heldAt(b.firstHeld()).Timestamp) {
+			b.skipTo(b.firstHeld())
+			b.drain()
+		}
 	}
 	for b.held > 0 && b.now().Sub(b.since) >= lostAfter {
 		b.skipTo(b.firstHeld())
 		b.drain()
 	}
+}
+
+// spansStale reports whether a hole ending at media timestamp ts spans
+// more than staleHole since the last packet taken.
+func (b *frameBuilder) spansStale(ts uint32) bool {
+	const staleTicks = int32(staleHole * videoClockRate / time.Second)
+	return b.timed && int32(ts-b.lastTimestamp) > staleTicks
 }
 
 // hold keeps pkt waiting in its slot; false if it was there already.
@@ -133,6 +149,7 @@ func (b *frameBuilder) restart(seq uint16) {
 	}
 	b.held = 0
 	b.next = seq
+	b.timed = false
 	b.breakFrame()
 }
 

@@ -108,7 +108,7 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 func newTestSource(t *testing.T) (*source, *time.Time) {
 	t.Helper()
 	clock := time.Now()
-	s, err := newSource("customer", func() time.Time { return clock }, nil, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource("customer", drivenClock(func() time.Time { return clock }), nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -494,3 +494,34 @@ func (d *durationSink) WriteSample(s media.Sample) error {
 	d.durations = append(d.durations, s.Duration)
 	return nil
 }
+
+// skipEvents counts the pictures a source reports skipped.
+type skipEvents struct {
+	NopObserver
+	skipped int
+}
+
+func (s *skipEvents) PictureSkipped() { s.skipped++ }
+
+// A picture replaced before the view drew it, while the one before was
+// drawn, is reported skipped; pictures before any view drew the source,
+// and pictures each drawn in turn, are not.
+func TestSkippedPicturesAreReported(t *testing.T) {
+	v, s, clock := newDrawingView(t)
+	events := &skipEvents{}
+	s.observe = events
+	frames := encodeFrames(t, 640, 360, 5)
+	s.decode(frames[0])
+	s.decode(frames[1]) // no view has drawn the source yet
+	v.compose(*clock)
+	s.decode(frames[2])
+	v.compose(*clock)
+	if events.skipped != 0 {
+		t.Fatalf("%d pictures reported skipped with every one drawn since the view began", events.skipped)
+	}
+	s.decode(frames[3])
+	s.decode(frames[4]) // 3 was never drawn
+	if events.skipped != 1 {
+		t.Errorf("%d pictures reported skipped after one replaced undrawn, want 1", events.skipped)
+	}
+}

@@ -84,7 +84,7 @@ func (m *Mixer) startViewLocked(key string, spec layout.Spec) (*view, error) {
 	m.views[key] = v
 	m.params.Observer.ViewsChanged(1)
 	m.params.Observer.EncodersChanged(EncoderView, 1)
-	ticker := m.params.Clock.NewTicker(v.period)
+	ticker := m.params.Clock.NewTickerFrom(m.grid.next(m.params.Clock.Now()), v.period)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
