@@ -60,6 +60,9 @@ func (w wallTicker) Stop() { w.t.Stop() }
 // a time.Ticker started late would all be.
 func (wallClock) NewTickerFrom(first time.Time, d time.Duration) Ticker {
 	t := &wallGridTicker{c: make(chan time.Time, 1), next: first, period: d}
+	// A first tick already due fires at once: it must find the timer set.
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.timer = time.AfterFunc(time.Until(first), t.tick)
 	return t
 }

@@ -53,3 +53,20 @@ func TestViewsOfAMixerTickTogether(t *testing.T) {
 	receive(t, events.composed, "the first view's frame")
 	receive(t, events.composed, "the second view's frame on the same tick")
 }
+
+// A wall-clock grid ticker whose first tick is already due fires at once
+// and keeps ticking on the grid (under -race, this first tick once raced
+// with the ticker's own making).
+func TestWallGridTickerWithAFirstTickAlreadyDue(t *testing.T) {
+	period := 20 * time.Millisecond
+	first := time.Now().Add(-time.Millisecond)
+	tk := wallClock{}.NewTickerFrom(first, period)
+	defer tk.Stop()
+	for i := range 3 {
+		select {
+		case <-tk.C():
+		case <-time.After(time.Second):
+			t.Fatalf("tick %d did not come", i)
+		}
+	}
+}

@@ -249,7 +249,7 @@ func TestCustomerHangsUpOthersContinue(t *testing.T) {
 	watch := map[string][]string{"agent": {"third"}, "third": {"agent"}}
 	before := tileFrames(peers, watch)
 	for role, fps := range measureFPS(peers, 2*time.Second) {
-		if fps < 0.9*testFPS {
+		if fps < minFPS() {
 			t.Errorf("%s receives %.1f fps after the customer left", role, fps)
 		}
 	}
@@ -286,7 +286,7 @@ func TestSFUModeForwardsTwoPartiesAndRefusesThree(t *testing.T) {
 		}
 	}
 	for role, fps := range measureFPS(peers, 2*time.Second) {
-		if fps < 0.9*testFPS {
+		if fps < minFPS() {
 			t.Errorf("%s receives %.1f fps in sfu mode", role, fps)
 		}
 	}
@@ -486,8 +486,8 @@ func TestStalledPartyStallsNoOne(t *testing.T) {
 	moving := map[string][]string{"customer": {"agent"}, "agent": {"customer"}, "third": {"customer", "agent"}}
 	before := tileFrames(peers, moving)
 	for role, fps := range measureFPS(peers, 3*time.Second) {
-		if fps < 0.9*testFPS {
-			t.Errorf("%s receives %.1f fps while the third party stalls, want %.1f", role, fps, 0.9*testFPS)
+		if fps < minFPS() {
+			t.Errorf("%s receives %.1f fps while the third party stalls, want %.1f", role, fps, minFPS())
 		}
 	}
 	if err := advanced(before, tileFrames(peers, moving), 3*time.Second); err != nil {

@@ -150,9 +150,9 @@ func TestOutageOfThreeSeconds(t *testing.T) {
 	}
 	for name, w := range <-seen {
 		t.Logf("%s through the outage: %.1f fps, longest freeze %v", name, w.fps, w.maxGap)
-		if w.maxGap > 600*time.Millisecond || w.fps < 0.9*testFPS {
+		if w.maxGap > 600*time.Millisecond || w.fps < minFPS() {
 			t.Errorf("%s through the third's outage: %.1f fps, a freeze of %v; want at least %.1f fps, none over 600 ms",
-				name, w.fps, w.maxGap, 0.9*testFPS)
+				name, w.fps, w.maxGap, minFPS())
 		}
 	}
 }
