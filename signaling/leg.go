@@ -121,7 +121,11 @@ func (l *leg) sendState(s *call.Snapshot) {
 		return
 	}
 	l.lastSeq = s.Seq
-	l.deliverLocked(data)
+	if !l.ready {
+		l.held = append(l.held, data)
+		return
+	}
+	l.s.sendState(data)
 }
 
 // goMedia runs f as one of the leg's media goroutines, unless the leg has

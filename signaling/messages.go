@@ -24,6 +24,8 @@ const (
 	CodeRoleTaken         = call.CodeRoleTaken
 	CodeNegotiationFailed = "negotiation_failed"
 	CodeInternal          = "internal"
+	CodeRateLimited       = "rate_limited"
+	CodeAuthTimeout       = "auth_timeout"
 )
 
 // ProtocolError is a refusal sent to the client as {"type":"error"}.

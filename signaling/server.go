@@ -33,6 +33,7 @@ type ServerParams struct {
 	Logger   *slog.Logger
 	// Metrics, when set, is served at /metrics and fed by every call.
 	Metrics *metrics.Metrics
+	Sockets SocketLimits
 }
 
 // Server is threeway's network edge: the /ws protocol, the /api routes,
@@ -49,9 +50,13 @@ type Server struct {
 	legs     map[legKey]*leg       // parties by call and role
 	consoles map[string][]*session // agent consoles by agent id
 	sessions map[*session]struct{}
-	closed   bool
-	wg       sync.WaitGroup // sessions
-	closers  sync.WaitGroup // legs closing their media
+	// socketCount and socketsFrom count the sockets admitted, in all
+	// and by client address (sockets.go).
+	socketCount int
+	socketsFrom map[string]int
+	closed      bool
+	wg          sync.WaitGroup // sessions
+	closers     sync.WaitGroup // legs closing their media
 	// roomWorkers are the rooms' goroutines, which close the rooms' media
 	// as they end.
 	roomWorkers sync.WaitGroup
@@ -71,6 +76,9 @@ func NewServer(p ServerParams) (*Server, error) {
 	if p.TokenTTL <= 0 {
 		p.TokenTTL = DefaultTokenTTL
 	}
+	if p.Sockets.AuthTimeout <= 0 {
+		p.Sockets.AuthTimeout = DefaultAuthTimeout
+	}
 	if len(p.Secret) == 0 {
 		p.Secret = make([]byte, 32)
 		if _, err := rand.Read(p.Secret); err != nil {
@@ -78,13 +86,14 @@ func NewServer(p ServerParams) (*Server, error) {
 		}
 	}
 	srv := &Server{
-		params:   p,
-		log:      p.Logger,
-		tokens:   tokens{secret: p.Secret, ttl: p.TokenTTL, now: time.Now},
-		rooms:    map[string]*room{},
-		legs:     map[legKey]*leg{},
-		consoles: map[string][]*session{},
-		sessions: map[*session]struct{}{},
+		params:      p,
+		log:         p.Logger,
+		tokens:      tokens{secret: p.Secret, ttl: p.TokenTTL, now: time.Now},
+		rooms:       map[string]*room{},
+		legs:        map[legKey]*leg{},
+		consoles:    map[string][]*session{},
+		sessions:    map[*session]struct{}{},
+		socketsFrom: map[string]int{},
 	}
 	if p.Metrics != nil {
 		srv.params.Media.Observer = p.Metrics
@@ -149,6 +158,12 @@ func (srv *Server) observe() *metrics.Metrics { return srv.params.Metrics }
 
 // ServeHTTP upgrades a request to a WebSocket and runs its session.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	addr := clientAddress(r)
+	if why := srv.admitSocket(addr); why != "" {
+		refuseSocket(w, why)
+		return
+	}
+	defer srv.releaseSocket(addr)
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		srv.log.Debug("websocket upgrade", "err", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/threeway-mcu/threeway/call"
 )
@@ -17,6 +18,13 @@ const (
 	// falls this far behind is disconnected rather than slowing the call.
 	outboxSize   = 128
 	writeTimeout = 5 * time.Second
+
+	// commandRate and commandBurst bound what one socket may ask of the
+	// server: a page sends a few messages a second, and a burst of its
+	// ICE candidates on (re)connecting. A message over the limit is
+	// answered with rate_limited and not acted on.
+	commandRate  = 20
+	commandBurst = 50
 )
 
 // session is one WebSocket. Its run loop owns its state: the call leg it
@@ -27,14 +35,22 @@ type session struct {
 	conn *websocket.Conn
 	log  *slog.Logger
 
+	// outbox holds the messages to write, in order; a nil entry stands
+	// for the newest call.state (state), which is replaced rather than
+	// queued again while it waits.
 	outbox  chan json.RawMessage
+	stateMu sync.Mutex
+	state   json.RawMessage
+	limit   *rate.Limiter // client messages
 	actions chan func()
 	done    chan struct{} // closed when run returns
 	stop    chan string   // a reason to end the session, from the server
 
 	// Owned by the run loop.
-	leg     *leg
-	agentID string // signed-in agent console, "" if none
+	closeCode   websocket.StatusCode // the socket's close, when the loop ends
+	closeReason string
+	leg         *leg
+	agentID     string // signed-in agent console, "" if none
 
 	offersMu sync.Mutex
 	offers   map[string]string // help requests offered to this console → call id
@@ -42,14 +58,16 @@ type session struct {
 
 func newSession(srv *Server, conn *websocket.Conn) *session {
 	return &session{
-		srv:     srv,
-		conn:    conn,
-		log:     srv.log,
-		outbox:  make(chan json.RawMessage, outboxSize),
-		actions: make(chan func(), 16),
-		done:    make(chan struct{}),
-		stop:    make(chan string, 1),
-		offers:  map[string]string{},
+		srv:       srv,
+		conn:      conn,
+		log:       srv.log,
+		outbox:    make(chan json.RawMessage, outboxSize),
+		limit:     rate.NewLimiter(commandRate, commandBurst),
+		actions:   make(chan func(), 16),
+		done:      make(chan struct{}),
+		stop:      make(chan string, 1),
+		closeCode: websocket.StatusNormalClosure,
+		offers:    map[string]string{},
 	}
 }
 
@@ -67,6 +85,9 @@ func (s *session) run(ctx context.Context) {
 	go s.writeLoop(writerDone, cancel)
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
+	auth := time.NewTimer(s.srv.params.Sockets.AuthTimeout)
+	defer auth.Stop()
+	bound := false
 
 	// A socket that goes away is not a hang-up: the party keeps its seat.
 	// Only the server's shutdown ends the leg here.
@@ -80,7 +101,7 @@ func (s *session) run(ctx context.Context) {
 		s.signOut()
 		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
-		s.conn.Close(websocket.StatusNormalClosure, "")
+		s.conn.Close(s.closeCode, s.closeReason)
 		cancel()
 	}()
 	for {
@@ -95,8 +116,34 @@ func (s *session) run(ctx context.Context) {
 			act()
 		case <-ping.C:
 			go s.ping(ctx, cancel)
+		case <-auth.C:
+			if !s.bound() {
+				s.refuse(protoErr(CodeAuthTimeout, "no join or agent.signin within %v", s.srv.params.Sockets.AuthTimeout))
+				return
+			}
+		}
+		// A socket is bound while it is a party or a console; the clock
+		// runs while it is neither. A leg that ends on its own is seen
+		// at the latest at the next ping.
+		if b := s.bound(); b != bound {
+			bound = b
+			if b {
+				auth.Stop()
+			} else {
+				auth.Reset(s.srv.params.Sockets.AuthTimeout)
+			}
 		}
 	}
+}
+
+// bound tells whether the socket is a party of a call or a console.
+func (s *session) bound() bool { return s.currentLeg() != nil || s.agentID != "" }
+
+// refuse sends the client a last error and has the session close its
+// socket with the error's code as the close reason.
+func (s *session) refuse(perr *ProtocolError) {
+	s.send(errorMessage(perr))
+	s.closeCode, s.closeReason = websocket.StatusPolicyViolation, perr.Code
 }
 
 // shutdown ends the session for a server shutdown.
@@ -161,7 +208,13 @@ func (s *session) writeLoop(done chan<- struct{}, cancel func()) {
 	}
 }
 
+// write sends one queued message; nil is the newest call.state.
 func (s *session) write(msg json.RawMessage) error {
+	if msg == nil {
+		if msg = s.takeState(); msg == nil {
+			return nil
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	return s.conn.Write(ctx, websocket.MessageText, msg)
@@ -188,6 +241,49 @@ func (s *session) sendRaw(msg json.RawMessage) {
 	}
 }
 
+// reply queues the answer to one of the client's own messages, waiting
+// for room: a client that sends faster than it reads its answers (a
+// flood refused with rate_limited) is slowed down through its socket,
+// and cut off only if it stops reading altogether.
+func (s *session) reply(msg serverMessage) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		s.log.Error("marshal message", "type", msg.Type, "err", err)
+		return
+	}
+	wait := time.NewTimer(writeTimeout)
+	defer wait.Stop()
+	select {
+	case s.outbox <- data:
+	case <-wait.C:
+		s.log.Warn("client not reading its answers, disconnecting")
+		s.conn.CloseNow()
+	}
+}
+
+// sendState queues a call.state. One still waiting to be written is
+// replaced, not queued again: a client that reads slowly gets the latest
+// state, and a party that changes the call often cannot fill the others'
+// outboxes.
+func (s *session) sendState(msg json.RawMessage) {
+	s.stateMu.Lock()
+	waiting := s.state != nil
+	s.state = msg
+	s.stateMu.Unlock()
+	if !waiting {
+		s.sendRaw(nil)
+	}
+}
+
+// takeState returns the call.state to write, if one waits.
+func (s *session) takeState() json.RawMessage {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	msg := s.state
+	s.state = nil
+	return msg
+}
+
 // post runs act on the session loop; it is dropped once the session ended.
 func (s *session) post(act func()) {
 	select {
@@ -199,7 +295,10 @@ func (s *session) post(act func()) {
 // handle acts on one client message; a refusal goes back as an error.
 func (s *session) handle(data []byte) {
 	env, perr := parseEnvelope(data)
-	if perr == nil {
+	switch {
+	case !s.limit.Allow():
+		perr = protoErr(CodeRateLimited, "more than %d messages a second: this one was not acted on", commandRate)
+	case perr == nil:
 		perr = s.dispatch(env.Type, data)
 	}
 	if perr != nil {
@@ -209,7 +308,7 @@ func (s *session) handle(data []byte) {
 		if m := s.srv.observe(); m != nil {
 			m.Refused(perr.Code)
 		}
-		s.send(errorMessage(perr))
+		s.reply(errorMessage(perr))
 	}
 }
 

@@ -28,6 +28,9 @@ import (
 	"github.com/threeway-mcu/threeway/web"
 )
 
+// httpIdleTimeout closes keep-alive connections left idle this long.
+const httpIdleTimeout = time.Minute
+
 type serveOptions struct {
 	listen        string
 	canvas        string
@@ -46,6 +49,8 @@ type serveOptions struct {
 	rejoinGrace   time.Duration
 	videoMode     string
 	maxCalls      int
+	maxSockets    int
+	perAddress    int
 	demo          bool
 }
 
@@ -77,6 +82,8 @@ func serveCommand() *cobra.Command {
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
+	f.IntVar(&o.maxSockets, "max-sockets", 0, "refuse WebSockets beyond this many with 503 (0: half the open file limit less a reserve)")
+	f.IntVar(&o.perAddress, "max-sockets-per-address", 200, "refuse WebSockets from one client address beyond this many (0: no limit; agents behind one NAT share one)")
 	f.BoolVar(&o.demo, "demo", false, "generate secret and API key if unset, open a demo call and print its links and the agents' console links")
 	return cmd
 }
@@ -132,7 +139,8 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("--listen %s: %w", o.listen, err), sig.Close(context.Background()))
 	}
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// An idle keep-alive connection holds a descriptor: it is closed.
+	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout}
 	base := baseURL(ln.Addr().String())
 	if o.demo {
 		if err := printDemo(out, sig, params, base); err != nil {
@@ -143,7 +151,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	udp, tcp := sig.MediaAddrs()
 	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
-		"media_udp", udp, "media_tcp", tcp, "video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0),
+		"media_udp", udp, "media_tcp", tcp, "max_sockets", params.Sockets.Max, "video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0),
 		"godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -199,6 +207,13 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 		return p, fmt.Errorf("--secret (or THREEWAY_SECRET) is required to sign tokens; --demo generates one")
 	}
 	p.Secret, p.APIKey = []byte(o.secret), o.apiKey
+	if p.Sockets.Max, err = socketLimit(o.maxSockets); err != nil {
+		return p, err
+	}
+	if o.perAddress < 0 {
+		return p, fmt.Errorf("--max-sockets-per-address %d: want 0 (no limit) or more", o.perAddress)
+	}
+	p.Sockets.PerAddress = o.perAddress
 	p.Metrics = metrics.New()
 	return p, nil
 }

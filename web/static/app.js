@@ -102,13 +102,15 @@ function connect() {
     threeway.messages.push(msg);
     onMessage(msg);
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     ws = null;
     wsReady = null;
     $("connection").textContent = "offline";
     $("connection").className = "pill offline";
     endMedia();
-    if (!onSocketLost()) status("Disconnected from the server.", "error");
+    // A socket left idle after its call is closed by the server
+    // (auth_timeout): the page's last status still says why it is idle.
+    if (!onSocketLost() && e.reason !== "auth_timeout") status("Disconnected from the server.", "error");
     threeway.presence = null;
     renderConsole();
   };

@@ -1,0 +1,239 @@
+package signaling_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/threeway-mcu/threeway/signaling"
+)
+
+// dialFrom opens a socket from a loopback address of its own, as another
+// client host would; it returns the HTTP status of a refused upgrade.
+func dialFrom(t *testing.T, url, from string) (*wsClient, int) {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	conn, resp, err := websocket.Dial(ctxFor(t, 5*time.Second), url, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		if resp == nil {
+			t.Fatalf("dial %s from %s: %v", url, from, err)
+		}
+		return nil, resp.StatusCode
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return &wsClient{t: t, conn: conn}, http.StatusSwitchingProtocols
+}
+
+// dialSlowReader opens a socket whose receive buffer is a few KiB and
+// that reads nothing until told: a client on a slow link, or a tab in the
+// background.
+func dialSlowReader(t *testing.T, url string) *wsClient {
+	t.Helper()
+	dialer := &net.Dialer{}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if tcp, ok := conn.(*net.TCPConn); ok {
+			_ = tcp.SetReadBuffer(4 << 10)
+		}
+		return conn, err
+	}}
+	conn, _, err := websocket.Dial(ctxFor(t, 5*time.Second), url, &websocket.DialOptions{HTTPClient: &http.Client{Transport: transport}})
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return &wsClient{t: t, conn: conn}
+}
+
+// joinWS joins a bare protocol client to a call (no media).
+func (c *wsClient) join(callID, role, token string) {
+	c.t.Helper()
+	msg, _ := json.Marshal(map[string]string{"type": "join", "call": callID, "role": role, "name": role, "token": token})
+	c.sendRaw(string(msg))
+	c.next("joined")
+}
+
+// tally reads a client's messages in the background, counting error
+// codes and keeping the last call.state, until the socket closes.
+type tally struct {
+	mu     sync.Mutex
+	errors map[string]int
+	state  map[string]any
+	closed chan struct{}
+}
+
+func (c *wsClient) tally() *tally {
+	tl := &tally{errors: map[string]int{}, closed: make(chan struct{})}
+	go func() {
+		defer close(tl.closed)
+		for {
+			_, data, err := c.conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(data, &m) != nil {
+				continue
+			}
+			tl.mu.Lock()
+			switch m["type"] {
+			case "error":
+				code, _ := m["code"].(string)
+				tl.errors[code]++
+			case "call.state":
+				tl.state = m
+			}
+			tl.mu.Unlock()
+		}
+	}()
+	return tl
+}
+
+func (tl *tally) count(code string) int {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return tl.errors[code]
+}
+
+// videoOf reads a party's video flag from the last call.state.
+func (tl *tally) videoOf(role string) (on, ok bool) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	parties, _ := tl.state["parties"].([]any)
+	for _, p := range parties {
+		p, _ := p.(map[string]any)
+		if p["role"] == role {
+			on, ok = p["video"].(bool)
+			return on, ok
+		}
+	}
+	return false, false
+}
+
+// A customer sending video.set as fast as it can is told rate_limited
+// for what goes over the limit, and what it is refused changes nothing;
+// the agent, reading nothing meanwhile on a small buffer, keeps its
+// socket and then reads the call's latest state: the customer's camera
+// as its last accepted message left it.
+func TestFloodingPartyCannotEvictAnother(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	customer := dialWS(t, ts.ws)
+	customer.join(c.Call, "customer", c.Customer.Token)
+	agent := dialSlowReader(t, ts.ws)
+	agent.join(c.Call, "agent", c.Agent.Token)
+	flood := customer.tally()
+
+	const sent = 3000
+	start := time.Now()
+	for i := range sent {
+		customer.sendRaw(fmt.Sprintf(`{"type":"video.set","on":%v}`, i%2 == 0))
+	}
+	elapsed := time.Since(start)
+	// Once the limit has refilled, a last message is acted on.
+	time.Sleep(1500 * time.Millisecond)
+	customer.sendRaw(`{"type":"video.set","on":false}`)
+
+	views := agent.tally()
+	err := waitFor(5*time.Second, func() error {
+		if on, ok := views.videoOf("customer"); !ok || on {
+			return fmt.Errorf("the agent's last call.state shows the customer's video on=%v (known %v), want off", on, ok)
+		}
+		return nil
+	})
+	select {
+	case <-views.closed:
+		t.Fatal("the agent's socket was closed by the customer's flood")
+	default:
+	}
+	if err != nil {
+		t.Error(err)
+	}
+	allowed := 50 + 20*elapsed.Seconds() + 5
+	if refused := flood.count("rate_limited"); float64(refused) < sent-allowed {
+		t.Errorf("%d of %d messages in %v refused with rate_limited, want at least %.0f", refused, sent, elapsed.Round(time.Millisecond), sent-allowed)
+	}
+	select {
+	case <-flood.closed:
+		t.Error("the flooding customer's own socket was closed; it reads its replies")
+	default:
+	}
+}
+
+// A socket that neither joins a call nor signs in is told auth_timeout
+// and closed with that reason; a console that signed in stays.
+func TestSocketThatNeverAuthenticatesIsClosed(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Sockets.AuthTimeout = timeout })
+	console := dialWS(t, ts.ws)
+	console.sendRaw(fmt.Sprintf(`{"type":"agent.signin","token":%q}`, ts.consoleToken(t, "bob")))
+	console.next("presence")
+	idle := dialWS(t, ts.ws)
+	start := time.Now()
+	idle.expectError("auth_timeout")
+	_, _, err := idle.conn.Read(ctxFor(t, 5*time.Second))
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+		t.Errorf("the idle socket ended with %v, want close status 1008", err)
+	}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) && ce.Reason != "auth_timeout" {
+		t.Errorf("close reason %q, want auth_timeout", ce.Reason)
+	}
+	if d := time.Since(start); d < timeout || d > timeout+2*time.Second {
+		t.Errorf("closed %v after opening, want about %v", d, timeout)
+	}
+	console.sendRaw(`{"type":"presence.set","state":"away"}`)
+	if m := console.next("presence"); m["state"] != "away" {
+		t.Errorf("the console after the timeout: presence %v, want away", m["state"])
+	}
+}
+
+// Sockets are capped per client address and in all; a refused upgrade
+// gets 503, health and the API keep answering, and a closed socket frees
+// its place.
+func TestSocketsAreCappedPerAddressAndInAll(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Sockets.Max, p.Sockets.PerAddress = 4, 3 })
+	var first []*wsClient
+	for range 3 {
+		c, status := dialFrom(t, ts.ws, "127.0.0.1")
+		if c == nil {
+			t.Fatalf("socket %d from 127.0.0.1 refused with %d, want admitted", len(first)+1, status)
+		}
+		first = append(first, c)
+	}
+	if _, status := dialFrom(t, ts.ws, "127.0.0.1"); status != http.StatusServiceUnavailable {
+		t.Errorf("a fourth socket from 127.0.0.1: %d, want 503", status)
+	}
+	if c, status := dialFrom(t, ts.ws, "127.0.0.2"); c == nil {
+		t.Errorf("a socket from 127.0.0.2: %d, want admitted", status)
+	}
+	if _, status := dialFrom(t, ts.ws, "127.0.0.3"); status != http.StatusServiceUnavailable {
+		t.Errorf("a fifth socket in all: %d, want 503", status)
+	}
+	resp, err := http.Get(ts.http.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz with the sockets full: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	ts.createCall(t, "Ann", "alice") // fails the test unless the API answers
+	first[0].conn.Close(websocket.StatusNormalClosure, "")
+	err = waitFor(5*time.Second, func() error {
+		if c, status := dialFrom(t, ts.ws, "127.0.0.1"); c == nil {
+			return fmt.Errorf("a socket from 127.0.0.1 after one closed: %d, want admitted", status)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
