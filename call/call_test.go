@@ -42,6 +42,32 @@ func TestMaxCalls(t *testing.T) {
 	}
 }
 
+// A call nobody joins ends after the join timeout, and with it its
+// --max-calls slot; a call one party joined in time stays.
+func TestUnjoinedCallEndsAfterTheJoinTimeout(t *testing.T) {
+	f := newFixture(t, withMaxCalls(2))
+	joined := f.create("alice")
+	unjoined := f.create("bob")
+	f.clock.Advance(DefaultJoinTimeout - time.Second)
+	f.join(joined, Customer, "")
+	_, err := f.c.CreateCall(customerName, "carol")
+	wantCode(t, err, CodeServerFull)
+
+	f.clock.Advance(time.Second)
+	if _, err := f.c.CreateCall(customerName, "carol"); err != nil {
+		t.Errorf("after the unjoined call timed out: %v, want room for another", err)
+	}
+	_, err = f.c.Join(unjoined, Customer, customerName, "")
+	wantCode(t, err, CodeCallEnded)
+	if s := f.rec.lastState(unjoined); s == nil || !s.Ended {
+		t.Errorf("the unjoined call's last state %+v, want ended", s)
+	}
+	f.clock.Advance(time.Hour)
+	if _, err := f.c.Snapshot(joined); err != nil {
+		t.Errorf("the call joined in time: %v, want it open", err)
+	}
+}
+
 func TestNewCenterDefaults(t *testing.T) {
 	rec := &recorder{}
 	c := NewCenter(Params{Directory: DefaultDirectory(), Notifier: rec})

@@ -14,6 +14,11 @@ const DefaultHelpTimeout = 20 * time.Second
 // seat: long enough for a page to reload or a phone to change networks.
 const DefaultRejoinGrace = 30 * time.Second
 
+// DefaultJoinTimeout is how long a created call waits for its first
+// party: routing hands out its links, and a call nobody takes up ends
+// rather than hold a --max-calls slot for ever.
+const DefaultJoinTimeout = 10 * time.Minute
+
 // Dialer places calls to external numbers (SIP dial-out).
 type Dialer interface {
 	// Dial starts calling number for callID; the outcome comes back
@@ -31,6 +36,7 @@ type Params struct {
 	Dialer      Dialer        // nil: number mode is refused
 	MaxCalls    int           // 0: no limit
 	RejoinGrace time.Duration // 0: DefaultRejoinGrace
+	JoinTimeout time.Duration // 0: DefaultJoinTimeout
 	NewID       func() string // nil: random ids
 	// HelpEnded, when set, hears how each help request ended: "accepted"
 	// or its failure reason. It runs under the center's lock (metrics).
@@ -63,6 +69,7 @@ type Center struct {
 	dialer      Dialer
 	maxCalls    int
 	rejoinGrace time.Duration
+	joinTimeout time.Duration
 	newID       func() string
 	helpEnded   func(outcome string)
 
@@ -86,6 +93,7 @@ func NewCenter(p Params) *Center {
 		dialer:      p.Dialer,
 		maxCalls:    p.MaxCalls,
 		rejoinGrace: p.RejoinGrace,
+		joinTimeout: p.JoinTimeout,
 		newID:       p.NewID,
 		helpEnded:   p.HelpEnded,
 		calls:       map[string]*callState{},
@@ -97,6 +105,9 @@ func NewCenter(p Params) *Center {
 	}
 	if c.helpTimeout <= 0 {
 		c.helpTimeout = DefaultHelpTimeout
+	}
+	if c.joinTimeout <= 0 {
+		c.joinTimeout = DefaultJoinTimeout
 	}
 	if c.rejoinGrace <= 0 {
 		c.rejoinGrace = DefaultRejoinGrace

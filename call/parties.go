@@ -57,6 +57,10 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 }
 
 func (c *Center) addParty(cs *callState, role Role, name, agentID string) {
+	if cs.unjoined != nil {
+		cs.unjoined.Stop()
+		cs.unjoined = nil
+	}
 	if name == "" && role == Customer {
 		name = cs.customer
 	}
@@ -168,6 +172,10 @@ func (c *Center) endCall(cs *callState) { c.endCallFor(cs, ReasonCallEnded) }
 
 // endCallFor is endCall with the reason the parties are told.
 func (c *Center) endCallFor(cs *callState, reason string) {
+	if cs.unjoined != nil {
+		cs.unjoined.Stop()
+		cs.unjoined = nil
+	}
 	if cs.help != nil {
 		c.withdrawHelp(cs, CodeCancelled, ReasonCallEnded)
 	}

@@ -10,6 +10,9 @@ type callState struct {
 	help     *helpRequest
 	helperID string // the agent who accepted help: the one who may be third
 	wasPair  bool   // two parties have talked: one left alone ends the call
+	// unjoined ends the call if nobody joins it in time; stopped by the
+	// first join.
+	unjoined Timer
 }
 
 // maxEnded bounds how many ended call ids are remembered, so that late
@@ -28,8 +31,19 @@ func (c *Center) CreateCall(customer, agentID string) (string, error) {
 		return "", refuse(CodeServerFull, "the server holds its maximum of %d calls", c.maxCalls)
 	}
 	id := c.newID()
-	c.calls[id] = &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
+	cs := &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
+	cs.unjoined = c.clock.AfterFunc(c.joinTimeout, func() { c.expireUnjoined(id) })
+	c.calls[id] = cs
 	return id, nil
+}
+
+// expireUnjoined ends a call nobody joined within the join timeout.
+func (c *Center) expireUnjoined(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs := c.calls[id]; cs != nil && cs.unjoined != nil {
+		c.endCall(cs)
+	}
 }
 
 // CallCount is how many calls are open.

@@ -237,3 +237,32 @@ func TestSocketsAreCappedPerAddressAndInAll(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A page served from another host may open /ws only if the server lists
+// its host in AllowedOrigins; the library's same-origin rule refuses it
+// otherwise (403).
+func TestAllowedOriginsAdmitAnotherHostsPage(t *testing.T) {
+	dial := func(ts *testServer, origin string) int {
+		h := http.Header{"Origin": []string{origin}}
+		conn, resp, err := websocket.Dial(ctxFor(t, 5*time.Second), ts.ws, &websocket.DialOptions{HTTPHeader: h})
+		if err != nil {
+			if resp == nil {
+				t.Fatalf("dial with origin %s: %v", origin, err)
+			}
+			return resp.StatusCode
+		}
+		conn.CloseNow()
+		return http.StatusSwitchingProtocols
+	}
+	plain := startServer(t)
+	if got := dial(plain, "https://app.example.com"); got != http.StatusForbidden {
+		t.Errorf("another host's page, no origins allowed: %d, want 403", got)
+	}
+	allowing := startServer(t, func(p *signaling.ServerParams) { p.AllowedOrigins = []string{"*.example.com"} })
+	if got := dial(allowing, "https://app.example.com"); got != http.StatusSwitchingProtocols {
+		t.Errorf("an allowed host's page: %d, want 101", got)
+	}
+	if got := dial(allowing, "https://evil.example.org"); got != http.StatusForbidden {
+		t.Errorf("a host not allowed: %d, want 403", got)
+	}
+}

@@ -34,6 +34,10 @@ type ServerParams struct {
 	// Metrics, when set, is served at /metrics and fed by every call.
 	Metrics *metrics.Metrics
 	Sockets SocketLimits
+	// AllowedOrigins are the hosts (patterns as path.Match reads them,
+	// e.g. "app.example.com" or "*.example.com") of pages served
+	// elsewhere that may open /ws; the server's own host always may.
+	AllowedOrigins []string
 }
 
 // Server is threeway's network edge: the /ws protocol, the /api routes,
@@ -164,7 +168,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer srv.releaseSocket(addr)
-	conn, err := websocket.Accept(w, r, nil)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: srv.params.AllowedOrigins})
 	if err != nil {
 		srv.log.Debug("websocket upgrade", "err", err)
 		return

@@ -134,7 +134,9 @@ func runServe(t *testing.T, args ...string) error {
 // serveBase is a good serve command line: loopback only, free media
 // ports, a secret.
 var serveBase = []string{"--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
-	"--secret", "s3cret", "--log-level", "error"}
+	"--secret", testSecret, "--log-level", "error"}
+
+const testSecret = "a-test-secret-of-thirty-two-bytes!"
 
 // Each bad flag is refused on its own, with an error naming it. The good
 // command line they start from serves.
@@ -177,6 +179,9 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"directory skill of no queue", []string{"--directory", unknownSkill}, "--directory"},
 		{"max calls negative", []string{"--max-calls", "-1"}, "--max-calls"},
 		{"rejoin grace too short", []string{"--rejoin-grace", "0s"}, "--rejoin-grace"},
+		{"secret too short", []string{"--secret", "s3cret"}, "--secret"},
+		{"api key too short", []string{"--api-key", "key"}, "--api-key"},
+		{"join timeout too short", []string{"--join-timeout", "0s"}, "--join-timeout"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +196,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		})
 	}
 	// Without --secret (and without --demo) nothing can sign tokens.
-	noSecret := slices.DeleteFunc(slices.Clone(serveBase), func(a string) bool { return a == "--secret" || a == "s3cret" })
+	noSecret := slices.DeleteFunc(slices.Clone(serveBase), func(a string) bool { return a == "--secret" || a == testSecret })
 	if err := runServe(t, noSecret...); err == nil || !strings.Contains(err.Error(), "--secret") {
 		t.Errorf("serve without a secret: %v, want an error naming --secret", err)
 	}

@@ -28,6 +28,10 @@ import (
 	"github.com/threeway-mcu/threeway/web"
 )
 
+// minSecretBytes is the shortest --secret and --api-key accepted: a
+// shorter HMAC key or bearer key can be guessed offline or online.
+const minSecretBytes = 32
+
 // httpIdleTimeout closes keep-alive connections left idle this long.
 const httpIdleTimeout = time.Minute
 
@@ -47,9 +51,11 @@ type serveOptions struct {
 	secret        string
 	helpTimeout   time.Duration
 	rejoinGrace   time.Duration
+	joinTimeout   time.Duration
 	videoMode     string
 	maxCalls      int
 	maxSockets    int
+	origins       []string
 	perAddress    int
 	demo          bool
 }
@@ -79,11 +85,13 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
+	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
 	f.IntVar(&o.maxSockets, "max-sockets", 0, "refuse WebSockets beyond this many with 503 (0: half the open file limit less a reserve)")
 	f.IntVar(&o.perAddress, "max-sockets-per-address", 200, "refuse WebSockets from one client address beyond this many (0: no limit; agents behind one NAT share one)")
+	f.StringSliceVar(&o.origins, "allowed-origins", envList("THREEWAY_ALLOWED_ORIGINS"), "hosts of pages served elsewhere that may open /ws, e.g. app.example.com or *.example.com (default: only the server's own)")
 	f.BoolVar(&o.demo, "demo", false, "generate secret and API key if unset, open a demo call and print its links and the agents' console links")
 	return cmd
 }
@@ -206,6 +214,12 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	if o.secret == "" {
 		return p, fmt.Errorf("--secret (or THREEWAY_SECRET) is required to sign tokens; --demo generates one")
 	}
+	if len(o.secret) < minSecretBytes {
+		return p, fmt.Errorf("--secret is %d bytes: want at least %d, as from `openssl rand -base64 32`", len(o.secret), minSecretBytes)
+	}
+	if o.apiKey != "" && len(o.apiKey) < minSecretBytes {
+		return p, fmt.Errorf("--api-key is %d bytes: want at least %d, as from `openssl rand -base64 32`", len(o.apiKey), minSecretBytes)
+	}
 	p.Secret, p.APIKey = []byte(o.secret), o.apiKey
 	if p.Sockets.Max, err = socketLimit(o.maxSockets); err != nil {
 		return p, err
@@ -214,6 +228,7 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 		return p, fmt.Errorf("--max-sockets-per-address %d: want 0 (no limit) or more", o.perAddress)
 	}
 	p.Sockets.PerAddress = o.perAddress
+	p.AllowedOrigins = o.origins
 	p.Metrics = metrics.New()
 	return p, nil
 }
@@ -261,11 +276,14 @@ func (o serveOptions) callParams() (call.Params, error) {
 	if o.maxCalls < 0 {
 		return p, fmt.Errorf("--max-calls %d: want 0 (no limit) or more", o.maxCalls)
 	}
+	if o.joinTimeout < time.Second {
+		return p, fmt.Errorf("--join-timeout %v: want at least 1s", o.joinTimeout)
+	}
 	if o.rejoinGrace < time.Second {
 		return p, fmt.Errorf("--rejoin-grace %v: want at least 1s", o.rejoinGrace)
 	}
 	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls,
-		RejoinGrace: o.rejoinGrace}, nil
+		RejoinGrace: o.rejoinGrace, JoinTimeout: o.joinTimeout}, nil
 }
 
 // orRandom returns s, or a fresh random secret if s is empty.
@@ -273,7 +291,7 @@ func orRandom(s string) string {
 	if s != "" {
 		return s
 	}
-	b := make([]byte, 18)
+	b := make([]byte, minSecretBytes)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand never fails on Linux
 	}
