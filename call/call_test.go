@@ -62,6 +62,9 @@ func TestUnjoinedCallEndsAfterTheJoinTimeout(t *testing.T) {
 	if s := f.rec.lastState(unjoined); s == nil || !s.Ended {
 		t.Errorf("the unjoined call's last state %+v, want ended", s)
 	}
+	if n := f.c.JoinedCallCount(); n != 1 {
+		t.Errorf("JoinedCallCount %d with one call joined and one not, want 1", n)
+	}
 	f.clock.Advance(time.Hour)
 	if _, err := f.c.Snapshot(joined); err != nil {
 		t.Errorf("the call joined in time: %v, want it open", err)

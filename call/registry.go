@@ -53,6 +53,20 @@ func (c *Center) CallCount() int {
 	return len(c.calls)
 }
 
+// JoinedCallCount is how many open calls have a party in them (present
+// or reconnecting): the calls a drain waits for.
+func (c *Center) JoinedCallCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, cs := range c.calls {
+		if len(cs.parties) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Snapshot returns a call's current state.
 func (c *Center) Snapshot(callID string) (*Snapshot, error) {
 	c.mu.Lock()

@@ -14,10 +14,13 @@ import (
 	"github.com/threeway-mcu/threeway/layout"
 )
 
-type countingSink struct{ frames int }
+// countingSink counts the frames a viewer is sent. A viewer moving to
+// another view may be written by both for a moment, as a pion track may
+// be: the count is atomic.
+type countingSink struct{ frames atomic.Int64 }
 
 func (c *countingSink) WriteSample(media.Sample) error {
-	c.frames++
+	c.frames.Add(1)
 	return nil
 }
 

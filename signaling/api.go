@@ -127,6 +127,9 @@ type createCallRequest struct {
 }
 
 func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
+	if srv.refuseWhileStopping(w) {
+		return
+	}
 	var req createCallRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
 		srv.writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "body must be {\"customer\":NAME,\"agent\":AGENT_ID}")

@@ -136,6 +136,7 @@ type serverMessage struct {
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Reason    string                   `json:"reason,omitempty"`
 	Token     string                   `json:"token,omitempty"` // joined: takes the seat back
+	InMS      int64                    `json:"in_ms,omitempty"` // server_shutdown: time left
 	*ProtocolError
 }
 

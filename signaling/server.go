@@ -58,6 +58,7 @@ type Server struct {
 	// and by client address (sockets.go).
 	socketCount int
 	socketsFrom map[string]int
+	draining    bool // Drain: calls go on, none is created
 	closed      bool
 	wg          sync.WaitGroup // sessions
 	closers     sync.WaitGroup // legs closing their media
@@ -143,10 +144,7 @@ func (srv *Server) Routes(mux *http.ServeMux) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		srv.mu.Lock()
-		closed := srv.closed
-		srv.mu.Unlock()
-		if closed {
+		if srv.stopping() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}

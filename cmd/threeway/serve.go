@@ -52,6 +52,7 @@ type serveOptions struct {
 	helpTimeout   time.Duration
 	rejoinGrace   time.Duration
 	joinTimeout   time.Duration
+	drain         time.Duration
 	videoMode     string
 	maxCalls      int
 	maxSockets    int
@@ -85,6 +86,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
+	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
 	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
@@ -171,10 +173,11 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Calls go on for the drain, told the time left; then they end.
+	log.Info("shutting down", "drain", o.drain, "calls", sig.CallCount())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.drain+10*time.Second)
 	defer cancel()
-	sigErr := sig.Close(shutdownCtx)
+	sigErr := sig.Drain(shutdownCtx, o.drain)
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -223,6 +226,9 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	p.Secret, p.APIKey = []byte(o.secret), o.apiKey
 	if p.Sockets.Max, err = socketLimit(o.maxSockets); err != nil {
 		return p, err
+	}
+	if o.drain < 0 {
+		return p, fmt.Errorf("--drain %v: want 0 or more", o.drain)
 	}
 	if o.perAddress < 0 {
 		return p, fmt.Errorf("--max-sockets-per-address %d: want 0 (no limit) or more", o.perAddress)

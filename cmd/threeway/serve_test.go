@@ -87,7 +87,7 @@ func TestServeDemoPrintsWorkingLinks(t *testing.T) {
 	out := &syncBuffer{}
 	cmd := rootCommand()
 	cmd.SetArgs([]string{"serve", "--demo", "--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
-		"--log-level", "error"})
+		"--log-level", "error", "--drain", "1s"})
 	cmd.SetOut(out)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
