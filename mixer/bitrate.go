@@ -84,6 +84,11 @@ func (m *Mixer) SetViewerBitrate(id string, kbps int) {
 		return
 	}
 	m.rateLocked(id).kbps = video
+	// Targets follow the new rate before the tiers are decided on them,
+	// and again after viewers moved.
+	for _, v := range m.views {
+		m.retargetLocked(v)
+	}
 	idle := m.retierLocked(p.Clock.Now())
 	for _, v := range m.views {
 		m.retargetLocked(v)
@@ -185,8 +190,17 @@ func (m *Mixer) qualifiesLocked(w *viewer, r *viewerRate) bool {
 		return float64(r.kbps) >= mergeFrom*float64(best) || made > 0 && float64(made) <= busyShare*float64(r.kbps)
 	}
 	target := targetOf(w.view, m.params)
-	busy := float64(m.producedKbps(w.view)) >= busyShare*float64(target) || int(w.view.natural.Load()) > target
+	busy := float64(m.producedKbps(w.view)) >= busyShare*float64(target) || m.naturalKbps(w.view) > target
 	return busy && float64(r.kbps) < splitBelow*float64(best)
+}
+
+// naturalKbps is what view v's encoder made in its last second at the
+// full bitrate.
+func (m *Mixer) naturalKbps(v *view) int {
+	if m.natural != nil {
+		return m.natural(v)
+	}
+	return int(v.natural.Load())
 }
 
 // producedKbps is what view v's encoder made in its last second.

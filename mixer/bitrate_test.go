@@ -197,9 +197,7 @@ func TestHeldDownPictureSplitsTheSlowViewer(t *testing.T) {
 	m, clock, _ := bitrateMixer(t)
 	shared, _ := watching(m, "customer")
 	m.produced = func(*view) int { return 200 } // what it makes held down to 300
-	m.mu.Lock()
-	m.views[shared].natural.Store(450) // what it made at 1200
-	m.mu.Unlock()
+	m.natural = func(*view) int { return 450 }  // what it made at 1200
 	rates := map[string]int{"customer": 300, "agent": 1200, "third": 1200}
 	pollFor(m, clock, splitAfter+250*time.Millisecond, rates)
 	if key, _ := watching(m, "customer"); key == shared {

@@ -91,6 +91,9 @@ type Mixer struct {
 	// produced, when set, stands in for what views' encoders made, for
 	// tests whose pictures are too easy to fill a bitrate.
 	produced func(*view) int
+	// natural, when set, stands in for what views' encoders made at the
+	// full bitrate, for tests: a view on a test clock measures its own.
+	natural func(*view) int
 
 	grid         frameGrid // when views tick
 	placeholders placeholderCache
