@@ -17,6 +17,30 @@ func (srv *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/agents", srv.withAPIKey(srv.listAgents))
 	mux.Handle("GET /api/queues", srv.withAPIKey(srv.listQueues))
 	mux.Handle("POST /api/agents/{id}/token", srv.withAPIKey(srv.agentToken))
+	mux.Handle("/api/", apiFallback(mux))
+}
+
+// apiFallback answers what no API route took: 405, naming the methods
+// the path takes, or 404; both as the API's JSON. Without it the page's
+// catch-all would answer with its own 404 page.
+func apiFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			probe := r.Clone(r.Context())
+			probe.Method = method
+			if _, pattern := mux.Handler(probe); strings.HasPrefix(pattern, method+" /api/") {
+				allowed = append(allowed, method)
+			}
+		}
+		if len(allowed) == 0 {
+			writeJSON(w, http.StatusNotFound, apiError{Error: "not_found", Message: "no such API route"})
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "method_not_allowed",
+			Message: r.URL.Path + " takes " + strings.Join(allowed, " or ")})
+	})
 }
 
 // apiError is the body of every refusal.

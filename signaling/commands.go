@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/layout"
@@ -118,9 +120,33 @@ func payload[P any](run func(s *session, l *leg, m P) *ProtocolError) func([]byt
 	return func(data []byte) (action, *ProtocolError) {
 		var m P
 		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, protoErr(CodeBadMessage, "not a JSON object: %v", err)
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				return nil, protoErr(CodeInvalidField, "%s must be a JSON %s", typeErr.Field, jsonKind(typeErr.Type))
+			}
+			return nil, protoErr(CodeBadMessage, "not a JSON object")
 		}
 		return func(s *session, l *leg) *ProtocolError { return run(s, l, m) }, nil
+	}
+}
+
+// jsonKind names a Go type as the JSON kind a client must send.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "number, 0 or more and in range"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Slice:
+		return "array"
+	default:
+		return "object"
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/threeway-mcu/threeway/signaling"
 )
@@ -264,5 +266,64 @@ func TestAllowedOriginsAdmitAnotherHostsPage(t *testing.T) {
 	}
 	if got := dial(allowing, "https://evil.example.org"); got != http.StatusForbidden {
 		t.Errorf("a host not allowed: %d, want 403", got)
+	}
+}
+
+// A refused token is explained in the protocol's words, not the JWT
+// library's (which names its internals and may change with it).
+func TestTokenRefusalsAreInOurWords(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	ws := dialWS(t, ts.ws)
+	claims := func(exp time.Time) jwt.MapClaims {
+		return jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer", "exp": exp.Unix()}
+	}
+	for _, tc := range []struct{ token, want string }{
+		{"abc.def.ghi", "bad token: malformed"},
+		{signedToken(t, "wrong-secret", claims(time.Now().Add(time.Hour))), "bad token: not signed by this server"},
+		{signedToken(t, "test-secret", claims(time.Now().Add(-time.Hour))), "bad token: expired"},
+		{signedToken(t, "test-secret", jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer"}), "bad token: without an expiry"},
+	} {
+		msg, _ := json.Marshal(map[string]string{"type": "join", "call": c.Call, "role": "customer", "token": tc.token})
+		ws.sendRaw(string(msg))
+		m := ws.next("error")
+		if m["code"] != "unauthorized" || m["message"] != tc.want {
+			t.Errorf("token %.20s…: %v %q, want unauthorized %q", tc.token, m["code"], m["message"], tc.want)
+		}
+	}
+}
+
+// A wrong method gets 405 with the methods the path takes, not the page:
+// TRACE and POST on the page, GET on a POST route of the API (as JSON);
+// an unknown API path gets the API's JSON 404.
+func TestWrongMethodsGet405(t *testing.T) {
+	ts := startServer(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"TRACE", "/", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"POST", "/app.js", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/calls", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/api/agents", http.StatusMethodNotAllowed, "GET"},
+		{"GET", "/api/nothing", http.StatusNotFound, ""},
+		{"GET", "/", http.StatusOK, ""},
+	} {
+		req, err := http.NewRequest(tc.method, ts.http.URL+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.status, tc.allow)
+		}
+		if strings.HasPrefix(tc.path, "/api/") && resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %s, want the API's JSON", tc.method, tc.path, resp.Header.Get("Content-Type"))
+		}
 	}
 }

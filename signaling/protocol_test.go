@@ -145,13 +145,13 @@ func TestProtocolRefusals(t *testing.T) {
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":"maximize","party":"third"}`,
 		}, "party_not_present"},
-		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "bad_message"},
-		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "bad_message"},
+		{"mistyped on before join", []string{`{"type":"video.set","on":"yes"}`}, "invalid_field"},
+		{"mistyped request", []string{`{"type":"help.accept","request":7}`}, "invalid_field"},
 		{"mistyped request foreign to the type", []string{`{"type":"hangup","request":7}`}, "not_joined"},
 		{"mistyped layout mode", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":5}`,
-		}, "bad_message"},
+		}, "invalid_field"},
 		{"unknown layout mode", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"layout.set","mode":"queue"}`,
@@ -163,7 +163,7 @@ func TestProtocolRefusals(t *testing.T) {
 		{"mistyped candidate", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"candidate","candidate":{"sdpMLineIndex":-1}}`,
-		}, "bad_message"},
+		}, "invalid_field"},
 		{"stop a share never started", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"share.stop"}`,
@@ -201,7 +201,8 @@ func TestProtocolRefusals(t *testing.T) {
 // A refusal's text says what was wrong with the message, and its request
 // is echoed when the message named one as a string. A `request` foreign to
 // the message's type is ignored, whatever its JSON type; the help
-// commands, whose field it is, refuse a mistyped one.
+// commands, whose field it is, refuse a mistyped one as invalid_field,
+// in our words rather than the JSON decoder's.
 func TestRefusalTexts(t *testing.T) {
 	ts := startServer(t)
 	c := ts.createCall(t, "Ann", "alice")
@@ -220,15 +221,15 @@ func TestRefusalTexts(t *testing.T) {
 	}
 	refused(`{"type":"hangup","request":5}`, "not_joined", "join a call first", nil)
 	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "join a call first", "h1")
-	refused(`{"type":"video.set","on":"yes"}`, "bad_message", "not a JSON object: ", nil)
-	refused(`{"type":"help.accept","request":7}`, "bad_message", "not a JSON object: ", nil)
+	refused(`{"type":"video.set","on":"yes"}`, "invalid_field", "on must be a JSON boolean", nil)
+	refused(`{"type":"help.accept","request":7}`, "invalid_field", "request must be a JSON string", nil)
 
 	ws.sendRaw(`{"type":"join","call":"` + c.Call + `","role":"agent","token":"` + c.Agent.Token + `","name":"Al"}`)
 	ws.next("joined")
 	refused(`{"type":"video.set"}`, "invalid_field", "video.set needs a boolean on", nil)
 	refused(`{"type":"audio.set","on":null}`, "invalid_field", "audio.set needs a boolean on", nil)
 	refused(`{"type":"self_view.set","request":"h2"}`, "invalid_field", "self_view.set needs a boolean on", "h2")
-	refused(`{"type":"help.cancel","request":5}`, "bad_message", "not a JSON object: ", nil)
+	refused(`{"type":"help.cancel","request":5}`, "invalid_field", "request must be a JSON string", nil)
 	ws.sendRaw(`{"type":"hangup","request":5}`)
 	if m := ws.next("left"); m["reason"] != "hangup" {
 		t.Errorf("left after a hangup naming a numeric request: reason %v, want hangup", m["reason"])

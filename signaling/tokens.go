@@ -56,7 +56,7 @@ func (t *tokens) check(raw, kind string) (*claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadToken, err)
+		return nil, fmt.Errorf("%w: %s", ErrBadToken, tokenProblem(err))
 	}
 	if c.Kind != kind {
 		return nil, fmt.Errorf("%w: a %s token, not a %s token", ErrBadToken, c.Kind, kind)
@@ -70,4 +70,22 @@ func (t *tokens) callToken(callID, role, agentID string) (string, error) {
 
 func (t *tokens) agentToken(agentID string) (string, error) {
 	return t.issue(claims{Kind: kindAgent, Agent: agentID})
+}
+
+// tokenProblem says in our words what is wrong with a token: the JWT
+// library's own text names its internals, and is not part of the
+// protocol.
+func tokenProblem(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "not valid yet"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "without an expiry"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "not signed by this server"
+	default:
+		return "malformed"
+	}
 }

@@ -11,12 +11,21 @@ import (
 //go:embed static
 var static embed.FS
 
-// Handler serves the page and its script.
+// Handler serves the page and its script to GET and HEAD; any other
+// method gets 405.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
 		// The embedded tree is fixed at build time; this cannot fail.
 		panic(err)
 	}
-	return http.FileServerFS(sub)
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "the page is read with GET", http.StatusMethodNotAllowed)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
