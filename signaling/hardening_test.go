@@ -161,7 +161,9 @@ func TestFloodingPartyCannotEvictAnother(t *testing.T) {
 		t.Error(err)
 	}
 	allowed := 50 + 20*elapsed.Seconds() + 5
-	if refused := flood.count("rate_limited"); float64(refused) < sent-allowed {
+	refused := flood.count("rate_limited")
+	t.Logf("%d messages sent in %v, %d refused with rate_limited", sent, elapsed.Round(time.Millisecond), refused)
+	if float64(refused) < sent-allowed {
 		t.Errorf("%d of %d messages in %v refused with rate_limited, want at least %.0f", refused, sent, elapsed.Round(time.Millisecond), sent-allowed)
 	}
 	select {

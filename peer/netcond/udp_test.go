@@ -174,8 +174,10 @@ func TestRateCapsThroughputAndQueueDrops(t *testing.T) {
 			t.Errorf("queue %v: %d of %d through at twice the rate, %d overflowed: the queue must drop", want, len(got), count, in.Overflow)
 		}
 		// The queue holds at most its depth of sending, plus the packet
-		// being sent.
-		if worst > want+24*time.Millisecond+15*time.Millisecond || worst < want-25*time.Millisecond {
+		// being sent, plus the receiver's wake-up: up to 55 ms late
+		// beside other test packages. A queue that did not drop would
+		// hold the last packet about 700 ms.
+		if worst > want+24*time.Millisecond+60*time.Millisecond || worst < want-25*time.Millisecond {
 			t.Errorf("queue %v: the longest wait was %v", want, worst)
 		}
 	}
