@@ -18,7 +18,9 @@ DEBS ?= $(BUILD_DEBS)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/tools/staticcheck
 
-# Packages whose tests exercise concurrency run under the race detector.
+# Packages whose tests exercise concurrency run under the race detector,
+# one package at a time: two media packages slowed by the detector at once
+# starve each other's real-time tests.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
 .PHONY: deps build run test vet bench realnet clean
@@ -51,7 +53,7 @@ test: vet
 	$(GO) test -race -count=1 -run '^$$' $(RACE_PKGS) >/dev/null
 	unshare --net sh -c 'ip link set lo up && \
 		$(GO) test -count=1 ./... && \
-		$(GO) test -race -count=1 $(RACE_PKGS)'
+		$(GO) test -race -p 1 -count=1 $(RACE_PKGS)'
 
 # docs/performance.md's figures: benchmarks, a short load test (calls
 # per core) and the comparison with GStreamer and ffmpeg.

@@ -20,6 +20,12 @@ import (
 // customer's own, both ways: its camera and sound, about 140 kbit/s, fit
 // under it.
 func TestCappedViewerKeepsAMovingPicture(t *testing.T) {
+	if raceEnabled {
+		// GCC reads the detector's slowed packet handling as queueing:
+		// every viewer's estimate sinks (128-200 kbit/s uncapped), so
+		// none is far below the others. The plain pass runs this test.
+		t.Skip("bandwidth estimation measures real-time delays: run without -race")
+	}
 	const (
 		fps     = 30
 		capKbps = 400
