@@ -24,7 +24,7 @@ CONDITIONS=(
 go build -o bin/threeway ./cmd/threeway
 KEY=realnet-key-of-at-least-thirty-two-bytes
 ./bin/threeway serve --listen "127.0.0.1:$PORT" --ice-interfaces lo --udp-port 0 --tcp-port 0 \
-	--directory testdata/loadtest-directory.yaml --api-key "$KEY" --secret realnet-secret-of-at-least-thirty-two-bytes --log-level warn \
+	--directory testdata/loadtest-directory.yaml --api-key "$KEY" --secret realnet-secret-of-at-least-thirty-two-bytes --log-level warn --drain 0s \
 	>"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT

@@ -96,14 +96,24 @@ func messagesSince(p *peer.Peer, t time.Time) []string {
 }
 
 // minFPS is the least rate at which a party must receive its picture:
-// 90 % of the frame rate, 80 % under the race detector, whose slower
-// composing, beside another package's tests, has cost 13.4 and 12.5 fps
-// at the parent commit too.
+// 90 % of the frame rate, 60 % under the race detector, whose slowed
+// composing has cost 10.7-13.4 fps, at the parent commit too. The plain
+// pass holds the product to its figures; the race pass looks for races
+// on the same paths, and only for a picture that keeps moving.
 func minFPS() float64 {
 	if raceEnabled {
-		return 0.8 * testFPS
+		return 0.6 * testFPS
 	}
 	return 0.9 * testFPS
+}
+
+// raceSlack is what the race detector may add to a deadline that the
+// plain pass holds (the outage placeholder came at 1.8 s under it).
+func raceSlack() time.Duration {
+	if raceEnabled {
+		return time.Second
+	}
+	return 0
 }
 
 // minTileFPS is the least rate at which a party back in its seat must be
