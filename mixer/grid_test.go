@@ -1,7 +1,6 @@
 package mixer
 
 import (
-	"log/slog"
 	"testing"
 	"time"
 
@@ -37,11 +36,7 @@ func TestGridKeepsPicturesClearOfTicks(t *testing.T) {
 // Views of one mixer tick at the same moments however long apart they
 // were made: a view made 20 ms after another ticks with it.
 func TestViewsOfAMixerTickTogether(t *testing.T) {
-	clock := newStepClock()
-	events := &frameEvents{composed: make(chan int, 2)}
-	m := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
-		Observer: events, Clock: clock})
-	defer m.Close()
+	m, clock, events := steppedMixer(t, 2)
 	if err := m.SetViewer("agent", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}, &countingSink{}); err != nil {
 		t.Fatal(err)
 	}

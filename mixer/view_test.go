@@ -453,15 +453,23 @@ func (f *frameEvents) FrameComposed(_, _ time.Duration, _, viewers int) {
 
 func (f *frameEvents) FramesDropped(n int) { f.dropped.Add(int32(n)) }
 
+// steppedMixer is a 320x180, 15 fps mixer on a step clock whose events
+// report up to composed frames composed without waiting.
+func steppedMixer(t *testing.T, composed int) (*Mixer, *stepClock, *frameEvents) {
+	t.Helper()
+	clock := newStepClock()
+	events := &frameEvents{composed: make(chan int, composed)}
+	m := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
+		Observer: events, Clock: clock})
+	t.Cleanup(m.Close)
+	return m, clock, events
+}
+
 // A view renders a frame on every tick of its clock and sends it to its
 // viewers; a tick that comes late counts the frames it skipped as dropped,
 // and the frame sent then lasts from the one before.
 func TestViewRendersOnItsClock(t *testing.T) {
-	clock := newStepClock()
-	events := &frameEvents{composed: make(chan int, 1)}
-	m := New(Params{Width: 320, Height: 180, FPS: 15, Logger: slog.New(slog.DiscardHandler),
-		Observer: events, Clock: clock})
-	defer m.Close()
+	m, clock, events := steppedMixer(t, 1)
 	sink := &durationSink{}
 	if err := m.SetViewer("agent", layout.Spec{Parties: []string{"customer"}, Mode: layout.Equal}, sink); err != nil {
 		t.Fatal(err)

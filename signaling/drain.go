@@ -18,18 +18,11 @@ const drainPoll = 100 * time.Millisecond
 // Drain stops the server gently: /readyz answers 503 and no call is
 // created from now on; every socket, party or console, is told
 // `server_shutdown` with the time left; the calls go on until they end
-// (or nobody is in them) or d has passed, and Close then ends what is left, each party told
-// `left` with server_shutdown.
+// (or nobody is in them) or d has passed, and Close then ends what is
+// left, each party told `left` with server_shutdown.
 func (srv *Server) Drain(ctx context.Context, d time.Duration) error {
 	end := time.Now().Add(d)
-	srv.mu.Lock()
-	srv.draining = true
-	sessions := make([]*session, 0, len(srv.sessions))
-	for s := range srv.sessions {
-		sessions = append(sessions, s)
-	}
-	srv.mu.Unlock()
-	for _, s := range sessions {
+	for _, s := range srv.stopSessions(func() { srv.draining = true }) {
 		s.send(serverMessage{Type: "server_shutdown", InMS: d.Milliseconds()})
 	}
 	tick := time.NewTicker(drainPoll)

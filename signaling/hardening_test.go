@@ -18,21 +18,28 @@ import (
 	"github.com/threeway-mcu/threeway/signaling"
 )
 
-// dialFrom opens a socket from a loopback address of its own, as another
-// client host would; it returns the HTTP status of a refused upgrade.
-func dialFrom(t *testing.T, url, from string) (*wsClient, int) {
+// dialVia opens a socket over connections that dialer makes; it returns
+// the HTTP status of a refused upgrade.
+func dialVia(t *testing.T, url string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*wsClient, int) {
 	t.Helper()
-	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dial}}
 	conn, resp, err := websocket.Dial(ctxFor(t, 5*time.Second), url, &websocket.DialOptions{HTTPClient: client})
 	if err != nil {
 		if resp == nil {
-			t.Fatalf("dial %s from %s: %v", url, from, err)
+			t.Fatalf("dial %s: %v", url, err)
 		}
 		return nil, resp.StatusCode
 	}
 	t.Cleanup(func() { conn.CloseNow() })
 	return &wsClient{t: t, conn: conn}, http.StatusSwitchingProtocols
+}
+
+// dialFrom opens a socket from a loopback address of its own, as another
+// client host would.
+func dialFrom(t *testing.T, url, from string) (*wsClient, int) {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	return dialVia(t, url, dialer.DialContext)
 }
 
 // dialSlowReader opens a socket whose receive buffer is a few KiB and
@@ -41,22 +48,20 @@ func dialFrom(t *testing.T, url, from string) (*wsClient, int) {
 func dialSlowReader(t *testing.T, url string) *wsClient {
 	t.Helper()
 	dialer := &net.Dialer{}
-	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, status := dialVia(t, url, func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dialer.DialContext(ctx, network, addr)
 		if tcp, ok := conn.(*net.TCPConn); ok {
 			_ = tcp.SetReadBuffer(4 << 10)
 		}
 		return conn, err
-	}}
-	conn, _, err := websocket.Dial(ctxFor(t, 5*time.Second), url, &websocket.DialOptions{HTTPClient: &http.Client{Transport: transport}})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
+	})
+	if c == nil {
+		t.Fatalf("dial %s: refused with %d", url, status)
 	}
-	t.Cleanup(func() { conn.CloseNow() })
-	return &wsClient{t: t, conn: conn}
+	return c
 }
 
-// joinWS joins a bare protocol client to a call (no media).
+// join joins a bare protocol client to a call (no media).
 func (c *wsClient) join(callID, role, token string) {
 	c.t.Helper()
 	msg, _ := json.Marshal(map[string]string{"type": "join", "call": callID, "role": role, "name": role, "token": token})

@@ -197,13 +197,7 @@ func (srv *Server) CallCount() int { return srv.center.CallCount() }
 // within ctx; the media sockets close last, or when ctx ends.
 func (srv *Server) Close(ctx context.Context) error {
 	defer srv.ice.close()
-	srv.mu.Lock()
-	srv.closed = true
-	sessions := make([]*session, 0, len(srv.sessions))
-	for s := range srv.sessions {
-		sessions = append(sessions, s)
-	}
-	srv.mu.Unlock()
+	sessions := srv.stopSessions(func() { srv.closed = true })
 	srv.center.EndAll(call.ReasonServerShutdown)
 	for _, s := range sessions {
 		s.shutdown()
@@ -221,6 +215,19 @@ func (srv *Server) Close(ctx context.Context) error {
 		r.stop()
 	}
 	return waitAll(ctx, &srv.roomWorkers)
+}
+
+// stopSessions marks the server stopping (mark runs under srv.mu) and
+// returns the sessions open at that moment.
+func (srv *Server) stopSessions(mark func()) []*session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	mark()
+	sessions := make([]*session, 0, len(srv.sessions))
+	for s := range srv.sessions {
+		sessions = append(sessions, s)
+	}
+	return sessions
 }
 
 // waitAll waits for every group in turn, or until ctx is done.

@@ -222,12 +222,19 @@ func (s *session) write(msg json.RawMessage) error {
 
 // send queues a message for the client.
 func (s *session) send(msg serverMessage) {
+	if data, ok := s.marshal(msg); ok {
+		s.sendRaw(data)
+	}
+}
+
+// marshal encodes a message, logging the failure of one that cannot be.
+func (s *session) marshal(msg serverMessage) (json.RawMessage, bool) {
 	data, err := json.Marshal(msg)
 	if err != nil {
 		s.log.Error("marshal message", "type", msg.Type, "err", err)
-		return
+		return nil, false
 	}
-	s.sendRaw(data)
+	return data, true
 }
 
 // sendRaw queues a marshalled message without blocking; a client too far
@@ -246,9 +253,8 @@ func (s *session) sendRaw(msg json.RawMessage) {
 // flood refused with rate_limited) is slowed down through its socket,
 // and cut off only if it stops reading altogether.
 func (s *session) reply(msg serverMessage) {
-	data, err := json.Marshal(msg)
-	if err != nil {
-		s.log.Error("marshal message", "type", msg.Type, "err", err)
+	data, ok := s.marshal(msg)
+	if !ok {
 		return
 	}
 	wait := time.NewTimer(writeTimeout)
