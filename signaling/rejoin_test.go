@@ -192,7 +192,7 @@ func TestOutageOfEightSecondsInTwoPartyCall(t *testing.T) {
 	// left in a stream is given up, and a key frame asked for, at once.
 	for viewer, other := range map[string]string{"customer": "agent", "agent": "customer"} {
 		p := peers[viewer]
-		if err := waitFor(time.Second, func() error { return movesPast(p, other, frames[viewer]) }); err != nil {
+		if err := waitFor(time.Second+raceSlack(), func() error { return movesPast(p, other, frames[viewer]) }); err != nil {
 			t.Fatalf("%s, %v after the path came back: %v", viewer, time.Since(back).Round(time.Millisecond), err)
 		}
 		t.Logf("%s sees the %s move again %v after the path came back", viewer, other, time.Since(back).Round(time.Millisecond))
