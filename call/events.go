@@ -106,6 +106,9 @@ const (
 	// ReasonRejoined: the party joined again from another connection,
 	// which took its seat over.
 	ReasonRejoined = "rejoined"
+	// ReasonNoMedia: the party joined but its media never connected
+	// within the server's media timeout.
+	ReasonNoMedia = "no_media"
 )
 
 // Notifier receives what the Center decides. It is called with the

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/signaling"
 )
 
@@ -332,5 +333,64 @@ func TestWrongMethodsGet405(t *testing.T) {
 		if strings.HasPrefix(tc.path, "/api/") && resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s: %s, want the API's JSON", tc.method, tc.path, resp.Header.Get("Content-Type"))
 		}
+	}
+}
+
+// Parties that joined and never offered cost no encoding: with twenty
+// such calls the server encodes nothing, and a call beside them keeps its
+// frame rate.
+func TestIdlePartiesCostNoEncoding(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Metrics = metrics.New() })
+	for range 20 {
+		c := ts.createCall(t, "Idle", "dave")
+		dialWS(t, ts.ws).join(c.Call, "customer", c.Customer.Token)
+	}
+	before := scrape(t, ts)
+	time.Sleep(time.Second)
+	after := scrape(t, ts)
+	const encoded = `threeway_frames_encoded_total`
+	if views, n := after[`threeway_video_encoders{kind="view"}`], after[encoded]-before[encoded]; views != 0 || n != 0 {
+		t.Fatalf("twenty customers without media: %v view encoders, %v frames encoded in a second; want none", views, n)
+	}
+
+	_, peers := ts.threeParty(t)
+	for role, p := range peers {
+		if err := waitFor(15*time.Second, func() error { return equalTiles(p, "customer", "agent", "third") }); err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+	}
+	for role, w := range watch(peers, nil, 3*time.Second) {
+		t.Logf("%s of the bystander call: %.1f fps beside twenty idle calls", role, w.fps)
+		if w.fps < minFPS() {
+			t.Errorf("%s of the bystander call: %.1f fps, want at least %.1f", role, w.fps, minFPS())
+		}
+	}
+	if views := scrape(t, ts)[`threeway_video_encoders{kind="view"}`]; views != 1 {
+		t.Errorf("%v view encoders, want the bystander call's one", views)
+	}
+}
+
+// A party that joins and never connects its media is told `left` with
+// no_media once the media timeout passes, as if it had hung up: in a
+// two-party call the agent, whose media connected, is told call_ended.
+func TestPartyWithoutMediaLeavesWithNoMedia(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.MediaTimeout = time.Second })
+	c := ts.createCall(t, "Ann", "alice")
+	agent := ts.join(t, c.Call, "agent", c.Agent.Token)
+	customer := dialWS(t, ts.ws)
+	customer.join(c.Call, "customer", c.Customer.Token)
+	joined := time.Now()
+	if reason := customer.next("left")["reason"]; reason != "no_media" {
+		t.Fatalf("the customer left with %v, want no_media", reason)
+	}
+	if waited := time.Since(joined); waited < 900*time.Millisecond {
+		t.Errorf("dropped %v after joining, before the 1 s media timeout", waited)
+	}
+	left, err := agent.WaitFor(ctxFor(t, 5*time.Second), "left", nil)
+	if err != nil {
+		t.Fatalf("the agent is not told the call ended: %v", err)
+	}
+	if reason := field(left, "reason"); reason != "call_ended" {
+		t.Errorf("the agent, whose media connected, left with %q, want call_ended", reason)
 	}
 }

@@ -49,8 +49,9 @@ type leg struct {
 	// Written by the session loop.
 	lost atomic.Bool
 	// connected: the media connected once, so that ICE checking again (a
-	// restart) counts as lost. Owned by the session loop.
-	connected bool
+	// restart) counts as lost, and the room starts sending to the party.
+	// Written by the session loop.
+	connected atomic.Bool
 	media     sync.WaitGroup // track and RTCP goroutines
 }
 

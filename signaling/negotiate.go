@@ -170,11 +170,13 @@ func (s *session) followConnection(l *leg, pc *webrtc.PeerConnection) {
 	var lost bool
 	switch pc.ConnectionState() {
 	case webrtc.PeerConnectionStateConnected:
-		l.connected = true
+		if !l.connected.Swap(true) {
+			l.room.refresh() // someone to send to now
+		}
 	case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed:
 		lost = true
 	case webrtc.PeerConnectionStateConnecting:
-		lost = l.connected
+		lost = l.connected.Load()
 	default:
 		return
 	}

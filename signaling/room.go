@@ -56,6 +56,14 @@ func (r *room) update(s *call.Snapshot) {
 	}
 }
 
+// refresh has the room apply the call's latest state again, for a change
+// in its legs that the state does not show.
+func (r *room) refresh() {
+	if s := r.latest.Load(); s != nil {
+		r.update(s)
+	}
+}
+
 // run applies call states until the call ends or the room is stopped.
 func (r *room) run() {
 	defer func() {
@@ -101,8 +109,9 @@ func (r *room) apply(s *call.Snapshot) {
 			Reconnecting: p.Reconnecting})
 		m.SetVoiceMuted(string(p.Role), !p.Audio)
 		l := r.srv.legOf(s.ID, p.Role)
-		if l == nil || l.ended.Load() {
-			// A seat waiting for its party: nobody to send to.
+		if l == nil || l.ended.Load() || !l.connected.Load() {
+			// A seat waiting for its party, or a party whose media has
+			// not connected: nobody to send to, so nothing to encode.
 			present[p.Role] = false
 			continue
 		}

@@ -21,6 +21,10 @@ import (
 // DefaultTokenTTL is how long issued tokens stay valid.
 const DefaultTokenTTL = 12 * time.Hour
 
+// DefaultMediaTimeout is how long a joined party has to connect its
+// media: long enough for a person to answer the browser's camera prompt.
+const DefaultMediaTimeout = time.Minute
+
 // ServerParams configures a signaling Server.
 type ServerParams struct {
 	Media  mixer.Params // every call's mixer; nil CPU: one set of slots for all calls
@@ -30,7 +34,10 @@ type ServerParams struct {
 	APIKey string      // bearer key of /api; empty: the API refuses everything
 	// TokenTTL bounds issued tokens' life; 0: DefaultTokenTTL.
 	TokenTTL time.Duration
-	Logger   *slog.Logger
+	// MediaTimeout drops a party whose media has not connected this long
+	// after it joined (left: no_media); 0: DefaultMediaTimeout.
+	MediaTimeout time.Duration
+	Logger       *slog.Logger
 	// Metrics, when set, is served at /metrics and fed by every call.
 	Metrics *metrics.Metrics
 	Sockets SocketLimits
@@ -80,6 +87,9 @@ func NewServer(p ServerParams) (*Server, error) {
 	}
 	if p.TokenTTL <= 0 {
 		p.TokenTTL = DefaultTokenTTL
+	}
+	if p.MediaTimeout <= 0 {
+		p.MediaTimeout = DefaultMediaTimeout
 	}
 	if p.Sockets.AuthTimeout <= 0 {
 		p.Sockets.AuthTimeout = DefaultAuthTimeout

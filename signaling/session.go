@@ -88,6 +88,8 @@ func (s *session) run(ctx context.Context) {
 	auth := time.NewTimer(s.srv.params.Sockets.AuthTimeout)
 	defer auth.Stop()
 	bound := false
+	noMedia := newMediaDeadline(s.srv.params.MediaTimeout)
+	defer noMedia.stop()
 
 	// A socket that goes away is not a hang-up: the party keeps its seat.
 	// Only the server's shutdown ends the leg here.
@@ -121,7 +123,13 @@ func (s *session) run(ctx context.Context) {
 				s.refuse(protoErr(CodeAuthTimeout, "no join or agent.signin within %v", s.srv.params.Sockets.AuthTimeout))
 				return
 			}
+		case <-noMedia.timer.C:
+			if l := s.currentLeg(); l != nil && !l.connected.Load() {
+				l.log.Info("the party's media did not connect: it leaves", "after", s.srv.params.MediaTimeout)
+				s.leave(call.ReasonNoMedia)
+			}
 		}
+		noMedia.follow(s.currentLeg())
 		// A socket is bound while it is a party or a console; the clock
 		// runs while it is neither. A leg that ends on its own is seen
 		// at the latest at the next ping.
@@ -135,6 +143,36 @@ func (s *session) run(ctx context.Context) {
 		}
 	}
 }
+
+// mediaDeadline is the time a party has to connect its media after it
+// joined; it runs for one leg at a time, the session's current one.
+type mediaDeadline struct {
+	timer   *time.Timer
+	timeout time.Duration
+	leg     *leg
+}
+
+func newMediaDeadline(timeout time.Duration) *mediaDeadline {
+	t := time.NewTimer(timeout)
+	t.Stop()
+	return &mediaDeadline{timer: t, timeout: timeout}
+}
+
+// follow starts the clock for a leg the session has newly joined, and
+// stops it when the session has none.
+func (d *mediaDeadline) follow(l *leg) {
+	if l == d.leg {
+		return
+	}
+	d.leg = l
+	if l == nil {
+		d.timer.Stop()
+		return
+	}
+	d.timer.Reset(d.timeout)
+}
+
+func (d *mediaDeadline) stop() { d.timer.Stop() }
 
 // bound tells whether the socket is a party of a call or a console.
 func (s *session) bound() bool { return s.currentLeg() != nil || s.agentID != "" }

@@ -15,15 +15,23 @@ import (
 
 // seenState is what the tests read of a call.state.
 type seenState struct {
-	Parties []struct {
-		Role         string `json:"role"`
-		Audio        bool   `json:"audio"`
-		Reconnecting bool   `json:"reconnecting"`
-	} `json:"parties"`
-	Layout struct {
+	Parties []seenParty `json:"parties"`
+	Layout  struct {
 		Mode  string `json:"mode"`
 		Party string `json:"party"`
 	} `json:"layout"`
+}
+
+// seenParty is what the tests read of a party in a call.state.
+type seenParty struct {
+	Role         string `json:"role"`
+	Audio        bool   `json:"audio"`
+	Reconnecting bool   `json:"reconnecting"`
+}
+
+// has tells whether role is a party of the call.
+func (st seenState) has(role string) bool {
+	return slices.ContainsFunc(st.Parties, func(p seenParty) bool { return p.Role == role })
 }
 
 // lastState decodes the latest call.state p received.

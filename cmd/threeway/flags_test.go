@@ -182,6 +182,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"secret too short", []string{"--secret", "s3cret"}, "--secret"},
 		{"api key too short", []string{"--api-key", "key"}, "--api-key"},
 		{"join timeout too short", []string{"--join-timeout", "0s"}, "--join-timeout"},
+		{"media timeout too short", []string{"--media-timeout", "500ms"}, "--media-timeout"},
 		{"drain negative", []string{"--drain", "-1s"}, "--drain"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {

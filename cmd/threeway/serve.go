@@ -52,6 +52,7 @@ type serveOptions struct {
 	helpTimeout   time.Duration
 	rejoinGrace   time.Duration
 	joinTimeout   time.Duration
+	mediaTimeout  time.Duration
 	drain         time.Duration
 	videoMode     string
 	maxCalls      int
@@ -88,6 +89,7 @@ func serveCommand() *cobra.Command {
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
 	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
+	f.DurationVar(&o.mediaTimeout, "media-timeout", signaling.DefaultMediaTimeout, "how long a party that joined has to connect its media before it leaves with no_media")
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
@@ -230,6 +232,10 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	if o.drain < 0 {
 		return p, fmt.Errorf("--drain %v: want 0 or more", o.drain)
 	}
+	if o.mediaTimeout < time.Second {
+		return p, fmt.Errorf("--media-timeout %v: want at least 1s", o.mediaTimeout)
+	}
+	p.MediaTimeout = o.mediaTimeout
 	if o.perAddress < 0 {
 		return p, fmt.Errorf("--max-sockets-per-address %d: want 0 (no limit) or more", o.perAddress)
 	}

@@ -124,6 +124,7 @@ const leftReasons = {
   rejoined: "You joined this call again from another page.",
   dropped: "The agent removed you from the call.",
   connection_failed: "Your media connection failed; you left the call.",
+  no_media: "Your camera and microphone never connected to the call; you left it. Join again to retry.",
   call_ended: "The call has ended.",
   server_shutdown: "The server is shutting down; the call has ended.",
 };
