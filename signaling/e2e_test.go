@@ -252,13 +252,6 @@ func TestGarbageVideoLeavesOthersUnaffected(t *testing.T) {
 // asks it for key frames; the others' pictures and sound go on; and once
 // it sends good video again its tile moves again.
 func TestGarbageAfterGoodVideoKeepsTheLastGoodFrame(t *testing.T) {
-	if raceEnabled {
-		// Under the detector the third's tile turns colourless (frame
-		// 0) in 2 of 5 runs, at the parent commit too, the party not
-		// reconnecting: an open finding of issue 13 (faults in one
-		// party's media). The plain pass holds the test.
-		t.Skip("the held tile under the race detector is an open finding (issue 13)")
-	}
 	ts := startServer(t)
 	_, peers := ts.threeParty(t)
 	bad := peers["third"]

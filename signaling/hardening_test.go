@@ -394,3 +394,89 @@ func TestPartyWithoutMediaLeavesWithNoMedia(t *testing.T) {
 		t.Errorf("the agent, whose media connected, left with %q, want call_ended", reason)
 	}
 }
+
+// A call link admits its bearer for the server's token TTL, and is then
+// refused as expired; so is the console link.
+func TestLinksExpireAfterTheTokenTTL(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.TokenTTL = time.Second })
+	c := ts.createCall(t, "Ann", "alice")
+	console := ts.consoleToken(t, "bob")
+	// Expiry is in whole seconds: past 2 s the token has expired.
+	time.Sleep(2100 * time.Millisecond)
+	ws := dialWS(t, ts.ws)
+	for _, msg := range []map[string]string{
+		{"type": "join", "call": c.Call, "role": "customer", "name": "Ann", "token": c.Customer.Token},
+		{"type": "agent.signin", "token": console},
+	} {
+		data, _ := json.Marshal(msg)
+		ws.sendRaw(string(data))
+		m := ws.next("error")
+		if m["code"] != "unauthorized" || m["message"] != "bad token: expired" {
+			t.Errorf("%s with a link older than the TTL: %v %q, want unauthorized, expired", msg["type"], m["code"], m["message"])
+		}
+	}
+	fresh := ts.createCall(t, "Bea", "alice")
+	ws.join(fresh.Call, "customer", fresh.Customer.Token)
+}
+
+// closedWith checks that err is the socket's close with status and reason.
+func closedWith(err error, status websocket.StatusCode, reason string) error {
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != status || ce.Reason != reason {
+		return fmt.Errorf("the socket ended with %v, want close %d %q", err, status, reason)
+	}
+	return nil
+}
+
+// A message over 64 KiB is refused with message_too_big and the socket
+// closed with 1009 and that reason; one of 64 KiB is an ordinary message.
+func TestOversizedMessageClosesWithACode(t *testing.T) {
+	ts := startServer(t)
+	ws := dialWS(t, ts.ws)
+	ws.conn.SetReadLimit(1 << 20)
+	ws.sendRaw(`{"type":"nope","request":"` + strings.Repeat("x", 64<<10-29) + `"}`)
+	ws.expectError("unknown_type")
+	ws.sendRaw(strings.Repeat(" ", 64<<10+1))
+	ws.expectError("message_too_big")
+	_, _, err := ws.conn.Read(ctxFor(t, 5*time.Second))
+	if err := closedWith(err, websocket.StatusMessageTooBig, "message_too_big"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A client that sends and does not read its answers is cut off once they
+// have waited 5 s, and its socket closed with 1008 and not_reading, which
+// it reads when it reads again.
+func TestClientThatDoesNotReadIsCutOffWithACode(t *testing.T) {
+	m := metrics.New()
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Metrics = m })
+	ws := dialWS(t, ts.ws)
+	// Each refusal echoes its request: 60 KiB answers fill the socket's
+	// buffers (a few MiB on loopback) and the outbox after a few hundred.
+	msg := `{"type":"nope","request":"` + strings.Repeat("x", 60<<10) + `"}`
+	go func() {
+		for range 1000 {
+			if ws.conn.Write(context.Background(), websocket.MessageText, []byte(msg)) != nil {
+				return
+			}
+		}
+	}()
+	if err := waitFor(20*time.Second, func() error {
+		if n := scrape(t, ts)[`threeway_refusals_total{code="not_reading"}`]; n != 1 {
+			return fmt.Errorf("%v clients cut off for not reading, want 1", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ws.conn.SetReadLimit(1 << 20)
+	ctx := ctxFor(t, 10*time.Second)
+	for {
+		if _, _, err := ws.conn.Read(ctx); err != nil {
+			if err := closedWith(err, websocket.StatusPolicyViolation, "not_reading"); err != nil {
+				t.Error(err)
+			}
+			return
+		}
+	}
+}

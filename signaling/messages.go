@@ -26,6 +26,8 @@ const (
 	CodeInternal          = "internal"
 	CodeRateLimited       = "rate_limited"
 	CodeAuthTimeout       = "auth_timeout"
+	CodeMessageTooBig     = "message_too_big"
+	CodeNotReading        = "not_reading"
 )
 
 // ProtocolError is a refusal sent to the client as {"type":"error"}.

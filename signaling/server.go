@@ -145,11 +145,23 @@ func NewServer(p ServerParams) (*Server, error) {
 // Center is the server's call center.
 func (srv *Server) Center() *call.Center { return srv.center }
 
-// Routes registers /ws, the /api routes, /healthz, /readyz and (with
-// Metrics) /metrics on mux.
+// Routes registers every route on one mux: ClientRoutes, HealthRoutes and
+// MetricsRoutes.
 func (srv *Server) Routes(mux *http.ServeMux) {
+	srv.ClientRoutes(mux)
+	srv.HealthRoutes(mux)
+	srv.MetricsRoutes(mux)
+}
+
+// ClientRoutes registers what pages and the contact center's systems
+// use: /ws and the /api routes.
+func (srv *Server) ClientRoutes(mux *http.ServeMux) {
 	mux.Handle("/ws", srv)
 	srv.apiRoutes(mux)
+}
+
+// HealthRoutes registers /healthz and /readyz.
+func (srv *Server) HealthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -160,6 +172,10 @@ func (srv *Server) Routes(mux *http.ServeMux) {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+}
+
+// MetricsRoutes registers /metrics, when the server has Metrics.
+func (srv *Server) MetricsRoutes(mux *http.ServeMux) {
 	if srv.params.Metrics != nil {
 		mux.Handle("GET /metrics", srv.params.Metrics.Handler())
 	}
@@ -181,7 +197,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.log.Debug("websocket upgrade", "err", err)
 		return
 	}
-	conn.SetReadLimit(64 << 10)
+	conn.SetReadLimit(-1) // the session's own limit, which closes with our code (readLoop)
 	s := newSession(srv, conn)
 	srv.mu.Lock()
 	if srv.closed {

@@ -3,8 +3,11 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,8 +19,15 @@ import (
 const (
 	// outboxSize bounds messages queued to one client; a client that
 	// falls this far behind is disconnected rather than slowing the call.
-	outboxSize   = 128
-	writeTimeout = 5 * time.Second
+	outboxSize = 128
+	// writeTimeout bounds one write to a client; past it the connection
+	// is dropped, whatever was half written.
+	writeTimeout = 10 * time.Second
+	// answerWait is how long a client's answer waits for room in its
+	// outbox before the client is cut off (not_reading): shorter than
+	// writeTimeout, so that a client that reads again soon after still
+	// gets the close and its reason.
+	answerWait = 5 * time.Second
 
 	// commandRate and commandBurst bound what one socket may ask of the
 	// server: a page sends a few messages a second, and a burst of its
@@ -25,6 +35,10 @@ const (
 	// answered with rate_limited and not acted on.
 	commandRate  = 20
 	commandBurst = 50
+
+	// maxMessage is the largest client message read; an SDP offer of a
+	// browser is a few KiB.
+	maxMessage = 64 << 10
 )
 
 // session is one WebSocket. Its run loop owns its state: the call leg it
@@ -45,10 +59,13 @@ type session struct {
 	actions chan func()
 	done    chan struct{} // closed when run returns
 	stop    chan string   // a reason to end the session, from the server
+	cut     chan cutOff   // the client broke a limit: the session ends
+	cutting atomic.Bool   // a cut-off is on its way: nothing more is done
 
 	// Owned by the run loop.
 	closeCode   websocket.StatusCode // the socket's close, when the loop ends
 	closeReason string
+	unflushed   bool // the writer drops what is queued: the client does not read
 	leg         *leg
 	agentID     string // signed-in agent console, "" if none
 
@@ -66,6 +83,7 @@ func newSession(srv *Server, conn *websocket.Conn) *session {
 		actions:   make(chan func(), 16),
 		done:      make(chan struct{}),
 		stop:      make(chan string, 1),
+		cut:       make(chan cutOff, 1),
 		closeCode: websocket.StatusNormalClosure,
 		offers:    map[string]string{},
 	}
@@ -107,6 +125,10 @@ func (s *session) run(ctx context.Context) {
 		cancel()
 	}()
 	for {
+		if s.cutting.Load() {
+			s.cutOff(<-s.cut)
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -116,6 +138,9 @@ func (s *session) run(ctx context.Context) {
 			s.handle(data)
 		case act := <-s.actions:
 			act()
+		case c := <-s.cut:
+			s.cutOff(c)
+			return
 		case <-ping.C:
 			go s.ping(ctx, cancel)
 		case <-auth.C:
@@ -184,6 +209,38 @@ func (s *session) refuse(perr *ProtocolError) {
 	s.closeCode, s.closeReason = websocket.StatusPolicyViolation, perr.Code
 }
 
+// cutOff is a client's broken limit: the socket is closed with status and
+// the error's code as its reason. A client that still reads is told the
+// error first; one that does not is sent nothing more.
+type cutOff struct {
+	status  websocket.StatusCode
+	err     *ProtocolError
+	reading bool
+}
+
+// cutOffLater has the run loop end the session for c, without waiting;
+// the first cut-off counts.
+func (s *session) cutOffLater(c cutOff) {
+	if s.cutting.CompareAndSwap(false, true) {
+		s.cut <- c
+	}
+}
+
+// cutOff ends the session for c; the party keeps its seat, as when its
+// socket drops.
+func (s *session) cutOff(c cutOff) {
+	s.log.Warn("client cut off", "code", c.err.Code, "why", c.err.Message)
+	if c.reading {
+		s.send(errorMessage(c.err))
+	} else {
+		s.unflushed = true
+	}
+	if m := s.srv.observe(); m != nil {
+		m.Refused(c.err.Code)
+	}
+	s.closeCode, s.closeReason = c.status, c.err.Code
+}
+
 // shutdown ends the session for a server shutdown.
 func (s *session) shutdown() {
 	select {
@@ -201,10 +258,15 @@ func (s *session) ping(ctx context.Context, cancel func()) {
 }
 
 func (s *session) readLoop(ctx context.Context, inbound chan<- []byte, cancel func()) {
-	defer cancel()
 	for {
-		typ, data, err := s.conn.Read(ctx)
+		typ, data, err := s.read(ctx)
+		if errors.Is(err, errTooBig) {
+			s.cutOffLater(cutOff{websocket.StatusMessageTooBig,
+				protoErr(CodeMessageTooBig, "a message over %d KiB", maxMessage>>10), true})
+			return
+		}
 		if err != nil {
+			cancel()
 			return
 		}
 		if typ != websocket.MessageText {
@@ -219,9 +281,26 @@ func (s *session) readLoop(ctx context.Context, inbound chan<- []byte, cancel fu
 	}
 }
 
+// errTooBig is a client message over maxMessage.
+var errTooBig = errors.New("message too big")
+
+// read reads one message, at most maxMessage bytes of it.
+func (s *session) read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	typ, r, err := s.conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxMessage+1))
+	if err == nil && len(data) > maxMessage {
+		err = errTooBig
+	}
+	return typ, data, err
+}
+
 // writeLoop sends queued messages in order. When the session ends it
-// sends what is still queued, so a client sees its `left` or last error;
-// a failed write ends the session.
+// sends what is still queued, so a client sees its `left` or last error,
+// unless the client is cut off for not reading; a failed write ends the
+// session.
 func (s *session) writeLoop(done chan<- struct{}, cancel func()) {
 	defer close(done)
 	for {
@@ -232,16 +311,24 @@ func (s *session) writeLoop(done chan<- struct{}, cancel func()) {
 				return
 			}
 		case <-s.done:
-			for {
-				select {
-				case msg := <-s.outbox:
-					if s.write(msg) != nil {
-						return
-					}
-				default:
-					return
-				}
+			if !s.unflushed {
+				s.flush()
 			}
+			return
+		}
+	}
+}
+
+// flush writes what is queued, until a write fails.
+func (s *session) flush() {
+	for {
+		select {
+		case msg := <-s.outbox:
+			if s.write(msg) != nil {
+				return
+			}
+		default:
+			return
 		}
 	}
 }
@@ -281,8 +368,8 @@ func (s *session) sendRaw(msg json.RawMessage) {
 	select {
 	case s.outbox <- msg:
 	default:
-		s.log.Warn("client not reading, disconnecting")
-		s.conn.CloseNow()
+		s.cutOffLater(cutOff{websocket.StatusPolicyViolation,
+			protoErr(CodeNotReading, "%d messages wait for the client to read them", outboxSize), false})
 	}
 }
 
@@ -292,16 +379,16 @@ func (s *session) sendRaw(msg json.RawMessage) {
 // and cut off only if it stops reading altogether.
 func (s *session) reply(msg serverMessage) {
 	data, ok := s.marshal(msg)
-	if !ok {
+	if !ok || s.cutting.Load() {
 		return
 	}
-	wait := time.NewTimer(writeTimeout)
+	wait := time.NewTimer(answerWait)
 	defer wait.Stop()
 	select {
 	case s.outbox <- data:
 	case <-wait.C:
-		s.log.Warn("client not reading its answers, disconnecting")
-		s.conn.CloseNow()
+		s.cutOffLater(cutOff{websocket.StatusPolicyViolation,
+			protoErr(CodeNotReading, "the client read none of its answers for %v", answerWait), false})
 	}
 }
 

@@ -113,7 +113,8 @@ func TestParsePublicIPs(t *testing.T) {
 func clearServeEnv(t *testing.T) {
 	for _, k := range []string{"THREEWAY_LISTEN", "THREEWAY_CANVAS", "THREEWAY_VIDEO_BITRATE", "THREEWAY_UDP_PORTS",
 		"THREEWAY_UDP_PORT", "THREEWAY_TCP_PORT", "THREEWAY_PUBLIC_IP",
-		"THREEWAY_LOG_LEVEL", "THREEWAY_DIRECTORY", "THREEWAY_API_KEY", "THREEWAY_SECRET", "THREEWAY_VIDEO_MODE"} {
+		"THREEWAY_LOG_LEVEL", "THREEWAY_DIRECTORY", "THREEWAY_API_KEY", "THREEWAY_SECRET", "THREEWAY_VIDEO_MODE",
+		"THREEWAY_METRICS_LISTEN", "THREEWAY_ALLOWED_ORIGINS"} {
 		t.Setenv(k, "")
 	}
 }
@@ -183,6 +184,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"api key too short", []string{"--api-key", "key"}, "--api-key"},
 		{"join timeout too short", []string{"--join-timeout", "0s"}, "--join-timeout"},
 		{"media timeout too short", []string{"--media-timeout", "500ms"}, "--media-timeout"},
+		{"token ttl too short", []string{"--token-ttl", "30s"}, "--token-ttl"},
 		{"drain negative", []string{"--drain", "-1s"}, "--drain"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {

@@ -53,6 +53,8 @@ type serveOptions struct {
 	rejoinGrace   time.Duration
 	joinTimeout   time.Duration
 	mediaTimeout  time.Duration
+	tokenTTL      time.Duration
+	metricsListen string
 	drain         time.Duration
 	videoMode     string
 	maxCalls      int
@@ -74,6 +76,7 @@ func serveCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", envOr("THREEWAY_LISTEN", "127.0.0.1:8080"), "HTTP address for the page and /ws")
+	f.StringVar(&o.metricsListen, "metrics-listen", os.Getenv("THREEWAY_METRICS_LISTEN"), "internal HTTP address for /metrics (and /healthz, /readyz), e.g. 127.0.0.1:9090; unset: /metrics is on --listen")
 	f.StringVar(&o.canvas, "canvas", envOr("THREEWAY_CANVAS", "1280x720"), "size of every composed picture")
 	f.IntVar(&o.fps, "fps", 15, "frames per second of every composed picture")
 	f.StringVar(&o.videoBitrate, "video-bitrate", envOr("THREEWAY_VIDEO_BITRATE", "1200k"), "bitrate of each composed picture")
@@ -90,6 +93,7 @@ func serveCommand() *cobra.Command {
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
 	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
 	f.DurationVar(&o.mediaTimeout, "media-timeout", signaling.DefaultMediaTimeout, "how long a party that joined has to connect its media before it leaves with no_media")
+	f.DurationVar(&o.tokenTTL, "token-ttl", signaling.DefaultTokenTTL, "how long the call and console links the server issues admit their bearer")
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
 	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
@@ -144,35 +148,34 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	}
 
-	mux := http.NewServeMux()
-	sig.Routes(mux)
-	mux.Handle("/", web.Handler())
-	ln, err := net.Listen("tcp", o.listen)
+	public, internal, err := o.listenHTTP(sig)
 	if err != nil {
-		return errors.Join(fmt.Errorf("--listen %s: %w", o.listen, err), sig.Close(context.Background()))
+		return errors.Join(err, sig.Close(context.Background()))
 	}
-	// An idle keep-alive connection holds a descriptor: it is closed.
-	httpSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout}
-	base := baseURL(ln.Addr().String())
+	base := baseURL(public.ln.Addr().String())
 	if o.demo {
 		if err := printDemo(out, sig, params, base); err != nil {
-			return errors.Join(err, sig.Close(context.Background()), ln.Close())
+			return errors.Join(err, sig.Close(context.Background()), public.ln.Close(), internal.close())
 		}
 	} else {
 		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
 	udp, tcp := sig.MediaAddrs()
-	log.Info("serving", "addr", ln.Addr().String(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
+	log.Info("serving", "addr", public.ln.Addr().String(), "metrics_addr", internal.addr(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
 		"media_udp", udp, "media_tcp", tcp, "max_sockets", params.Sockets.Max, "video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0),
 		"godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	errc := make(chan error, 2)
+	for _, h := range []*httpServer{public, internal} {
+		if h != nil {
+			go func() { errc <- h.srv.Serve(h.ln) }()
+		}
+	}
 	select {
 	case err := <-errc:
-		return err
+		return errors.Join(err, sig.Close(context.Background()))
 	case <-ctx.Done():
 	}
 	// Calls go on for the drain, told the time left; then they end.
@@ -180,10 +183,71 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.drain+10*time.Second)
 	defer cancel()
 	sigErr := sig.Drain(shutdownCtx, o.drain)
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, h := range []*httpServer{public, internal} {
+		if h == nil {
+			continue
+		}
+		if err := h.srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return sigErr
+}
+
+// httpServer is an HTTP server and the socket it listens on.
+type httpServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// newHTTPServer listens on addr (named by flag in errors) for mux. An
+// idle keep-alive connection holds a descriptor: it is closed.
+func newHTTPServer(addr, flag string, mux http.Handler) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flag, addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: httpIdleTimeout}
+	return &httpServer{srv: srv, ln: ln}, nil
+}
+
+// addr is where h listens; "" for no server.
+func (h *httpServer) addr() string {
+	if h == nil {
+		return ""
+	}
+	return h.ln.Addr().String()
+}
+
+func (h *httpServer) close() error {
+	if h == nil {
+		return nil
+	}
+	return h.ln.Close()
+}
+
+// listenHTTP opens the public server (the page, /ws, /api, health) and,
+// with --metrics-listen, an internal one for /metrics and health; without
+// it /metrics is on the public server.
+func (o serveOptions) listenHTTP(sig *signaling.Server) (public, internal *httpServer, err error) {
+	mux := http.NewServeMux()
+	sig.ClientRoutes(mux)
+	sig.HealthRoutes(mux)
+	mux.Handle("/", web.Handler())
+	if o.metricsListen == "" {
+		sig.MetricsRoutes(mux)
+	} else {
+		imux := http.NewServeMux()
+		sig.HealthRoutes(imux)
+		sig.MetricsRoutes(imux)
+		if internal, err = newHTTPServer(o.metricsListen, "--metrics-listen", imux); err != nil {
+			return nil, nil, err
+		}
+	}
+	if public, err = newHTTPServer(o.listen, "--listen", mux); err != nil {
+		return nil, nil, errors.Join(err, internal.close())
+	}
+	return public, internal, nil
 }
 
 func (o serveOptions) serverParams() (signaling.ServerParams, error) {
@@ -236,6 +300,10 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 		return p, fmt.Errorf("--media-timeout %v: want at least 1s", o.mediaTimeout)
 	}
 	p.MediaTimeout = o.mediaTimeout
+	if o.tokenTTL < time.Minute {
+		return p, fmt.Errorf("--token-ttl %v: want at least 1m", o.tokenTTL)
+	}
+	p.TokenTTL = o.tokenTTL
 	if o.perAddress < 0 {
 		return p, fmt.Errorf("--max-sockets-per-address %d: want 0 (no limit) or more", o.perAddress)
 	}
