@@ -23,7 +23,7 @@ STATICCHECK := bin/tools/staticcheck
 # starve each other's real-time tests.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
-.PHONY: deps build run test vet bench realnet clean
+.PHONY: deps build run test vet bench realnet fuzz clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -54,6 +54,18 @@ test: vet
 	unshare --net sh -c 'ip link set lo up && \
 		$(GO) test -count=1 ./... && \
 		$(GO) test -race -p 1 -count=1 $(RACE_PKGS)'
+
+# Each fuzz target runs for FUZZTIME, in the loopback-only namespace;
+# `make test` runs their seed corpora (and any crasher a run saved under
+# the package's testdata/fuzz) as ordinary tests.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := ./call:FuzzLoadDirectory ./mixer:FuzzVideoIngest ./mixer:FuzzAudioIngest \
+	./signaling:FuzzClientMessage ./signaling:FuzzOffer
+fuzz: deps
+	$(GO) test -count=1 -run '^$$' ./... >/dev/null
+	unshare --net sh -c 'ip link set lo up && for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run "^$$" -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done'
 
 # docs/performance.md's figures: benchmarks, a short load test (calls
 # per core) and the comparison with GStreamer and ffmpeg.

@@ -17,8 +17,11 @@ import (
 // keyframeRequestInterval rate-limits PLIs to one sender.
 const keyframeRequestInterval = 500 * time.Millisecond
 
-// The largest picture a source may send: 4K, enough for a screen share.
-const maxSourceWidth, maxSourceHeight = 3840, 2160
+// The largest picture a source may send: a QHD screen's share. A larger
+// one (4K) is refused undecoded, as libvpx would allocate for any size a
+// sender claims and decoding it would take the CPU the views need; the
+// page asks the browser to scale a larger screen down to it.
+const maxSourceWidth, maxSourceHeight = 2560, 1600
 
 // source is one party's inbound video: RTP in on its ingest goroutine,
 // frames built, each decoded at its playout time (playout.go) into the
@@ -227,10 +230,9 @@ func (s *source) playOut() {
 func (s *source) decode(data []byte) {
 	w, h, key := vp8KeyframeSize(data)
 	if key && (w > maxSourceWidth || h > maxSourceHeight) {
-		// libvpx would allocate for any size a sender claims.
 		s.log.Debug("refusing oversized video", "source", s.id, "width", w, "height", h)
 		s.observe.DecodeFailed()
-		s.waitingForKey = true
+		s.needKeyframe("oversized picture")
 		return
 	}
 	if s.waitingForKey {

@@ -110,8 +110,9 @@ func (a *analyser) recordSent(camera bool, frame uint16, at time.Time) {
 	a.stats.FramesSent++
 }
 
-// countGarbageSent counts a camera frame that carries no frame number.
-func (a *analyser) countGarbageSent() {
+// countFaultSent counts a camera frame sent while the camera misbehaves:
+// its frame number, if any, is not for the server to show.
+func (a *analyser) countFaultSent() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stats.FramesSent++

@@ -54,11 +54,22 @@ func (p *Peer) Stall(stalled bool) error {
 // to the current leg; ErrNotInCall without one. Config.GarbageVideo
 // starts a leg this way.
 func (p *Peer) SendGarbage(on bool) error {
+	if on {
+		return p.SetCameraFault(FaultGarbage)
+	}
+	return p.SetCameraFault(NoFault)
+}
+
+// SetCameraFault makes the camera misbehave as f says, or, with NoFault,
+// go back to its pattern, which resumes with its next key frame when the
+// server asks for one. It applies to the current leg; ErrNotInCall
+// without one.
+func (p *Peer) SetCameraFault(f CameraFault) error {
 	l := p.liveLeg()
 	if l == nil {
 		return ErrNotInCall
 	}
-	l.out.garbage.Store(on)
+	l.out.fault.Store(int32(f))
 	return nil
 }
 

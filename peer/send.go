@@ -3,7 +3,6 @@ package peer
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -43,8 +42,8 @@ type switches struct {
 	camera, mic source
 	// stalled stops the camera and microphone without telling anyone.
 	stalled atomic.Bool
-	// garbage makes the camera send random bytes instead of its pattern.
-	garbage atomic.Bool
+	// fault is how the camera misbehaves (a CameraFault); 0: it does not.
+	fault atomic.Int32
 }
 
 // sampleWriter packetizes encoded frames onto a local track. Unlike
@@ -52,7 +51,7 @@ type switches struct {
 // one in sequence numbers, which is what a browser's stream looks like
 // after its track was off for a while. Only the sending goroutine uses it.
 type sampleWriter struct {
-	track *webrtc.TrackLocalStaticRTP
+	track *tappedTrack
 	pkt   rtp.Packetizer
 	ticks uint32 // RTP clock ticks per frame
 }
@@ -74,10 +73,11 @@ func newSampleWriter(mime, id, stream string) (*sampleWriter, error) {
 	default:
 		return nil, fmt.Errorf("peer: no writer for %s", mime)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(capability, id, stream)
+	static, err := webrtc.NewTrackLocalStaticRTP(capability, id, stream)
 	if err != nil {
 		return nil, fmt.Errorf("peer: %s track: %w", id, err)
 	}
+	track := &tappedTrack{TrackLocalStaticRTP: static}
 	// SSRC and payload type are the binding's; WriteRTP sets them.
 	pkt := rtp.NewPacketizerWithOptions(rtpMTU, payloader, rtp.NewRandomSequencer(), capability.ClockRate)
 	return &sampleWriter{track: track, pkt: pkt}, nil
@@ -115,7 +115,7 @@ func (l *leg) startSenders() error {
 		return nil
 	}
 	if l.cfg.GarbageVideo {
-		l.out.garbage.Store(true)
+		l.out.fault.Store(int32(FaultGarbage))
 	}
 	feed, err := l.newVideoFeed(l.role)
 	if err != nil {
@@ -165,34 +165,6 @@ func (c *loopCursor) next(key bool) ([]byte, uint16) {
 	return c.loop.frames[n], uint16(n)
 }
 
-// garbageFeed is random bytes of random length (Peer.SendGarbage). Every
-// other frame begins like a shown 640x360 VP8 key frame (RFC 6386, 9.1:
-// frame tag, start code, size) whose first partition claims more bytes
-// than follow, so it passes every check short of the decoder's own and the
-// decoder must refuse it. (Random bytes that libvpx does decode are a
-// picture, however ugly: no receiver can tell them from a camera's.)
-type garbageFeed struct {
-	buf []byte
-	n   uint16
-}
-
-var vp8KeyframeHeader = []byte{0xf0, 0xff, 0xff, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01}
-
-func (g *garbageFeed) next(bool) ([]byte, uint16) {
-	if g.buf == nil {
-		g.buf = make([]byte, 2500)
-	}
-	data := g.buf[:500+rand.IntN(2000)]
-	for i := range data {
-		data[i] = byte(rand.Uint32())
-	}
-	if g.n%2 == 0 {
-		copy(data, vp8KeyframeHeader)
-	}
-	g.n++
-	return data, g.n - 1
-}
-
 // sendVideo sends one frame of feed per tick until ctx ends. While src is
 // off nothing is sent; the first frame after is a key frame.
 func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed videoFeed, camera bool) {
@@ -201,7 +173,7 @@ func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed 
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	skipped := 0
-	var garbage garbageFeed
+	var faulty faultyCamera
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,18 +189,18 @@ func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed 
 			skipped = 0
 			src.forceKey.Store(true)
 		}
-		var data []byte
-		if camera && l.out.garbage.Load() {
-			data, _ = garbage.next(false)
-			l.an.countGarbageSent()
+		var err error
+		if fault := CameraFault(l.out.fault.Load()); camera && fault != NoFault {
+			err = faulty.send(fault, w, feed)
+			l.an.countFaultSent()
 		} else {
-			var n uint16
-			data, n = feed.next(src.forceKey.Swap(false))
+			data, n := feed.next(src.forceKey.Swap(false))
 			// The send time is taken as the frame goes out, so latency
 			// counts the server alone, not our pacing.
 			l.an.recordSent(camera, n, time.Now())
+			err = w.write(data)
 		}
-		if err := w.write(data); err != nil {
+		if err != nil {
 			l.log.Debug("write video", "err", err)
 		}
 	}

@@ -413,3 +413,10 @@ func (srv *Server) connectionStates() map[string]int {
 	}
 	return n
 }
+
+// packetDiscarded counts an inbound packet dropped unread.
+func (srv *Server) packetDiscarded() {
+	if srv.params.Media.Observer != nil {
+		srv.params.Media.Observer.PacketDiscarded()
+	}
+}

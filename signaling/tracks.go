@@ -76,6 +76,7 @@ func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, codecT
 // ingest feeds one inbound track into the call's media until it ends.
 func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind trackKind) {
 	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
+	in := &codecGate{track: track, pt: uint8(track.PayloadType()), discarded: s.srv.packetDiscarded}
 	var err error
 	switch {
 	case kind == extra:
@@ -87,18 +88,43 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 		l.keyframe = pli
 		l.mu.Unlock()
 		pli()
-		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeVideo), track)
+		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeVideo), in)
 	case l.room.mode == call.SFU:
-		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeAudio), track)
+		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeAudio), in)
 	case kind == camera:
-		err = l.room.mixer.IngestVideo(string(l.role), track, pli)
+		err = l.room.mixer.IngestVideo(string(l.role), in, pli)
 	case kind == screen:
-		err = ingestScreen(l, track, pli)
+		err = ingestScreen(l, in, pli)
 	default:
-		err = l.room.mixer.IngestAudio(string(l.role), track)
+		err = l.room.mixer.IngestAudio(string(l.role), in)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
+	}
+}
+
+// codecGate passes a track's packets of the payload type it began with
+// and drops the rest, counted: a packet under a payload type the answer
+// did not offer (whose read pion fails, which would end the track) or
+// under another codec's must neither end the party's media nor reach its
+// decoder. Retransmissions come back under the media's own type.
+type codecGate struct {
+	track     *webrtc.TrackRemote
+	pt        uint8
+	discarded func()
+}
+
+func (g *codecGate) Read(b []byte) (int, interceptor.Attributes, error) {
+	for {
+		n, attrs, err := g.track.Read(b)
+		switch {
+		case errors.Is(err, webrtc.ErrCodecNotFound):
+		case err != nil:
+			return n, attrs, err
+		case n < 2 || b[1]&0x7f == g.pt:
+			return n, attrs, nil // too short for RTP: the ingest drops it
+		}
+		g.discarded()
 	}
 }
 
@@ -110,7 +136,7 @@ var errNotSharing = errors.New("the party is not sharing")
 // screen source only while that party is the sharer, so that a stray
 // video track (one not allowed, or left from an ended share) never takes
 // the screen's place; meanwhile its packets are read and dropped.
-func ingestScreen(l *leg, track *webrtc.TrackRemote, pli func()) error {
+func ingestScreen(l *leg, track mixer.RTPReader, pli func()) error {
 	g := &sharerGate{r: track, room: l.room, role: l.role, log: l.log}
 	for {
 		if err := g.waitForShare(); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -33,15 +34,12 @@ func get(url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// With --metrics-listen, /metrics is served on that internal address and
-// not on the public one; health answers on both.
-func TestMetricsListenKeepsMetricsOffThePublicPort(t *testing.T) {
-	clearServeEnv(t)
-	public, internal := freeAddr(t), freeAddr(t)
+// startServe runs `threeway serve` with args until the test ends.
+func startServe(t *testing.T, args ...string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := rootCommand()
-	args := slices.Concat([]string{"serve"}, serveBase, []string{"--listen", public, "--metrics-listen", internal, "--drain", "0s"})
-	cmd.SetArgs(args)
+	cmd.SetArgs(slices.Concat([]string{"serve"}, serveBase, args))
 	cmd.SetOut(io.Discard)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
@@ -56,14 +54,65 @@ func TestMetricsListenKeepsMetricsOffThePublicPort(t *testing.T) {
 			t.Error("serve did not stop")
 		}
 	})
+}
+
+// waitHealthy waits until addr answers /healthz.
+func waitHealthy(t *testing.T, addr string) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; <-time.After(20 * time.Millisecond) {
-		if code, _ := get("http://" + public + "/healthz"); code == http.StatusOK {
-			break
+		if code, _ := get("http://" + addr + "/healthz"); code == http.StatusOK {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the public server does not answer /healthz")
+			t.Fatalf("%s does not answer /healthz", addr)
 		}
 	}
+}
+
+// A keep-alive connection left idle is closed by the server once the
+// idle timeout passes, freeing its descriptor; one in use is not.
+func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
+	clearServeEnv(t)
+	defer func(d time.Duration) { httpIdleTimeout = d }(httpIdleTimeout)
+	httpIdleTimeout = 300 * time.Millisecond
+	addr := freeAddr(t)
+	startServe(t, "--listen", addr, "--drain", "0s")
+	waitHealthy(t, addr)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for i := range 3 { // requests a little apart keep it open
+		if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d on the kept-alive connection: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		<-time.After(100 * time.Millisecond)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("the idle connection ended with %v, want the server closing it", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the idle connection was closed after %v, want about 300ms", d)
+	}
+}
+
+// With --metrics-listen, /metrics is served on that internal address and
+// not on the public one; health answers on both.
+func TestMetricsListenKeepsMetricsOffThePublicPort(t *testing.T) {
+	clearServeEnv(t)
+	public, internal := freeAddr(t), freeAddr(t)
+	startServe(t, "--listen", public, "--metrics-listen", internal, "--drain", "0s")
+	waitHealthy(t, public)
 	if code, _ := get("http://" + public + "/metrics"); code != http.StatusNotFound {
 		t.Errorf("public /metrics: %d, want 404", code)
 	}

@@ -32,8 +32,9 @@ import (
 // shorter HMAC key or bearer key can be guessed offline or online.
 const minSecretBytes = 32
 
-// httpIdleTimeout closes keep-alive connections left idle this long.
-const httpIdleTimeout = time.Minute
+// httpIdleTimeout closes keep-alive connections left idle this long (a
+// variable for the test that waits for it).
+var httpIdleTimeout = time.Minute
 
 type serveOptions struct {
 	listen        string

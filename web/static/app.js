@@ -534,7 +534,11 @@ async function startLocalShare() {
   if (share || !pc) return;
   let stream;
   try {
-    stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    // The server refuses pictures over 2560x1600: a 4K screen is scaled down.
+    stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { width: { max: 2560 }, height: { max: 1600 } },
+      audio: false,
+    });
   } catch (err) {
     status("Screen capture refused: " + err.message, "error");
     send({ type: "share.stop" });
