@@ -29,11 +29,6 @@ type seenParty struct {
 	Reconnecting bool   `json:"reconnecting"`
 }
 
-// has tells whether role is a party of the call.
-func (st seenState) has(role string) bool {
-	return slices.ContainsFunc(st.Parties, func(p seenParty) bool { return p.Role == role })
-}
-
 // lastState decodes the latest call.state p received.
 func lastState(p *peer.Peer) (seenState, error) {
 	var st seenState
