@@ -23,7 +23,7 @@ STATICCHECK := bin/tools/staticcheck
 # starve each other's real-time tests.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
-.PHONY: deps build run test vet bench realnet fuzz clean
+.PHONY: deps build run test vet bench soak realnet fuzz clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -71,6 +71,16 @@ fuzz: deps
 # per core) and the comparison with GStreamer and ffmpeg.
 bench: deps
 	scripts/bench.sh
+	$(MAKE) soak
+
+# SOAK of calls joining and leaving beside a command flood and 500 idle
+# sockets (TestSoak), with goroutines, RSS and a bystander call's frame
+# rate before and after.
+SOAK ?= 10m
+soak: deps
+	$(GO) test -count=1 -run '^$$' ./signaling/ >/dev/null
+	set -o pipefail; unshare --net sh -c 'ip link set lo up && THREEWAY_SOAK=$(SOAK) $(GO) test -count=1 -timeout 60m -run "^TestSoak$$" -v ./signaling/' \
+		| grep -E "soak_test|^(ok|FAIL|--- )"
 
 # The README's "Real networks" table: one call per network condition
 # (loadtest --impair), in a loopback-only network namespace.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pion/webrtc/v4"
@@ -30,37 +29,44 @@ func fuzzServer(tb testing.TB) *Server {
 	return srv
 }
 
-// fuzzSession is a session with no socket, its outbox and posted actions
-// served by a goroutine of its own, joined to a new call as the customer.
-// It returns the session and a func that hangs up and returns every
-// message the session queued.
-func fuzzSession(tb testing.TB, srv *Server) (*session, func() []json.RawMessage) {
+// fuzzSession is a session with no socket, joined to a new call as the
+// customer. A goroutine of the test's stands in for its run loop: it runs
+// what do hands it, and the actions pion posts, one at a time as the loop
+// would, and takes what the session queues for its client. end hangs up
+// and returns every message queued.
+func fuzzSession(tb testing.TB, srv *Server) (s *session, do func(func()), end func() []json.RawMessage) {
 	tb.Helper()
-	s := newSession(srv, nil)
+	s = newSession(srv, nil)
 	s.limit = rate.NewLimiter(rate.Inf, 0)
 	var (
-		mu   sync.Mutex
 		sent []json.RawMessage
-		wg   sync.WaitGroup
-		stop = make(chan struct{})
+		work = make(chan func())
+		done = make(chan struct{})
 	)
-	wg.Go(func() {
+	go func() {
+		defer close(done)
 		for {
 			select {
 			case msg := <-s.outbox:
 				if msg == nil {
 					msg = s.takeState()
 				}
-				mu.Lock()
 				sent = append(sent, msg)
-				mu.Unlock()
 			case act := <-s.actions:
 				act()
-			case <-stop:
-				return
+			case w, ok := <-work:
+				if !ok {
+					return
+				}
+				w()
 			}
 		}
-	})
+	}()
+	do = func(f func()) {
+		finished := make(chan struct{})
+		work <- func() { f(); close(finished) }
+		<-finished
+	}
 	id, err := srv.center.CreateCall("Ann", "alice")
 	if err != nil {
 		tb.Fatal(err)
@@ -70,16 +76,26 @@ func fuzzSession(tb testing.TB, srv *Server) (*session, func() []json.RawMessage
 		tb.Fatal(err)
 	}
 	join, _ := json.Marshal(map[string]string{"type": "join", "call": id, "role": "customer", "name": "Ann", "token": token})
-	s.handle(join)
-	return s, func() []json.RawMessage {
-		s.leave(call.ReasonHangup)
-		s.signOut()
-		close(s.done)
-		close(stop)
-		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
-		return sent
+	do(func() { s.handle(join) })
+	return s, do, func() []json.RawMessage {
+		do(func() {
+			s.leave(call.ReasonHangup)
+			s.signOut()
+			close(s.done)
+		})
+		close(work)
+		<-done
+		for {
+			select {
+			case msg := <-s.outbox:
+				if msg == nil {
+					msg = s.takeState()
+				}
+				sent = append(sent, msg)
+			default:
+				return sent
+			}
+		}
 	}
 }
 
@@ -123,8 +139,8 @@ func FuzzClientMessage(f *testing.F) {
 	srv := fuzzServer(f)
 	codes := documentedCodes(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, end := fuzzSession(t, srv)
-		s.handle(data)
+		s, do, end := fuzzSession(t, srv)
+		do(func() { s.handle(data) })
 		for _, raw := range end() {
 			var msg struct {
 				Type string `json:"type"`
@@ -173,12 +189,15 @@ func FuzzOffer(f *testing.F) {
 	f.Add("")
 	srv := fuzzServer(f)
 	f.Fuzz(func(t *testing.T, sdp string) {
-		s, end := fuzzSession(t, srv)
-		l := s.currentLeg()
-		if l == nil {
-			t.Fatal("the fuzz session did not join")
-		}
-		perr := s.onOffer(l, sdp)
+		s, do, end := fuzzSession(t, srv)
+		var perr *ProtocolError
+		do(func() {
+			if l := s.currentLeg(); l != nil {
+				perr = s.onOffer(l, sdp)
+			} else {
+				perr = protoErr(CodeInternal, "the fuzz session did not join")
+			}
+		})
 		end()
 		if perr != nil && perr.Code != CodeNegotiationFailed && perr.Code != CodeInvalidField {
 			t.Fatalf("offer refused with %v, want negotiation_failed or invalid_field", perr)
