@@ -246,67 +246,6 @@ func TestGarbageVideoLeavesOthersUnaffected(t *testing.T) {
 	}
 }
 
-// A party whose camera turns to garbage mid-call (random bytes, some
-// behind a valid key frame header, so the server's decoder meets them):
-// its tile keeps its last good frame, frozen, never corruption; the server
-// asks it for key frames; the others' pictures and sound go on; and once
-// it sends good video again its tile moves again.
-func TestGarbageAfterGoodVideoKeepsTheLastGoodFrame(t *testing.T) {
-	ts := startServer(t)
-	_, peers := ts.threeParty(t)
-	bad := peers["third"]
-	watchers := map[string]*peer.Peer{"customer": peers["customer"], "agent": peers["agent"]}
-	for role, p := range watchers {
-		if err := waitFor(15*time.Second, func() error { return equalTiles(p, peer.Roles()...) }); err != nil {
-			t.Fatalf("%s: %v", role, err)
-		}
-	}
-	plis := bad.Stats().PLIsReceived
-	if err := bad.SendGarbage(true); err != nil {
-		t.Fatal(err)
-	}
-	// Let the garbage reach the views, then the third's tile must hold
-	// still: its colour in place, its frame number no longer moving.
-	<-time.After(time.Second)
-	frozen := map[string]int{}
-	for role, p := range watchers {
-		frozen[role] = p.Stats().Tiles["third"].FrameNumber
-	}
-	for role, fps := range measureFPS(watchers, 3*time.Second) {
-		if fps < minFPS() {
-			t.Errorf("%s receives %.1f fps beside a garbage sender, want at least %.1f", role, fps, minFPS())
-		}
-	}
-	for role, p := range watchers {
-		if err := equalTiles(p, peer.Roles()...); err != nil {
-			t.Errorf("%s, after 3 s of garbage: %v", role, err)
-		}
-		if n := p.Stats().Tiles["third"].FrameNumber; n != frozen[role] || n < 0 {
-			t.Errorf("%s sees the third's tile at frame %d, then %d: want the last good frame, held", role, frozen[role], n)
-		}
-		if err := waitFor(3*time.Second, hearsNow(p, role, others(role))); err != nil {
-			t.Errorf("beside a garbage sender: %v", err)
-		}
-	}
-	if got := bad.Stats().PLIsReceived - plis; got < 2 {
-		t.Errorf("the garbage sender got %d key frame requests in 4 s, want at least 2", got)
-	}
-
-	if err := bad.SendGarbage(false); err != nil {
-		t.Fatal(err)
-	}
-	for role, p := range watchers {
-		if err := waitFor(3*time.Second, func() error {
-			if n := p.Stats().Tiles["third"].FrameNumber; n == frozen[role] || n < 0 {
-				return fmt.Errorf("%s sees the third's tile still at frame %d", role, n)
-			}
-			return nil
-		}); err != nil {
-			t.Errorf("after good video again: %v", err)
-		}
-	}
-}
-
 // A party that vanishes keeps its seat for the rejoin grace, shown to the
 // others as reconnecting, and is then removed, the other two carrying on:
 // whether its media stops while its socket stays open (ICE lost) or its

@@ -9,16 +9,19 @@ import (
 	"github.com/threeway-mcu/threeway/signaling"
 )
 
-// A third party whose camera misbehaves (a key frame that never ends, 4K
-// key frames, frames under a codec the answer did not accept) is asked for
-// key frames and its tile stops moving, never showing corruption; the
-// customer and agent keep their frame rate and sound; and once its camera
-// behaves again its tile moves again: its track survived.
+// A third party whose camera turns bad mid-call (random bytes, some
+// behind a valid key frame header so that the server's decoder meets them;
+// a key frame that never ends; 4K key frames; frames under a codec the
+// answer did not accept) is asked for key frames, and its tile keeps its
+// last good frame, held, never corruption; the customer and agent keep
+// their frame rate and sound; and once its camera behaves again its tile
+// moves again: its track survived.
 func TestFaultyCameraReachesNobodyElse(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		fault peer.CameraFault
 	}{
+		{"garbage", peer.FaultGarbage},
 		{"endless key frame", peer.FaultEndlessFrame},
 		{"4K key frames", peer.FaultOversized},
 		{"unoffered codec", peer.FaultUnofferedCodec},
@@ -50,8 +53,11 @@ func TestFaultyCameraReachesNobodyElse(t *testing.T) {
 				}
 			}
 			for role, p := range watchers {
-				if n := p.Stats().Tiles["third"].FrameNumber; n != held[role] {
-					t.Errorf("%s sees the third's tile at frame %d, then %d: want it held", role, held[role], n)
+				if err := equalTiles(p, peer.Roles()...); err != nil {
+					t.Errorf("%s, after 3 s of the fault: %v", role, err)
+				}
+				if n := p.Stats().Tiles["third"].FrameNumber; n != held[role] || n < 0 {
+					t.Errorf("%s sees the third's tile at frame %d, then %d: want the last good frame, held", role, held[role], n)
 				}
 				if err := waitFor(3*time.Second, hearsNow(p, role, others(role))); err != nil {
 					t.Errorf("beside the faulty camera: %v", err)

@@ -43,15 +43,18 @@ func fuzzSession(tb testing.TB, srv *Server) (s *session, do func(func()), end f
 		work = make(chan func())
 		done = make(chan struct{})
 	)
+	keep := func(msg json.RawMessage) {
+		if msg == nil { // the newest call.state
+			msg = s.takeState()
+		}
+		sent = append(sent, msg)
+	}
 	go func() {
 		defer close(done)
 		for {
 			select {
 			case msg := <-s.outbox:
-				if msg == nil {
-					msg = s.takeState()
-				}
-				sent = append(sent, msg)
+				keep(msg)
 			case act := <-s.actions:
 				act()
 			case w, ok := <-work:
@@ -88,10 +91,7 @@ func fuzzSession(tb testing.TB, srv *Server) (s *session, do func(func()), end f
 		for {
 			select {
 			case msg := <-s.outbox:
-				if msg == nil {
-					msg = s.takeState()
-				}
-				sent = append(sent, msg)
+				keep(msg)
 			default:
 				return sent
 			}

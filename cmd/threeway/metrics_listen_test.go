@@ -34,13 +34,14 @@ func get(url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// startServe runs `threeway serve` with args until the test ends.
-func startServe(t *testing.T, args ...string) {
+// startServe runs `threeway serve` with args, printing to out, until the
+// test ends.
+func startServe(t *testing.T, out io.Writer, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := rootCommand()
-	cmd.SetArgs(slices.Concat([]string{"serve"}, serveBase, args))
-	cmd.SetOut(io.Discard)
+	cmd.SetArgs(append([]string{"serve"}, args...))
+	cmd.SetOut(out)
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 	t.Cleanup(func() {
@@ -48,10 +49,10 @@ func startServe(t *testing.T, args ...string) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("serve ended with %v", err)
+				t.Errorf("serve %v ended with %v", args, err)
 			}
 		case <-time.After(15 * time.Second):
-			t.Error("serve did not stop")
+			t.Errorf("serve %v did not stop", args)
 		}
 	})
 }
@@ -76,7 +77,7 @@ func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 	defer func(d time.Duration) { httpIdleTimeout = d }(httpIdleTimeout)
 	httpIdleTimeout = 300 * time.Millisecond
 	addr := freeAddr(t)
-	startServe(t, "--listen", addr, "--drain", "0s")
+	startServe(t, io.Discard, slices.Concat(serveBase, []string{"--listen", addr, "--drain", "0s"})...)
 	waitHealthy(t, addr)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -111,7 +112,7 @@ func TestIdleKeepAliveConnectionsAreClosed(t *testing.T) {
 func TestMetricsListenKeepsMetricsOffThePublicPort(t *testing.T) {
 	clearServeEnv(t)
 	public, internal := freeAddr(t), freeAddr(t)
-	startServe(t, "--listen", public, "--metrics-listen", internal, "--drain", "0s")
+	startServe(t, io.Discard, slices.Concat(serveBase, []string{"--listen", public, "--metrics-listen", internal, "--drain", "0s"})...)
 	waitHealthy(t, public)
 	if code, _ := get("http://" + public + "/metrics"); code != http.StatusNotFound {
 		t.Errorf("public /metrics: %d, want 404", code)

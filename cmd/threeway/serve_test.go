@@ -83,26 +83,10 @@ func parseDemo(out string) (demoPrint, error) {
 // API.
 func TestServeDemoPrintsWorkingLinks(t *testing.T) {
 	clearServeEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
-	cmd := rootCommand()
-	cmd.SetArgs([]string{"serve", "--demo", "--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
-		"--log-level", "error", "--drain", "1s"})
-	cmd.SetOut(out)
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	// Registered first, so it runs after the sockets' cleanups close them.
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve --demo ended with %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("serve --demo did not stop")
-		}
-	})
+	// Started first, so that it stops after the sockets' cleanups close them.
+	startServe(t, out, "--demo", "--listen", "127.0.0.1:0", "--ice-interfaces", "lo", "--udp-port", "0", "--tcp-port", "0",
+		"--log-level", "error", "--drain", "1s")
 
 	var d demoPrint
 	deadline := time.Now().Add(10 * time.Second)
