@@ -34,6 +34,7 @@ type Params struct {
 	HelpTimeout time.Duration // 0: DefaultHelpTimeout
 	VideoMode   VideoMode     // "": MCU
 	Dialer      Dialer        // nil: number mode is refused
+	DialPlan    DialPlan      // the numbers Dialer may be given
 	MaxCalls    int           // 0: no limit
 	RejoinGrace time.Duration // 0: DefaultRejoinGrace
 	JoinTimeout time.Duration // 0: DefaultJoinTimeout
@@ -67,6 +68,7 @@ type Center struct {
 	helpTimeout time.Duration
 	videoMode   VideoMode
 	dialer      Dialer
+	dialPlan    DialPlan
 	maxCalls    int
 	rejoinGrace time.Duration
 	joinTimeout time.Duration
@@ -91,6 +93,7 @@ func NewCenter(p Params) *Center {
 		helpTimeout: p.HelpTimeout,
 		videoMode:   p.VideoMode,
 		dialer:      p.Dialer,
+		dialPlan:    p.DialPlan,
 		maxCalls:    p.MaxCalls,
 		rejoinGrace: p.RejoinGrace,
 		joinTimeout: p.JoinTimeout,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -24,10 +25,19 @@ type Queue struct {
 	Name string `yaml:"name" json:"name"`
 }
 
-// Directory lists the agents and queues.
+// Contact is an external number the agents' three-party form offers to
+// dial: a supervisor's phone, a partner's hotline.
+type Contact struct {
+	Name   string `yaml:"name" json:"name"`
+	Number string `yaml:"number" json:"number"`                   // normalized as it is loaded
+	Skill  string `yaml:"skill,omitempty" json:"skill,omitempty"` // a queue's id, for grouping
+}
+
+// Directory lists the agents, queues and contacts.
 type Directory struct {
-	Queues []Queue `yaml:"queues"`
-	Agents []Agent `yaml:"agents"`
+	Queues   []Queue   `yaml:"queues"`
+	Agents   []Agent   `yaml:"agents"`
+	Contacts []Contact `yaml:"contacts"`
 }
 
 //go:embed default_directory.yaml
@@ -54,7 +64,39 @@ func LoadDirectory(r io.Reader) (Directory, error) {
 	if err := dec.Decode(&d); err != nil {
 		return d, fmt.Errorf("directory: %w", err)
 	}
-	return d, d.validate()
+	if err := d.validate(); err != nil {
+		return d, err
+	}
+	return d, d.normalizeContacts()
+}
+
+// normalizeContacts checks each contact and stores its number as it will
+// be dialled.
+func (d Directory) normalizeContacts() error {
+	for i, c := range d.Contacts {
+		if c.Name == "" {
+			return fmt.Errorf("directory: contact %d (%s) has no name", i+1, c.Number)
+		}
+		n, err := NormalizeNumber(c.Number)
+		if err != nil {
+			return fmt.Errorf("directory: contact %q: %w", c.Name, err)
+		}
+		if c.Skill != "" && !slices.ContainsFunc(d.Queues, func(q Queue) bool { return q.ID == c.Skill }) {
+			return fmt.Errorf("directory: contact %q has skill %q, which is no queue", c.Name, c.Skill)
+		}
+		d.Contacts[i].Number = n
+	}
+	return nil
+}
+
+// CheckContacts refuses a directory whose contacts plan would not dial.
+func (d Directory) CheckContacts(plan DialPlan) error {
+	for _, c := range d.Contacts {
+		if _, err := plan.Check(c.Number); err != nil {
+			return fmt.Errorf("directory: contact %q: %w", c.Name, err)
+		}
+	}
+	return nil
 }
 
 func (d Directory) validate() error {

@@ -31,6 +31,10 @@ agents: [{id: a1, name: A one, skills: [q1]}, {id: a_2-x, name: A two}]`, ""},
 		{"agent id of 64 characters", "agents: [{id: " + strings.Repeat("a", 64) + ", name: A}]", ""},
 		{"skill naming no queue", "queues: [{id: q1, name: Q}]\nagents: [{id: a1, name: A, skills: [q2]}]", `skill "q2", which is no queue`},
 		{"agent without name", "agents: [{id: a1}]", `agent "a1" has no name`},
+		{"contact", "queues: [{id: q1, name: Q}]\ncontacts: [{name: Desk, number: '+49 30 555-0100', skill: q1}]", ""},
+		{"contact without name", "contacts: [{number: '+4930123456'}]", "contact 1 (+4930123456) has no name"},
+		{"contact with letters", "contacts: [{name: Desk, number: 555-CALL}]", `contact "Desk": invalid_field`},
+		{"contact skill naming no queue", "contacts: [{name: Desk, number: '+4930123456', skill: q9}]", `skill "q9", which is no queue`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,11 +76,34 @@ func TestDefaultDirectory(t *testing.T) {
 			{ID: "carol", Name: "Carol Chen", Skills: []string{"billing", "tech-support"}},
 			{ID: "dave", Name: "Dave Diaz", Skills: []string{"tech-support"}},
 		},
+		Contacts: []Contact{
+			{Name: "Supervisor desk", Number: "+49305550100"},
+			{Name: "Billing partner hotline", Number: "+49305550199", Skill: "billing"},
+		},
 	}
 	if got := DefaultDirectory(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	if got := newFixture(t).c.Directory(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Center.Directory() = %+v, want the directory it was made with", got)
+	}
+}
+
+// Contacts' numbers are stored as they will be dialled, and a dial plan
+// that would not dial one refuses the directory.
+func TestDirectoryContacts(t *testing.T) {
+	d, err := LoadDirectory(strings.NewReader("contacts: [{name: Desk, number: '0049 (30) 555-0100'}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Contact{{Name: "Desk", Number: "+49305550100"}}; !reflect.DeepEqual(d.Contacts, want) {
+		t.Errorf("contacts %+v, want %+v", d.Contacts, want)
+	}
+	if err := d.CheckContacts(DialPlan{}); err != nil {
+		t.Errorf("the default dial plan refuses %s: %v", d.Contacts[0].Number, err)
+	}
+	us, _ := NewDialPlan(`\+1[0-9]{10}`)
+	if err := d.CheckContacts(us); err == nil || !strings.Contains(err.Error(), "number_not_allowed") {
+		t.Errorf("a dial plan of +1 numbers: %v, want the contact refused", err)
 	}
 }

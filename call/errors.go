@@ -17,6 +17,7 @@ const (
 	CodeUnknownQueue               = "unknown_queue"
 	CodeAgentUnavailable           = "agent_unavailable"
 	CodeExternalCallsNotConfigured = "external_calls_not_configured"
+	CodeNumberNotAllowed           = "number_not_allowed"
 	CodeThreePartyUnsupportedInSFU = "three_party_unsupported_in_sfu_mode"
 	CodeVideoNotEnabledForAll      = "video_not_enabled_for_all"
 	CodeShareInProgress            = "share_in_progress"

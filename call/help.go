@@ -1,7 +1,5 @@
 package call
 
-import "regexp"
-
 // HelpMode is how a third party is sought.
 type HelpMode string
 
@@ -42,8 +40,6 @@ type helpRequest struct {
 	phase     HelpPhase
 }
 
-var numberPattern = regexp.MustCompile(`^\+?[0-9]{3,20}$`)
-
 // RequestHelp starts seeking a third party for the call. Only the call's
 // agent may ask, one request at a time, in a call of fewer than three.
 func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string, error) {
@@ -53,7 +49,8 @@ func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := c.checkHelpRequest(cs, p, req); err != nil {
+	req, err = c.checkHelpRequest(cs, p, req)
+	if err != nil {
 		return "", err
 	}
 	h := &helpRequest{HelpRequest: req, id: c.newID(), requester: p.agentID,
@@ -79,7 +76,17 @@ func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string,
 	return h.id, nil
 }
 
-func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) error {
+// checkHelpRequest refuses a request the rules do not allow; it returns
+// the request as it will be carried out (a number as it will be dialled).
+func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) (HelpRequest, error) {
+	err := c.refuseHelpRequest(cs, p, req)
+	if err == nil && req.Mode == ByNumber {
+		req.Number, err = c.dialPlan.Check(req.Number)
+	}
+	return req, err
+}
+
+func (c *Center) refuseHelpRequest(cs *callState, p *party, req HelpRequest) error {
 	// Who may ask comes first: a customer hears forbidden whatever the
 	// server's video mode.
 	switch {
@@ -108,8 +115,8 @@ func (c *Center) checkHelpRequest(cs *callState, p *party, req HelpRequest) erro
 			return refuse(CodeAgentUnavailable, "agent %s is %s", a.ID, a.state)
 		}
 	case ByNumber:
-		if !numberPattern.MatchString(req.Number) {
-			return refuse(CodeInvalidField, "number must be digits with an optional leading +")
+		if _, err := NormalizeNumber(req.Number); err != nil {
+			return err
 		}
 		if c.dialer == nil {
 			return refuse(CodeExternalCallsNotConfigured, "no SIP gateway is configured for external numbers")

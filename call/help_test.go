@@ -61,11 +61,15 @@ func TestWhoMayAskForHelp(t *testing.T) {
 		}, from: AgentRole, req: byAgent("alice"), wantCode: CodeAgentUnavailable},
 		{name: "number without a gateway", from: AgentRole, req: byNumber("+15550100"), wantCode: CodeExternalCallsNotConfigured},
 		{name: "number too short", tweaks: []func(*Params){withDialer(&fakeDialer{})},
-			from: AgentRole, req: byNumber("12"), wantCode: CodeInvalidField},
+			from: AgentRole, req: byNumber("12"), wantCode: CodeNumberNotAllowed},
 		{name: "number with letters", tweaks: []func(*Params){withDialer(&fakeDialer{})},
 			from: AgentRole, req: byNumber("+1555CALLME"), wantCode: CodeInvalidField},
-		{name: "number with dashes", tweaks: []func(*Params){withDialer(&fakeDialer{})},
-			from: AgentRole, req: byNumber("555-0100"), wantCode: CodeInvalidField},
+		{name: "number too short for the dial plan", tweaks: []func(*Params){withDialer(&fakeDialer{})},
+			from: AgentRole, req: byNumber("555-01"), wantCode: CodeNumberNotAllowed},
+		{name: "number too long for the dial plan", tweaks: []func(*Params){withDialer(&fakeDialer{})},
+			from: AgentRole, req: byNumber("+1234567890123456"), wantCode: CodeNumberNotAllowed},
+		{name: "number outside the operator's dial plan", tweaks: []func(*Params){withDialer(&fakeDialer{}), withDialAllow(`\+49[0-9]{6,12}`)},
+			from: AgentRole, req: byNumber("+1 900 555 0100"), wantCode: CodeNumberNotAllowed},
 		{name: "no number", tweaks: []func(*Params){withDialer(&fakeDialer{})},
 			from: AgentRole, req: byNumber(""), wantCode: CodeInvalidField},
 		{name: "unknown mode", from: AgentRole, req: HelpRequest{Mode: "pigeon"}, wantCode: CodeInvalidField},
@@ -109,6 +113,32 @@ func TestWhoMayAskForHelp(t *testing.T) {
 			f.wantNothingChanged()
 			f.wantPresence(presence)
 		})
+	}
+}
+
+// A number is dialled as the dial plan checked it: normalized. One the
+// plan refuses reaches no dialer.
+func TestNumberIsDialledNormalized(t *testing.T) {
+	for typed, want := range map[string]string{
+		"+49 (30) 1234-5678": "+493012345678",
+		"0049 30 123.456":    "+4930123456",
+		"030/1234 5678":      "",
+		"+1 900 555 0100":    "",
+	} {
+		d := &fakeDialer{}
+		f := newFixture(t, withDialer(d), withDialAllow(`\+49[1-9][0-9]{5,12}`))
+		id := f.twoParty("bob")
+		_, err := f.c.RequestHelp(id, AgentRole, byNumber(typed))
+		var got []dialed
+		if want != "" {
+			got = []dialed{{id, want}}
+		}
+		if !reflect.DeepEqual(d.calls, got) {
+			t.Errorf("%q: dialer got %v (refusal %v), want %v", typed, d.calls, err, got)
+		}
+		if want == "" {
+			wantCode(t, err, CodeNumberNotAllowed)
+		}
 	}
 }
 

@@ -321,8 +321,18 @@ func newFixture(t *testing.T, tweaks ...func(*Params)) *fixture {
 	return f
 }
 
-func withDialer(d Dialer) func(*Params)       { return func(p *Params) { p.Dialer = d } }
-func withMode(m VideoMode) func(*Params)      { return func(p *Params) { p.VideoMode = m } }
+func withDialer(d Dialer) func(*Params)  { return func(p *Params) { p.Dialer = d } }
+func withMode(m VideoMode) func(*Params) { return func(p *Params) { p.VideoMode = m } }
+
+func withDialAllow(allow string) func(*Params) {
+	return func(p *Params) {
+		plan, err := NewDialPlan(allow)
+		if err != nil {
+			panic(err)
+		}
+		p.DialPlan = plan
+	}
+}
 func withMaxCalls(n int) func(*Params)        { return func(p *Params) { p.MaxCalls = n } }
 func withDirectory(d Directory) func(*Params) { return func(p *Params) { p.Directory = d } }
 

@@ -16,6 +16,7 @@ func (srv *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/calls", srv.withAPIKey(srv.createCall))
 	mux.Handle("GET /api/agents", srv.withAPIKey(srv.listAgents))
 	mux.Handle("GET /api/queues", srv.withAPIKey(srv.listQueues))
+	mux.Handle("GET /api/contacts", srv.withAPIKey(srv.listContacts))
 	mux.Handle("POST /api/agents/{id}/token", srv.withAPIKey(srv.agentToken))
 	mux.Handle("/api/", apiFallback(mux))
 }
@@ -177,6 +178,18 @@ func (srv *Server) listAgents(w http.ResponseWriter, _ *http.Request) {
 
 func (srv *Server) listQueues(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"queues": srv.center.Queues()})
+}
+
+func (srv *Server) listContacts(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": srv.contacts()})
+}
+
+// contacts are the directory's external numbers; none is an empty list.
+func (srv *Server) contacts() []call.Contact {
+	if c := srv.center.Directory().Contacts; c != nil {
+		return c
+	}
+	return []call.Contact{}
 }
 
 func (srv *Server) agentToken(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,11 @@
 package signaling_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,7 +80,7 @@ func TestAPIRefusesWithoutTheKey(t *testing.T) {
 	ts := startServer(t)
 	noKey := startServer(t, func(p *signaling.ServerParams) { p.APIKey = "" })
 	routes := []struct{ method, path string }{
-		{"POST", "/api/calls"}, {"GET", "/api/agents"}, {"GET", "/api/queues"}, {"POST", "/api/agents/alice/token"},
+		{"POST", "/api/calls"}, {"GET", "/api/agents"}, {"GET", "/api/queues"}, {"GET", "/api/contacts"}, {"POST", "/api/agents/alice/token"},
 	}
 	auths := []struct {
 		name, header string
@@ -229,5 +232,30 @@ func TestAPIAgentToken(t *testing.T) {
 	ws.sendRaw(`{"type":"agent.signin","token":"` + link.Token + `"}`)
 	if m := ws.next("presence"); m["agent"] != "dave" || m["state"] != "idle" {
 		t.Errorf("signing in with dave's token: %v", m)
+	}
+}
+
+// GET /api/contacts lists the directory's external numbers as they will be
+// dialled, and a signed-in console is sent them in its directory.
+func TestContactsAreListed(t *testing.T) {
+	ts := startServer(t)
+	var out struct {
+		Contacts []map[string]string `json:"contacts"`
+	}
+	if code := ts.api(t, "GET", "/api/contacts", nil, &out); code != http.StatusOK {
+		t.Fatalf("GET /api/contacts: %d", code)
+	}
+	want := []map[string]string{
+		{"name": "Supervisor desk", "number": "+49305550100"},
+		{"name": "Billing partner hotline", "number": "+49305550199", "skill": "billing"},
+	}
+	if !reflect.DeepEqual(out.Contacts, want) {
+		t.Errorf("contacts %v, want %v", out.Contacts, want)
+	}
+	console := dialWS(t, ts.ws)
+	console.sendRaw(fmt.Sprintf(`{"type":"agent.signin","token":%q}`, ts.consoleToken(t, "bob")))
+	dir := console.next("directory")
+	if got, _ := json.Marshal(dir["contacts"]); !strings.Contains(string(got), `"number":"+49305550199"`) {
+		t.Errorf("the console's directory lists contacts %s, want the directory's", got)
 	}
 }

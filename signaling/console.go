@@ -56,12 +56,13 @@ func (s *session) signOut() {
 	s.agentID = ""
 }
 
-// directoryMessage lists queues and agents for the console's three-party
-// form.
+// directoryMessage lists queues, agents and contacts for the console's
+// three-party form.
 type directoryMessage struct {
-	Type   string           `json:"type"`
-	Queues []call.Queue     `json:"queues"`
-	Agents []directoryAgent `json:"agents"`
+	Type     string           `json:"type"`
+	Queues   []call.Queue     `json:"queues"`
+	Agents   []directoryAgent `json:"agents"`
+	Contacts []call.Contact   `json:"contacts"`
 }
 
 type directoryAgent struct {
@@ -71,7 +72,7 @@ type directoryAgent struct {
 }
 
 func (s *session) sendDirectory() {
-	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues}
+	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues, Contacts: s.srv.contacts()}
 	for _, a := range s.srv.center.Agents() {
 		m.Agents = append(m.Agents, directoryAgent{ID: a.ID, Name: a.Name, State: a.State})
 	}

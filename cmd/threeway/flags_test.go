@@ -114,7 +114,7 @@ func clearServeEnv(t *testing.T) {
 	for _, k := range []string{"THREEWAY_LISTEN", "THREEWAY_CANVAS", "THREEWAY_VIDEO_BITRATE", "THREEWAY_UDP_PORTS",
 		"THREEWAY_UDP_PORT", "THREEWAY_TCP_PORT", "THREEWAY_PUBLIC_IP",
 		"THREEWAY_LOG_LEVEL", "THREEWAY_DIRECTORY", "THREEWAY_API_KEY", "THREEWAY_SECRET", "THREEWAY_VIDEO_MODE",
-		"THREEWAY_METRICS_LISTEN", "THREEWAY_ALLOWED_ORIGINS"} {
+		"THREEWAY_METRICS_LISTEN", "THREEWAY_ALLOWED_ORIGINS", "THREEWAY_DIAL_ALLOW"} {
 		t.Setenv(k, "")
 	}
 }
@@ -185,6 +185,8 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"join timeout too short", []string{"--join-timeout", "0s"}, "--join-timeout"},
 		{"media timeout too short", []string{"--media-timeout", "500ms"}, "--media-timeout"},
 		{"token ttl too short", []string{"--token-ttl", "30s"}, "--token-ttl"},
+		{"dial plan not a regexp", []string{"--dial-allow", "+49("}, "--dial-allow"},
+		{"contact outside the dial plan", []string{"--dial-allow", `\+1[0-9]{10}`}, "--dial-allow"},
 		{"drain negative", []string{"--drain", "-1s"}, "--drain"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {

@@ -56,6 +56,7 @@ type serveOptions struct {
 	mediaTimeout  time.Duration
 	tokenTTL      time.Duration
 	metricsListen string
+	dialAllow     string
 	drain         time.Duration
 	videoMode     string
 	maxCalls      int
@@ -90,6 +91,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.directory, "directory", os.Getenv("THREEWAY_DIRECTORY"), "YAML file of agents and skill queues (default: the embedded demo directory)")
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
+	f.StringVar(&o.dialAllow, "dial-allow", envOr("THREEWAY_DIAL_ALLOW", call.DefaultDialAllow), "regular expression a whole external number must match, once normalized (+ and digits), to be dialled")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
 	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
@@ -354,6 +356,13 @@ func (o serveOptions) callParams() (call.Params, error) {
 			return p, fmt.Errorf("--directory %s: %w", o.directory, err)
 		}
 	}
+	plan, err := call.NewDialPlan(o.dialAllow)
+	if err != nil {
+		return p, fmt.Errorf("--dial-allow: %w", err)
+	}
+	if err := dir.CheckContacts(plan); err != nil {
+		return p, fmt.Errorf("--directory against --dial-allow: %w", err)
+	}
 	if o.maxCalls < 0 {
 		return p, fmt.Errorf("--max-calls %d: want 0 (no limit) or more", o.maxCalls)
 	}
@@ -364,7 +373,7 @@ func (o serveOptions) callParams() (call.Params, error) {
 		return p, fmt.Errorf("--rejoin-grace %v: want at least 1s", o.rejoinGrace)
 	}
 	return call.Params{Directory: dir, VideoMode: mode, HelpTimeout: o.helpTimeout, MaxCalls: o.maxCalls,
-		RejoinGrace: o.rejoinGrace, JoinTimeout: o.joinTimeout}, nil
+		RejoinGrace: o.rejoinGrace, JoinTimeout: o.joinTimeout, DialPlan: plan}, nil
 }
 
 // orRandom returns s, or a fresh random secret if s is empty.

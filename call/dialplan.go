@@ -1,0 +1,69 @@
+package call
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// DefaultDialAllow is the numbers an agent may dial unless the operator
+// says otherwise: E.164, 6 to 15 digits, with or without the leading +.
+const DefaultDialAllow = `\+?[1-9][0-9]{5,14}`
+
+// DialPlan decides which external numbers may be dialled. A number is
+// checked as it will be dialled: normalized (NormalizeNumber), then
+// matched whole by Allow, so that nobody dials a premium or foreign
+// number the operator did not allow.
+type DialPlan struct {
+	Allow *regexp.Regexp // nil: DefaultDialAllow
+}
+
+// NewDialPlan compiles allow, a regular expression that must match a whole
+// normalized number.
+func NewDialPlan(allow string) (DialPlan, error) {
+	re, err := regexp.Compile(`^(?:` + allow + `)$`)
+	if err != nil {
+		return DialPlan{}, fmt.Errorf("dial plan %q: %w", allow, err)
+	}
+	return DialPlan{Allow: re}, nil
+}
+
+var defaultDialPlan, _ = NewDialPlan(DefaultDialAllow)
+
+// NormalizeNumber turns a number as people write it into the digits
+// dialled: spaces, dashes, dots, slashes and parentheses go, and a
+// leading 00 becomes +. Anything else than digits after an optional
+// leading + is refused.
+func NormalizeNumber(s string) (string, error) {
+	n := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -./()\t", r) {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if rest, ok := strings.CutPrefix(n, "00"); ok {
+		n = "+" + rest
+	}
+	digits := strings.TrimPrefix(n, "+")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return "", refuse(CodeInvalidField, "number %q: want digits, with an optional leading + (spaces, dashes and brackets are fine)", s)
+	}
+	return n, nil
+}
+
+// Check normalizes number and says whether it may be dialled: the number
+// to dial, or a refusal (invalid_field, number_not_allowed).
+func (p DialPlan) Check(number string) (string, error) {
+	n, err := NormalizeNumber(number)
+	if err != nil {
+		return "", err
+	}
+	allow := p.Allow
+	if allow == nil {
+		allow = defaultDialPlan.Allow
+	}
+	if !allow.MatchString(n) {
+		return "", refuse(CodeNumberNotAllowed, "%s is outside this server's dial plan", n)
+	}
+	return n, nil
+}
