@@ -19,11 +19,18 @@ const DefaultRejoinGrace = 30 * time.Second
 // rather than hold a --max-calls slot for ever.
 const DefaultJoinTimeout = 10 * time.Minute
 
-// Dialer places calls to external numbers (SIP dial-out).
+// Dialer places calls to external numbers (SIP dial-out). It is called
+// with the Center's lock held: it must not block, nor call the Center
+// back before returning. What happens to a dial it reports through the
+// Center's DialRinging, DialAnswered and DialFailed.
 type Dialer interface {
-	// Dial starts calling number for callID; the outcome comes back
-	// through the Center later.
-	Dial(callID, number string) error
+	// Dial starts calling number, as the dial plan checked it, for help
+	// request dial of call callID. An error fails the request at once
+	// (gateway_error).
+	Dial(callID, dial, number string) error
+	// Hangup ends dial: a CANCEL while it rings, a BYE once answered. A
+	// dial that already ended is no error.
+	Hangup(dial string)
 }
 
 // Params configures a Center.

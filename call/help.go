@@ -38,6 +38,7 @@ type helpRequest struct {
 	offered   *agentState     // the agent ringing now
 	timer     Timer
 	phase     HelpPhase
+	dialEnded bool // the Dialer said the number will not answer
 }
 
 // RequestHelp starts seeking a third party for the call. Only the call's
@@ -64,8 +65,9 @@ func (c *Center) RequestHelp(callID string, from Role, req HelpRequest) (string,
 	case ByNumber:
 		h.phase = Dialing
 		c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Dialing})
-		if err := c.dialer.Dial(cs.id, req.Number); err != nil {
-			c.finishHelp(cs, CodeRejected, "")
+		if err := c.dialer.Dial(cs.id, h.id, req.Number); err != nil {
+			h.dialEnded = true
+			c.finishHelp(cs, DialGatewayError, "")
 			break
 		}
 		// Nobody waits for ever on a number that does not answer.
@@ -184,7 +186,7 @@ func (c *Center) expireDial(callID, reqID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cs := c.calls[callID]; cs != nil && cs.help != nil && cs.help.id == reqID {
-		c.finishHelp(cs, CodeTimeout, "")
+		c.finishHelp(cs, DialNoAnswer, "")
 	}
 }
 
@@ -306,6 +308,9 @@ func (c *Center) withdrawHelp(cs *callState, reason, withdrawReason string) {
 			c.notify.ToAgent(a.ID, HelpWithdrawn{Request: h.id, Reason: withdrawReason})
 		}
 		c.updatePresence(a)
+	}
+	if h.Mode == ByNumber && !h.dialEnded {
+		c.dialer.Hangup(h.id) // cancelled, timed out, or the call ended
 	}
 	c.toAll(cs, HelpFailed{Request: h.id, Reason: reason})
 	c.helpEnded(reason)

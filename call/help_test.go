@@ -176,7 +176,8 @@ func TestNumberModeDials(t *testing.T) {
 	}
 }
 
-// The code reports a dialer error as help.failed{rejected}.
+// A dialer that cannot place the call fails the request at once:
+// help.failed with gateway_error.
 func TestNumberModeDialError(t *testing.T) {
 	f := newFixture(t, withDialer(&fakeDialer{err: errors.New("gateway down")}))
 	id := f.twoParty("bob")
@@ -187,7 +188,7 @@ func TestNumberModeDialError(t *testing.T) {
 		if got := f.rec.partyTypes(id, r); !slices.Equal(got, want) {
 			t.Errorf("%s got %v, want %v", r, got, want)
 		}
-		if got, _ := last(partyEvents[HelpFailed](f.rec, id, r)); got != (HelpFailed{rid, CodeRejected}) {
+		if got, _ := last(partyEvents[HelpFailed](f.rec, id, r)); got != (HelpFailed{rid, DialGatewayError}) {
 			t.Errorf("%s got %+v", r, got)
 		}
 	}
@@ -615,7 +616,7 @@ func TestHelpEndedOutcomes(t *testing.T) {
 			f.must(f.c.Leave(id, Customer, ReasonHangup))
 			f.must(f.c.Leave(id, AgentRole, ReasonHangup))
 		}, []string{CodeCancelled}},
-		{"dial fails", &fakeDialer{err: errors.New("busy")}, func(f *fixture, id string) { f.ask(id, byNumber("15550100")) }, []string{CodeRejected}},
+		{"dial fails", &fakeDialer{err: errors.New("unreachable")}, func(f *fixture, id string) { f.ask(id, byNumber("15550100")) }, []string{DialGatewayError}},
 		{"refused requests are no outcome", nil, func(f *fixture, id string) {
 			_, err := f.c.RequestHelp(id, Customer, byAgent("carol"))
 			wantCode(t, err, CodeForbidden)

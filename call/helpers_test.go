@@ -274,16 +274,25 @@ func last[T any](s []T) (T, bool) {
 type dialed struct{ call, number string }
 
 type fakeDialer struct {
-	mu    sync.Mutex
-	calls []dialed
-	err   error
+	mu     sync.Mutex
+	calls  []dialed
+	dials  []string // the request of each call
+	hungUp []string
+	err    error
 }
 
-func (d *fakeDialer) Dial(callID, number string) error {
+func (d *fakeDialer) Dial(callID, dial, number string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.calls = append(d.calls, dialed{callID, number})
+	d.dials = append(d.dials, dial)
 	return d.err
+}
+
+func (d *fakeDialer) Hangup(dial string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hungUp = append(d.hungUp, dial)
 }
 
 // ---- fixture ---------------------------------------------------------------

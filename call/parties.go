@@ -15,6 +15,9 @@ type party struct {
 	reconnecting bool
 	grace        Timer
 	lost         uint64
+	// dial is the help request whose answered phone call this party is
+	// (dial.go); "" for a party on a page.
+	dial string
 }
 
 // Join adds a party to a call. agentID is the authenticated agent joining
@@ -57,34 +60,41 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 }
 
 func (c *Center) addParty(cs *callState, role Role, name, agentID string) {
-	if cs.unjoined != nil {
-		cs.unjoined.Stop()
-		cs.unjoined = nil
-	}
 	if name == "" && role == Customer {
 		name = cs.customer
 	}
 	a := c.agents[agentID]
+	if a != nil && name == "" {
+		name = a.Name
+	}
+	c.seat(cs, &party{role: role, name: name, agentID: agentID,
+		video: true, audio: true, selfView: true, layout: EqualLayout})
 	if a != nil {
-		if name == "" {
-			name = a.Name
-		}
 		a.inCall = cs.id
-	}
-	cs.parties[role] = &party{role: role, name: name, agentID: agentID,
-		video: true, audio: true, selfView: true, layout: EqualLayout}
-	if len(cs.parties) >= 2 {
-		cs.wasPair = true
-	}
-	if a != nil {
 		if a.ringing != "" {
 			// An agent who takes a call cannot also help elsewhere.
 			c.declineOffer(a.ringing, a, CodeRejected)
 		}
 		c.updatePresence(a)
 	}
-	// A party joining makes a pair three: what needs everyone's video
-	// stops if someone has it off.
+	c.settle(cs)
+}
+
+// seat puts p in the call.
+func (c *Center) seat(cs *callState, p *party) {
+	if cs.unjoined != nil {
+		cs.unjoined.Stop()
+		cs.unjoined = nil
+	}
+	cs.parties[p.role] = p
+	if len(cs.parties) >= 2 {
+		cs.wasPair = true
+	}
+}
+
+// settle follows a party joining: a pair made three stops what needs
+// everyone's video if someone has it off, and the call's state goes out.
+func (c *Center) settle(cs *callState) {
 	if lacking := cs.needsAllVideo(); len(lacking) > 0 {
 		c.revertAllVideoRules(cs, lacking)
 	}
@@ -132,6 +142,7 @@ func (c *Center) removeParty(cs *callState, role Role, reason string) {
 	p := cs.parties[role]
 	p.stopGrace()
 	delete(cs.parties, role)
+	c.hangUpPhone(p)
 	c.notify.ToParty(cs.id, role, Left{Reason: reason})
 	if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
 		a.inCall = ""
@@ -183,6 +194,7 @@ func (c *Center) endCallFor(cs *callState, reason string) {
 		if p := cs.parties[role]; p != nil {
 			p.stopGrace()
 			delete(cs.parties, role)
+			c.hangUpPhone(p)
 			c.notify.ToParty(cs.id, role, Left{Reason: reason})
 			if a := c.agents[p.agentID]; a != nil && a.inCall == cs.id {
 				a.inCall = ""

@@ -28,9 +28,12 @@ type PartyState struct {
 	Audio   bool   `json:"audio"`
 	// Reconnecting: the party's connection dropped; its seat waits for it
 	// for the rejoin grace.
-	Reconnecting bool   `json:"reconnecting"`
-	SelfView     bool   `json:"-"`
-	Layout       Layout `json:"-"`
+	Reconnecting bool `json:"reconnecting"`
+	// Phone: the party is a phone call the server dialled (its Name is
+	// the masked number); it has no camera.
+	Phone    bool   `json:"phone,omitempty"`
+	SelfView bool   `json:"-"`
+	Layout   Layout `json:"-"`
 }
 
 // HelpState is a pending help request in a Snapshot.
@@ -56,7 +59,7 @@ func (c *Center) snapshot(cs *callState) *Snapshot {
 	for _, r := range cs.present() {
 		p := cs.parties[r]
 		s.Parties = append(s.Parties, PartyState{Role: r, Name: p.name, AgentID: p.agentID,
-			Video: p.video, Audio: p.audio, Reconnecting: p.reconnecting, SelfView: p.selfView, Layout: p.layout})
+			Video: p.video, Audio: p.audio, Reconnecting: p.reconnecting, Phone: p.dial != "", SelfView: p.selfView, Layout: p.layout})
 	}
 	if h := cs.help; h != nil {
 		hs := &HelpState{Request: h.id, Mode: h.Mode, Queue: h.Queue, Number: h.Number, State: h.phase}
