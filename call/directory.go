@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -64,29 +63,7 @@ func LoadDirectory(r io.Reader) (Directory, error) {
 	if err := dec.Decode(&d); err != nil {
 		return d, fmt.Errorf("directory: %w", err)
 	}
-	if err := d.validate(); err != nil {
-		return d, err
-	}
-	return d, d.normalizeContacts()
-}
-
-// normalizeContacts checks each contact and stores its number as it will
-// be dialled.
-func (d Directory) normalizeContacts() error {
-	for i, c := range d.Contacts {
-		if c.Name == "" {
-			return fmt.Errorf("directory: contact %d (%s) has no name", i+1, c.Number)
-		}
-		n, err := NormalizeNumber(c.Number)
-		if err != nil {
-			return fmt.Errorf("directory: contact %q: %w", c.Name, err)
-		}
-		if c.Skill != "" && !slices.ContainsFunc(d.Queues, func(q Queue) bool { return q.ID == c.Skill }) {
-			return fmt.Errorf("directory: contact %q has skill %q, which is no queue", c.Name, c.Skill)
-		}
-		d.Contacts[i].Number = n
-	}
-	return nil
+	return d, d.validate()
 }
 
 // CheckContacts refuses a directory whose contacts plan would not dial.
@@ -127,6 +104,20 @@ func (d Directory) validate() error {
 				return fmt.Errorf("directory: agent %q has skill %q, which is no queue", a.ID, s)
 			}
 		}
+	}
+	// Contacts' numbers are stored as they will be dialled.
+	for i, c := range d.Contacts {
+		if c.Name == "" {
+			return fmt.Errorf("directory: contact %d (%s) has no name", i+1, c.Number)
+		}
+		n, err := NormalizeNumber(c.Number)
+		if err != nil {
+			return fmt.Errorf("directory: contact %q: %w", c.Name, err)
+		}
+		if c.Skill != "" && !queues[c.Skill] {
+			return fmt.Errorf("directory: contact %q has skill %q, which is no queue", c.Name, c.Skill)
+		}
+		d.Contacts[i].Number = n
 	}
 	return nil
 }

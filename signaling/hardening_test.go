@@ -191,12 +191,8 @@ func TestSocketThatNeverAuthenticatesIsClosed(t *testing.T) {
 	start := time.Now()
 	idle.expectError("auth_timeout")
 	_, _, err := idle.conn.Read(ctxFor(t, 5*time.Second))
-	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
-		t.Errorf("the idle socket ended with %v, want close status 1008", err)
-	}
-	var ce websocket.CloseError
-	if errors.As(err, &ce) && ce.Reason != "auth_timeout" {
-		t.Errorf("close reason %q, want auth_timeout", ce.Reason)
+	if err := closedWith(err, websocket.StatusPolicyViolation, "auth_timeout"); err != nil {
+		t.Error(err)
 	}
 	if d := time.Since(start); d < timeout || d > timeout+2*time.Second {
 		t.Errorf("closed %v after opening, want about %v", d, timeout)

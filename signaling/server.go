@@ -416,7 +416,7 @@ func (srv *Server) connectionStates() map[string]int {
 
 // packetDiscarded counts an inbound packet dropped unread.
 func (srv *Server) packetDiscarded() {
-	if srv.params.Media.Observer != nil {
-		srv.params.Media.Observer.PacketDiscarded()
+	if m := srv.observe(); m != nil {
+		m.PacketDiscarded()
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("%s: %v", role, err)
 		}
 	}
-	before := soakSample(bystanders)
+	before := soakSample(t, ts, bystanders)
 	t.Logf("before: %s", before)
 
 	ctx, stop := context.WithTimeout(context.Background(), length)
@@ -56,7 +55,7 @@ func TestSoak(t *testing.T) {
 	wg.Wait()
 	// The server closes what the churn left: sockets, legs, rooms.
 	time.Sleep(15 * time.Second)
-	after := soakSample(bystanders)
+	after := soakSample(t, ts, bystanders)
 	t.Logf("after %v, %d calls joined and left: %s", length, cycles, after)
 	if grown := after.goroutines - before.goroutines; grown > 50 {
 		t.Errorf("%d goroutines more after the soak than before", grown)
@@ -80,18 +79,11 @@ func (f soakFigures) String() string {
 		f.goroutines, f.rssMB, f.fps["customer"], f.fps["agent"], f.fps["third"])
 }
 
-func soakSample(bystanders map[string]*peer.Peer) soakFigures {
+func soakSample(t *testing.T, ts *testServer, bystanders map[string]*peer.Peer) soakFigures {
 	f := soakFigures{fps: measureFPS(bystanders, 5*time.Second)}
 	runtime.GC()
 	f.goroutines = runtime.NumGoroutine()
-	status, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(status), "\n") {
-		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var n float64
-			fmt.Sscanf(strings.TrimSpace(kb), "%f", &n)
-			f.rssMB = n / 1024
-		}
-	}
+	f.rssMB = scrape(t, ts)["process_resident_memory_bytes"] / (1 << 20)
 	return f
 }
 

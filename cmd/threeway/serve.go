@@ -151,30 +151,29 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return err
 	}
 
-	public, internal, err := o.listenHTTP(sig)
+	servers, err := o.listenHTTP(sig)
 	if err != nil {
 		return errors.Join(err, sig.Close(context.Background()))
 	}
-	base := baseURL(public.ln.Addr().String())
+	public := servers[0]
+	base := baseURL(public.addr())
 	if o.demo {
 		if err := printDemo(out, sig, params, base); err != nil {
-			return errors.Join(err, sig.Close(context.Background()), public.ln.Close(), internal.close())
+			return errors.Join(err, sig.Close(context.Background()), closeAll(servers))
 		}
 	} else {
 		fmt.Fprintf(out, "threeway is up at %s (signaling at /ws, API at /api)\n", base)
 	}
 	udp, tcp := sig.MediaAddrs()
-	log.Info("serving", "addr", public.ln.Addr().String(), "metrics_addr", internal.addr(), "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
+	log.Info("serving", "addr", public.addr(), "metrics_addr", o.metricsListen, "canvas", o.canvas, "fps", o.fps, "video_mode", o.videoMode,
 		"media_udp", udp, "media_tcp", tcp, "max_sockets", params.Sockets.Max, "video_cpu_slots", params.Media.CPU.N(), "gomaxprocs", runtime.GOMAXPROCS(0),
 		"godebug", os.Getenv("GODEBUG"))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 2)
-	for _, h := range []*httpServer{public, internal} {
-		if h != nil {
-			go func() { errc <- h.srv.Serve(h.ln) }()
-		}
+	errc := make(chan error, len(servers))
+	for _, h := range servers {
+		go func() { errc <- h.srv.Serve(h.ln) }()
 	}
 	select {
 	case err := <-errc:
@@ -186,10 +185,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.drain+10*time.Second)
 	defer cancel()
 	sigErr := sig.Drain(shutdownCtx, o.drain)
-	for _, h := range []*httpServer{public, internal} {
-		if h == nil {
-			continue
-		}
+	for _, h := range servers {
 		if err := h.srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
@@ -214,43 +210,42 @@ func newHTTPServer(addr, flag string, mux http.Handler) (*httpServer, error) {
 	return &httpServer{srv: srv, ln: ln}, nil
 }
 
-// addr is where h listens; "" for no server.
-func (h *httpServer) addr() string {
-	if h == nil {
-		return ""
+// addr is where h listens.
+func (h *httpServer) addr() string { return h.ln.Addr().String() }
+
+// closeAll closes the servers' sockets before they serve.
+func closeAll(servers []*httpServer) error {
+	var errs []error
+	for _, h := range servers {
+		errs = append(errs, h.ln.Close())
 	}
-	return h.ln.Addr().String()
+	return errors.Join(errs...)
 }
 
-func (h *httpServer) close() error {
-	if h == nil {
-		return nil
-	}
-	return h.ln.Close()
-}
-
-// listenHTTP opens the public server (the page, /ws, /api, health) and,
-// with --metrics-listen, an internal one for /metrics and health; without
-// it /metrics is on the public server.
-func (o serveOptions) listenHTTP(sig *signaling.Server) (public, internal *httpServer, err error) {
+// listenHTTP opens the public server (the page, /ws, /api, health), first,
+// and with --metrics-listen an internal one for /metrics and health;
+// without it /metrics is on the public server.
+func (o serveOptions) listenHTTP(sig *signaling.Server) ([]*httpServer, error) {
 	mux := http.NewServeMux()
 	sig.ClientRoutes(mux)
 	sig.HealthRoutes(mux)
 	mux.Handle("/", web.Handler())
+	public, err := newHTTPServer(o.listen, "--listen", mux)
+	if err != nil {
+		return nil, err
+	}
 	if o.metricsListen == "" {
 		sig.MetricsRoutes(mux)
-	} else {
-		imux := http.NewServeMux()
-		sig.HealthRoutes(imux)
-		sig.MetricsRoutes(imux)
-		if internal, err = newHTTPServer(o.metricsListen, "--metrics-listen", imux); err != nil {
-			return nil, nil, err
-		}
+		return []*httpServer{public}, nil
 	}
-	if public, err = newHTTPServer(o.listen, "--listen", mux); err != nil {
-		return nil, nil, errors.Join(err, internal.close())
+	internal := http.NewServeMux()
+	sig.HealthRoutes(internal)
+	sig.MetricsRoutes(internal)
+	metrics, err := newHTTPServer(o.metricsListen, "--metrics-listen", internal)
+	if err != nil {
+		return nil, errors.Join(err, closeAll([]*httpServer{public}))
 	}
-	return public, internal, nil
+	return []*httpServer{public, metrics}, nil
 }
 
 func (o serveOptions) serverParams() (signaling.ServerParams, error) {
