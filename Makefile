@@ -5,12 +5,13 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 
-# Debian packages: the build needs libvpx, libopus and libyuv for the codec
-# package's cgo; the tests also need iproute2 and util-linux for the
-# loopback-only network namespace they run in, and Chromium for the
-# browser tests.
-BUILD_DEBS := libvpx-dev libopus-dev libyuv-dev pkg-config gcc
-TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium
+# Debian packages: the build needs libvpx, libopus, libyuv and libspeexdsp
+# (the phone's resampler) for the codec package's cgo; the tests also need
+# iproute2 and util-linux for the loopback-only network namespace they run
+# in, Chromium for the browser tests and sipp (sip-tester) as the phone
+# of the SIP dial-out tests.
+BUILD_DEBS := libvpx-dev libopus-dev libyuv-dev libspeexdsp-dev pkg-config gcc
+TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium sip-tester
 DEBS ?= $(BUILD_DEBS)
 
 # staticcheck runs from its own pinned module, not as a go.mod tool: as a

@@ -16,6 +16,23 @@ const DefaultDialAllow = `\+?[1-9][0-9]{5,14}`
 // number the operator did not allow.
 type DialPlan struct {
 	Allow *regexp.Regexp // nil: DefaultDialAllow
+	// Hint tells agents, in words, what Allow accepts; "": the default
+	// plan's hint, or the expression itself for another plan.
+	Hint string
+}
+
+// DefaultDialHint describes DefaultDialAllow to agents.
+const DefaultDialHint = "international format: + and 6 to 15 digits, e.g. +49 30 1234 5678"
+
+// Hinted is how the plan reads to an agent.
+func (p DialPlan) Hinted() string {
+	switch {
+	case p.Hint != "":
+		return p.Hint
+	case p.Allow == nil || p.Allow.String() == defaultDialPlan.Allow.String():
+		return DefaultDialHint
+	}
+	return "numbers matching " + strings.TrimSuffix(strings.TrimPrefix(p.Allow.String(), "^(?:"), ")$")
 }
 
 // NewDialPlan compiles allow, a regular expression that must match a whole

@@ -16,7 +16,8 @@ const (
 	CodeUnknownAgent               = "unknown_agent"
 	CodeUnknownQueue               = "unknown_queue"
 	CodeAgentUnavailable           = "agent_unavailable"
-	CodeExternalCallsNotConfigured = "external_calls_not_configured"
+	CodeExternalCallsNotConfigured = "external_calls_not_configured" // no longer sent: sip_not_configured since SIP dial-out
+	CodeSIPNotConfigured           = "sip_not_configured"
 	CodeNumberNotAllowed           = "number_not_allowed"
 	CodeThreePartyUnsupportedInSFU = "three_party_unsupported_in_sfu_mode"
 	CodeVideoNotEnabledForAll      = "video_not_enabled_for_all"

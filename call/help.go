@@ -121,7 +121,7 @@ func (c *Center) refuseHelpRequest(cs *callState, p *party, req HelpRequest) err
 			return err
 		}
 		if c.dialer == nil {
-			return refuse(CodeExternalCallsNotConfigured, "no SIP gateway is configured for external numbers")
+			return refuse(CodeSIPNotConfigured, "no SIP gateway is configured for external numbers (--sip-gateway)")
 		}
 	default:
 		return refuse(CodeInvalidField, "mode must be queue, agent or number")

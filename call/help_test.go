@@ -59,7 +59,7 @@ func TestWhoMayAskForHelp(t *testing.T) {
 			f.ask(f.twoParty("dave"), byAgent("alice"))
 			return f.twoParty("bob")
 		}, from: AgentRole, req: byAgent("alice"), wantCode: CodeAgentUnavailable},
-		{name: "number without a gateway", from: AgentRole, req: byNumber("+15550100"), wantCode: CodeExternalCallsNotConfigured},
+		{name: "number without a gateway", from: AgentRole, req: byNumber("+15550100"), wantCode: CodeSIPNotConfigured},
 		{name: "number too short", tweaks: []func(*Params){withDialer(&fakeDialer{})},
 			from: AgentRole, req: byNumber("12"), wantCode: CodeNumberNotAllowed},
 		{name: "number with letters", tweaks: []func(*Params){withDialer(&fakeDialer{})},

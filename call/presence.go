@@ -154,6 +154,10 @@ func (c *Center) Queues() []QueueStatus {
 // Directory returns the agents and queues the center was made with.
 func (c *Center) Directory() Directory { return c.dir }
 
+// DialOut says whether numbers can be dialled (a Dialer is configured),
+// and under which plan.
+func (c *Center) DialOut() (bool, DialPlan) { return c.dialer != nil, c.dialPlan }
+
 func (c *Center) hasQueue(id string) bool {
 	for _, q := range c.dir.Queues {
 		if q.ID == id {

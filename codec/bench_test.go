@@ -55,3 +55,30 @@ func BenchmarkOpusEncode(b *testing.B) {
 		}
 	}
 }
+
+// A phone leg's audio work per 20 ms: the mix down to 8 kHz and into
+// G.711, and the phone's packet out of G.711 and up to 48 kHz.
+func BenchmarkG711LegFrame(b *testing.B) {
+	enc, err := NewG711Encoder(ULaw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enc.Close()
+	dec, err := NewG711Decoder(ULaw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dec.Close()
+	pcm := sine(FrameSamples, 440, 8000)
+	out := make([]int16, FrameSamples)
+	pkt := make([]byte, 0, G711FrameBytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if pkt, err = enc.Encode(pcm, pkt); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := dec.Decode(pkt, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -34,12 +34,12 @@ type audioMixer struct {
 
 	mu        sync.Mutex
 	voices    map[string]*voice
-	listeners map[string]SampleWriter
+	listeners map[string]listener
 	muted     map[string]bool
 	closed    bool
 
 	// Owned by the clock goroutine.
-	mixes    map[string]*mixEncoder // by mix key
+	mixes    map[mixKey]*mixEncoder
 	sendTo   []listener
 	total    []int32
 	mixPCM   []int16
@@ -57,9 +57,9 @@ func newAudioMixer(bitrate int, log *slog.Logger) *audioMixer {
 		bitrate:   bitrate,
 		log:       log,
 		voices:    map[string]*voice{},
-		listeners: map[string]SampleWriter{},
+		listeners: map[string]listener{},
 		muted:     map[string]bool{},
-		mixes:     map[string]*mixEncoder{},
+		mixes:     map[mixKey]*mixEncoder{},
 		total:     make([]int32, codec.FrameSamples),
 		mixPCM:    make([]int16, codec.FrameSamples),
 		packet:    make([]byte, maxOpusPacket),
@@ -73,7 +73,13 @@ func newAudioMixer(bitrate int, log *slog.Logger) *audioMixer {
 // returns r's error; the voice is then removed from every mix. A second
 // ingest of the same id replaces the first in the mix.
 func (m *Mixer) IngestAudio(id string, r RTPReader) error {
-	v, err := newVoice(id, m.params.Observer, m.params.Clock.Now)
+	return m.IngestAudioCodec(id, r, Opus)
+}
+
+// IngestAudioCodec is IngestAudio for RTP coded in c: a phone's G.711,
+// which must come 20 ms to a packet.
+func (m *Mixer) IngestAudioCodec(id string, r RTPReader, c AudioCodec) error {
+	v, err := newVoice(id, c, m.params.Observer, m.params.Clock.Now)
 	if err != nil {
 		return err
 	}
@@ -97,11 +103,18 @@ func (m *Mixer) IngestAudio(id string, r RTPReader) error {
 	return fmt.Errorf("audio from %s: %w", id, v.ingest(r))
 }
 
-// SetListener sends listener id the mix of every voice but its own.
+// SetListener sends listener id the mix of every voice but its own, in
+// Opus.
 func (m *Mixer) SetListener(id string, sink SampleWriter) {
+	m.SetListenerCodec(id, sink, Opus)
+}
+
+// SetListenerCodec is SetListener with the mix coded in c: 20 ms samples
+// of G.711 for a phone.
+func (m *Mixer) SetListenerCodec(id string, sink SampleWriter, c AudioCodec) {
 	m.audio.mu.Lock()
 	defer m.audio.mu.Unlock()
-	m.audio.listeners[id] = sink
+	m.audio.listeners[id] = listener{id, sink, c}
 }
 
 // SetVoiceMuted takes voice id out of every mix, or puts it back. A muted
@@ -180,14 +193,14 @@ func (a *audioMixer) tick() {
 	// joins and mutes.
 	a.mu.Lock()
 	a.sendTo = a.sendTo[:0]
-	for id, sink := range a.listeners {
-		a.sendTo = append(a.sendTo, listener{id, sink})
+	for _, l := range a.listeners {
+		a.sendTo = append(a.sendTo, l)
 	}
 	a.mu.Unlock()
 	for _, l := range a.sendTo {
-		key := everyone
+		key := mixKey{minus: everyone, codec: l.codec}
 		if _, ok := a.active[l.id]; ok {
-			key = l.id
+			key.minus = l.id
 		}
 		pkt, err := a.encodeMix(key)
 		if err != nil {
@@ -199,28 +212,32 @@ func (a *audioMixer) tick() {
 }
 
 type listener struct {
-	id   string
-	sink SampleWriter
+	id    string
+	sink  SampleWriter
+	codec AudioCodec
 }
 
-// mixEncoder is one mix's Opus encoder and its packet of the current tick.
+// mixKey names a mix: every voice but minus (everyone: none taken out),
+// coded in codec.
+type mixKey struct {
+	minus string
+	codec AudioCodec
+}
+
+// mixEncoder is one mix's encoder and its packet of the current tick.
 type mixEncoder struct {
-	enc    *codec.OpusEncoder
+	enc    mixCoder
 	packet []byte
 	tickNo uint64 // the tick packet was encoded on
 }
 
-// encodeMix returns this tick's Opus packet for the mix minus voice key
-// (everyone: no voice taken out), encoding it on first use in the tick.
-func (a *audioMixer) encodeMix(key string) ([]byte, error) {
+// encodeMix returns this tick's packet of mix key, encoding it on first
+// use in the tick.
+func (a *audioMixer) encodeMix(key mixKey) ([]byte, error) {
 	mix := a.mixes[key]
 	if mix == nil {
-		enc, err := codec.NewOpusEncoder(a.bitrate)
+		enc, err := key.codec.newMixCoder(a.bitrate)
 		if err != nil {
-			return nil, err
-		}
-		if err := enc.SetInbandFEC(mixFECLoss); err != nil {
-			enc.Close()
 			return nil, err
 		}
 		mix = &mixEncoder{enc: enc}
@@ -230,7 +247,7 @@ func (a *audioMixer) encodeMix(key string) ([]byte, error) {
 		return mix.packet, nil
 	}
 	var own []int16
-	if v := a.active[key]; v != nil {
+	if v := a.active[key.minus]; v != nil {
 		own = v.pcm
 	}
 	mixMinus(a.mixPCM, a.total, own)
@@ -257,7 +274,7 @@ func mixMinus(dst []int16, total []int32, own []int16) {
 // there.
 func (a *audioMixer) retireGone(voices []*voice) {
 	for key, mix := range a.mixes {
-		if key != everyone && !slices.ContainsFunc(voices, func(v *voice) bool { return v.id == key }) {
+		if key.minus != everyone && !slices.ContainsFunc(voices, func(v *voice) bool { return v.id == key.minus }) {
 			mix.enc.Close()
 			delete(a.mixes, key)
 		}

@@ -26,12 +26,12 @@ func newAudioBench(tb testing.TB) *audioBench {
 	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
 	for i, id := range benchParties {
 		ab.tones[id] = tone(440*float64(i+1), 0)
-		v, err := newVoice(id, NopObserver{}, time.Now)
+		v, err := newVoice(id, Opus, NopObserver{}, time.Now)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		a.voices[id] = v
-		a.listeners[id] = &discardSink{}
+		a.listeners[id] = listener{id, &discardSink{}, Opus}
 		if ab.encoders[id], err = codec.NewOpusEncoder(32000); err != nil {
 			tb.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestAudioTickAllocatesNothing(t *testing.T) {
 	ab := newAudioBench(t)
 	allocs := testing.AllocsPerRun(50, func() { ab.tick(t) })
 	for _, id := range benchParties {
-		if ab.a.listeners[id].(*discardSink).bytes == 0 {
+		if ab.a.listeners[id].sink.(*discardSink).bytes == 0 {
 			t.Fatalf("%s heard nothing", id)
 		}
 	}

@@ -106,7 +106,7 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 	if err := enc.SetInbandFEC(20); err != nil {
 		t.Fatal(err)
 	}
-	v, err := newVoice("a", NopObserver{}, time.Now)
+	v, err := newVoice("a", Opus, NopObserver{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

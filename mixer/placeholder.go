@@ -3,6 +3,7 @@ package mixer
 import (
 	"image"
 	"image/color"
+	"strings"
 	"sync"
 
 	"golang.org/x/image/font"
@@ -56,11 +57,16 @@ func (c *placeholderCache) release() {
 	c.frames = nil
 }
 
+// bitmapSafe spells what the ASCII bitmap font lacks and labels use: the
+// bullets of a masked phone number ("+49 •••• 1234").
+var bitmapSafe = strings.NewReplacer("•", "*")
+
 // renderPlaceholder draws label centred on a dark tile, the bitmap font
 // magnified to about a tenth of the tile's height.
 func renderPlaceholder(label string, w, h int) *codec.Frame {
 	f := codec.NewFrame(w, h)
 	f.Fill(placeholderY, 128, 128)
+	label = bitmapSafe.Replace(label)
 
 	face := basicfont.Face7x13
 	textW := font.MeasureString(face, label).Ceil()

@@ -54,7 +54,7 @@ func TestListenersOfTheSameMixShareAnEncode(t *testing.T) {
 	sinks := map[string]*packetSink{}
 	for _, id := range benchParties {
 		sinks[id] = &packetSink{}
-		ab.a.listeners[id] = sinks[id]
+		ab.a.listeners[id] = listener{id, sinks[id], Opus}
 	}
 	for range 5 {
 		ab.tick(t)

@@ -15,7 +15,8 @@ const (
 )
 
 // voice is one party's inbound audio: RTP in on the ingest goroutine, a
-// small jitter buffer of Opus packets, decoding on the mixer's clock.
+// small jitter buffer of packets (Opus, or 20 ms of G.711 from a phone),
+// decoding on the mixer's clock.
 type voice struct {
 	id string
 
@@ -26,7 +27,8 @@ type voice struct {
 
 	mu      sync.Mutex
 	jitter  playoutBuffer
-	decoder *codec.OpusDecoder // closed (nil) once the voice's track ended
+	codec   AudioCodec
+	decoder voiceDecoder // closed (nil) once the voice's track ended
 
 	// Owned by the audio clock.
 	muted   bool
@@ -45,13 +47,23 @@ type voiceTally struct {
 	silent    int // nothing: concealed too long, or an undecodable packet
 }
 
-func newVoice(id string, observe Observer, now func() time.Time) (*voice, error) {
-	dec, err := codec.NewOpusDecoder()
+// voiceDecoder turns a voice's packets into 20 ms of 48 kHz PCM; libopus
+// and G.711 (which rebuilds nothing and conceals with silence) are two.
+type voiceDecoder interface {
+	Decode(packet []byte, pcm []int16) (int, error)
+	DecodeFEC(next []byte, pcm []int16) (int, error)
+	Conceal(pcm []int16) (int, error)
+	Close()
+}
+
+func newVoice(id string, c AudioCodec, observe Observer, now func() time.Time) (*voice, error) {
+	dec, err := c.newDecoder()
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", id, err)
 	}
 	return &voice{
 		id:      id,
+		codec:   c,
 		observe: observe,
 		now:     now,
 		decoder: dec,
@@ -60,10 +72,11 @@ func newVoice(id string, observe Observer, now func() time.Time) (*voice, error)
 	}, nil
 }
 
-// ingest reads r until it fails, buffering each Opus packet, and returns
-// the read error: never nil, so IngestAudio wraps it as is. Every RTP
-// packet carries one whole Opus frame (RFC 7587), so no sample building is
-// needed: the jitter buffer orders them.
+// ingest reads r until it fails, buffering each packet, and returns the
+// read error: never nil, so IngestAudio wraps it as is. Every RTP packet
+// carries one whole Opus frame (RFC 7587), or the 20 ms of G.711 the
+// phone's session asked for, so no sample building is needed: the jitter
+// buffer orders them.
 func (v *voice) ingest(r RTPReader) error {
 	for {
 		pkt, err := v.packets.readPacket(r, v.observe)
@@ -76,10 +89,11 @@ func (v *voice) ingest(r RTPReader) error {
 }
 
 // buffer queues one packet, with sequence number seq and RTP timestamp ts,
-// which arrived at at, for the clock; empty and oversized payloads are no
-// Opus frame and are dropped.
+// which arrived at at, for the clock; a payload that is no frame of the
+// voice's codec (empty, oversized, or G.711 of another length than 20 ms)
+// is dropped, counted.
 func (v *voice) buffer(seq uint16, ts uint32, at time.Time, data []byte) {
-	if len(data) == 0 || len(data) > maxOpusPacket {
+	if !v.codec.isFrame(data) {
 		v.observe.PacketDiscarded()
 		return
 	}

@@ -78,7 +78,7 @@ func opusStream(t *testing.T, frames int, fec bool) [][]byte {
 // the pitch before on.
 func TestVoiceRebuildsLostFramesFromFEC(t *testing.T) {
 	rightPitch := func(fec bool) (right, lost int) {
-		v, err := newVoice("customer", NopObserver{}, time.Now)
+		v, err := newVoice("customer", Opus, NopObserver{}, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,17 +134,17 @@ func (h *heardSink) WriteSample(s media.Sample) error {
 // frame it lost than concealment does.
 func TestMixCarriesFEC(t *testing.T) {
 	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	v, err := newVoice("customer", NopObserver{}, time.Now)
+	v, err := newVoice("customer", Opus, NopObserver{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.close()
 	a.voices["customer"] = v
 	var sent [][]byte
-	a.listeners["agent"] = sampleFunc(func(s media.Sample) error {
+	a.listeners["agent"] = listener{"agent", sampleFunc(func(s media.Sample) error {
 		sent = append(sent, slices.Clone(s.Data))
 		return nil
-	})
+	}), Opus}
 	defer a.closeAll()
 	for i, pkt := range opusStream(t, 300, false) {
 		v.buffer(uint16(i), uint32(i)*codec.FrameSamples, tickTime(i), pkt)
@@ -247,7 +247,7 @@ func lossyAudio(t *testing.T, seconds int, share float64, jitter time.Duration, 
 func playLossyAudio(t *testing.T, packets []arrival) (*voice, [][]int16) {
 	t.Helper()
 	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	v, err := newVoice("customer", NopObserver{}, nil)
+	v, err := newVoice("customer", Opus, NopObserver{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func playLossyAudio(t *testing.T, packets []arrival) (*voice, [][]int16) {
 	}
 	defer dec.Close()
 	heard := &heardSink{dec: dec}
-	a.listeners["agent"] = heard
+	a.listeners["agent"] = listener{"agent", heard, Opus}
 	defer a.closeAll()
 	last := slices.MaxFunc(packets, func(a, b arrival) int { return cmp.Compare(a.seq, b.seq) }).seq
 	for tick, i := 0, 0; tick < int(last); tick++ {

@@ -63,6 +63,14 @@ type directoryMessage struct {
 	Queues   []call.Queue     `json:"queues"`
 	Agents   []directoryAgent `json:"agents"`
 	Contacts []call.Contact   `json:"contacts"`
+	DialOut  dialOut          `json:"dial_out"`
+}
+
+// dialOut tells the console whether it may offer numbers, and the dial
+// plan in words for the number field.
+type dialOut struct {
+	Enabled bool   `json:"enabled"`
+	Hint    string `json:"hint"`
 }
 
 type directoryAgent struct {
@@ -72,7 +80,9 @@ type directoryAgent struct {
 }
 
 func (s *session) sendDirectory() {
-	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues, Contacts: s.srv.contacts()}
+	enabled, plan := s.srv.center.DialOut()
+	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues, Contacts: s.srv.contacts(),
+		DialOut: dialOut{Enabled: enabled, Hint: plan.Hinted()}}
 	for _, a := range s.srv.center.Agents() {
 		m.Agents = append(m.Agents, directoryAgent{ID: a.ID, Name: a.Name, State: a.State})
 	}

@@ -31,14 +31,19 @@ type testServer struct {
 	ws   string
 }
 
-// startServer runs a server; opts adjust its parameters.
-func startServer(t *testing.T, opts ...func(*signaling.ServerParams)) *testServer {
-	t.Helper()
+// testLogger logs warnings, or everything with THREEWAY_TEST_DEBUG set.
+func testLogger() *slog.Logger {
 	level := slog.LevelWarn
 	if os.Getenv("THREEWAY_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// startServer runs a server; opts adjust its parameters.
+func startServer(t *testing.T, opts ...func(*signaling.ServerParams)) *testServer {
+	t.Helper()
+	log := testLogger()
 	p := signaling.ServerParams{
 		Media:  mixer.Params{Width: canvasW, Height: canvasH, FPS: testFPS, VideoBitrateKbps: 1200, Logger: log},
 		ICE:    signaling.ICEParams{Interfaces: []string{"lo"}},

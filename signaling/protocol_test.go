@@ -136,7 +136,7 @@ func TestProtocolRefusals(t *testing.T) {
 		{"number without gateway", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"help.request","mode":"number","number":"+4930123456"}`,
-		}, "external_calls_not_configured"},
+		}, "sip_not_configured"},
 		{"unknown queue", []string{
 			`{"type":"join","call":"{call}","role":"agent","token":"{atoken}"}`,
 			`{"type":"help.request","mode":"queue","queue":"sales"}`,

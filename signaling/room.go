@@ -108,6 +108,10 @@ func (r *room) apply(s *call.Snapshot) {
 		m.SetTile(string(p.Role), mixer.TileInfo{Label: label(p.Role, p.Name), VideoOff: !p.Video,
 			Reconnecting: p.Reconnecting})
 		m.SetVoiceMuted(string(p.Role), !p.Audio)
+		if p.Phone {
+			present[p.Role] = r.hearPhone(s.ID, p.Role)
+			continue
+		}
 		l := r.srv.legOf(s.ID, p.Role)
 		if l == nil || l.ended.Load() || !l.connected.Load() {
 			// A seat waiting for its party, or a party whose media has
@@ -126,6 +130,17 @@ func (r *room) apply(s *call.Snapshot) {
 			m.RemoveListener(string(role))
 		}
 	}
+}
+
+// hearPhone sends a phone party the mix, in its codec, and reports
+// whether it could: the phone's audio may already be disconnected.
+func (r *room) hearPhone(callID string, role call.Role) bool {
+	ph := r.srv.phoneOf(callID, role)
+	if ph == nil {
+		return false
+	}
+	r.mixer.SetListenerCodec(string(role), ph.Out, ph.Codec)
+	return true
 }
 
 // applyForwarding sends each of two parties the other's own tracks; a

@@ -57,9 +57,10 @@ type Server struct {
 	ice    *iceSockets // shared by every PeerConnection
 
 	mu       sync.Mutex
-	rooms    map[string]*room      // media by call id
-	legs     map[legKey]*leg       // parties by call and role
-	consoles map[string][]*session // agent consoles by agent id
+	rooms    map[string]*room       // media by call id
+	legs     map[legKey]*leg        // parties by call and role
+	phones   map[legKey]*PhoneAudio // parties dialled over SIP
+	consoles map[string][]*session  // agent consoles by agent id
 	sessions map[*session]struct{}
 	// socketCount and socketsFrom count the sockets admitted, in all
 	// and by client address (sockets.go).
@@ -106,6 +107,7 @@ func NewServer(p ServerParams) (*Server, error) {
 		tokens:      tokens{secret: p.Secret, ttl: p.TokenTTL, now: time.Now},
 		rooms:       map[string]*room{},
 		legs:        map[legKey]*leg{},
+		phones:      map[legKey]*PhoneAudio{},
 		consoles:    map[string][]*session{},
 		sessions:    map[*session]struct{}{},
 		socketsFrom: map[string]int{},
@@ -411,6 +413,9 @@ func (srv *Server) connectionStates() map[string]int {
 		}
 		n[state.String()]++
 	}
+	srv.mu.Lock()
+	n[webrtc.PeerConnectionStateConnected.String()] += len(srv.phones) // a phone's RTP flows once it answered
+	srv.mu.Unlock()
 	return n
 }
 

@@ -155,6 +155,10 @@ func TestServeRejectsBadFlags(t *testing.T) {
 	if err := runServe(t, serveBase...); err != nil {
 		t.Fatalf("the good command line %v: %v", serveBase, err)
 	}
+	withSIP := append(slices.Clone(serveBase), "--sip-gateway", "127.0.0.1:5060", "--sip-listen", "127.0.0.1:0")
+	if err := runServe(t, withSIP...); err != nil {
+		t.Fatalf("the good command line with a SIP gateway %v: %v", withSIP, err)
+	}
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -187,6 +191,10 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"token ttl too short", []string{"--token-ttl", "30s"}, "--token-ttl"},
 		{"dial plan not a regexp", []string{"--dial-allow", "+49("}, "--dial-allow"},
 		{"contact outside the dial plan", []string{"--dial-allow", `\+1[0-9]{10}`}, "--dial-allow"},
+		{"sip gateway without a port", []string{"--sip-gateway", "127.0.0.1"}, "--sip-gateway"},
+		{"sip from without a host", []string{"--sip-gateway", "127.0.0.1:5060", "--sip-from", "sip:"}, "--sip-gateway"},
+		{"rtp ports not a range", []string{"--sip-gateway", "127.0.0.1:5060", "--rtp-ports", "16384"}, "--rtp-ports"},
+		{"rtp timeout too short", []string{"--sip-gateway", "127.0.0.1:5060", "--sip-rtp-timeout", "10ms"}, "--sip-rtp-timeout"},
 		{"drain negative", []string{"--drain", "-1s"}, "--drain"},
 		{"listen", []string{"--listen", "127.0.0.1:99999"}, "--listen"},
 	} {

@@ -57,6 +57,8 @@ type serveOptions struct {
 	tokenTTL      time.Duration
 	metricsListen string
 	dialAllow     string
+	dialHint      string
+	sip           sipOptions
 	drain         time.Duration
 	videoMode     string
 	maxCalls      int
@@ -92,6 +94,8 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.apiKey, "api-key", os.Getenv("THREEWAY_API_KEY"), "bearer key of the /api routes (generated with --demo)")
 	f.StringVar(&o.secret, "secret", os.Getenv("THREEWAY_SECRET"), "secret that signs call and agent tokens (generated with --demo)")
 	f.StringVar(&o.dialAllow, "dial-allow", envOr("THREEWAY_DIAL_ALLOW", call.DefaultDialAllow), "regular expression a whole external number must match, once normalized (+ and digits), to be dialled")
+	f.StringVar(&o.dialHint, "dial-hint", os.Getenv("THREEWAY_DIAL_HINT"), "--dial-allow in words, shown by the number field of the agent's three-party form (default: the default plan's, or the expression)")
+	o.sip.flags(f)
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
 	f.DurationVar(&o.joinTimeout, "join-timeout", call.DefaultJoinTimeout, "how long a created call waits for its first party before it ends")
@@ -146,9 +150,24 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	log := params.Logger
 	codec.TuneMalloc()
 	spareP(params.Media.CPU)
-	sig, err := signaling.NewServer(params)
+	dialer, err := o.sip.dialer(log, params.Metrics)
 	if err != nil {
 		return err
+	}
+	if dialer != nil {
+		params.Calls.Dialer = dialer
+	}
+	sig, err := signaling.NewServer(params)
+	if err != nil {
+		if dialer != nil {
+			dialer.Close()
+		}
+		return err
+	}
+	if dialer != nil {
+		dialer.Start(sig.Center(), sig)
+		defer dialer.Close() // after the drain: the calls' end hung the phones up
+		log.Info("dialling out", "sip_gateway", o.sip.gateway, "sip_addr", dialer.Addr())
 	}
 
 	servers, err := o.listenHTTP(sig)
@@ -355,6 +374,7 @@ func (o serveOptions) callParams() (call.Params, error) {
 	if err != nil {
 		return p, fmt.Errorf("--dial-allow: %w", err)
 	}
+	plan.Hint = o.dialHint
 	if err := dir.CheckContacts(plan); err != nil {
 		return p, fmt.Errorf("--directory against --dial-allow: %w", err)
 	}

@@ -135,6 +135,7 @@ const helpFailures = {
   timeout: "nobody answered in time",
   cancelled: "the request was cancelled",
   external_calls_not_configured: "external calls are not configured",
+  sip_not_configured: "no SIP gateway is configured for external numbers",
 };
 
 function onMessage(msg) {
@@ -171,7 +172,8 @@ function onMessage(msg) {
       renderConsole();
       break;
     case "directory":
-      threeway.directory = { queues: msg.queues || [], agents: msg.agents || [] };
+      threeway.directory = { queues: msg.queues || [], agents: msg.agents || [], contacts: msg.contacts || [],
+        dialOut: msg.dial_out || { enabled: false, hint: "" } };
       renderHelpFields();
       break;
     case "help.offer":
@@ -614,7 +616,35 @@ function renderHelpFields() {
   fill("help-queue-field", "help-queue", dir ? dir.queues : [], (q) => q.name || q.id);
   fill("help-agent-field", "help-agent", dir ? dir.agents : [],
     (a) => (a.name || a.id) + (a.state && a.state !== "idle" ? " (" + a.state + ")" : ""));
+  renderNumberField(dir);
   showHelpMode();
+}
+
+// renderNumberField offers the directory's contacts beside a field to type
+// a number, hinted with the dial plan, once the server can dial out; a
+// server without a SIP gateway gets no number option.
+function renderNumberField(dir) {
+  const dialOut = dir ? dir.dialOut : { enabled: true, hint: "" }; // no directory: let the server say
+  const option = $("help-mode").querySelector('option[value="number"]');
+  option.disabled = !dialOut.enabled;
+  option.textContent = dialOut.enabled ? "a number" : "a number (no SIP gateway)";
+  if (!dialOut.enabled && $("help-mode").value === "number") $("help-mode").value = "queue";
+  const contacts = $("help-contact");
+  contacts.length = 1;
+  for (const c of dir ? dir.contacts : []) {
+    const o = document.createElement("option");
+    o.value = c.number;
+    o.textContent = c.name + " (" + c.number + ")";
+    contacts.append(o);
+  }
+  contacts.parentElement.hidden = contacts.length === 1;
+  $("help-number").placeholder = dialOut.hint || "+15551234567";
+  $("help-number").title = dialOut.hint;
+  $("help-number-hint").textContent = dialOut.hint;
+}
+
+function pickContact() {
+  if ($("help-contact").value) $("help-number").value = $("help-contact").value;
 }
 
 function showHelpMode() {
@@ -756,6 +786,7 @@ $("btn-cancel-help").addEventListener("click", cancelHelp);
 $("btn-drop-third").addEventListener("click", () => send({ type: "party.drop", party: "third" }));
 $("btn-hangup").addEventListener("click", () => send({ type: "hangup" }));
 $("three-party-form").addEventListener("submit", requestHelp);
+$("help-contact").addEventListener("change", pickContact);
 $("btn-help-close").addEventListener("click", () => { $("three-party-form").hidden = true; });
 $("help-mode").addEventListener("change", showHelpMode);
 $("btn-presence").addEventListener("click", togglePresence);
