@@ -24,7 +24,7 @@ STATICCHECK := bin/tools/staticcheck
 # starve each other's real-time tests.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
 
-.PHONY: deps build run test vet bench soak realnet fuzz clean
+.PHONY: deps build run test vet bench soak realnet fuzz screenshots clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -67,6 +67,15 @@ fuzz: deps
 	unshare --net sh -c 'ip link set lo up && for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run "^$$" -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done'
+
+# The README's screenshots of the page (docs/screenshots), taken in
+# Chromium by TestBrowserScreenshots.
+screenshots: DEBS = $(TEST_DEBS)
+screenshots: deps
+	mkdir -p docs/screenshots
+	$(GO) test -count=1 -run '^$$' ./signaling >/dev/null
+	unshare --net sh -c 'ip link set lo up && \
+		THREEWAY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run "^TestBrowserScreenshots$$" ./signaling'
 
 # docs/performance.md's figures: benchmarks, a short load test (calls
 # per core) and the comparison with GStreamer and ffmpeg.

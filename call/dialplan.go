@@ -63,7 +63,7 @@ func NormalizeNumber(s string) (string, error) {
 	}
 	digits := strings.TrimPrefix(n, "+")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return "", refuse(CodeInvalidField, "number %q: want digits, with an optional leading + (spaces, dashes and brackets are fine)", s)
+		return "", refuse(CodeInvalidField, "%q is not a phone number: use digits, with an optional leading + (spaces, dashes and brackets are fine).", s)
 	}
 	return n, nil
 }
@@ -80,7 +80,7 @@ func (p DialPlan) Check(number string) (string, error) {
 		allow = defaultDialPlan.Allow
 	}
 	if !allow.MatchString(n) {
-		return "", refuse(CodeNumberNotAllowed, "%s is outside this server's dial plan", n)
+		return "", refuse(CodeNumberNotAllowed, "%s is not a number this server may dial (its dial plan).", n)
 	}
 	return n, nil
 }

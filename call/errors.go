@@ -23,6 +23,7 @@ const (
 	CodeVideoNotEnabledForAll      = "video_not_enabled_for_all"
 	CodeShareInProgress            = "share_in_progress"
 	CodeShareUnsupportedInSFU      = "share_unsupported_in_sfu_mode"
+	CodeLayoutUnsupportedInSFU     = "layout_unsupported_in_sfu_mode"
 	CodeNotSharing                 = "not_sharing"
 	CodePartyNotPresent            = "party_not_present"
 	CodePartyNotInView             = "party_not_in_view"

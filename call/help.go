@@ -93,38 +93,38 @@ func (c *Center) refuseHelpRequest(cs *callState, p *party, req HelpRequest) err
 	// server's video mode.
 	switch {
 	case p.role != AgentRole || p.agentID != cs.agentID:
-		return refuse(CodeForbidden, "only the call's agent may seek help")
+		return refuse(CodeForbidden, "Only the call's agent can bring in a third party.")
 	case c.videoMode == SFU:
-		return refuse(CodeThreePartyUnsupportedInSFU, "three-party calls need the mcu video mode; this server runs sfu")
+		return refuse(CodeThreePartyUnsupportedInSFU, "This server forwards each camera as it is (sfu mode), which carries two parties only; three-party calls need a server in mcu mode.")
 	case len(cs.parties) >= 3:
-		return refuse(CodeCallFull, "call %s already has three parties", cs.id)
+		return refuse(CodeCallFull, "The call already has three parties.")
 	case cs.help != nil:
-		return refuse(CodeHelpInProgress, "request %s is still pending", cs.help.id)
+		return refuse(CodeHelpInProgress, "A request for a third party is already under way; cancel it to ask someone else.")
 	}
 	switch req.Mode {
 	case ByQueue:
 		if !c.hasQueue(req.Queue) {
-			return refuse(CodeUnknownQueue, "no queue %q", req.Queue)
+			return refuse(CodeUnknownQueue, "There is no queue %q.", req.Queue)
 		}
 	case ByAgent:
 		a := c.agents[req.Agent]
 		switch {
 		case a == nil:
-			return refuse(CodeUnknownAgent, "no agent %q", req.Agent)
+			return refuse(CodeUnknownAgent, "There is no agent %q.", req.Agent)
 		case a.ID == p.agentID:
-			return refuse(CodeForbidden, "an agent cannot ask itself for help")
+			return refuse(CodeForbidden, "You cannot ask yourself for help.")
 		case a.state != Idle:
-			return refuse(CodeAgentUnavailable, "agent %s is %s", a.ID, a.state)
+			return refuse(CodeAgentUnavailable, "%s is %s, not idle; ask someone else or a queue.", a.displayName(), a.state)
 		}
 	case ByNumber:
 		if _, err := NormalizeNumber(req.Number); err != nil {
 			return err
 		}
 		if c.dialer == nil {
-			return refuse(CodeSIPNotConfigured, "no SIP gateway is configured for external numbers (--sip-gateway)")
+			return refuse(CodeSIPNotConfigured, "This server has no SIP gateway (--sip-gateway), so it cannot dial external numbers.")
 		}
 	default:
-		return refuse(CodeInvalidField, "mode must be queue, agent or number")
+		return refuse(CodeInvalidField, "Ask a queue, an agent or a number.")
 	}
 	return nil
 }
@@ -278,7 +278,7 @@ func (c *Center) CancelHelp(callID string, from Role, reqID string) error {
 	case cs.help == nil || (reqID != "" && cs.help.id != reqID):
 		return refuse(CodeNoSuchRequest, "no pending request %q in call %s", reqID, callID)
 	case p.agentID == "" || p.agentID != cs.help.requester:
-		return refuse(CodeForbidden, "only the requesting agent may cancel")
+		return refuse(CodeForbidden, "Only the agent who asked for help can cancel the request.")
 	}
 	c.finishHelp(cs, CodeCancelled, CodeCancelled)
 	return nil

@@ -41,11 +41,11 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 	}
 	switch {
 	case cs.parties[role] != nil:
-		return nil, refuse(CodeRoleTaken, "role %s is already taken in call %s", role, callID)
+		return nil, refuse(CodeRoleTaken, "Someone is already in this call as the %s (this link is open in another tab?).", nameOf(role))
 	case role == AgentRole && agentID != cs.agentID:
 		return nil, refuse(CodeForbidden, "call %s belongs to agent %s", callID, cs.agentID)
 	case role == Third && (agentID == "" || agentID != cs.helperID):
-		return nil, refuse(CodeForbidden, "the third party joins by accepting a help request")
+		return nil, refuse(CodeForbidden, "The third party joins by accepting a help request, not with a link.")
 	case role == Third && cs.help != nil:
 		// The seat is being offered: accepting would replace this party.
 		return nil, refuse(CodeForbidden, "request %s is seeking a new third party", cs.help.id)
@@ -125,10 +125,10 @@ func (c *Center) DropParty(callID string, by, target Role) error {
 		return err
 	}
 	if by != AgentRole || target != Third {
-		return refuse(CodeForbidden, "only the agent may drop, and only the third party")
+		return refuse(CodeForbidden, "Only the agent can remove a party, and only the third party.")
 	}
 	if cs.parties[Third] == nil {
-		return refuse(CodePartyNotPresent, "no third party in call %s", callID)
+		return refuse(CodePartyNotPresent, "There is no third party in the call.")
 	}
 	cs.helperID = "" // a dropped helper does not come back by itself
 	c.removeParty(cs, Third, ReasonDropped)

@@ -182,3 +182,11 @@ func (c *Center) pickFromQueue(queue, requester string, tried map[string]bool) *
 	}
 	return best
 }
+
+// displayName is how messages name the agent: its name, or its id.
+func (a *agentState) displayName() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}

@@ -28,7 +28,7 @@ func (c *Center) CreateCall(customer, agentID string) (string, error) {
 		return "", refuse(CodeUnknownAgent, "no agent %q", agentID)
 	}
 	if c.maxCalls > 0 && len(c.calls) >= c.maxCalls {
-		return "", refuse(CodeServerFull, "the server holds its maximum of %d calls", c.maxCalls)
+		return "", refuse(CodeServerFull, "The server is at its limit of %d calls; try again later.", c.maxCalls)
 	}
 	id := c.newID()
 	cs := &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
@@ -83,9 +83,9 @@ func (c *Center) openCall(id string) (*callState, error) {
 	cs := c.calls[id]
 	switch {
 	case cs == nil && c.ended[id]:
-		return nil, refuse(CodeCallEnded, "call %s has ended", id)
+		return nil, refuse(CodeCallEnded, "This call has ended.")
 	case cs == nil:
-		return nil, refuse(CodeCallNotFound, "no call %q", id)
+		return nil, refuse(CodeCallNotFound, "There is no call %q; check the link.", id)
 	}
 	return cs, nil
 }

@@ -2,6 +2,7 @@ package call
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/threeway-mcu/threeway/layout"
 )
@@ -27,7 +28,7 @@ func (c *Center) SetVideo(callID string, role Role, on bool) error {
 // revertAllVideoRules stops the share and resets maximized layouts
 // because lacking have no video.
 func (c *Center) revertAllVideoRules(cs *callState, lacking []Role) {
-	msg := fmt.Sprintf("%v turned video off: maximize and sharing need everyone's video", lacking)
+	msg := fmt.Sprintf("Back to equal tiles: %s, and an enlarged tile or a shared screen needs everyone's camera on in a three-party call.", whoHasVideoOff(lacking))
 	if cs.share != "" {
 		sharer := cs.share
 		cs.share = ""
@@ -92,19 +93,22 @@ func (c *Center) SetLayout(callID string, viewer Role, l Layout) error {
 	case layout.Equal:
 		l.Party = ""
 	case layout.Maximize:
+		if c.videoMode == SFU {
+			return refuse(CodeLayoutUnsupportedInSFU, "This server forwards each camera as it is (sfu mode), so there is no composed picture to enlarge a tile in.")
+		}
 		if cs.parties[l.Party] == nil {
-			return refuse(CodePartyNotPresent, "cannot maximize %q: not in the call", l.Party)
+			return refuse(CodePartyNotPresent, "The %s is not in the call, so their tile cannot be enlarged.", nameOf(l.Party))
 		}
 		if l.Party == viewer && !p.selfView {
-			e := refuse(CodePartyNotInView, "cannot maximize yourself while your own tile is hidden (self_view off)")
+			e := refuse(CodePartyNotInView, "Your own tile is hidden; show yourself first to enlarge it.")
 			e.Parties = []Role{viewer}
 			return e
 		}
-		if err := refuseWithoutVideo(cs, "maximize"); err != nil {
+		if err := refuseWithoutVideo(cs, "Enlarging a tile"); err != nil {
 			return err
 		}
 	default:
-		return refuse(CodeInvalidField, "layout mode must be equal or maximize")
+		return refuse(CodeInvalidField, "The layout must be equal or maximize.")
 	}
 	p.layout = l
 	c.changed(cs)
@@ -120,16 +124,16 @@ func (c *Center) StartShare(callID string, role Role) error {
 		return err
 	}
 	if c.videoMode == SFU {
-		return refuse(CodeShareUnsupportedInSFU, "screen sharing needs the mcu video mode; this server runs sfu")
+		return refuse(CodeShareUnsupportedInSFU, "This server forwards each camera as it is (sfu mode), so there is no composed picture to share a screen into.")
 	}
 	switch cs.share {
 	case role:
 		return nil
 	case "":
 	default:
-		return refuse(CodeShareInProgress, "%s is sharing", cs.share)
+		return refuse(CodeShareInProgress, "The %s is sharing their screen; only one share at a time.", nameOf(cs.share))
 	}
-	if err := refuseWithoutVideo(cs, "share the screen"); err != nil {
+	if err := refuseWithoutVideo(cs, "Sharing the screen"); err != nil {
 		return err
 	}
 	cs.share = role
@@ -146,7 +150,7 @@ func (c *Center) StopShare(callID string, role Role) error {
 		return err
 	}
 	if cs.share != role {
-		return refuse(CodeNotSharing, "%s is not sharing", role)
+		return refuse(CodeNotSharing, "You are not sharing your screen.")
 	}
 	cs.share = ""
 	c.toAll(cs, ShareStopped{Party: role, Reason: ReasonStopped})
@@ -159,7 +163,7 @@ func refuseWithoutVideo(cs *callState, what string) error {
 	if len(lacking) == 0 {
 		return nil
 	}
-	e := refuse(CodeVideoNotEnabledForAll, "cannot %s: %v have video off, and a three-party call needs everyone's video", what, lacking)
+	e := refuse(CodeVideoNotEnabledForAll, "%s needs everyone's camera on in a three-party call, and %s.", what, whoHasVideoOff(lacking))
 	e.Parties = lacking
 	return e
 }
@@ -182,4 +186,27 @@ func (cs *callState) withoutVideo() []Role {
 		}
 	}
 	return out
+}
+
+// nameOf is how a message names a role: "customer", "agent", "third
+// party".
+func nameOf(r Role) string {
+	if r == Third {
+		return "third party"
+	}
+	return string(r)
+}
+
+// whoHasVideoOff says, in a sentence's words, which parties have their
+// camera off: "the customer has their camera off", "the agent and the
+// third party have their cameras off".
+func whoHasVideoOff(roles []Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = "the " + nameOf(r)
+	}
+	if len(names) == 1 {
+		return names[0] + " has their camera off"
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " have their cameras off"
 }

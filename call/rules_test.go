@@ -37,6 +37,7 @@ func layouts(s *Snapshot) map[Role]Layout {
 func TestSetLayout(t *testing.T) {
 	tests := []struct {
 		name        string
+		sfu         bool
 		three       bool
 		videoOff    []Role
 		selfHidden  bool // the viewer hides its own tile first
@@ -76,10 +77,18 @@ func TestSetLayout(t *testing.T) {
 		// whoever, camera or not.
 		{name: "two-party with video off", videoOff: []Role{AgentRole},
 			viewer: Customer, layout: maximize(AgentRole), want: maximize(AgentRole)},
+		// sfu forwards each camera: there is no picture to enlarge in.
+		{name: "maximize in sfu mode", sfu: true, viewer: Customer, layout: maximize(AgentRole),
+			want: EqualLayout, wantCode: CodeLayoutUnsupportedInSFU},
+		{name: "equal in sfu mode", sfu: true, viewer: Customer, layout: EqualLayout, want: EqualLayout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			mode := MCU
+			if tt.sfu {
+				mode = SFU
+			}
+			f := newFixture(t, withMode(mode))
 			id := f.callOf(tt.three, tt.videoOff...)
 			if tt.selfHidden {
 				f.must(f.c.SetSelfView(id, tt.viewer, false))

@@ -4,7 +4,9 @@ import "fmt"
 
 // IngestVideo decodes VP8 RTP read from r as source id, publishing each
 // picture to the views, until r fails, and returns r's error; then the
-// source is removed and its tile falls back to the placeholder.
+// source is removed, and its tiles keep its last picture for
+// endedPictureHold (a leaving party's re-layout comes within it) before
+// they fall back to the placeholder.
 // requestKeyframe is called, rate-limited, when the picture needs a key
 // frame from the sender (after loss or an undecodable frame). Run it on
 // the track's own goroutine.

@@ -142,6 +142,10 @@ type TileInfo struct {
 	// Reconnecting shows the placeholder, saying so, never the last frame:
 	// the party's connection dropped and its seat waits for it.
 	Reconnecting bool
+	// StandIn is the source whose picture the tile shows while its own
+	// source has none: the sharer's camera in the screen's tile, until the
+	// screen's first picture comes. "": the placeholder.
+	StandIn string
 }
 
 // SetTile sets how id's tile looks. A tile whose video is off, or whose

@@ -104,11 +104,17 @@ func TestScaledCopyOfADroppedEntryStaysTheCallers(t *testing.T) {
 	late.Release()
 }
 
-// newTestSource is a source whose clock the test steps.
+// newTestSource is the customer's source, whose clock the test steps.
 func newTestSource(t *testing.T) (*source, *time.Time) {
 	t.Helper()
+	return newTestSourceOf(t, "customer")
+}
+
+// newTestSourceOf is source id, whose clock the test steps.
+func newTestSourceOf(t *testing.T, id string) (*source, *time.Time) {
+	t.Helper()
 	clock := time.Now()
-	s, err := newSource("customer", drivenClock(func() time.Time { return clock }), nil, NopObserver{}, slog.New(slog.DiscardHandler))
+	s, err := newSource(id, drivenClock(func() time.Time { return clock }), nil, NopObserver{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

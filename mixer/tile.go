@@ -1,6 +1,8 @@
 package mixer
 
 import (
+	"time"
+
 	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/layout"
 )
@@ -15,6 +17,28 @@ type viewTile struct {
 	// reconnecting: once back, the tile keeps the placeholder until a newer
 	// one comes, rather than show a frozen frame as if live.
 	stale tileShows
+	// endedAt is the first frame the tile's source had no picture to give
+	// while the tile showed its last one; zero while it has.
+	endedAt time.Time
+}
+
+// endedPictureHold is how long a tile keeps the last picture of a source
+// whose track ended before it shows the placeholder: a party leaving ends
+// its tracks before the room lays the views out without it, and the
+// placeholder would flash in between.
+const endedPictureHold = 500 * time.Millisecond
+
+// keepsEndedPicture reports whether the tile keeps, for now, the last
+// picture of its own source, which has none to give: the canvas still
+// holds it, so nothing is drawn.
+func (t *viewTile) keepsEndedPicture(now time.Time) bool {
+	if t.shows.picture == nil || t.shows.picture.id != t.party {
+		return false // a placeholder, or a stand-in's picture
+	}
+	if t.endedAt.IsZero() {
+		t.endedAt = now
+	}
+	return now.Sub(t.endedAt) < endedPictureHold
 }
 
 // tileShows is the picture a tile of the canvas holds: picture seq of

@@ -272,29 +272,67 @@ func (v *view) compose(now time.Time) {
 	}
 }
 
-// drawTile draws a source's latest picture, fitted into the tile with
-// black bars if its shape differs, or the party's placeholder if it has
-// none (or its video is off, or it is reconnecting: then until a picture
-// newer than its last comes), and notes what the tile holds.
+// drawTile draws what the tile shows now and notes it: its source's
+// video (drawVideo), or the party's placeholder if it has none, or its
+// video is off, or it is reconnecting (then until a picture newer than its
+// last comes).
 func (v *view) drawTile(canvas *codec.Frame, t *viewTile, src *source, now time.Time) {
 	info := v.m.tile(t.party)
-	if src != nil && !info.VideoOff && !info.Reconnecting {
-		picture := &src.picture
-		shown := t.shows.seq
-		switch {
-		case t.shows.picture == picture:
-		case t.shows.placeholder != nil && t.stale.picture == picture:
-			shown = t.stale.seq // back from reconnecting: only a newer picture replaces the placeholder
-		default:
-			shown = 0 // another source's numbers
-		}
-		if seq := picture.drawOn(canvas, &t.fit, shown, now); seq != 0 {
-			if t.shows.placeholder == nil || seq != shown {
-				t.shows, t.stale = tileShows{picture: picture, seq: seq}, tileShows{}
-			}
-			return
-		}
+	if info.VideoOff || info.Reconnecting || !v.drawVideo(canvas, t, src, info, now) {
+		v.drawPlaceholder(canvas, t, info)
 	}
+}
+
+// drawVideo draws the source's latest picture, fitted into the tile with
+// black bars if its shape differs; without one, the tile keeps the last
+// picture of a source that just ended, or shows its stand-in's picture.
+// It reports whether the tile holds a picture.
+func (v *view) drawVideo(canvas *codec.Frame, t *viewTile, src *source, info TileInfo, now time.Time) bool {
+	if src != nil && v.drawPicture(canvas, t, &src.picture, now) {
+		return true
+	}
+	return t.keepsEndedPicture(now) || v.drawStandIn(canvas, t, info.StandIn, now)
+}
+
+// drawPicture draws picture into the tile, unless the tile shows it
+// already, and reports whether the tile holds it: false if it has none.
+func (v *view) drawPicture(canvas *codec.Frame, t *viewTile, picture *latestPicture, now time.Time) bool {
+	shown := t.shows.seq
+	switch {
+	case t.shows.picture == picture:
+	case t.shows.placeholder != nil && t.stale.picture == picture:
+		shown = t.stale.seq // back from reconnecting: only a newer picture replaces the placeholder
+	default:
+		shown = 0 // another source's numbers
+	}
+	seq := picture.drawOn(canvas, &t.fit, shown, now)
+	if seq == 0 {
+		return false
+	}
+	if t.shows.placeholder == nil || seq != shown {
+		t.shows, t.stale = tileShows{picture: picture, seq: seq}, tileShows{}
+	}
+	t.endedAt = time.Time{}
+	return true
+}
+
+// drawStandIn draws, into a tile whose source has no picture, the picture
+// of source id standing in for it, and reports whether there was one.
+func (v *view) drawStandIn(canvas *codec.Frame, t *viewTile, id string, now time.Time) bool {
+	if id == "" {
+		return false
+	}
+	src := (*v.m.sources.Load())[id]
+	info := v.m.tile(id)
+	if src == nil || info.VideoOff || info.Reconnecting {
+		return false
+	}
+	return v.drawPicture(canvas, t, &src.picture, now)
+}
+
+// drawPlaceholder draws the party's placeholder, unless the tile shows it
+// already.
+func (v *view) drawPlaceholder(canvas *codec.Frame, t *viewTile, info TileInfo) {
 	label := info.Label
 	if info.Reconnecting {
 		label = ReconnectingLabel(label)

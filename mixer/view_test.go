@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"bytes"
 	"log/slog"
 	"slices"
 	"sync"
@@ -430,6 +431,56 @@ func wantCentreLuma(t *testing.T, canvas *codec.Frame, want int, when string) {
 	if got := lumaAt(canvas, 320, 180); got < want-3 || got > want+3 {
 		t.Errorf("%s the tile shows luma %d, want about %d", when, got, want)
 	}
+}
+
+// tileOf is v's tile of party.
+func tileOf(t *testing.T, v *view, party string) *viewTile {
+	t.Helper()
+	for i := range v.tiles {
+		if v.tiles[i].party == party {
+			return &v.tiles[i]
+		}
+	}
+	t.Fatalf("view %s has no tile of %s", v.key, party)
+	return nil
+}
+
+// wantTileLuma checks that the middle of rect on canvas shows about luma
+// want.
+func wantTileLuma(t *testing.T, canvas *codec.Frame, rect layout.Rect, want int, when string) {
+	t.Helper()
+	if got := lumaAt(canvas, rect.X+rect.W/2, rect.Y+rect.H/2); got < want-3 || got > want+3 {
+		t.Errorf("%s the tile shows luma %d, want about %d", when, got, want)
+	}
+}
+
+// showsPlaceholder reports whether rect on canvas holds label's
+// placeholder.
+func showsPlaceholder(canvas *codec.Frame, rect layout.Rect, label string) bool {
+	want := renderPlaceholder(label, rect.W, rect.H)
+	for y := range rect.H {
+		row := canvas.Y[(rect.Y+y)*canvas.Width+rect.X:][:rect.W]
+		if !bytes.Equal(row, want.Y[y*want.Width:][:rect.W]) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyFrame encodes a w x h key frame of one luma.
+func keyFrame(t *testing.T, w, h, luma int) []byte {
+	t.Helper()
+	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{Width: w, Height: h, FPS: 15, BitrateKbps: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	enc.Input().Fill(byte(luma), 128, 128)
+	data, _, err := enc.Encode(nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 // frameEvents is an Observer that reports every composed frame and counts

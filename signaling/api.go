@@ -112,6 +112,13 @@ func (srv *Server) CreateCall(customer, agentID, baseURL string) (*createCallRes
 		}
 		*p.link = partyLink{Token: tok, URL: callURL(baseURL, id, p.role, name, tok)}
 	}
+	// The agent's page is also its console: presence, help offers, and
+	// the directory for the three-party form.
+	console, err := srv.AgentConsole(agentID, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	resp.Agent.URL += "&" + url.Values{"console": {console.Token}}.Encode()
 	return resp, nil
 }
 

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"image"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/threeway-mcu/threeway/codec"
@@ -90,6 +93,7 @@ func openTab(t *testing.T, browser context.Context, url string) context.Context 
 	t.Helper()
 	tab, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
+	failOnConsoleErrors(t, tab, url)
 	if err := chromedp.Do(tab, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
@@ -224,4 +228,48 @@ func TestBrowserAgentConsole(t *testing.T) {
 			t.Errorf("%s's page logged errors: %q %v", name, errs, err)
 		}
 	}
+}
+
+// failOnConsoleErrors fails the test, as it ends, with every error the
+// page at url printed to its console or threw: an invalid pattern, a
+// missing file, an uncaught exception.
+func failOnConsoleErrors(t *testing.T, tab context.Context, url string) {
+	t.Helper()
+	var mu sync.Mutex
+	var errs []string
+	err := chromedp.Listen(tab, func(ev any) {
+		var text string
+		switch ev := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.EntryLevelError {
+				text = ev.Entry.Text + " " + ev.Entry.URL
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				for _, a := range ev.Args {
+					text += string(a.Value) + a.Description + " "
+				}
+			}
+		case *runtime.EventExceptionThrown:
+			text = ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				text += " " + ev.ExceptionDetails.Exception.Description
+			}
+		}
+		if text != "" {
+			mu.Lock()
+			errs = append(errs, text)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to %s's console: %v", url, err)
+	}
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(errs) > 0 {
+			t.Errorf("the page %s printed errors: %q", url, errs)
+		}
+	})
 }

@@ -93,6 +93,7 @@ func TestBrowserJoinsCall(t *testing.T) {
 
 	// The first run starts the browser, whose life is that context's: no
 	// timeout on it (chromedp.Run's rule); later steps get their own.
+	failOnConsoleErrors(t, ctx, c.Customer.URL)
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.Customer.URL)); err != nil {
 		t.Fatalf("open %s: %v", c.Customer.URL, err)
 	}

@@ -49,6 +49,10 @@ var commands = map[string]command{
 	"help.reject": {consoleSocket, payload(func(s *session, _ *leg, m requestMessage) *ProtocolError {
 		return asProtoErr(s.srv.center.RejectHelp(s.agentID, m.Request))
 	})},
+	"directory.get": {consoleSocket, bare(func(s *session, _ *leg) *ProtocolError {
+		s.sendDirectory()
+		return nil
+	})},
 
 	"offer": {partySocket, payload(func(s *session, l *leg, m offerMessage) *ProtocolError {
 		return s.onOffer(l, m.SDP)
@@ -105,11 +109,11 @@ func (s *session) dispatch(typ string, data []byte) *ProtocolError {
 	switch cmd.requires {
 	case consoleSocket:
 		if s.agentID == "" {
-			return protoErr(CodeNotSignedIn, "send agent.signin first")
+			return protoErr(CodeNotSignedIn, "Sign in to the agent console first (agent.signin).")
 		}
 	case partySocket:
 		if l = s.currentLeg(); l == nil {
-			return protoErr(CodeNotJoined, "join a call first")
+			return protoErr(CodeNotJoined, "Join a call first.")
 		}
 	}
 	return act(s, l)

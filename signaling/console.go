@@ -56,14 +56,15 @@ func (s *session) signOut() {
 	s.agentID = ""
 }
 
-// directoryMessage lists queues, agents and contacts for the console's
-// three-party form.
+// directoryMessage lists queues (with how many of their agents are
+// idle), agents (with their presence) and contacts for the console's
+// three-party form, as they are when it is sent.
 type directoryMessage struct {
-	Type     string           `json:"type"`
-	Queues   []call.Queue     `json:"queues"`
-	Agents   []directoryAgent `json:"agents"`
-	Contacts []call.Contact   `json:"contacts"`
-	DialOut  dialOut          `json:"dial_out"`
+	Type     string             `json:"type"`
+	Queues   []call.QueueStatus `json:"queues"`
+	Agents   []directoryAgent   `json:"agents"`
+	Contacts []call.Contact     `json:"contacts"`
+	DialOut  dialOut            `json:"dial_out"`
 }
 
 // dialOut tells the console whether it may offer numbers, and the dial
@@ -81,7 +82,7 @@ type directoryAgent struct {
 
 func (s *session) sendDirectory() {
 	enabled, plan := s.srv.center.DialOut()
-	m := directoryMessage{Type: "directory", Queues: s.srv.center.Directory().Queues, Contacts: s.srv.contacts(),
+	m := directoryMessage{Type: "directory", Queues: s.srv.center.Queues(), Contacts: s.srv.contacts(),
 		DialOut: dialOut{Enabled: enabled, Hint: plan.Hinted()}}
 	for _, a := range s.srv.center.Agents() {
 		m.Agents = append(m.Agents, directoryAgent{ID: a.ID, Name: a.Name, State: a.State})

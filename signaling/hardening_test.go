@@ -283,10 +283,10 @@ func TestTokenRefusalsAreInOurWords(t *testing.T) {
 		return jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer", "exp": exp.Unix()}
 	}
 	for _, tc := range []struct{ token, want string }{
-		{"abc.def.ghi", "bad token: malformed"},
-		{signedToken(t, "wrong-secret", claims(time.Now().Add(time.Hour))), "bad token: not signed by this server"},
-		{signedToken(t, "test-secret", claims(time.Now().Add(-time.Hour))), "bad token: expired"},
-		{signedToken(t, "test-secret", jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer"}), "bad token: without an expiry"},
+		{"abc.def.ghi", "This link's token is damaged: copy the whole link again."},
+		{signedToken(t, "wrong-secret", claims(time.Now().Add(time.Hour))), "This link was not issued by this server."},
+		{signedToken(t, "test-secret", claims(time.Now().Add(-time.Hour))), "This link has expired: ask for a new one."},
+		{signedToken(t, "test-secret", jwt.MapClaims{"kind": "call", "call": c.Call, "role": "customer"}), "This link never expires, which this server does not accept: ask for a new one."},
 	} {
 		msg, _ := json.Marshal(map[string]string{"type": "join", "call": c.Call, "role": "customer", "token": tc.token})
 		ws.sendRaw(string(msg))
@@ -407,7 +407,7 @@ func TestLinksExpireAfterTheTokenTTL(t *testing.T) {
 		data, _ := json.Marshal(msg)
 		ws.sendRaw(string(data))
 		m := ws.next("error")
-		if m["code"] != "unauthorized" || m["message"] != "bad token: expired" {
+		if m["code"] != "unauthorized" || m["message"] != "This link has expired: ask for a new one." {
 			t.Errorf("%s with a link older than the TTL: %v %q, want unauthorized, expired", msg["type"], m["code"], m["message"])
 		}
 	}

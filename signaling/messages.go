@@ -188,3 +188,12 @@ func validateJoin(m joinMessage) (call.Role, *ProtocolError) {
 	}
 	return role, nil
 }
+
+// roleWords names a role in a sentence: "customer", "agent", "third
+// party".
+func roleWords(r call.Role) string {
+	if r == call.Third {
+		return "third party"
+	}
+	return string(r)
+}

@@ -219,8 +219,8 @@ func TestRefusalTexts(t *testing.T) {
 			t.Errorf("%s: error echoes request %v, want %v", send, m["request"], request)
 		}
 	}
-	refused(`{"type":"hangup","request":5}`, "not_joined", "join a call first", nil)
-	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "join a call first", "h1")
+	refused(`{"type":"hangup","request":5}`, "not_joined", "Join a call first.", nil)
+	refused(`{"type":"share.stop","request":"h1"}`, "not_joined", "Join a call first.", "h1")
 	refused(`{"type":"video.set","on":"yes"}`, "invalid_field", "on must be a JSON boolean", nil)
 	refused(`{"type":"help.accept","request":7}`, "invalid_field", "request must be a JSON string", nil)
 

@@ -102,6 +102,7 @@ func (r *room) apply(s *call.Snapshot) {
 		return
 	}
 	m := r.mixer
+	r.showSharer(s)
 	present := map[call.Role]bool{}
 	for _, p := range s.Parties {
 		present[p.Role] = true
@@ -129,6 +130,16 @@ func (r *room) apply(s *call.Snapshot) {
 			m.RemoveViewer(string(role))
 			m.RemoveListener(string(role))
 		}
+	}
+}
+
+// showSharer has the screen's tile show the sharer, its camera or else
+// its placeholder, until the screen's first picture, which takes a
+// browser a second or two: set before the share's views are made, so
+// that none of them shows the tile empty.
+func (r *room) showSharer(s *call.Snapshot) {
+	if p, ok := s.Party(s.Share); ok {
+		r.mixer.SetTile(call.ScreenSource, mixer.TileInfo{Label: label(p.Role, p.Name), StandIn: string(p.Role)})
 	}
 }
 

@@ -287,7 +287,7 @@ func (srv *Server) addLeg(l *leg) (r *room, displaced *leg, perr *ProtocolError)
 	key := legKey{l.callID, l.role}
 	if old := srv.legs[key]; old != nil {
 		if !old.lost.Load() {
-			return nil, nil, protoErr(CodeRoleTaken, "role %s is already taken in call %s", l.role, l.callID)
+			return nil, nil, protoErr(CodeRoleTaken, "Someone is already in this call as the %s (is this link open in another tab?).", roleWords(l.role))
 		}
 		displaced = old
 	}

@@ -454,7 +454,7 @@ func (s *session) currentLeg() *leg {
 // join makes this socket a party of a call, admitted by a call token.
 func (s *session) join(msg joinMessage) *ProtocolError {
 	if s.currentLeg() != nil {
-		return protoErr(CodeAlreadyJoined, "this socket is already in call %s", s.leg.callID)
+		return protoErr(CodeAlreadyJoined, "This page is already in call %s.", s.leg.callID)
 	}
 	role, perr := validateJoin(msg)
 	if perr != nil {
@@ -465,7 +465,7 @@ func (s *session) join(msg joinMessage) *ProtocolError {
 		return protoErr(CodeUnauthorized, "%v", err)
 	}
 	if c.Call != msg.Call || c.Role != msg.Role {
-		return protoErr(CodeUnauthorized, "the token is for another call or role")
+		return protoErr(CodeUnauthorized, "This link is for another call or role.")
 	}
 	return s.enter(msg.Call, role, c.Agent, func() (*call.Snapshot, error) {
 		return s.srv.center.Join(msg.Call, role, msg.Name, c.Agent)

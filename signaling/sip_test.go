@@ -499,7 +499,7 @@ func TestBrowserAgentDialsAContact(t *testing.T) {
 	ts, _ := sipServer(t, ph.addr)
 	c := ts.createCall(t, "Ann", "alice")
 	customer := ts.join(t, c.Call, "customer", c.Customer.Token)
-	agent := openTab(t, browser, c.Agent.URL+"&console="+ts.consoleToken(t, "alice"))
+	agent := openTab(t, browser, c.Agent.URL) // the agent's link opens its console too
 	click(t, agent, "#joinButton")
 	pageHolds(t, agent, 20*time.Second, `threeway.state !== null && threeway.state.parties.length === 2`)
 	pageHolds(t, agent, 10*time.Second, `threeway.directory !== null && threeway.directory.dialOut.enabled`)

@@ -15,8 +15,16 @@ const (
 	kindAgent = "agent"
 )
 
-// ErrBadToken is any token that does not admit its bearer.
+// ErrBadToken is any token that does not admit its bearer; the errors
+// that wrap it say why in a sentence for the link's holder.
 var ErrBadToken = errors.New("bad token")
+
+// badToken is a refused token: its text is the sentence, and it is
+// ErrBadToken.
+type badToken string
+
+func (b badToken) Error() string      { return string(b) }
+func (badToken) Is(target error) bool { return target == ErrBadToken }
 
 // claims are what a token carries, signed with HMAC-SHA256.
 type claims struct {
@@ -48,7 +56,7 @@ func (t *tokens) issue(c claims) (string, error) {
 // check verifies signature, algorithm, expiry and kind.
 func (t *tokens) check(raw, kind string) (*claims, error) {
 	if raw == "" {
-		return nil, fmt.Errorf("%w: missing", ErrBadToken)
+		return nil, badToken("This link carries no token: open the link you were given for the call or the console.")
 	}
 	var c claims
 	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
@@ -56,10 +64,10 @@ func (t *tokens) check(raw, kind string) (*claims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrBadToken, tokenProblem(err))
+		return nil, badToken(tokenProblem(err))
 	}
 	if c.Kind != kind {
-		return nil, fmt.Errorf("%w: a %s token, not a %s token", ErrBadToken, c.Kind, kind)
+		return nil, badToken(fmt.Sprintf("This is a %s link, not a %s link.", c.Kind, kind))
 	}
 	return &c, nil
 }
@@ -78,14 +86,14 @@ func (t *tokens) agentToken(agentID string) (string, error) {
 func tokenProblem(err error) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "expired"
+		return "This link has expired: ask for a new one."
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return "not valid yet"
+		return "This link is not valid yet: check the clocks, or ask for a new one."
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "without an expiry"
+		return "This link never expires, which this server does not accept: ask for a new one."
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "not signed by this server"
+		return "This link was not issued by this server."
 	default:
-		return "malformed"
+		return "This link's token is damaged: copy the whole link again."
 	}
 }

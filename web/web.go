@@ -26,6 +26,11 @@ func Handler() http.Handler {
 			http.Error(w, "the page is read with GET", http.StatusMethodNotAllowed)
 			return
 		}
+		if r.URL.Path == "/favicon.ico" {
+			// Browsers ask for it whatever the page links; it is the SVG.
+			r = r.Clone(r.Context())
+			r.URL.Path = "/favicon.svg"
+		}
 		files.ServeHTTP(w, r)
 	})
 }

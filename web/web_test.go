@@ -12,8 +12,10 @@ func TestPageAndScriptAreServed(t *testing.T) {
 	srv := httptest.NewServer(Handler())
 	defer srv.Close()
 	for path, want := range map[string]string{
-		"/":       `<script src="app.js">`,
-		"/app.js": `type: "join"`,
+		"/":        `<script type="module" src="main.js">`,
+		"/call.js": `type: "join"`,
+		// Browsers ask for it whatever the page links.
+		"/favicon.ico": `<svg`,
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {

@@ -411,6 +411,22 @@ func baseURL(addr string) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// printThirdParty tells how the demo call's third party arrives: not by
+// a link, through help, from a console like the one it prints, ready.
+func printThirdParty(w io.Writer, sig *signaling.Server, agents []call.Agent, base string) error {
+	fmt.Fprintf(w, "The third party has no link: it arrives through help.\n")
+	if len(agents) > 1 {
+		link, err := sig.AgentConsole(agents[1].ID, base)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s's console, ready to be asked (open it in its own tab):\n    %s\n", agents[1].Name, link.URL)
+	}
+	fmt.Fprintf(w, "Then press Three-Party… in %s's tab, ask a queue or an agent by name, and accept\n", agents[0].ID)
+	fmt.Fprintf(w, "in the console that is offered the request: that agent joins the call.\n\n")
+	return nil
+}
+
 // printDemo opens a call between a demo customer and the first agent and
 // prints everything needed to try every flow.
 func printDemo(w io.Writer, sig *signaling.Server, p signaling.ServerParams, base string) error {
@@ -425,7 +441,10 @@ func printDemo(w io.Writer, sig *signaling.Server, p signaling.ServerParams, bas
 	fmt.Fprintf(w, "threeway is up at %s\n\n", base)
 	fmt.Fprintf(w, "Demo call %s (open each link in its own tab):\n", c.Call)
 	fmt.Fprintf(w, "  customer     %s\n", c.Customer.URL)
-	fmt.Fprintf(w, "  agent %-6s %s\n\n", agents[0].ID, c.Agent.URL)
+	fmt.Fprintf(w, "  agent %-6s %s   (also %s's console)\n\n", agents[0].ID, c.Agent.URL, agents[0].ID)
+	if err := printThirdParty(w, sig, agents, base); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "Agent consoles (sign in, then accept help requests):\n")
 	for _, a := range agents {
 		link, err := sig.AgentConsole(a.ID, base)

@@ -47,7 +47,7 @@ type demoPrint struct {
 var (
 	baseLine     = regexp.MustCompile(`(?m)^threeway is up at (\S+)$`)
 	customerLine = regexp.MustCompile(`(?m)^  customer\s+(\S+)$`)
-	agentLine    = regexp.MustCompile(`(?m)^  agent (\S+)\s+(\S+)$`)
+	agentLine    = regexp.MustCompile(`(?m)^  agent (\S+)\s+(\S+)(?:   \(also \S+ console\))?$`)
 	consoleLine  = regexp.MustCompile(`(?m)^  (\S+)\s+(\S+\?console=\S+)$`)
 	apiKeyLine   = regexp.MustCompile(`(?m)^API key: (\S+)$`)
 	secretLine   = regexp.MustCompile(`(?m)^Token secret: (\S+)$`)

@@ -1,18 +1,22 @@
-// threeway test page: coming back after a reload, a dropped socket or a
-// lost media path (signaling/PROTOCOL.md, "Reconnecting"). The seat this
-// tab holds (call, role, name and the token `joined` gave) is kept in
-// sessionStorage from `joined` until `left`: a reload joins it back at
-// once, a dropped socket is dialled again with backoff and the seat joined
-// back (the console signed in again), and a media path that fails, or
-// stays disconnected, restarts ICE. The server keeps the seat, with its
-// layout and flags, for its rejoin grace.
-"use strict";
+// threeway test page: the WebSocket to /ws. Messages go out with send;
+// each that comes in is recorded (threeway.messages) and handed to the
+// handler its type was registered for with on. A socket that drops while
+// the page holds a seat, or a console, dials again with backoff and takes
+// up where it was (signaling/PROTOCOL.md, "Reconnecting"): the seat (call,
+// role, name and the token `joined` gave) is kept in sessionStorage from
+// `joined` until `left`, so a reload joins it back at once.
+
+import { $, params, threeway, handlers, status, roleName } from "./page.js";
+import { endMedia, getLocalMedia } from "./media.js";
+import { renderConsole } from "./console.js";
+
+export let ws = null;
+let wsReady = null; // resolves when ws is open
 
 const SEAT_KEY = "threeway.seat";
-const ICE_RESTART_AFTER_MS = 3000; // of "disconnected"
-const REJOIN_TRIES = 30;           // refused with role_taken: the old socket not yet gone
+const REJOIN_TRIES = 30; // refused with role_taken: the old socket not yet gone
 
-const rejoin = {
+export const rejoin = {
   seat: null,     // {call, role, name, token} while this tab holds a seat
   pending: false, // a join for the seat is out
   tries: 0,
@@ -22,8 +26,55 @@ const rejoin = {
 };
 threeway.rejoin = rejoin;
 
+export function send(msg) {
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify(msg));
+    return true;
+  }
+  status("Not connected to the server.", "error");
+  return false;
+}
+
+export function connect() {
+  if (ws) return wsReady;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  ws = new WebSocket(scheme + "//" + location.host + "/ws");
+  wsReady = new Promise((resolve, reject) => {
+    ws.onopen = () => {
+      $("connection").textContent = "online";
+      $("connection").className = "pill online";
+      resolve();
+    };
+    ws.onerror = () => reject(new Error("cannot reach the server"));
+  });
+  ws.onmessage = (e) => {
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch (err) {
+      log("undecodable message: " + e.data, "error");
+      return;
+    }
+    threeway.messages.push(msg);
+    if (handlers[msg.type]) handlers[msg.type](msg);
+  };
+  ws.onclose = (e) => {
+    ws = null;
+    wsReady = null;
+    $("connection").textContent = "offline";
+    $("connection").className = "pill offline";
+    endMedia();
+    // A socket left idle after its call is closed by the server
+    // (auth_timeout): the page's last status still says why it is idle.
+    if (!onSocketLost() && e.reason !== "auth_timeout") status("Disconnected from the server.", "error");
+    threeway.presence = null;
+    renderConsole();
+  };
+  return wsReady;
+}
+
 // holdSeat keeps the seat `joined` gave this tab.
-function holdSeat(msg) {
+export function holdSeat(msg) {
   const sent = rejoin.seat || {};
   rejoin.seat = {
     call: msg.call, role: msg.role,
@@ -36,7 +87,7 @@ function holdSeat(msg) {
 }
 
 // releaseSeat forgets the seat: the party left (or the seat is gone).
-function releaseSeat() {
+export function releaseSeat() {
   rejoin.seat = null;
   rejoin.pending = false;
   sessionStorage.removeItem(SEAT_KEY);
@@ -82,7 +133,7 @@ function sendRejoin() {
 // rejoinRefused handles an error that answers a rejoin: role_taken tries
 // again shortly (the server has not seen the old socket go yet); anything
 // else means the seat is gone.
-function rejoinRefused(msg) {
+export function rejoinRefused(msg) {
   if (!rejoin.pending) return;
   rejoin.pending = false;
   if (msg.code === "role_taken" && ++rejoin.tries < REJOIN_TRIES) {
@@ -93,46 +144,13 @@ function rejoinRefused(msg) {
   $("joinButton").disabled = false;
 }
 
-// followIce restarts ICE on a connection that failed, or that stayed
-// disconnected: an offer with new credentials (negotiationneeded).
-function followIce(conn) {
-  clearTimeout(conn.iceTimer);
-  switch (conn.connectionState) {
-    case "failed":
-      status("Media connection lost. Restarting it…", "warn");
-      conn.restartIce();
-      break;
-    case "disconnected":
-      status("Media connection interrupted. Reconnecting…", "warn");
-      conn.iceTimer = setTimeout(() => {
-        if (conn === pc && conn.connectionState === "disconnected") conn.restartIce();
-      }, ICE_RESTART_AFTER_MS);
-      break;
-  }
-}
-
-// keepOwnFlags makes what this page sends follow its seat's flags, which
-// a rejoined seat keeps: a camera the party had turned off stays off.
-function keepOwnFlags() {
-  const self = me();
-  if (!self || !local) return;
-  const camera = local.getVideoTracks()[0];
-  if (camera && videoTx) {
-    camera.enabled = self.video;
-    const want = self.video ? camera : null;
-    if (videoTx.sender.track !== want) videoTx.sender.replaceTrack(want);
-  }
-  const mic = local.getAudioTracks()[0];
-  if (mic) mic.enabled = self.audio;
-}
-
-function setPill(text, className) {
+export function setPill(text, className) {
   $("connection").textContent = text;
   $("connection").className = className;
 }
 
-// A reload of a tab that held a seat joins it back at once.
-(() => {
+// restoreSeat joins back, at once, the seat a reloaded tab held.
+export function restoreSeat() {
   let stored = null;
   try {
     stored = JSON.parse(sessionStorage.getItem(SEAT_KEY));
@@ -146,4 +164,4 @@ function setPill(text, className) {
   $("name").value = stored.name || "";
   $("joinButton").disabled = true;
   getLocalMedia().catch(() => {}).then(redial);
-})();
+}
