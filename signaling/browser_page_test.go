@@ -12,7 +12,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/peer"
+	"github.com/threeway-mcu/threeway/signaling"
 )
 
 // A page opened without a link says how to get one (and how the third
@@ -244,4 +246,24 @@ func TestBrowserScreenshots(t *testing.T) {
 	click(t, bob, "#offers button.accept")
 	pageHolds(t, customer, 20*time.Second, `threeway.state.parties.length === 3`)
 	shot(customer, "customer-page.png")
+}
+
+// On a server in sfu mode the agent's page disables Three-Party, saying
+// why, and offers no layout to pick: the picture is the other's camera.
+func TestBrowserSFUDisablesWhatItCannotDo(t *testing.T) {
+	browser := startBrowser(t)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Calls.VideoMode = call.SFU })
+	c := ts.createCall(t, "Ann", "alice")
+	ts.join(t, c.Call, "customer", c.Customer.Token)
+	agent := openTab(t, browser, c.Agent.URL)
+	click(t, agent, "#joinButton")
+	pageHolds(t, agent, 20*time.Second, `threeway.state !== null && threeway.state.parties.length === 2 && !document.getElementById("controls").hidden`)
+	pageHolds(t, agent, 5*time.Second, `(() => {
+		const three = document.getElementById("btn-three-party");
+		return three.disabled && three.title === "This server runs in sfu mode, which carries two parties only." &&
+			["btn-equal", "btn-max-customer", "btn-max-agent", "btn-share"].every(id => document.getElementById(id).hidden);
+	})()`)
 }
