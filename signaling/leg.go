@@ -36,7 +36,9 @@ type leg struct {
 	// or a client would get a candidate before any remote description.
 	answered   bool
 	ownPending []webrtc.ICECandidateInit
-	keyframe   func() // asks this party for a key frame (sfu)
+	keyframe   func() // asks this party's camera for a key frame
+	// limits are the send.limits last sent, owned by the room worker.
+	limits sendLimits
 
 	gate    sync.Mutex
 	ready   bool              // `joined` was sent: messages flow

@@ -125,6 +125,7 @@ func (r *room) apply(s *call.Snapshot) {
 		}
 		m.SetListener(string(p.Role), l.audioOut.(mixer.SampleWriter))
 	}
+	r.sendLimits(s)
 	for _, role := range call.Roles {
 		if !present[role] {
 			m.RemoveViewer(string(role))

@@ -45,6 +45,9 @@ type ServerParams struct {
 	// e.g. "app.example.com" or "*.example.com") of pages served
 	// elsewhere that may open /ws; the server's own host always may.
 	AllowedOrigins []string
+	// NoSendLimits turns send.limits off: every camera sends what it
+	// captures, whatever its tiles need (for comparisons).
+	NoSendLimits bool
 }
 
 // Server is threeway's network edge: the /ws protocol, the /api routes,

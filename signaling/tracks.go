@@ -92,6 +92,9 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 	case l.room.mode == call.SFU:
 		err = l.room.forward.Forward(forwardID(l.role, webrtc.RTPCodecTypeAudio), in)
 	case kind == camera:
+		l.mu.Lock()
+		l.keyframe = pli // a tile that grows asks for a key frame at its new size
+		l.mu.Unlock()
 		err = l.room.mixer.IngestVideo(string(l.role), in, pli)
 	case kind == screen:
 		err = ingestScreen(l, in, pli)

@@ -19,6 +19,37 @@ export let sharePending = false; // share.start sent, not yet answered
 let negotiation = Promise.resolve(); // negotiation steps run in order
 
 const ICE_RESTART_AFTER_MS = 3000; // of "disconnected"
+// The camera is captured at up to 720p; send.limits scales what is sent
+// down to the largest tile that shows it.
+const CAMERA = { width: { ideal: 1280 }, height: { ideal: 720 } };
+let limits = null; // the last send.limits
+
+on("send.limits", (msg) => {
+  limits = msg;
+  threeway.sendLimits = msg;
+  applyLimits();
+});
+
+// applyLimits has the camera's sender send no more than the limits ask:
+// scaled down to the tile's size, at the canvas's rate and a bitrate to
+// match. Before the connection negotiated there is nothing to set yet;
+// it is applied again once connected.
+async function applyLimits() {
+  const sender = videoTx && videoTx.sender;
+  if (!limits || !sender || !sender.track) return;
+  const camera = sender.track.getSettings();
+  const params = sender.getParameters();
+  if (!params.encodings || !params.encodings.length) return;
+  const scale = Math.max(1, (camera.width || limits.width) / limits.width, (camera.height || limits.height) / limits.height);
+  Object.assign(params.encodings[0], { scaleResolutionDownBy: scale, maxFramerate: limits.fps, maxBitrate: limits.bitrate });
+  // The size is the tile's: under load the sender drops frames, not pixels.
+  params.degradationPreference = "maintain-resolution";
+  try {
+    await sender.setParameters(params);
+  } catch (err) {
+    log("send limits: " + err.message);
+  }
+}
 
 on("answer", (msg) => inOrder(async () => {
   if (!pc || pc.signalingState !== "have-local-offer") return; // a stale answer
@@ -39,9 +70,9 @@ function inOrder(step) {
 export async function getLocalMedia() {
   if (local) return local;
   const tries = [
-    { video: { width: 640, height: 360 }, audio: true },
+    { video: CAMERA, audio: true },
     { audio: true },
-    { video: { width: 640, height: 360 } },
+    { video: CAMERA },
   ];
   for (const constraints of tries) {
     try {
@@ -87,7 +118,10 @@ export async function startMedia() {
   });
   pc.onconnectionstatechange = () => {
     if (pc !== mine) return;
-    if (pc.connectionState === "connected") status("In the call.");
+    if (pc.connectionState === "connected") {
+      status("In the call.");
+      applyLimits();
+    }
     followIce(mine);
   };
   if (!camera) send({ type: "video.set", on: false });
@@ -99,6 +133,7 @@ export async function startMedia() {
 }
 
 function endPeerConnection() {
+  limits = null;
   stopLocalShare(true);
   if (pc) {
     pc.close();
@@ -268,6 +303,23 @@ export function stopLocalShare(closing) {
 }
 
 // ---------------------------------------------------------------- stats
+
+// outboundVideo is what the camera's sender sends now (outbound-rtp's
+// frame size and rate) beside what the camera captures, for tests and
+// the curious: threeway.outboundVideo().
+threeway.outboundVideo = async () => {
+  const sender = videoTx && videoTx.sender;
+  if (!pc || !sender || !sender.track) return null;
+  const report = await sender.getStats();
+  let out = null;
+  report.forEach((r) => {
+    if (r.type === "outbound-rtp" && r.frameWidth) {
+      out = { width: r.frameWidth, height: r.frameHeight, fps: r.framesPerSecond || 0 };
+    }
+  });
+  if (out) out.capture = sender.track.getSettings();
+  return out;
+};
 
 async function readStats(conn) {
   const report = await conn.getStats();

@@ -1,0 +1,88 @@
+package signaling
+
+import (
+	"encoding/json"
+
+	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/layout"
+)
+
+// minSendBitrate is the least a camera is told it may send: below it a
+// small tile's picture turns to mush before the view scales it.
+const minSendBitrate = 200_000
+
+const sendHeadroom = 2
+
+// sendHeadroom is how much more than its tile's share of the view's
+// bitrate a camera may send: its picture is decoded and scaled before it
+// is coded again, and a sender starved below that drops its resolution
+// under the tile's (Chromium sent 480x270 for a 640x360 tile at 1x).
+
+// sendLimits is what a party's camera needs to send (send.limits): the
+// size of the largest tile that shows it in any view of the call, at the
+// canvas's frame rate, and a bitrate in proportion to that tile's share
+// of the canvas (with sendHeadroom). Sending more is decoded and scaled
+// away.
+type sendLimits struct {
+	Type    string `json:"type"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	FPS     int    `json:"fps"`
+	Bitrate int    `json:"bitrate"`
+}
+
+// largerThan tells whether l asks for a larger picture than o.
+func (l sendLimits) largerThan(o sendLimits) bool {
+	return l.Width*l.Height > o.Width*o.Height
+}
+
+// limitsOf works out every party's limits from the call's state: each
+// viewer's view laid out on the canvas, the largest tile of each party
+// kept. A party no view shows keeps the smallest limits.
+func (r *room) limitsOf(s *call.Snapshot) map[call.Role]sendLimits {
+	mp := r.srv.params.Media
+	largest := map[call.Role]layout.Rect{}
+	for _, viewer := range s.Parties {
+		tiles, err := layout.Tiles(mp.Width, mp.Height, s.ViewOf(viewer.Role).Spec())
+		if err != nil {
+			continue
+		}
+		for _, t := range tiles {
+			role := call.Role(t.Party)
+			if best := largest[role]; t.Rect.W*t.Rect.H > best.W*best.H {
+				largest[role] = t.Rect
+			}
+		}
+	}
+	out := map[call.Role]sendLimits{}
+	for _, p := range s.Parties {
+		rect := largest[p.Role]
+		share := float64(rect.W*rect.H) / float64(mp.Width*mp.Height)
+		out[p.Role] = sendLimits{Type: "send.limits", Width: rect.W, Height: rect.H, FPS: mp.FPS,
+			Bitrate: max(minSendBitrate, int(sendHeadroom*share*float64(mp.VideoBitrateKbps)*1000))}
+	}
+	return out
+}
+
+// sendLimits tells each party with a camera leg its limits when they
+// changed; a party whose tile grew is asked for a key frame, so that the
+// larger picture comes at once.
+func (r *room) sendLimits(s *call.Snapshot) {
+	if r.srv.params.NoSendLimits {
+		return
+	}
+	for role, lim := range r.limitsOf(s) {
+		l := r.srv.legOf(s.ID, role)
+		if l == nil || l.ended.Load() || lim == l.limits {
+			continue
+		}
+		grew := lim.largerThan(l.limits) && l.limits.Width > 0
+		l.limits = lim
+		if data, err := json.Marshal(lim); err == nil {
+			l.deliver(data)
+		}
+		if grew {
+			l.requestKeyframe()
+		}
+	}
+}

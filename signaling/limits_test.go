@@ -1,0 +1,141 @@
+package signaling_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/threeway-mcu/threeway/layout"
+	"github.com/threeway-mcu/threeway/peer"
+	"github.com/threeway-mcu/threeway/signaling"
+)
+
+type limits struct {
+	Width, Height, FPS, Bitrate int
+}
+
+// lastLimits is the last send.limits p received since since.
+func lastLimits(p *peer.Peer, since time.Time) (limits, bool) {
+	var l limits
+	found := false
+	for _, m := range p.Messages() {
+		if m.Type == "send.limits" && m.At.After(since) && m.Decode(&l) == nil {
+			found = true
+		}
+	}
+	return l, found
+}
+
+// waitLimits waits until p's last send.limits is want.
+func waitLimits(t *testing.T, p *peer.Peer, who string, since time.Time, want limits) {
+	t.Helper()
+	if err := waitFor(5*time.Second, func() error {
+		if got, ok := lastLimits(p, since); !ok || got != want {
+			return fmt.Errorf("%s's send.limits %+v (%v), want %+v", who, got, ok, want)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+}
+
+// tileOf is party's tile in a viewer's layout on the test canvas.
+func tileOf(t *testing.T, spec layout.Spec, party string) layout.Rect {
+	t.Helper()
+	tiles, err := layout.Tiles(canvasW, canvasH, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tile := range tiles {
+		if tile.Party == party {
+			return tile.Rect
+		}
+	}
+	t.Fatalf("%s has no tile in %+v", party, spec)
+	return layout.Rect{}
+}
+
+func limitsFor(r layout.Rect) limits {
+	bitrate := max(200_000, int(2*float64(r.W*r.H)/float64(canvasW*canvasH)*1200*1000))
+	return limits{Width: r.W, Height: r.H, FPS: testFPS, Bitrate: bitrate}
+}
+
+// Each party is told the largest tile it is shown in: equal tiles for
+// both in a two-party call; the customer's grows when the agent
+// maximizes it, and shrinks back when the agent goes back to equal; the
+// agent's stays what the customer's view shows.
+func TestSendLimitsFollowTheLargestTile(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.twoParty(t)
+	equal := limitsFor(tileOf(t, layout.Spec{Parties: []string{"customer", "agent"}, Mode: layout.Equal}, "customer"))
+	for role, p := range peers {
+		waitLimits(t, p, role, time.Time{}, equal)
+	}
+	since := time.Now()
+	if err := peers["agent"].Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	big := limitsFor(tileOf(t, layout.Spec{Parties: []string{"customer", "agent"}, Mode: layout.Maximize, Focus: "customer"}, "customer"))
+	waitLimits(t, peers["customer"], "customer", since, big)
+	if _, ok := lastLimits(peers["agent"], since); ok {
+		t.Error("the agent's limits changed, though the customer's view shows it as before")
+	}
+	since = time.Now()
+	if err := peers["agent"].Send(map[string]string{"type": "layout.set", "mode": "equal"}); err != nil {
+		t.Fatal(err)
+	}
+	waitLimits(t, peers["customer"], "customer", since, equal)
+}
+
+// --send-limits=false sends none.
+func TestSendLimitsCanBeTurnedOff(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.NoSendLimits = true })
+	_, peers := ts.twoParty(t)
+	time.Sleep(500 * time.Millisecond)
+	for role, p := range peers {
+		if l, ok := lastLimits(p, time.Time{}); ok {
+			t.Errorf("%s was sent limits %+v", role, l)
+		}
+	}
+}
+
+// A page whose camera captures 1280x720 sends what its tile needs: the
+// size of an equal tile at the canvas's 15 fps, and a larger picture
+// when the agent maximizes it.
+func TestBrowserSendsWhatItsTileNeeds(t *testing.T) {
+	browser := startBrowser(t)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t)
+	c := ts.createCall(t, "Chromium", "alice")
+	customer := openTab(t, browser, c.Customer.URL)
+	click(t, customer, "#joinButton")
+	agent := ts.join(t, c.Call, "agent", c.Agent.Token)
+	pageHolds(t, customer, 20*time.Second, `threeway.state !== null && threeway.state.parties.length === 2 && !!threeway.sendLimits`)
+	sent := func(cond string) {
+		t.Helper()
+		var last string
+		if err := waitFor(15*time.Second, func() error {
+			got, err := chromedp.Run(customer, chromedp.Evaluate[string](`threeway.outboundVideo().then(s => JSON.stringify(s))`, chromedp.EvalAwaitPromise))
+			last = got
+			if err != nil {
+				return err
+			}
+			ok, err := chromedp.Run(customer, chromedp.Evaluate[bool](`(s => s !== null && s.capture.width === 1280 && `+cond+`)(`+got+`)`))
+			if err != nil || !ok {
+				return fmt.Errorf("the page sends %s, want %s", got, cond)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("%v (last %s)", err, last)
+		}
+	}
+	sent(`s.width === 640 && s.height === 360 && s.fps <= 16`)
+	if err := agent.Send(map[string]string{"type": "layout.set", "mode": "maximize", "party": "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	sent(`s.width > 640 && s.height > 360`)
+}
