@@ -183,8 +183,15 @@ func (r *runner) chooseLayouts(c *callRun) error {
 }
 
 func (r *runner) peerConfig(callID, role, token string) peer.Config {
-	return peer.Config{URL: r.wsURL, Call: callID, Role: role, Name: "load-" + role, Token: token,
-		Loopback: r.params.Loopback, Network: r.params.Impair[role], Reconnect: true, Logger: r.params.Logger}
+	return r.camera(peer.Config{URL: r.wsURL, Call: callID, Role: role, Name: "load-" + role, Token: token,
+		Loopback: r.params.Loopback, Network: r.params.Impair[role], Reconnect: true, Logger: r.params.Logger})
+}
+
+// camera gives cfg the run's camera and its way with send.limits.
+func (r *runner) camera(cfg peer.Config) peer.Config {
+	cfg.Width, cfg.Height, cfg.FPS = r.params.Sender.Width, r.params.Sender.Height, r.params.Sender.FPS
+	cfg.IgnoreSendLimits = r.params.IgnoreSendLimits
+	return cfg
 }
 
 // tearDown hangs up every party of the call; helpers stay signed in.

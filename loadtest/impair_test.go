@@ -50,3 +50,17 @@ func TestParseImpairNamesTheBadFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSender(t *testing.T) {
+	if s, err := ParseSender("1280x720@30"); err != nil || s != (Sender{1280, 720, 30}) {
+		t.Errorf("1280x720@30: %+v, %v", s, err)
+	}
+	if s, err := ParseSender(""); err != nil || s != (Sender{}) {
+		t.Errorf("empty: %+v, %v", s, err)
+	}
+	for _, bad := range []string{"1280x720", "1281x720@30", "1280x720@0", "big", "1280x720@90"} {
+		if _, err := ParseSender(bad); !errors.Is(err, ErrParams) || !strings.Contains(err.Error(), "--sender") {
+			t.Errorf("%q: %v, want an ErrParams naming --sender", bad, err)
+		}
+	}
+}

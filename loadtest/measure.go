@@ -234,12 +234,13 @@ func (m *meter) stop(ctx context.Context) *Result {
 			res.Up++
 		}
 	}
-	var fps, joins, helps, lat []float64
+	var fps, joins, helps, lat, uplink []float64
 	var tilesOK, audioOK, lost, expected int
 	for _, s := range m.all {
 		out := s.result()
 		res.Streams = append(res.Streams, out)
 		fps = append(fps, out.FPS)
+		uplink = append(uplink, out.UplinkKbps)
 		joins = append(joins, out.JoinMS)
 		if out.HelpMS > 0 {
 			helps = append(helps, out.HelpMS)
@@ -258,6 +259,7 @@ func (m *meter) stop(ctx context.Context) *Result {
 	}
 	sum := &res.Summary
 	sum.FPSP50 = percentile(fps, 50)
+	sum.UplinkKbpsP50 = percentile(uplink, 50)
 	if len(fps) > 0 {
 		sum.FPSMin = slices.Min(fps)
 	}
@@ -282,7 +284,8 @@ func (s *stream) result() Stream {
 	s.end, s.endAt = st, time.Now()
 	out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: st.Freezes - s.held.Freezes,
 		FrameGaps: s.frameGaps, DecodeErrors: st.DecodeErrors,
-		LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99), FPS: s.fps()}
+		LatencyMSP50: percentile(s.latency, 50), LatencyMSP99: percentile(s.latency, 99), FPS: s.fps(),
+		UplinkKbps: s.uplinkKbps()}
 	if s.role == "third" && !s.call.helpAt.IsZero() && !s.call.helpJoinedAt.IsZero() {
 		out.HelpMS = ms(s.call.helpJoinedAt.Sub(s.call.helpAt))
 	}
@@ -294,6 +297,15 @@ func (s *stream) result() Stream {
 	out.TilesOK = len(st.Tiles) == len(roles)
 	out.AudioOK = hearsRight(st.ToneDBFS, s.role)
 	return out
+}
+
+// uplinkKbps is what the party's camera sent, in kbit/s, from the hold
+// to the end: its payload, as send.limits (or their absence) shaped it.
+func (s *stream) uplinkKbps() float64 {
+	if d := s.endAt.Sub(s.heldAt).Seconds(); d > 0 {
+		return float64(s.end.CameraBytesSent-s.held.CameraBytesSent) * 8 / 1000 / d
+	}
+	return 0
 }
 
 // fps is the pictures received per second from the hold to the end.

@@ -45,6 +45,13 @@ type Params struct {
 	// absent has a perfect network.
 	Impair map[string]netcond.Conditions
 
+	// Sender is every synthetic party's camera: its size and rate (zero:
+	// the peer's default, 640x360 at 15). ParseSender reads --sender.
+	Sender Sender
+	// IgnoreSendLimits has the parties send their camera as configured,
+	// whatever the server's send.limits ask (--send-limits=false).
+	IgnoreSendLimits bool
+
 	Loopback bool      // restrict ICE to loopback (tests, local runs)
 	Progress io.Writer // a live progress bar (in place on a terminal, else a line a second); nil: none
 	Logger   *slog.Logger
@@ -94,4 +101,21 @@ func ParseRamp(s string) (float64, error) {
 		return 0, fmt.Errorf("%w: ramp %q: want calls per second, e.g. 2/s", ErrParams, s)
 	}
 	return v, nil
+}
+
+// Sender is a camera's size and frame rate.
+type Sender struct{ Width, Height, FPS int }
+
+// ParseSender reads WIDTHxHEIGHT@FPS, e.g. 1280x720@30; "" is the peer's
+// default camera.
+func ParseSender(s string) (Sender, error) {
+	var c Sender
+	if s == "" {
+		return c, nil
+	}
+	if _, err := fmt.Sscanf(s, "%dx%d@%d", &c.Width, &c.Height, &c.FPS); err != nil ||
+		c.Width < 64 || c.Height < 36 || c.Width%2 != 0 || c.Height%2 != 0 || c.FPS < 1 || c.FPS > 60 {
+		return Sender{}, fmt.Errorf("%w: --sender %q: want WIDTHxHEIGHT@FPS, even sizes, 1-60 fps, e.g. 1280x720@30", ErrParams, s)
+	}
+	return c, nil
 }

@@ -30,6 +30,7 @@ type Summary struct {
 	TilesOKRatio       float64 `json:"tiles_ok_ratio"`
 	AudioOKRatio       float64 `json:"audio_ok_ratio"`
 	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
+	UplinkKbpsP50      float64 `json:"uplink_kbps_p50"` // a party's camera payload
 	ServerRSSMB        float64 `json:"server_rss_mb"`
 	GeneratorCPUS      float64 `json:"generator_cpu_s"`
 	ServerCPUS         float64 `json:"server_cpu_s"`
@@ -58,6 +59,7 @@ type Stream struct {
 	FPS          float64 `json:"fps"`
 	LatencyMSP50 float64 `json:"latency_ms_p50"`
 	LatencyMSP99 float64 `json:"latency_ms_p99"`
+	UplinkKbps   float64 `json:"uplink_kbps"` // its camera's payload
 	// Freezes counts the gaps of over 600 ms between pictures (the
 	// browsers' count); FrameGaps those of over three frame intervals.
 	Freezes      int  `json:"freezes"`

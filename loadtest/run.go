@@ -120,8 +120,8 @@ func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
 			return fmt.Errorf("console token for %s: %w", id, err)
 		}
 		// Helpers join as the third party.
-		cfg := peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Reconnect: true,
-			Network: r.params.Impair["third"], Logger: r.params.Logger}
+		cfg := r.camera(peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Reconnect: true,
+			Network: r.params.Impair["third"], Logger: r.params.Logger})
 		p, err := peer.Connect(ctx, cfg)
 		if err != nil {
 			return fmt.Errorf("console %s: %w", id, err)

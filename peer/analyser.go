@@ -99,7 +99,14 @@ func (s stamp) of(frame uint16) (time.Time, bool) {
 
 // recordSent stores the send time of a camera frame (camera false: a
 // screen frame, only counted).
-func (a *analyser) recordSent(camera bool, frame uint16, at time.Time) {
+// recordCameraSize notes the size a camera key frame carries.
+func (a *analyser) recordCameraSize(w, h int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stats.SentWidth, a.stats.SentHeight = w, h
+}
+
+func (a *analyser) recordSent(camera bool, frame uint16, bytes int, at time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !camera {
@@ -108,6 +115,7 @@ func (a *analyser) recordSent(camera bool, frame uint16, at time.Time) {
 	}
 	a.sent[int(frame)%historySize] = stamp{frame, at}
 	a.stats.FramesSent++
+	a.stats.CameraBytesSent += bytes
 }
 
 // countFaultSent counts a camera frame sent while the camera misbehaves:

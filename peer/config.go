@@ -42,6 +42,10 @@ type Config struct {
 	// once; media then starts on the server's `joined` as after Accept.
 	// For load tests.
 	AutoAccept bool
+	// IgnoreSendLimits sends the configured video whatever the server's
+	// send.limits ask; by default the camera is scaled down (and slowed)
+	// to them, as the page does, from the next key frame.
+	IgnoreSendLimits bool
 	// Reconnect makes the peer come back on its own, as the browser page
 	// does: when its WebSocket drops it dials again and takes its seat
 	// back with its token (and signs its console in again); when its

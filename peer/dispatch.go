@@ -35,6 +35,10 @@ func (p *Peer) act(msg serverMessage) {
 				p.log.Warn("auto-accept", "request", msg.Request, "err", err)
 			}
 		}
+	case "send.limits":
+		if l := p.liveLeg(); l != nil && !p.cfg.IgnoreSendLimits {
+			l.limitCamera(msg.Width, msg.Height, msg.FPS)
+		}
 	case "share.stopped":
 		// The server ended our share (or we did): stop the screen track
 		// as a browser's page would.

@@ -53,8 +53,11 @@ type leg struct {
 	state        webrtc.PeerConnectionState
 	// states are those pion reported and no task handled yet; handling
 	// is set while a task handles them.
-	states    []webrtc.PeerConnectionState
-	handling  bool
+	states   []webrtc.PeerConnectionState
+	handling bool
+	// cameraKey is the camera loop send.limits last asked for (zero: the
+	// configured one).
+	cameraKey loopKey
 	sending   bool // the camera and microphone senders started
 	connected bool // reached connected and the senders run
 	failErr   error

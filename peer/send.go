@@ -33,6 +33,8 @@ const (
 type source struct {
 	off      atomic.Bool // the party turned it off: nothing is sent
 	forceKey atomic.Bool // the next video frame is a key frame
+	// next is a feed to switch to at the next tick (send.limits).
+	next atomic.Pointer[scaledFeed]
 }
 
 // switches are a leg's camera and microphone switches and its ways to
@@ -168,9 +170,9 @@ func (c *loopCursor) next(key bool) ([]byte, uint16) {
 // sendVideo sends one frame of feed per tick until ctx ends. While src is
 // off nothing is sent; the first frame after is a key frame.
 func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed videoFeed, camera bool) {
-	interval := time.Second / time.Duration(l.cfg.FPS)
-	w.ticks = uint32(90000 / l.cfg.FPS)
-	ticker := time.NewTicker(interval)
+	fps := l.cfg.FPS
+	w.ticks = uint32(90000 / fps)
+	ticker := time.NewTicker(time.Second / time.Duration(fps))
 	defer ticker.Stop()
 	skipped := 0
 	var faulty faultyCamera
@@ -179,6 +181,11 @@ func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed 
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		}
+		if next := src.next.Swap(nil); next != nil {
+			feed, fps = next.from(feed, fps), next.fps
+			w.ticks = uint32(90000 / fps)
+			ticker.Reset(time.Second / time.Duration(fps))
 		}
 		if src.off.Load() || l.out.stalled.Load() {
 			skipped++
@@ -195,9 +202,12 @@ func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed 
 			l.an.countFaultSent()
 		} else {
 			data, n := feed.next(src.forceKey.Swap(false))
+			if w, h, key := vp8KeySize(data); key && camera {
+				l.an.recordCameraSize(w, h)
+			}
 			// The send time is taken as the frame goes out, so latency
 			// counts the server alone, not our pacing.
-			l.an.recordSent(camera, n, time.Now())
+			l.an.recordSent(camera, n, len(data), time.Now())
 			err = w.write(data)
 		}
 		if err != nil {

@@ -67,6 +67,10 @@ type serverMessage struct {
 	Party     string                   `json:"party"`
 	Call      string                   `json:"call"`
 	Token     string                   `json:"token"` // joined: takes the seat back
+	// send.limits: what the camera needs to send.
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	FPS    int `json:"fps"`
 }
 
 // signalClient is a Peer's signaling WebSocket: it writes messages, reads

@@ -64,11 +64,15 @@ type Stats struct {
 	// in-band FEC rebuilt.
 	AudioFramesRebuilt int
 
-	FramesSent       int // camera frames sent
-	ScreenFramesSent int // screen-share frames sent
-	AudioFramesSent  int // audio frames sent
-	PLIsReceived     int // PLIs and FIRs the server sent for our video
-	NACKsReceived    int // NACKs (RTCP messages) the server sent for our video
+	FramesSent      int // camera frames sent
+	CameraBytesSent int // VP8 payload bytes of the camera frames sent
+	// SentWidth and SentHeight are the camera's picture as its last key
+	// frame on the wire says (send.limits scales it down).
+	SentWidth, SentHeight int
+	ScreenFramesSent      int // screen-share frames sent
+	AudioFramesSent       int // audio frames sent
+	PLIsReceived          int // PLIs and FIRs the server sent for our video
+	NACKsReceived         int // NACKs (RTCP messages) the server sent for our video
 
 	// What the leg's PeerConnection put on the wire: PLIs and FIRs for
 	// the server's video, NACK messages (pion's NACK generator asking for

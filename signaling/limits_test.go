@@ -139,3 +139,36 @@ func TestBrowserSendsWhatItsTileNeeds(t *testing.T) {
 	}
 	sent(`s.width > 640 && s.height > 360`)
 }
+
+// A synthetic party whose camera is 1280x720 at 30 fps sends what its
+// tile needs once told (its key frames on the wire are 640x360), and the
+// call still shows every tile moving; one told to ignore the limits
+// sends its camera as configured.
+func TestPeerScalesItsCameraToTheLimits(t *testing.T) {
+	ts := startServer(t)
+	c := ts.createCall(t, "Ann", "alice")
+	big := func(ignore bool) func(*peer.Config) {
+		return func(cfg *peer.Config) { cfg.Width, cfg.Height, cfg.FPS, cfg.IgnoreSendLimits = 1280, 720, 30, ignore }
+	}
+	customer := ts.join(t, c.Call, "customer", c.Customer.Token, big(false))
+	agent := ts.join(t, c.Call, "agent", c.Agent.Token, big(true))
+	sends := func(p *peer.Peer, who string, w, h int) {
+		t.Helper()
+		if err := waitFor(10*time.Second, func() error {
+			if s := p.Counters(); s.SentWidth != w || s.SentHeight != h {
+				return fmt.Errorf("%s sends %dx%d, want %dx%d", who, s.SentWidth, s.SentHeight, w, h)
+			}
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	sends(customer, "the customer", 640, 360)
+	sends(agent, "the agent, ignoring the limits", 1280, 720)
+	peers := map[string]*peer.Peer{"customer": customer, "agent": agent}
+	for role, fps := range measureFPS(peers, 2*time.Second) {
+		if fps < minFPS() {
+			t.Errorf("%s receives %.1f fps, want ≥ %.1f", role, fps, minFPS())
+		}
+	}
+}

@@ -23,6 +23,8 @@ func loadtestCommand() *cobra.Command {
 		jsonPath   string
 		reportPath string
 		iceLo      bool
+		sender     string
+		sendLimits bool
 		impair     []string
 	)
 	cmd := &cobra.Command{
@@ -39,6 +41,10 @@ func loadtestCommand() *cobra.Command {
 			// The generator idles between packets as a server does, and
 			// pays the same sysmon wake-ups.
 			keepSysmonAwake(cmd.ErrOrStderr())
+			if p.Sender, err = loadtest.ParseSender(sender); err != nil {
+				return err
+			}
+			p.IgnoreSendLimits = !sendLimits
 			p.Layout = loadtest.Layout(layout)
 			p.Loopback = iceLo
 			p.Progress = cmd.ErrOrStderr()
@@ -80,6 +86,8 @@ func loadtestCommand() *cobra.Command {
 	f.StringVar(&jsonPath, "json", "", "write the result as JSON to this file")
 	f.StringVar(&reportPath, "report", "", "write an HTML report with charts to this file")
 	f.BoolVar(&iceLo, "ice-loopback", true, "restrict the synthetic parties' media to loopback")
+	f.StringVar(&sender, "sender", "", "the synthetic parties' camera, WIDTHxHEIGHT@FPS, e.g. 1280x720@30 (default 640x360@15)")
+	f.BoolVar(&sendLimits, "send-limits", true, "the parties scale their camera down to the server's send.limits, as browsers do; false: they send it as configured")
 	f.StringArrayVar(&impair, "impair", nil, "ROLE:SPEC: the network of a role's parties (customer, agent, third or all), e.g. "+
 		"customer:loss=5%,delay=20ms,jitter=30ms; repeatable, a later flag refines an earlier one (see README)")
 	return cmd
