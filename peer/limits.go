@@ -32,7 +32,12 @@ func (l *leg) limitCamera(width, height, fps int) {
 	key := loopKey{pattern: l.role, width: w, height: h, fps: min(l.cfg.FPS, fps),
 		bitrateKbps: max(100, l.cfg.VideoBitrateKbps*w*h/(l.cfg.Width*l.cfg.Height))}
 	l.mu.Lock()
-	same := l.cameraKey == key
+	current := l.cameraKey
+	if current == (loopKey{}) { // the configured camera
+		current = loopKey{pattern: l.role, width: l.cfg.Width, height: l.cfg.Height, fps: l.cfg.FPS,
+			bitrateKbps: l.cfg.VideoBitrateKbps}
+	}
+	same := current == key
 	l.cameraKey = key
 	l.mu.Unlock()
 	if same {

@@ -86,6 +86,14 @@ var commands = map[string]command{
 	"share.stop": {partySocket, bare(func(s *session, l *leg) *ProtocolError {
 		return asProtoErr(s.srv.center.StopShare(l.callID, l.role))
 	})},
+	"view.size": {partySocket, payload(func(s *session, l *leg, m viewSizeMessage) *ProtocolError {
+		if m.Width < 1 || m.Height < 1 || m.Width > maxViewWidth || m.Height > maxViewHeight {
+			return protoErr(CodeInvalidField, "view.size needs a width and height of 1 to %dx%d pixels", maxViewWidth, maxViewHeight)
+		}
+		l.viewSize.Store(&viewSize{m.Width, m.Height})
+		l.room.refresh()
+		return nil
+	})},
 	"party.drop": {partySocket, payload(func(s *session, l *leg, m partyMessage) *ProtocolError {
 		target, ok := call.ParseRole(m.Party)
 		if !ok {

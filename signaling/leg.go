@@ -39,6 +39,9 @@ type leg struct {
 	keyframe   func() // asks this party's camera for a key frame
 	// limits are the send.limits last sent, owned by the room worker.
 	limits sendLimits
+	// viewSize is the size the party shows what it receives at
+	// (view.size); nil until it says.
+	viewSize atomic.Pointer[viewSize]
 
 	gate    sync.Mutex
 	ready   bool              // `joined` was sent: messages flow

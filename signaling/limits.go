@@ -31,6 +31,19 @@ type sendLimits struct {
 	Bitrate int    `json:"bitrate"`
 }
 
+// The largest view.size a client may report: 4K.
+const (
+	maxViewWidth  = 3840
+	maxViewHeight = 2160
+)
+
+// viewSize is a party's view.size.
+type viewSize struct{ Width, Height int }
+
+// sfuFPS is the frame rate a camera is told in sfu mode, where no
+// canvas sets one: what browsers capture at.
+const sfuFPS = 30
+
 // largerThan tells whether l asks for a larger picture than o.
 func (l sendLimits) largerThan(o sendLimits) bool {
 	return l.Width*l.Height > o.Width*o.Height
@@ -64,6 +77,31 @@ func (r *room) limitsOf(s *call.Snapshot) map[call.Role]sendLimits {
 	return out
 }
 
+// forwardedLimitsOf are the limits in sfu mode: each camera needs what
+// the other party's window shows it at (view.size), or the canvas size
+// until that party says; the bitrate is in proportion to the canvas's.
+func (r *room) forwardedLimitsOf(s *call.Snapshot) map[call.Role]sendLimits {
+	mp := r.srv.params.Media
+	out := map[call.Role]sendLimits{}
+	for _, from := range s.Parties {
+		for _, to := range s.Parties {
+			if to.Role == from.Role {
+				continue
+			}
+			size := viewSize{mp.Width, mp.Height}
+			if l := r.srv.legOf(s.ID, to.Role); l != nil {
+				if v := l.viewSize.Load(); v != nil {
+					size = *v
+				}
+			}
+			share := float64(size.Width*size.Height) / float64(mp.Width*mp.Height)
+			out[from.Role] = sendLimits{Type: "send.limits", Width: size.Width, Height: size.Height, FPS: sfuFPS,
+				Bitrate: max(minSendBitrate, int(share*float64(mp.VideoBitrateKbps)*1000))}
+		}
+	}
+	return out
+}
+
 // sendLimits tells each party with a camera leg its limits when they
 // changed; a party whose tile grew is asked for a key frame, so that the
 // larger picture comes at once.
@@ -71,7 +109,11 @@ func (r *room) sendLimits(s *call.Snapshot) {
 	if r.srv.params.NoSendLimits {
 		return
 	}
-	for role, lim := range r.limitsOf(s) {
+	limits := r.limitsOf
+	if r.mode == call.SFU {
+		limits = r.forwardedLimitsOf
+	}
+	for role, lim := range limits(s) {
 		l := r.srv.legOf(s.ID, role)
 		if l == nil || l.ended.Load() || lim == l.limits {
 			continue

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/layout"
 	"github.com/threeway-mcu/threeway/peer"
 	"github.com/threeway-mcu/threeway/signaling"
@@ -170,5 +171,32 @@ func TestPeerScalesItsCameraToTheLimits(t *testing.T) {
 		if fps < minFPS() {
 			t.Errorf("%s receives %.1f fps, want ≥ %.1f", role, fps, minFPS())
 		}
+	}
+}
+
+// In sfu mode a camera is told the size the other party shows it at:
+// the canvas size until that party sends view.size, then that size; a
+// bad view.size is refused.
+func TestSFUSendLimitsFollowTheReceiversWindow(t *testing.T) {
+	ts := startServer(t, func(p *signaling.ServerParams) { p.Calls.VideoMode = call.SFU })
+	_, peers := ts.twoParty(t)
+	full := limits{Width: canvasW, Height: canvasH, FPS: 30, Bitrate: 1200 * 1000}
+	for role, p := range peers {
+		waitLimits(t, p, role, time.Time{}, full)
+	}
+	since := time.Now()
+	if err := peers["customer"].Send(map[string]any{"type": "view.size", "width": 640, "height": 360}); err != nil {
+		t.Fatal(err)
+	}
+	waitLimits(t, peers["agent"], "agent", since, limits{Width: 640, Height: 360, FPS: 30, Bitrate: 300_000})
+	if _, ok := lastLimits(peers["customer"], since); ok {
+		t.Error("the customer's limits changed with its own window")
+	}
+	since = time.Now()
+	if err := peers["customer"].Send(map[string]any{"type": "view.size", "width": 0, "height": 360}); err != nil {
+		t.Fatal(err)
+	}
+	if code := errorCode(t, peers["customer"], since); code != "invalid_field" {
+		t.Errorf("view.size 0x360: %q, want invalid_field", code)
 	}
 }

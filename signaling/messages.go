@@ -118,6 +118,12 @@ type (
 	flagMessage struct {
 		On *bool `json:"on"`
 	}
+	// viewSizeMessage is view.size: the size, in device pixels, the
+	// client shows the picture it receives at.
+	viewSizeMessage struct {
+		Width  int `json:"width"`
+		Height int `json:"height"`
+	}
 	// partyMessage is party.drop.
 	partyMessage struct {
 		Party string `json:"party"`

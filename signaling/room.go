@@ -158,6 +158,7 @@ func (r *room) hearPhone(callID string, role call.Role) bool {
 // applyForwarding sends each of two parties the other's own tracks; a
 // camera that is off reaches the other as its placeholder.
 func (r *room) applyForwarding(s *call.Snapshot) {
+	r.sendLimits(s)
 	var legs []*leg
 	for _, p := range s.Parties {
 		if l := r.srv.legOf(s.ID, p.Role); l != nil && !l.ended.Load() {

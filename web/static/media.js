@@ -30,6 +30,29 @@ on("send.limits", (msg) => {
   applyLimits();
 });
 
+// Standard sizes a view.size is rounded up to.
+const VIEW_SIZES = [[640, 360], [960, 540], [1280, 720], [1920, 1080]];
+let reportedSize = "";
+
+// reportViewSize tells the server the size the received picture is shown
+// at, in device pixels, rounded up to a standard size: in sfu mode the
+// other party's camera sends no more than that.
+export function reportViewSize() {
+  if (!pc) return;
+  const el = $("mix");
+  const w = el.clientWidth * (window.devicePixelRatio || 1);
+  const h = el.clientHeight * (window.devicePixelRatio || 1);
+  const [width, height] = VIEW_SIZES.find(([sw, sh]) => sw >= w && sh >= h) || VIEW_SIZES[VIEW_SIZES.length - 1];
+  const size = width + "x" + height;
+  if (size !== reportedSize && send({ type: "view.size", width, height })) reportedSize = size;
+}
+
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(reportViewSize, 500);
+});
+
 // applyLimits has the camera's sender send no more than the limits ask:
 // scaled down to the tile's size, at the canvas's rate and a bitrate to
 // match. Before the connection negotiated there is nothing to set yet;
@@ -121,6 +144,7 @@ export async function startMedia() {
     if (pc.connectionState === "connected") {
       status("In the call.");
       applyLimits();
+      reportViewSize();
     }
     followIce(mine);
   };
@@ -134,6 +158,7 @@ export async function startMedia() {
 
 function endPeerConnection() {
   limits = null;
+  reportedSize = "";
   stopLocalShare(true);
   if (pc) {
     pc.close();
