@@ -191,6 +191,7 @@ func (r *runner) peerConfig(callID, role, token string) peer.Config {
 func (r *runner) camera(cfg peer.Config) peer.Config {
 	cfg.Width, cfg.Height, cfg.FPS = r.params.Sender.Width, r.params.Sender.Height, r.params.Sender.FPS
 	cfg.IgnoreSendLimits = r.params.IgnoreSendLimits
+	cfg.ViewWidth, cfg.ViewHeight = r.params.ViewSize.Width, r.params.ViewSize.Height
 	return cfg
 }
 

@@ -48,6 +48,9 @@ type Params struct {
 	// Sender is every synthetic party's camera: its size and rate (zero:
 	// the peer's default, 640x360 at 15). ParseSender reads --sender.
 	Sender Sender
+	// ViewSize is the size every party says it shows the picture at
+	// (view.size); zero: none said, the server's full canvas.
+	ViewSize Sender
 	// IgnoreSendLimits has the parties send their camera as configured,
 	// whatever the server's send.limits ask (--send-limits=false).
 	IgnoreSendLimits bool

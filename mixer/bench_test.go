@@ -148,7 +148,7 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 		cb.sources = append(cb.sources, s)
 	}
 	for _, spec := range specs {
-		v, err := newView(m, ViewKey(spec), spec)
+		v, err := newView(m, ViewKey(spec), spec, Canvas{m.params.Width, m.params.Height})
 		if err != nil {
 			tb.Fatal(err)
 		}

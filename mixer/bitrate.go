@@ -120,7 +120,7 @@ func (m *Mixer) forgetRateLocked(id string) {
 // viewKeyLocked is the key of the view viewer id watches for spec: the
 // spec's own, or its low view's if the viewer was split off.
 func (m *Mixer) viewKeyLocked(id string, spec layout.Spec) string {
-	key := ViewKey(spec)
+	key := m.pictureKeyLocked(id, spec)
 	if r := m.rates[id]; r != nil && r.low {
 		key += lowViewSuffix
 	}
@@ -174,8 +174,7 @@ func (m *Mixer) retierLocked(now time.Time) []*view {
 // qualifiesLocked says whether viewer w's bitrate r calls for the other
 // view than the one it watches (see the rules above).
 func (m *Mixer) qualifiesLocked(w *viewer, r *viewerRate) bool {
-	key := ViewKey(w.spec)
-	shared := m.views[key]
+	shared := m.views[m.pictureKeyLocked(w.id, w.spec)]
 	best := 0
 	for _, o := range m.viewers {
 		if o != w && o.view == shared {
@@ -189,7 +188,7 @@ func (m *Mixer) qualifiesLocked(w *viewer, r *viewerRate) bool {
 		made := m.producedKbps(shared)
 		return float64(r.kbps) >= mergeFrom*float64(best) || made > 0 && float64(made) <= busyShare*float64(r.kbps)
 	}
-	target := targetOf(w.view, m.params)
+	target := targetOf(w.view)
 	busy := float64(m.producedKbps(w.view)) >= busyShare*float64(target) || m.naturalKbps(w.view) > target
 	return busy && float64(r.kbps) < splitBelow*float64(best)
 }
@@ -212,23 +211,23 @@ func (m *Mixer) producedKbps(v *view) int {
 }
 
 // targetOf is view v's target bitrate.
-func targetOf(v *view, p Params) int {
+func targetOf(v *view) int {
 	if kbps := int(v.target.Load()); kbps > 0 {
 		return kbps
 	}
-	return p.VideoBitrateKbps
+	return v.maxKbps
 }
 
 // retargetLocked sets view v's target to the least its viewers take.
 func (m *Mixer) retargetLocked(v *view) {
-	want := m.params.VideoBitrateKbps
+	want := v.maxKbps
 	for _, w := range m.viewers {
 		if w.view == v {
 			want = min(want, m.rateLocked(w.id).kbps)
 		}
 	}
-	cur := targetOf(v, m.params)
-	if want < cur || want == m.params.VideoBitrateKbps || float64(want) >= (1+raiseStep)*float64(cur) {
+	cur := targetOf(v)
+	if want < cur || want == v.maxKbps || float64(want) >= (1+raiseStep)*float64(cur) {
 		v.target.Store(int32(want))
 	}
 }
@@ -243,5 +242,5 @@ func (m *Mixer) ViewerBitrate(id string) (kbps int, split bool) {
 	if w == nil {
 		return 0, false
 	}
-	return targetOf(w.view, m.params), m.rateLocked(id).low
+	return targetOf(w.view), m.rateLocked(id).low
 }

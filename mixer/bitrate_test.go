@@ -36,7 +36,7 @@ func bitrateMixer(t *testing.T) (*Mixer, *stepClock, *bitrateEvents) {
 	m := New(Params{Width: 320, Height: 180, FPS: 15, VideoBitrateKbps: 1200, Logger: slog.New(slog.DiscardHandler),
 		Observer: events, Clock: clock})
 	t.Cleanup(m.Close)
-	m.produced = func(v *view) int { return targetOf(v, m.params) }
+	m.produced = func(v *view) int { return targetOf(v) }
 	equal := layout.Spec{Parties: []string{"customer", "agent", "third"}, Mode: layout.Equal}
 	for _, id := range []string{"customer", "agent", "third"} {
 		if err := m.SetViewer(id, equal, &countingSink{}); err != nil {
@@ -177,7 +177,7 @@ func TestEasyPictureKeepsOneView(t *testing.T) {
 		t.Errorf("with an easy picture the slow viewer watches %s at %d kbps, want the shared view at 300", key, kbps)
 	}
 
-	m.produced = func(v *view) int { return targetOf(v, m.params) } // the picture gets hard
+	m.produced = func(v *view) int { return targetOf(v) } // the picture gets hard
 	pollFor(m, clock, splitAfter+250*time.Millisecond, rates)
 	if key, _ := watching(m, "customer"); key == shared {
 		t.Fatal("with a hard picture the slow viewer was not split off")

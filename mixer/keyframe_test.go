@@ -27,7 +27,7 @@ func TestViewKeyframeRequestsAreRateLimited(t *testing.T) {
 	m := newMixer(Params{Width: 640, Height: 360, FPS: 15, Logger: slog.New(slog.DiscardHandler)}) // the test renders
 	defer m.Close()
 	spec := layout.Spec{Parties: []string{"customer", "agent"}, Mode: layout.Equal}
-	v, err := newView(m, ViewKey(spec), spec)
+	v, err := newView(m, ViewKey(spec), spec, Canvas{m.params.Width, m.params.Height})
 	if err != nil {
 		t.Fatal(err)
 	}

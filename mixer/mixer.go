@@ -87,7 +87,9 @@ type Mixer struct {
 	views   map[string]*view
 	viewers map[string]*viewer
 	rates   map[string]*viewerRate // by viewer id
-	closed  bool
+	// canvases are the viewers' own canvases (SetViewerCanvas), by id.
+	canvases map[string]Canvas
+	closed   bool
 	// produced, when set, stands in for what views' encoders made, for
 	// tests whose pictures are too easy to fill a bitrate.
 	produced func(*view) int
@@ -119,12 +121,13 @@ func New(p Params) *Mixer {
 func newMixer(p Params) *Mixer {
 	p = p.withDefaults()
 	m := &Mixer{
-		params:  p,
-		log:     p.Logger,
-		views:   map[string]*view{},
-		viewers: map[string]*viewer{},
-		rates:   map[string]*viewerRate{},
-		grid:    frameGrid{epoch: p.Clock.Now(), period: time.Second / time.Duration(p.FPS)},
+		params:   p,
+		log:      p.Logger,
+		views:    map[string]*view{},
+		viewers:  map[string]*viewer{},
+		rates:    map[string]*viewerRate{},
+		canvases: map[string]Canvas{},
+		grid:     frameGrid{epoch: p.Clock.Now(), period: time.Second / time.Duration(p.FPS)},
 	}
 	m.sources.Store(&map[string]*source{})
 	m.tiles.Store(&map[string]TileInfo{})

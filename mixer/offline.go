@@ -46,7 +46,7 @@ func NewOffline(p Params, ids []string, specs []layout.Spec) (*Offline, error) {
 		o.sources[id] = s
 	}
 	for _, spec := range specs {
-		v, err := newView(m, ViewKey(spec), spec)
+		v, err := newView(m, ViewKey(spec), spec, m.canvasOfLocked(""))
 		if err != nil {
 			o.Close()
 			return nil, err

@@ -31,7 +31,11 @@ type view struct {
 	key    string
 	m      *Mixer
 	enc    *codec.VP8Encoder
+	canvas Canvas // the size it composes at
 	period time.Duration
+	// maxKbps is its canvas's share of the mixer's video bitrate: the
+	// most it is sent at.
+	maxKbps int
 
 	// Owned by the view goroutine.
 	tiles        []viewTile
@@ -69,10 +73,11 @@ type view struct {
 	done, stopped chan struct{}
 }
 
-func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
+func newView(m *Mixer, key string, spec layout.Spec, c Canvas) (*view, error) {
 	p := m.params
+	kbps := c.bitrateKbps(p)
 	enc, err := codec.NewVP8Encoder(codec.VP8EncoderParams{
-		Width: p.Width, Height: p.Height, FPS: p.FPS, BitrateKbps: p.VideoBitrateKbps,
+		Width: c.Width, Height: c.Height, FPS: p.FPS, BitrateKbps: kbps,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("view %s: %w", key, err)
@@ -81,8 +86,10 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 		key:     key,
 		m:       m,
 		enc:     enc,
+		canvas:  c,
 		period:  time.Second / time.Duration(p.FPS),
-		kbps:    p.VideoBitrateKbps,
+		kbps:    kbps,
+		maxKbps: kbps,
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -98,8 +105,7 @@ func newView(m *Mixer, key string, spec layout.Spec) (*view, error) {
 // tile is drawn anew. A view's spec is fixed, so this runs once, as the
 // view is made.
 func (v *view) layOut(spec layout.Spec) error {
-	p := v.m.params
-	tiles, err := layout.Tiles(p.Width, p.Height, spec)
+	tiles, err := layout.Tiles(v.canvas.Width, v.canvas.Height, spec)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func newTestMixer(t *testing.T, w, h int) *Mixer {
 // driven by the test rather than its clock.
 func addTestView(t *testing.T, m *Mixer, spec layout.Spec) *view {
 	t.Helper()
-	v, err := newView(m, ViewKey(spec), spec)
+	v, err := newView(m, ViewKey(spec), spec, Canvas{m.params.Width, m.params.Height})
 	if err != nil {
 		t.Fatal(err)
 	}

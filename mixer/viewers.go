@@ -56,7 +56,7 @@ func (m *Mixer) watchLocked(id string, spec layout.Spec, sink SampleWriter) (*vi
 	v := m.views[key]
 	if v == nil {
 		var err error
-		if v, err = m.startViewLocked(key, spec); err != nil {
+		if v, err = m.startViewLocked(key, spec, m.canvasOfLocked(id)); err != nil {
 			return nil, err
 		}
 	}
@@ -76,8 +76,8 @@ func (m *Mixer) watchLocked(id string, spec layout.Spec, sink SampleWriter) (*vi
 }
 
 // startViewLocked makes and starts the view of key.
-func (m *Mixer) startViewLocked(key string, spec layout.Spec) (*view, error) {
-	v, err := newView(m, key, spec)
+func (m *Mixer) startViewLocked(key string, spec layout.Spec, c Canvas) (*view, error) {
+	v, err := newView(m, key, spec, c)
 	if err != nil {
 		return nil, err
 	}

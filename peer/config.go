@@ -42,6 +42,10 @@ type Config struct {
 	// once; media then starts on the server's `joined` as after Accept.
 	// For load tests.
 	AutoAccept bool
+	// ViewWidth and ViewHeight, when set, are the size the party says it
+	// shows the composed picture at (view.size, sent on each `joined`):
+	// the server then composes its picture at a canvas that covers it.
+	ViewWidth, ViewHeight int
 	// IgnoreSendLimits sends the configured video whatever the server's
 	// send.limits ask; by default the camera is scaled down (and slowed)
 	// to them, as the page does, from the next key frame.

@@ -6,6 +6,11 @@ func (p *Peer) act(msg serverMessage) {
 	case "joined":
 		p.onJoinedSeat(msg.Token)
 		p.onJoined(msg.Call, msg.Role)
+		if p.cfg.ViewWidth > 0 && p.cfg.ViewHeight > 0 {
+			if err := p.Send(map[string]any{"type": "view.size", "width": p.cfg.ViewWidth, "height": p.cfg.ViewHeight}); err != nil {
+				p.log.Warn("view.size", "err", err)
+			}
+		}
 	case "left":
 		p.log.Debug("left the call", "reason", msg.Reason)
 		p.onLeft(msg.Reason)

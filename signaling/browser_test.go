@@ -58,6 +58,9 @@ func startBrowser(t *testing.T) context.Context {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		// Wide enough that the page shows the picture at the full canvas
+		// (its view.size), which the tests' tile checks expect.
+		chromedp.WindowSize(1920, 1080),
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/layout"
+	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // minSendBitrate is the least a camera is told it may send: below it a
@@ -56,7 +57,13 @@ func (r *room) limitsOf(s *call.Snapshot) map[call.Role]sendLimits {
 	mp := r.srv.params.Media
 	largest := map[call.Role]layout.Rect{}
 	for _, viewer := range s.Parties {
-		tiles, err := layout.Tiles(mp.Width, mp.Height, s.ViewOf(viewer.Role).Spec())
+		w, h := mp.Width, mp.Height
+		if l := r.srv.legOf(s.ID, viewer.Role); l != nil {
+			if c := r.canvasOf(l); c != (mixer.Canvas{}) {
+				w, h = c.Width, c.Height
+			}
+		}
+		tiles, err := layout.Tiles(w, h, s.ViewOf(viewer.Role).Spec())
 		if err != nil {
 			continue
 		}
@@ -75,6 +82,25 @@ func (r *room) limitsOf(s *call.Snapshot) map[call.Role]sendLimits {
 			Bitrate: max(minSendBitrate, int(sendHeadroom*share*float64(mp.VideoBitrateKbps)*1000))}
 	}
 	return out
+}
+
+// canvasOf is the canvas l's picture is composed at: the smallest of
+// half, three quarters and all of the server's canvas that covers the
+// size l shows it at (view.size); the zero Canvas (the server's) until l
+// says, or with NoViewerCanvas.
+func (r *room) canvasOf(l *leg) mixer.Canvas {
+	v := l.viewSize.Load()
+	if v == nil || r.srv.params.NoViewerCanvas {
+		return mixer.Canvas{}
+	}
+	mp := r.srv.params.Media
+	for _, quarters := range []int{2, 3} {
+		c := mixer.Canvas{Width: mp.Width * quarters / 4 &^ 1, Height: mp.Height * quarters / 4 &^ 1}
+		if c.Width >= v.Width && c.Height >= v.Height {
+			return c
+		}
+	}
+	return mixer.Canvas{}
 }
 
 // forwardedLimitsOf are the limits in sfu mode: each camera needs what

@@ -139,6 +139,13 @@ func TestBrowserSendsWhatItsTileNeeds(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent(`s.width > 640 && s.height > 360`)
+
+	// A smaller window gets a smaller picture: the page reports the size
+	// it shows it at, and the server composes at a canvas that covers it.
+	if _, err := chromedp.Run(customer, chromedp.EmulateViewport(900, 700)); err != nil {
+		t.Fatal(err)
+	}
+	pageHolds(t, customer, 10*time.Second, `threeway.stats && (threeway.stats.size === "640×360" || threeway.stats.size === "960×540")`)
 }
 
 // A synthetic party whose camera is 1280x720 at 30 fps sends what its
@@ -198,5 +205,28 @@ func TestSFUSendLimitsFollowTheReceiversWindow(t *testing.T) {
 	}
 	if code := errorCode(t, peers["customer"], since); code != "invalid_field" {
 		t.Errorf("view.size 0x360: %q, want invalid_field", code)
+	}
+}
+
+// A viewer that shows the picture at 640x360 (view.size) is sent a
+// 640x360 picture, with every tile in it, while the others keep the full
+// canvas; the tiles it shows small ask their cameras for less only if no
+// one else shows them larger.
+func TestViewerGetsAPictureTheSizeOfItsScreen(t *testing.T) {
+	ts := startServer(t)
+	_, peers := ts.threeParty(t)
+	if err := peers["third"].Send(map[string]any{"type": "view.size", "width": 600, "height": 340}); err != nil {
+		t.Fatal(err)
+	}
+	for role, want := range map[string][2]int{"third": {640, 360}, "customer": {canvasW, canvasH}, "agent": {canvasW, canvasH}} {
+		if err := waitFor(10*time.Second, func() error {
+			s := peers[role].Counters()
+			if s.Width != want[0] || s.Height != want[1] || len(s.Tiles) < 3 {
+				return fmt.Errorf("%s receives %dx%d with tiles %v, want %dx%d with three", role, s.Width, s.Height, s.Tiles, want[0], want[1])
+			}
+			return nil
+		}); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -120,6 +120,9 @@ func (r *room) apply(s *call.Snapshot) {
 			present[p.Role] = false
 			continue
 		}
+		if err := m.SetViewerCanvas(string(p.Role), r.canvasOf(l)); err != nil {
+			r.log.Error("set viewer canvas", "party", p.Role, "err", err)
+		}
 		if err := m.SetViewer(string(p.Role), s.ViewOf(p.Role).Spec(), l.videoOut.(mixer.SampleWriter)); err != nil {
 			r.log.Error("set viewer", "party", p.Role, "err", err)
 		}

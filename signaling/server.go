@@ -48,6 +48,9 @@ type ServerParams struct {
 	// NoSendLimits turns send.limits off: every camera sends what it
 	// captures, whatever its tiles need (for comparisons).
 	NoSendLimits bool
+	// NoViewerCanvas composes every picture at the full canvas, whatever
+	// size its viewer shows it at (view.size), for comparisons.
+	NoViewerCanvas bool
 }
 
 // Server is threeway's network edge: the /ws protocol, the /api routes,

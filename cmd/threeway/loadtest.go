@@ -25,6 +25,7 @@ func loadtestCommand() *cobra.Command {
 		iceLo      bool
 		sender     string
 		sendLimits bool
+		viewerSize string
 		impair     []string
 	)
 	cmd := &cobra.Command{
@@ -45,6 +46,11 @@ func loadtestCommand() *cobra.Command {
 				return err
 			}
 			p.IgnoreSendLimits = !sendLimits
+			if viewerSize != "" {
+				if p.ViewSize, err = loadtest.ParseSender(viewerSize + "@1"); err != nil {
+					return fmt.Errorf("--viewer-size %q: want WIDTHxHEIGHT, e.g. 640x360", viewerSize)
+				}
+			}
 			p.Layout = loadtest.Layout(layout)
 			p.Loopback = iceLo
 			p.Progress = cmd.ErrOrStderr()
@@ -87,6 +93,7 @@ func loadtestCommand() *cobra.Command {
 	f.StringVar(&reportPath, "report", "", "write an HTML report with charts to this file")
 	f.BoolVar(&iceLo, "ice-loopback", true, "restrict the synthetic parties' media to loopback")
 	f.StringVar(&sender, "sender", "", "the synthetic parties' camera, WIDTHxHEIGHT@FPS, e.g. 1280x720@30 (default 640x360@15)")
+	f.StringVar(&viewerSize, "viewer-size", "", "the size every party says it shows the picture at (view.size), e.g. 640x360 (default: none, the full canvas)")
 	f.BoolVar(&sendLimits, "send-limits", true, "the parties scale their camera down to the server's send.limits, as browsers do; false: they send it as configured")
 	f.StringArrayVar(&impair, "impair", nil, "ROLE:SPEC: the network of a role's parties (customer, agent, third or all), e.g. "+
 		"customer:loss=5%,delay=20ms,jitter=30ms; repeatable, a later flag refines an earlier one (see README)")

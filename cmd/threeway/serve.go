@@ -59,6 +59,7 @@ type serveOptions struct {
 	dialAllow     string
 	dialHint      string
 	sendLimits    bool
+	viewerCanvas  bool
 	sip           sipOptions
 	drain         time.Duration
 	videoMode     string
@@ -97,6 +98,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.dialAllow, "dial-allow", envOr("THREEWAY_DIAL_ALLOW", call.DefaultDialAllow), "regular expression a whole external number must match, once normalized (+ and digits), to be dialled")
 	f.StringVar(&o.dialHint, "dial-hint", os.Getenv("THREEWAY_DIAL_HINT"), "--dial-allow in words, shown by the number field of the agent's three-party form (default: the default plan's, or the expression)")
 	o.sip.flags(f)
+	f.BoolVar(&o.viewerCanvas, "viewer-canvas", true, "compose each viewer's picture at the smallest of half, three quarters or the whole --canvas that covers the size it shows it at (view.size)")
 	f.BoolVar(&o.sendLimits, "send-limits", true, "tell each party's camera the largest tile it is shown in (send.limits), so that it sends no more than that")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
@@ -329,6 +331,7 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	p.Sockets.PerAddress = o.perAddress
 	p.AllowedOrigins = o.origins
 	p.NoSendLimits = !o.sendLimits
+	p.NoViewerCanvas = !o.viewerCanvas
 	p.Metrics = metrics.New()
 	return p, nil
 }
