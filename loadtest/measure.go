@@ -45,12 +45,14 @@ type stream struct {
 
 // meter samples every stream while the run goes on.
 type meter struct {
-	r     *runner
-	mu    sync.Mutex
-	all   []*stream
-	began time.Time
-	held  bool
-	last  processSample // the latest one-second scrape, for the charts
+	// before is the server as the run found it, before its calls.
+	before processSample
+	r      *runner
+	mu     sync.Mutex
+	all    []*stream
+	began  time.Time
+	held   bool
+	last   processSample // the latest one-second scrape, for the charts
 	// holdProc and holdCPU are the server's figures and this process's
 	// CPU when every call was up: the window the CPU figures cover.
 	holdProc processSample
@@ -94,6 +96,7 @@ func (s *stream) noteJoin(st peer.Stats) {
 
 func (m *meter) start(ctx context.Context) {
 	m.last = m.r.api.scrape(ctx)
+	m.before = m.last
 	go m.loop(ctx)
 }
 
@@ -272,6 +275,9 @@ func (m *meter) stop(ctx context.Context) *Result {
 	}
 	res.PerRole = perRole(m.all, m.r.params.Impair)
 	serverFigures(sum, m.holdProc, end, len(m.all)/len(roles))
+	if calls := len(m.all) / len(roles); m.before.OK && end.OK && calls > 0 {
+		sum.ServerRSSMBPerCall = (end.RSS - m.before.RSS) / (1 << 20) / float64(calls)
+	}
 	latencyTarget(sum, m.holdProc, end, m.viewSeconds)
 	generatorFigures(sum, generatorCPU)
 	return res

@@ -34,7 +34,7 @@ func WriteSummary(w io.Writer, r *Result) error {
 		{"streams with all tiles / right tones", fmt.Sprintf("%.0f%% / %.0f%%", 100*s.TilesOKRatio, 100*s.AudioOKRatio)},
 		{"server CPU per call-second", fmt.Sprintf("%.3f s", s.ServerCPUSPerCallS)},
 		{"camera uplink per party, p50", fmt.Sprintf("%.0f kbit/s", s.UplinkKbpsP50)},
-		{"server memory", fmt.Sprintf("%.0f MB", s.ServerRSSMB)},
+		{"server memory", fmt.Sprintf("%.0f MB (%.0f MB a call more than before the run)", s.ServerRSSMB, s.ServerRSSMBPerCall)},
 		{"generator CPU / server CPU", fmt.Sprintf("%.2f s / %.2f s = %.2f", s.GeneratorCPUS, s.ServerCPUS, s.GeneratorCPURatio)},
 	}
 	fmt.Fprintln(tw, "\nmeasure\tvalue")

@@ -32,6 +32,9 @@ type Summary struct {
 	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
 	UplinkKbpsP50      float64 `json:"uplink_kbps_p50"` // a party's camera payload
 	ServerRSSMB        float64 `json:"server_rss_mb"`
+	// ServerRSSMBPerCall is what the server's RSS grew by from before the
+	// run's calls to the end, per call.
+	ServerRSSMBPerCall float64 `json:"server_rss_mb_per_call"`
 	GeneratorCPUS      float64 `json:"generator_cpu_s"`
 	ServerCPUS         float64 `json:"server_cpu_s"`
 	// GeneratorCPURatio is GeneratorCPUS / ServerCPUS, both over the hold
