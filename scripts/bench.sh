@@ -5,7 +5,9 @@
 #     (one shared encode per call) and `mixed` (three encodes per call),
 #     printing calls per core at the defaults, then a load test of each
 #     at 80% of this machine's capacity (freezes, fps, latency);
-#  3. scripts/bench-vs-peers.sh: the same media work in GStreamer and ffmpeg.
+#  3. the "less work" table: each of issue 16's features off and on in
+#     one run (server CPU per call-second, camera uplink, fps);
+#  4. scripts/bench-vs-peers.sh: the same media work in GStreamer and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -65,6 +67,29 @@ print(f"{sys.argv[2]} at 80%: {sys.argv[3]} calls, {s['freezes']} freezes, fps m
       f"{s['frame_interval_ms']:.1f} + encode p99 {s['encode_ms_p99']:.1f})")
 PY
 done
+echo "== less work: each feature off and on, in this run ($CALLS equal calls for $DURATION each)"
+# lesswork NAME OFF-FLAGS ON-FLAGS: one load test with each, then a row.
+lesswork() {
+	./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls "$CALLS" --ramp 2/s \
+		--duration "$DURATION" --layout equal --json "$WORK/$1-off.json" --slo-fps 0 --slo-latency-p99 0 $2 >/dev/null 2>&1 || true
+	./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls "$CALLS" --ramp 2/s \
+		--duration "$DURATION" --layout equal --json "$WORK/$1-on.json" --slo-fps 0 --slo-latency-p99 0 $3 >/dev/null 2>&1 || true
+	python3 - "$1" "$WORK/$1-off.json" "$WORK/$1-on.json" <<'PY'
+import json, sys
+off, on = (json.load(open(p))["summary"] for p in sys.argv[2:4])
+def ratio(a, b):
+    return f"{b / a:.2f}x" if a else "-"
+print(f"| {sys.argv[1]} | {off['server_cpu_s_per_call_s']:.3f} | {on['server_cpu_s_per_call_s']:.3f} | "
+      f"{ratio(off['server_cpu_s_per_call_s'], on['server_cpu_s_per_call_s'])} | "
+      f"{off['uplink_kbps_p50']:.0f} | {on['uplink_kbps_p50']:.0f} | {ratio(off['uplink_kbps_p50'], on['uplink_kbps_p50'])} | "
+      f"{off['fps_p50']:.1f} / {on['fps_p50']:.1f} |")
+PY
+}
+echo "| scenario | CPU-s per call-s, off | on | on/off | uplink kbit/s, off | on | on/off | fps p50 off / on |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+lesswork "send.limits, 1280x720@30 senders" "--sender 1280x720@30 --send-limits=false" "--sender 1280x720@30"
+lesswork "viewer canvas, viewers at 640x360" "" "--viewer-size 640x360"
+
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
 
