@@ -197,20 +197,18 @@ func thirdParty(t *testing.T, p *peer.Peer, present bool, since time.Time) strin
 }
 
 // The phone answers and plays its tone: the customer and the agent hear
-// it, the phone shows as its masked number without video, the agent
-// heard it ring, and it counts as a party in /metrics. Maximizing is
+// it, the phone shows as its masked number without video, and it counts
+// as a party in /metrics. Maximizing is
 // refused while it is in, as for any party without video.
 func TestPhoneAnswersAndBothHearIt(t *testing.T) {
 	ph := startPhone(t, "answer_tone.xml")
 	ts, _ := sipServer(t, ph.addr)
 	_, peers := ts.twoParty(t)
 	since := time.Now()
+	// This phone answers right after its 180, so whether the agent sees
+	// `ringing` first is a race; TestCancelWhileRinging checks it on a
+	// phone that keeps ringing.
 	dialNumber(t, peers["agent"], "+49 30 1234 0100")
-	if _, err := peers["agent"].WaitFor(ctxFor(t, 10*time.Second), "help.progress", func(m peer.Message) bool {
-		return field(m, "state") == "ringing"
-	}); err != nil {
-		t.Errorf("the agent did not see the phone ring: %v", err)
-	}
 	if name := thirdParty(t, peers["customer"], true, since); name != "+49 •••• 0100" {
 		t.Errorf("the phone shows as %q, want its masked number", name)
 	}
