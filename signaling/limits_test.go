@@ -94,7 +94,18 @@ func TestSendLimitsFollowTheLargestTile(t *testing.T) {
 func TestSendLimitsCanBeTurnedOff(t *testing.T) {
 	ts := startServer(t, func(p *signaling.ServerParams) { p.NoSendLimits = true })
 	_, peers := ts.twoParty(t)
-	time.Sleep(500 * time.Millisecond)
+	// Once pictures flow the room has applied the call's state, which is
+	// when limits would have gone out.
+	for role, p := range peers {
+		if err := waitFor(10*time.Second, func() error {
+			if p.Counters().FramesDecoded < 5 {
+				return fmt.Errorf("%s decoded no pictures yet", role)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for role, p := range peers {
 		if l, ok := lastLimits(p, time.Time{}); ok {
 			t.Errorf("%s was sent limits %+v", role, l)
