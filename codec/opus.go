@@ -86,6 +86,24 @@ func (e *OpusEncoder) SetInbandFEC(lossPercent int) error {
 	return nil
 }
 
+// SetDTX turns discontinuous transmission on: in silence, after 200 ms of
+// it, Encode returns a DTX frame of one or two bytes, which a sender does
+// not send (RFC 7587, 3.1.3), and a full frame every 400 ms for the
+// receiver's comfort noise.
+func (e *OpusEncoder) SetDTX(on bool) error {
+	if e.st == nil {
+		return fmt.Errorf("codec: opus dtx: %w", ErrClosed)
+	}
+	flag := 0
+	if on {
+		flag = 1
+	}
+	if rc := C.tw_opus_enc_set_dtx(e.st, C.int(flag)); rc != C.OPUS_OK {
+		return opusError("opus dtx", rc, ErrLibrary)
+	}
+	return nil
+}
+
 // Close frees the encoder. It is idempotent.
 func (e *OpusEncoder) Close() {
 	if e.st == nil {

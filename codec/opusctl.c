@@ -22,6 +22,11 @@ int tw_opus_enc_set_fec(OpusEncoder *st, int loss_percent) {
 	return opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC(loss_percent));
 }
 
+// tw_opus_enc_set_dtx turns discontinuous transmission on or off.
+int tw_opus_enc_set_dtx(OpusEncoder *st, int on) {
+	return opus_encoder_ctl(st, OPUS_SET_DTX(on != 0));
+}
+
 int tw_opus_dec_new(OpusDecoder **out) {
 	int err = OPUS_OK;
 	OpusDecoder *st = opus_decoder_create(48000, 1, &err);

@@ -7,6 +7,7 @@
 
 int tw_opus_enc_new(OpusEncoder **out, int bitrate);
 int tw_opus_enc_set_fec(OpusEncoder *st, int loss_percent);
+int tw_opus_enc_set_dtx(OpusEncoder *st, int on);
 int tw_opus_dec_new(OpusDecoder **out);
 
 #endif

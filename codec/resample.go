@@ -65,3 +65,19 @@ func (r *resampler) close() {
 		r.st = nil
 	}
 }
+
+// Resample converts a whole clip of mono 16-bit PCM from one rate to
+// another, for media prepared once (a test's speech clip), not streams.
+func Resample(pcm []int16, from, to int) ([]int16, error) {
+	r, err := newResampler(from, to)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	out := make([]int16, len(pcm)*to/from+to/100) // room for rounding
+	n, err := r.process(pcm, out)
+	if err != nil {
+		return nil, err
+	}
+	return out[:n], nil
+}

@@ -187,11 +187,13 @@ func (r *runner) peerConfig(callID, role, token string) peer.Config {
 		Loopback: r.params.Loopback, Network: r.params.Impair[role], Reconnect: true, Logger: r.params.Logger})
 }
 
-// camera gives cfg the run's camera and its way with send.limits.
+// camera gives cfg the run's camera and its way with send.limits, and
+// its microphone.
 func (r *runner) camera(cfg peer.Config) peer.Config {
 	cfg.Width, cfg.Height, cfg.FPS = r.params.Sender.Width, r.params.Sender.Height, r.params.Sender.FPS
 	cfg.IgnoreSendLimits = r.params.IgnoreSendLimits
 	cfg.ViewWidth, cfg.ViewHeight = r.params.ViewSize.Width, r.params.ViewSize.Height
+	cfg.Audio, cfg.NoAudioDTX = r.params.Audio, r.params.NoAudioDTX
 	return cfg
 }
 

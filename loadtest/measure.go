@@ -18,6 +18,16 @@ const (
 	// floor, and its own at least the margin below the quietest other.
 	toneFloor  = -30.0
 	toneMargin = 30.0
+	// speechFloor and silenceCeiling: in a turn of speech the others hear
+	// the speaker above the floor and the speaker hears less than the
+	// ceiling (nothing: its mix is silent); speechOKShare of the checks
+	// must hold.
+	speechFloor    = -45.0
+	silenceCeiling = -60.0
+	speechOKShare  = 0.8
+	// heardSpan is the audio a check's level covers, back from now: the
+	// peer's last 400 ms, received up to about 100 ms ago.
+	heardSpan = 600 * time.Millisecond
 	// generatorCPUMax is the most CPU the generator may spend, as a share
 	// of the server's for the same calls, for its figures to be the
 	// server's and not its own (issue 4).
@@ -38,9 +48,12 @@ type stream struct {
 	end       peer.Stats // and at the end (result)
 	endAt     time.Time
 	secN      int // frames decoded at the last one-second sample
-	latency   []float64
-	joinMS    float64
-	lastFPS   float64
+	// speechChecks and speechOK count the one-second speech checks (with
+	// --audio speech) and those that held.
+	speechChecks, speechOK int
+	latency                []float64
+	joinMS                 float64
+	lastFPS                float64
 }
 
 // meter samples every stream while the run goes on.
@@ -158,6 +171,9 @@ func (m *meter) sample(ctx context.Context, now time.Time) {
 		lat = append(lat, l...)
 		if m.held {
 			s.latency = append(s.latency, l...)
+			if m.r.params.Audio == peer.AudioSpeech {
+				s.checkSpeech(now)
+			}
 		}
 	}
 	pt := Point{T: now.Sub(m.began).Seconds(), Calls: len(m.all) / len(roles), Healthy: healthy,
@@ -240,7 +256,7 @@ func (m *meter) stop(ctx context.Context) *Result {
 	var fps, joins, helps, lat, uplink []float64
 	var tilesOK, audioOK, lost, expected int
 	for _, s := range m.all {
-		out := s.result()
+		out := s.result(m.r.params.Audio)
 		res.Streams = append(res.Streams, out)
 		fps = append(fps, out.FPS)
 		uplink = append(uplink, out.UplinkKbps)
@@ -283,9 +299,9 @@ func (m *meter) stop(ctx context.Context) *Result {
 	return res
 }
 
-// result is what the stream received during the hold; it keeps the end's
-// counters.
-func (s *stream) result() Stream {
+// result is what the stream received during the hold, its audio judged
+// as audio (tone or speech) asks; it keeps the end's counters.
+func (s *stream) result(audio string) Stream {
 	st := s.peer.Stats()
 	s.end, s.endAt = st, time.Now()
 	out := Stream{Call: s.call.id, Role: s.role, JoinMS: s.joinMS, Freezes: st.Freezes - s.held.Freezes,
@@ -302,6 +318,9 @@ func (s *stream) result() Stream {
 	out.LossRatio = ratio(out.PacketsLost, out.PacketsLost+out.Packets)
 	out.TilesOK = len(st.Tiles) == len(roles)
 	out.AudioOK = hearsRight(st.ToneDBFS, s.role)
+	if audio == peer.AudioSpeech {
+		out.AudioOK = s.speechHeard()
+	}
 	return out
 }
 
@@ -371,6 +390,25 @@ func generatorFigures(sum *Summary, cpu time.Duration) {
 	if sum.ServerCPUS > 0 {
 		sum.GeneratorCPURatio = sum.GeneratorCPUS / sum.ServerCPUS
 	}
+}
+
+// checkSpeech checks, if now's last heardSpan lies in one speaker's
+// sentence, that the stream hears it, or nothing if it is the speaker.
+func (s *stream) checkSpeech(now time.Time) {
+	speaker, speaking := peer.SpeechAt(now.Add(-heardSpan))
+	if then, still := peer.SpeechAt(now); !speaking || !still || then != speaker {
+		return // a pause or a change of turn: not judged
+	}
+	dbfs := s.peer.Stats().HeardDBFS
+	s.speechChecks++
+	if speaker == s.role && dbfs < silenceCeiling || speaker != s.role && dbfs > speechFloor {
+		s.speechOK++
+	}
+}
+
+// speechHeard tells whether enough speech checks held.
+func (s *stream) speechHeard() bool {
+	return s.speechChecks > 0 && float64(s.speechOK) >= speechOKShare*float64(s.speechChecks)
 }
 
 // hearsRight: both other tones above the floor, its own well below them.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/threeway-mcu/threeway/peer"
 	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
@@ -54,6 +55,12 @@ type Params struct {
 	// IgnoreSendLimits has the parties send their camera as configured,
 	// whatever the server's send.limits ask (--send-limits=false).
 	IgnoreSendLimits bool
+	// Audio is what every party's microphone sends: peer.AudioTone (the
+	// default) or peer.AudioSpeech, people talking in turn with pauses.
+	// NoAudioDTX has them send silence too, with no audio levels, as
+	// clients without DTX do (--audio-dtx=false).
+	Audio      string
+	NoAudioDTX bool
 
 	Loopback bool      // restrict ICE to loopback (tests, local runs)
 	Progress io.Writer // a live progress bar (in place on a terminal, else a line a second); nil: none
@@ -66,6 +73,12 @@ var ErrParams = errors.New("loadtest")
 func (p Params) withDefaults() (Params, error) {
 	if p.FPS == 0 {
 		p.FPS = 15
+	}
+	if p.Audio == "" {
+		p.Audio = peer.AudioTone
+	}
+	if p.Audio != peer.AudioTone && p.Audio != peer.AudioSpeech {
+		return p, fmt.Errorf("%w: --audio %q: want %s or %s", ErrParams, p.Audio, peer.AudioTone, peer.AudioSpeech)
 	}
 	if p.Ramp == 0 {
 		p.Ramp = 2

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/threeway-mcu/threeway/mixer"
 )
 
 // Metrics holds the server's collectors in their own registry.
@@ -31,6 +33,7 @@ type Metrics struct {
 	viewKbps        prometheus.Histogram
 	viewerKbps      prometheus.Histogram
 	viewersSplit    prometheus.Gauge
+	audioFrames     map[string]prometheus.Counter
 	packetsLost     prometheus.Counter
 	picturesSkipped prometheus.Counter
 	packetsDropped  prometheus.Counter
@@ -71,6 +74,12 @@ func New() *Metrics {
 	m.viewerKbps = f.kbpsHistogram("threeway_viewer_bandwidth_kbps",
 		"Viewers' estimated bandwidth (congestion control, TWCC), observed four times a second per viewer (mcu).")
 	m.viewersSplit = f.gauge("threeway_viewers_split", "Viewers moved to a view of their own for their low bandwidth.")
+	audio := f.counterVec("threeway_audio_frames_total",
+		"20 ms audio frames by the work done or saved: decoded (a voice's frame), quiet (a voice's silence, not decoded), encoded (a mix), dtx (a listener's silent mix, not encoded).", "work")
+	m.audioFrames = map[string]prometheus.Counter{}
+	for _, work := range []string{mixer.AudioDecoded, mixer.AudioQuiet, mixer.AudioEncoded, mixer.AudioDTX} {
+		m.audioFrames[work] = audio.WithLabelValues(work)
+	}
 	m.picturesSkipped = f.counter("threeway_pictures_skipped_total",
 		"Decoded source pictures replaced before the views showing them drew one: a tile that missed a frame although none was lost.")
 	m.packetsLost = f.counter("threeway_rtp_packets_lost_total", "Inbound video RTP packets never received.")
@@ -194,6 +203,13 @@ func (m *Metrics) ViewerBandwidth(kbps int) { m.viewerKbps.Observe(float64(kbps)
 
 // ViewersSplit implements mixer.Observer.
 func (m *Metrics) ViewersSplit(delta int) { m.viewersSplit.Add(float64(delta)) }
+
+// AudioFrame implements mixer.Observer.
+func (m *Metrics) AudioFrame(work string) {
+	if c := m.audioFrames[work]; c != nil {
+		c.Inc()
+	}
+}
 
 // RTCPReceived counts one feedback packet from a viewer: "pli", "fir",
 // "nack".

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4/pkg/media"
+
 	"github.com/threeway-mcu/threeway/codec"
+	"github.com/threeway-mcu/threeway/peer"
 )
 
 // audioBench is one call's audio driven by hand: three voices fed Opus
@@ -22,16 +25,16 @@ type audioBench struct {
 
 func newAudioBench(tb testing.TB) *audioBench {
 	tb.Helper()
-	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
+	a := newAudioMixer(32000, NopObserver{}, slog.New(slog.DiscardHandler))
 	ab := &audioBench{a: a, encoders: map[string]*codec.OpusEncoder{}, tones: map[string][]int16{}}
 	for i, id := range benchParties {
 		ab.tones[id] = tone(440*float64(i+1), 0)
-		v, err := newVoice(id, Opus, NopObserver{}, time.Now)
+		v, err := newVoice(id, VoiceFormat{Codec: Opus}, NopObserver{}, time.Now)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		a.voices[id] = v
-		a.listeners[id] = listener{id, &discardSink{}, Opus}
+		a.listeners[id] = &listener{id: id, sink: &discardSink{}, codec: Opus}
 		if ab.encoders[id], err = codec.NewOpusEncoder(32000); err != nil {
 			tb.Fatal(err)
 		}
@@ -108,4 +111,95 @@ func BenchmarkCallAudio(b *testing.B) {
 	}
 	mixer := threadCPUTime() - thread0 - senders
 	b.ReportMetric(ms(mixer)/float64(b.N), "cpu-ms/call-s")
+}
+
+// speechBench is one call's audio as people talk: each voice replays the
+// speech schedule the synthetic peers send (one speaker at a time, DTX in
+// silence, levels in every packet), and each listener takes DTX.
+type speechBench struct {
+	a     *audioMixer
+	loops map[string][]peer.SpeechFrame
+	seq   map[string]uint16
+	sinks map[string]*dtxSink
+	tick  int
+	at    time.Time
+}
+
+func newSpeechBench(tb testing.TB, observe Observer) *speechBench {
+	tb.Helper()
+	sb := &speechBench{a: newAudioMixer(32000, observe, slog.New(slog.DiscardHandler)),
+		loops: map[string][]peer.SpeechFrame{}, seq: map[string]uint16{}, sinks: map[string]*dtxSink{}}
+	for _, id := range benchParties {
+		loop, err := peer.SpeechLoop(id)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v, err := newVoice(id, VoiceFormat{Codec: Opus}, observe, time.Now)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sb.loops[id], sb.sinks[id] = loop, &dtxSink{}
+		sb.a.voices[id] = v
+		sb.a.listeners[id] = &listener{id: id, sink: sb.sinks[id], dtx: sb.sinks[id], codec: Opus, toc: dtxTOC}
+	}
+	tb.Cleanup(func() {
+		sb.a.closeAll()
+		for _, id := range benchParties {
+			sb.a.voices[id].close()
+		}
+	})
+	return sb
+}
+
+// step feeds every voice its schedule's next frame, if DTX sent one, and
+// runs one tick of the mix.
+func (sb *speechBench) step() {
+	for _, id := range benchParties {
+		f := sb.loops[id][sb.tick%len(sb.loops[id])]
+		if f.Packet == nil {
+			continue
+		}
+		sb.a.voices[id].bufferLevel(sb.seq[id], uint32(sb.tick*codec.FrameSamples), sb.at, f.Packet, levelIsQuiet(f.Level))
+		sb.seq[id]++
+	}
+	sb.tick++
+	sb.at = sb.at.Add(mixPeriod)
+	sb.a.tick()
+}
+
+// dtxSink notes what a listener taking DTX was sent each tick.
+type dtxSink struct {
+	discardSink
+	sent []byte // per tick: 's' sound, 'd' a DTX frame, '-' nothing
+}
+
+func (s *dtxSink) WriteSample(m media.Sample) error {
+	if len(m.Data) == 1 {
+		s.sent = append(s.sent, 'd')
+	} else {
+		s.sent = append(s.sent, 's')
+	}
+	return s.discardSink.WriteSample(m)
+}
+
+func (s *dtxSink) Skip(time.Duration) { s.sent = append(s.sent, '-') }
+
+// BenchmarkCallAudioSpeech is BenchmarkCallAudio with people talking in
+// turn (speech with pauses, one speaker at a time): silent voices are not
+// decoded and silent mixes not encoded. One op is the schedule's 18 s.
+func BenchmarkCallAudioSpeech(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sb := newSpeechBench(b, NopObserver{})
+	ticks := len(sb.loops[benchParties[0]])
+	b.ReportAllocs()
+	b.ResetTimer()
+	thread0 := threadCPUTime()
+	for b.Loop() {
+		for range ticks {
+			sb.step()
+		}
+	}
+	cpu := threadCPUTime() - thread0
+	b.ReportMetric(ms(cpu)/float64(b.N)/(float64(ticks)*mixPeriod.Seconds()), "cpu-ms/call-s")
 }

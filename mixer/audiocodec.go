@@ -37,6 +37,21 @@ func (c AudioCodec) isFrame(payload []byte) bool {
 	return len(payload) == codec.G711FrameBytes
 }
 
+// isDTX tells whether payload, a frame of c, is an Opus DTX frame: its
+// TOC byte alone, or with one more byte (RFC 6716, 3.2.1), which libopus
+// makes in silence and decodes as comfort noise.
+func (c AudioCodec) isDTX(payload []byte) bool {
+	return c == Opus && len(payload) <= 2
+}
+
+// VoiceFormat is how a voice's RTP is coded: its codec, and the header
+// extension that carries its audio level (RFC 6464; 0: none), which lets
+// silence go undecoded.
+type VoiceFormat struct {
+	Codec          AudioCodec
+	LevelExtension uint8
+}
+
 func (c AudioCodec) newDecoder() (voiceDecoder, error) {
 	if c == Opus {
 		return codec.NewOpusDecoder()
@@ -47,22 +62,25 @@ func (c AudioCodec) newDecoder() (voiceDecoder, error) {
 // mixCoder encodes a mix's 20 ms frames for its listeners.
 type mixCoder interface {
 	Encode(pcm []int16, dst []byte) ([]byte, error)
+	// SetInbandFEC sizes in-band FEC for a loss in percent; 0: none.
+	SetInbandFEC(lossPercent int) error
 	Close()
 }
 
-// newMixCoder makes a mix's encoder: Opus at bitrate with in-band FEC for
-// the loss WebRTC listeners see, or G.711.
+// newMixCoder makes a mix's encoder: Opus at bitrate, without in-band FEC
+// until a listener reports loss, or G.711.
 func (c AudioCodec) newMixCoder(bitrate int) (mixCoder, error) {
 	if c != Opus {
-		return codec.NewG711Encoder(c.law())
+		enc, err := codec.NewG711Encoder(c.law())
+		if err != nil {
+			return nil, err
+		}
+		return g711Mix{enc}, nil
 	}
-	enc, err := codec.NewOpusEncoder(bitrate)
-	if err != nil {
-		return nil, err
-	}
-	if err := enc.SetInbandFEC(mixFECLoss); err != nil {
-		enc.Close()
-		return nil, err
-	}
-	return enc, nil
+	return codec.NewOpusEncoder(bitrate)
 }
+
+// g711Mix is a G.711 mix encoder, which has no FEC to size.
+type g711Mix struct{ *codec.G711Encoder }
+
+func (g711Mix) SetInbandFEC(int) error { return nil }

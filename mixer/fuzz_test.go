@@ -146,7 +146,7 @@ func FuzzAudioIngest(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		clock := newStepClock()
-		v, err := newVoice("fuzz", Opus, NopObserver{}, clock.Now)
+		v, err := newVoice("fuzz", VoiceFormat{Codec: Opus}, NopObserver{}, clock.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,6 +30,7 @@ const (
 	playoutPacket playout = iota // a packet to decode
 	playoutLost                  // the frame is lost: later ones are here, too far ahead to wait for it
 	playoutEmpty                 // nothing to play yet (not started, underrun, or a late packet waited for)
+	playoutQuiet                 // a packet of silence: nothing to decode
 )
 
 // playoutBuffer is a voice's jitter buffer: Opus packets by RTP sequence
@@ -58,15 +59,18 @@ type playoutBuffer struct {
 }
 
 type opusPacket struct {
-	data [maxOpusPacket]byte
-	n    int
-	seq  uint16
+	data  [maxOpusPacket]byte
+	n     int
+	seq   uint16
+	quiet bool // silence, by the sender's word (see voice.buffer)
 }
 
 // push buffers the packet with sequence number seq and RTP timestamp ts,
-// which arrived at at; it reports false for a packet too late to be
-// played.
-func (b *playoutBuffer) push(seq uint16, ts uint32, at time.Time, data []byte) bool {
+// which arrived at at and is silence if quiet; it reports false for a
+// packet too late to be played. A sender in DTX sends a packet every
+// 400 ms or so, with sequence numbers unbroken: the buffer runs dry
+// between them, as it should, since no frame is lost.
+func (b *playoutBuffer) push(seq uint16, ts uint32, at time.Time, data []byte, quiet bool) bool {
 	if !b.started || int16(seq-b.next) < -restartGap {
 		b.restart(seq)
 	}
@@ -82,7 +86,7 @@ func (b *playoutBuffer) push(seq uint16, ts uint32, at time.Time, data []byte) b
 		b.high = seq
 	}
 	slot := &b.slots[seq%jitterSlots]
-	slot.n, slot.seq = copy(slot.data[:], data), seq
+	slot.n, slot.seq, slot.quiet = copy(slot.data[:], data), seq, quiet
 	b.trim()
 	return true
 }
@@ -157,6 +161,9 @@ func (b *playoutBuffer) pop(dst []byte) (int, playout) {
 	slot := &b.slots[seq%jitterSlots]
 	n := copy(dst, slot.data[:slot.n])
 	slot.n = 0
+	if slot.quiet {
+		return n, playoutQuiet
+	}
 	return n, playoutPacket
 }
 

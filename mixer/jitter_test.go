@@ -68,7 +68,7 @@ func TestPlayoutBuffer(t *testing.T) {
 			buf := make([]byte, maxOpusPacket)
 			for i, step := range tt.steps {
 				for _, seq := range step.arrive {
-					b.push(seq, uint32(int16(seq))*codec.FrameSamples, tickTime(i), []byte{byte(seq), 1})
+					b.push(seq, uint32(int16(seq))*codec.FrameSamples, tickTime(i), []byte{byte(seq), 1}, false)
 				}
 				n, what := b.pop(buf)
 				got := "-"
@@ -106,7 +106,7 @@ func TestVoiceRebuildsALostFrame(t *testing.T) {
 	if err := enc.SetInbandFEC(20); err != nil {
 		t.Fatal(err)
 	}
-	v, err := newVoice("a", Opus, NopObserver{}, time.Now)
+	v, err := newVoice("a", VoiceFormat{Codec: Opus}, NopObserver{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

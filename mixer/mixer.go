@@ -131,7 +131,8 @@ func newMixer(p Params) *Mixer {
 	}
 	m.sources.Store(&map[string]*source{})
 	m.tiles.Store(&map[string]TileInfo{})
-	m.audio = newAudioMixer(p.AudioBitrate, p.Logger)
+	m.audio = newAudioMixer(p.AudioBitrate, p.Observer, p.Logger)
+	m.audio.now = p.Clock.Now
 	return m
 }
 

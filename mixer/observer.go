@@ -39,7 +39,18 @@ type Observer interface {
 	// ViewersSplit reports viewers moved to (delta > 0) or back from a
 	// view of their own for their low bandwidth.
 	ViewersSplit(delta int)
+	// AudioFrame follows each 20 ms of audio work done or saved, by kind
+	// (AudioDecoded, AudioQuiet, AudioEncoded, AudioDTX).
+	AudioFrame(kind string)
 }
+
+// Kinds of audio work, for AudioFrame.
+const (
+	AudioDecoded = "decoded" // a voice's frame decoded (or rebuilt, or concealed)
+	AudioQuiet   = "quiet"   // a voice's packet of silence, not decoded
+	AudioEncoded = "encoded" // a mix encoded
+	AudioDTX     = "dtx"     // a listener's silent mix, not encoded
+)
 
 // Kinds of video encoder, for EncodersChanged.
 const (
@@ -88,3 +99,6 @@ func (NopObserver) ViewerBandwidth(int) {}
 
 // ViewersSplit implements Observer.
 func (NopObserver) ViewersSplit(int) {}
+
+// AudioFrame implements Observer.
+func (NopObserver) AudioFrame(string) {}

@@ -32,14 +32,14 @@ func (s *g711Sink) WriteSample(sample media.Sample) error {
 // mix: each hears the other's tone and not its own, the phone in G.711
 // of 20 ms a packet.
 func TestPhoneHearsTheMixInG711(t *testing.T) {
-	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
+	a := newAudioMixer(32000, NopObserver{}, slog.New(slog.DiscardHandler))
 	defer a.closeAll()
-	customer, err := newVoice("customer", Opus, NopObserver{}, nil)
+	customer, err := newVoice("customer", VoiceFormat{Codec: Opus}, NopObserver{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer customer.close()
-	phone, err := newVoice("third", PCMU, NopObserver{}, nil)
+	phone, err := newVoice("third", VoiceFormat{Codec: PCMU}, NopObserver{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +53,8 @@ func TestPhoneHearsTheMixInG711(t *testing.T) {
 	defer dec.Close()
 	phoneEar := &g711Sink{dec: dec}
 	customerEar := &heardSink{dec: newOpusDecoderT(t)}
-	a.listeners["third"] = listener{"third", phoneEar, PCMU}
-	a.listeners["customer"] = listener{"customer", customerEar, Opus}
+	a.listeners["third"] = &listener{id: "third", sink: phoneEar, codec: PCMU}
+	a.listeners["customer"] = &listener{id: "customer", sink: customerEar, codec: Opus}
 
 	opusEnc, err := codec.NewOpusEncoder(32000)
 	if err != nil {

@@ -54,7 +54,7 @@ func TestListenersOfTheSameMixShareAnEncode(t *testing.T) {
 	sinks := map[string]*packetSink{}
 	for _, id := range benchParties {
 		sinks[id] = &packetSink{}
-		ab.a.listeners[id] = listener{id, sinks[id], Opus}
+		ab.a.listeners[id] = &listener{id: id, sink: sinks[id], codec: Opus}
 	}
 	for range 5 {
 		ab.tick(t)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/rtp"
+
 	"github.com/threeway-mcu/threeway/codec"
 )
 
@@ -12,6 +14,11 @@ const (
 	// maxConceal is how many lost frames in a row are concealed before
 	// the voice counts as silent.
 	maxConceal = 3
+	// quietLevel: a packet whose audio level (RFC 6464) is this many dB
+	// or more below full scale, and that its sender's voice activity
+	// detection did not flag, is silence; -50 dBov is well below room
+	// noise picked up by a headset.
+	quietLevel = 50
 )
 
 // voice is one party's inbound audio: RTP in on the ingest goroutine, a
@@ -21,9 +28,10 @@ type voice struct {
 	id string
 
 	// Owned by the ingest goroutine.
-	packets packetPool
-	observe Observer
-	now     func() time.Time // the mixer's clock, which the audio ticks on
+	packets  packetPool
+	observe  Observer
+	now      func() time.Time // the mixer's clock, which the audio ticks on
+	levelExt uint8            // the RTP header extension id of the audio level; 0: none
 
 	mu      sync.Mutex
 	jitter  playoutBuffer
@@ -45,6 +53,7 @@ type voiceTally struct {
 	rebuilt   int // from the next packet (its in-band FEC, or concealed by libopus if it has none)
 	concealed int // by libopus's loss concealment
 	silent    int // nothing: concealed too long, or an undecodable packet
+	quiet     int // not decoded: the sender said it is silence (DTX, or its audio level)
 }
 
 // voiceDecoder turns a voice's packets into 20 ms of 48 kHz PCM; libopus
@@ -56,19 +65,20 @@ type voiceDecoder interface {
 	Close()
 }
 
-func newVoice(id string, c AudioCodec, observe Observer, now func() time.Time) (*voice, error) {
-	dec, err := c.newDecoder()
+func newVoice(id string, f VoiceFormat, observe Observer, now func() time.Time) (*voice, error) {
+	dec, err := f.Codec.newDecoder()
 	if err != nil {
 		return nil, fmt.Errorf("voice %s: %w", id, err)
 	}
 	return &voice{
-		id:      id,
-		codec:   c,
-		observe: observe,
-		now:     now,
-		decoder: dec,
-		pcm:     make([]int16, codec.FrameSamples),
-		scratch: make([]int16, codec.FrameSamples*6),
+		id:       id,
+		codec:    f.Codec,
+		levelExt: f.LevelExtension,
+		observe:  observe,
+		now:      now,
+		decoder:  dec,
+		pcm:      make([]int16, codec.FrameSamples),
+		scratch:  make([]int16, codec.FrameSamples*6),
 	}, nil
 }
 
@@ -83,9 +93,29 @@ func (v *voice) ingest(r RTPReader) error {
 		if err != nil {
 			return err
 		}
-		v.buffer(pkt.SequenceNumber, pkt.Timestamp, v.now(), pkt.Payload)
+		v.bufferLevel(pkt.SequenceNumber, pkt.Timestamp, v.now(), pkt.Payload, v.levelSaysQuiet(pkt))
 		v.packets.put(pkt)
 	}
+}
+
+// levelSaysQuiet reports whether pkt's audio level extension marks it as
+// silence: no voice activity and below quietLevel.
+func (v *voice) levelSaysQuiet(pkt *rtp.Packet) bool {
+	if v.levelExt == 0 {
+		return false
+	}
+	raw := pkt.GetExtension(v.levelExt)
+	if raw == nil {
+		return false
+	}
+	return len(raw) == 1 && levelIsQuiet(raw[0])
+}
+
+// levelIsQuiet reads an RFC 6464 level byte: no voice activity flagged,
+// and quietLevel or more below full scale.
+func levelIsQuiet(b byte) bool {
+	voice, level := b&0x80 != 0, b&0x7f
+	return !voice && level >= quietLevel
 }
 
 // buffer queues one packet, with sequence number seq and RTP timestamp ts,
@@ -93,13 +123,19 @@ func (v *voice) ingest(r RTPReader) error {
 // voice's codec (empty, oversized, or G.711 of another length than 20 ms)
 // is dropped, counted.
 func (v *voice) buffer(seq uint16, ts uint32, at time.Time, data []byte) {
+	v.bufferLevel(seq, ts, at, data, false)
+}
+
+// bufferLevel is buffer for a packet whose audio level may say it is
+// silence (quiet); a DTX frame is silence whatever its level.
+func (v *voice) bufferLevel(seq uint16, ts uint32, at time.Time, data []byte, quiet bool) {
 	if !v.codec.isFrame(data) {
 		v.observe.PacketDiscarded()
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.jitter.push(seq, ts, at, data)
+	v.jitter.push(seq, ts, at, data, quiet || v.codec.isDTX(data))
 }
 
 // next fills v.pcm with the voice's next 20 ms and reports whether it holds
@@ -119,6 +155,13 @@ func (v *voice) next(packet []byte) bool {
 	var err error
 	tally := &v.made.concealed
 	switch {
+	case what == playoutQuiet:
+		// Nothing to decode, and nothing to conceal until the next
+		// packet: a sender in DTX sends none while it is silent.
+		v.gap = maxConceal
+		v.count(&v.made.quiet)
+		v.observe.AudioFrame(AudioQuiet)
+		return false
 	case what == playoutPacket:
 		samples, err = v.decoder.Decode(packet[:n], v.scratch)
 		v.gap, tally = 0, &v.made.decoded
@@ -144,6 +187,7 @@ func (v *voice) next(packet []byte) bool {
 		return false
 	}
 	v.count(tally)
+	v.observe.AudioFrame(AudioDecoded)
 	copy(v.pcm, v.scratch[:codec.FrameSamples])
 	return true
 }

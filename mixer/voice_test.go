@@ -78,7 +78,7 @@ func opusStream(t *testing.T, frames int, fec bool) [][]byte {
 // the pitch before on.
 func TestVoiceRebuildsLostFramesFromFEC(t *testing.T) {
 	rightPitch := func(fec bool) (right, lost int) {
-		v, err := newVoice("customer", Opus, NopObserver{}, time.Now)
+		v, err := newVoice("customer", VoiceFormat{Codec: Opus}, NopObserver{}, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,30 +129,56 @@ func (h *heardSink) WriteSample(s media.Sample) error {
 	return err
 }
 
-// The mix a listener is sent carries in-band FEC: a listener that loses
-// every 10th packet and rebuilds it from the next comes far closer to the
-// frame it lost than concealment does.
-func TestMixCarriesFEC(t *testing.T) {
-	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	v, err := newVoice("customer", Opus, NopObserver{}, time.Now)
+// The mix a listener is sent carries in-band FEC once the listener
+// reports loss: a listener that loses every 10th packet and rebuilds it
+// from the next comes far closer to the frame it lost than concealment
+// does. Without a report of loss the mix carries none.
+func TestMixCarriesFECWhenTheListenerReportsLoss(t *testing.T) {
+	for _, reported := range []bool{true, false} {
+		sent := mixSent(t, reported)
+		errFEC, errConcealed := lossRepair(t, sent)
+		t.Logf("loss reported %v: lost frames rebuilt from FEC differ by %.0f, concealed by %.0f", reported, errFEC, errConcealed)
+		if reported && errFEC > errConcealed/2 {
+			t.Errorf("rebuilding lost frames from the next packet came no nearer than concealment (%.0f against %.0f): no FEC in the mix",
+				errFEC, errConcealed)
+		}
+		if !reported && errFEC < errConcealed*9/10 {
+			t.Errorf("with no loss reported the mix carries FEC (%.0f against %.0f)", errFEC, errConcealed)
+		}
+	}
+}
+
+// mixSent is the mix of 300 frames of one voice as its listener is sent
+// it, after the listener reported 10 % loss if lossReported.
+func mixSent(t *testing.T, lossReported bool) [][]byte {
+	a := newAudioMixer(32000, NopObserver{}, slog.New(slog.DiscardHandler))
+	v, err := newVoice("customer", VoiceFormat{Codec: Opus}, NopObserver{}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.close()
 	a.voices["customer"] = v
 	var sent [][]byte
-	a.listeners["agent"] = listener{"agent", sampleFunc(func(s media.Sample) error {
+	agent := &listener{id: "agent", codec: Opus, sink: sampleFunc(func(s media.Sample) error {
 		sent = append(sent, slices.Clone(s.Data))
 		return nil
-	}), Opus}
+	})}
+	if lossReported {
+		agent.lossPercent, agent.lossAt = 10, time.Now()
+	}
+	a.listeners["agent"] = agent
 	defer a.closeAll()
 	for i, pkt := range opusStream(t, 300, false) {
 		v.buffer(uint16(i), uint32(i)*codec.FrameSamples, tickTime(i), pkt)
 		a.tick()
 	}
-	// Three listeners: one hears every packet, one rebuilds every 10th
-	// from the next, one conceals it.
-	var errFEC, errConcealed float64
+	return sent
+}
+
+// lossRepair decodes sent three ways: every packet, every 10th lost and
+// rebuilt from the next packet's FEC, every 10th lost and concealed; and
+// returns how far the lost frames were from the first, each way.
+func lossRepair(t *testing.T, sent [][]byte) (errFEC, errConcealed float64) {
 	listen := func(lost func(dec *codec.OpusDecoder, next []byte, pcm []int16) (int, error)) [][]int16 {
 		dec, err := codec.NewOpusDecoder()
 		if err != nil {
@@ -182,11 +208,7 @@ func TestMixCarriesFEC(t *testing.T) {
 		errFEC += difference(fec[i], all[i])
 		errConcealed += difference(concealed[i], all[i])
 	}
-	t.Logf("lost frames rebuilt from FEC differ by %.0f, concealed by %.0f", errFEC, errConcealed)
-	if errFEC > errConcealed/2 {
-		t.Errorf("rebuilding lost frames from the next packet came no nearer than concealment (%.0f against %.0f): no FEC in the mix",
-			errFEC, errConcealed)
-	}
+	return errFEC, errConcealed
 }
 
 // difference is the energy of a - b.
@@ -246,8 +268,8 @@ func lossyAudio(t *testing.T, seconds int, share float64, jitter time.Duration, 
 // packet's due, and returns the customer's voice and what the agent heard.
 func playLossyAudio(t *testing.T, packets []arrival) (*voice, [][]int16) {
 	t.Helper()
-	a := newAudioMixer(32000, slog.New(slog.DiscardHandler))
-	v, err := newVoice("customer", Opus, NopObserver{}, nil)
+	a := newAudioMixer(32000, NopObserver{}, slog.New(slog.DiscardHandler))
+	v, err := newVoice("customer", VoiceFormat{Codec: Opus}, NopObserver{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +281,7 @@ func playLossyAudio(t *testing.T, packets []arrival) (*voice, [][]int16) {
 	}
 	defer dec.Close()
 	heard := &heardSink{dec: dec}
-	a.listeners["agent"] = listener{"agent", heard, Opus}
+	a.listeners["agent"] = &listener{id: "agent", sink: heard, codec: Opus}
 	defer a.closeAll()
 	last := slices.MaxFunc(packets, func(a, b arrival) int { return cmp.Compare(a.seq, b.seq) }).seq
 	for tick, i := 0, 0; tick < int(last); tick++ {

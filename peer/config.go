@@ -35,6 +35,15 @@ type Config struct {
 	// every media leg from its start: outage windows count from the leg's
 	// `joined`. The zero value is a perfect network.
 	Network netcond.Conditions
+	// Audio is what the microphone sends: AudioTone ("tone", the
+	// default), the role's steady tone, or AudioSpeech ("speech"), a
+	// spoken sentence in the role's turn of a schedule the parties share
+	// (SpeechAt), sent with DTX as a browser does: one speaker at a time,
+	// and silence in between.
+	Audio string
+	// NoAudioDTX sends audio in silence too, and no audio levels, as a
+	// client without DTX does, whatever the server's answer asks.
+	NoAudioDTX bool
 	// GarbageVideo sends random bytes as VP8 payloads instead of encoded
 	// frames, to test the server's robustness.
 	GarbageVideo bool
@@ -73,6 +82,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.VideoBitrateKbps == 0 {
 		c.VideoBitrateKbps = DefaultVideoBitrateKbps
+	}
+	if c.Audio == "" {
+		c.Audio = AudioTone
+	}
+	if c.Audio != AudioTone && c.Audio != AudioSpeech {
+		return c, fmt.Errorf("%w: audio %q is neither %q nor %q", ErrConfig, c.Audio, AudioTone, AudioSpeech)
 	}
 	switch {
 	case c.Width < minReadWidth || c.Height < minReadHeight || c.Width%2 != 0 || c.Height%2 != 0:

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/threeway-mcu/threeway/codec"
@@ -16,12 +17,16 @@ const (
 	maxOpusSamples = 5760
 	// maxConcealed bounds the frames concealed for one gap.
 	maxConcealed = 5
+	// maxSilentFrames bounds the DTX silence written for one gap: the
+	// history holds a second.
+	maxSilentFrames = 50
 )
 
 // heardPacket is one received Opus packet.
 type heardPacket struct {
-	data    []byte
-	dropped int // packets lost just before it
+	data         []byte
+	dropped      int // packets lost just before it
+	silentBefore int // 20 ms frames of DTX (time passed, nothing lost) before it
 }
 
 // heardRing keeps the last heardKeep packets received.
@@ -57,6 +62,7 @@ type listener struct {
 	pcm     pcmRing
 	buf     []int16
 	tones   map[string]float64 // the levels last measured
+	dbfs    float64            // and the level of the last heardWindow
 	tonesAt int                // heard.total when tones was measured
 	stopped bool               // the leg ended: keep no decoder
 }
@@ -64,6 +70,14 @@ type listener struct {
 // toneLevels returns the tone levels of the last second of audio,
 // decoding what arrived since the last call.
 func (a *analyser) toneLevels() map[string]float64 {
+	tones, _ := a.hearing()
+	return tones
+}
+
+// hearing returns the tone levels of the last second of audio and the
+// level of its last heardWindow in dBFS (silence: silentDBFS), decoding
+// what arrived since the last call.
+func (a *analyser) hearing() (map[string]float64, float64) {
 	ln := &a.listen
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
@@ -71,7 +85,7 @@ func (a *analyser) toneLevels() map[string]float64 {
 	total := a.heard.total
 	if ln.tones != nil && ln.tonesAt == total {
 		a.mu.Unlock()
-		return ln.tones
+		return ln.tones, ln.dbfs
 	}
 	pkts, from := a.heard.since(ln.decoded)
 	a.mu.Unlock()
@@ -85,13 +99,34 @@ func (a *analyser) toneLevels() map[string]float64 {
 		ln.closeDecoder()
 	}
 	tones := make(map[string]float64, 3)
+	ln.dbfs = silentDBFS
 	if pcm := ln.pcm.snapshot(); len(pcm) > 0 {
 		for _, role := range Roles() {
 			tones[role] = Goertzel(pcm, ToneHz(role))
 		}
+		ln.dbfs = levelDBFS(pcm[max(0, len(pcm)-heardWindow):])
 	}
 	ln.tones, ln.tonesAt = tones, total
-	return tones
+	return tones, ln.dbfs
+}
+
+const (
+	// heardWindow is the audio HeardDBFS is measured over: 400 ms.
+	heardWindow = codec.SampleRate * 2 / 5
+	// silentDBFS is the level of digital silence.
+	silentDBFS = -120.0
+)
+
+// levelDBFS is pcm's RMS level relative to full scale.
+func levelDBFS(pcm []int16) float64 {
+	var sum float64
+	for _, s := range pcm {
+		sum += float64(s) * float64(s)
+	}
+	if sum == 0 {
+		return silentDBFS
+	}
+	return max(silentDBFS, 20*math.Log10(math.Sqrt(sum/float64(len(pcm)))/32768))
 }
 
 // stop frees the audio decoder when the leg ends; a later toneLevels
@@ -119,6 +154,7 @@ func (ln *listener) decode(log *slog.Logger, pkts []heardPacket) {
 		ln.buf = make([]int16, maxOpusSamples)
 	}
 	for _, pkt := range pkts {
+		ln.pcm.silence(min(pkt.silentBefore, maxSilentFrames) * codec.FrameSamples)
 		for range min(pkt.dropped, maxConcealed) {
 			n, err := ln.dec.Conceal(ln.buf[:codec.FrameSamples])
 			if err != nil {
@@ -163,6 +199,16 @@ func (r *pcmRing) write(pcm []int16) {
 		if r.next == len(r.buf) {
 			r.next, r.full = 0, true
 		}
+	}
+}
+
+// silence writes n samples of nothing.
+func (r *pcmRing) silence(n int) {
+	var zeros [codec.FrameSamples]int16
+	for n > 0 {
+		k := min(n, len(zeros))
+		r.write(zeros[:k])
+		n -= k
 	}
 }
 

@@ -61,10 +61,20 @@ func (v *videoLoop) nextKey(pos int) int {
 	return 0
 }
 
-// audioLoop is one second of a tone as Opus packets. Immutable once built.
+// audioLoop is a tone's second, or the speech schedule, as Opus packets
+// (nil: DTX sends nothing) and each frame's audio level (RFC 6464).
+// Immutable once built.
 type audioLoop struct {
 	packets [][]byte
+	levels  []byte
 }
+
+// speechLoopKey and speechLoopNoDTX key the speech loops, with DTX and
+// without, among the tones' loops: no tone is 0 Hz or less.
+const (
+	speechLoopKey   = 0
+	speechLoopNoDTX = -1
+)
 
 // loopCache holds the loops built in this process so that every peer
 // shares them. It is a package variable, not configuration: it holds
@@ -127,6 +137,9 @@ func (c *loopCache) videoLoopFor(ctx context.Context, k loopKey) (*videoLoop, er
 // audioLoopFor returns the loop of a tone, encoding it the first time.
 func (c *loopCache) audioLoopFor(ctx context.Context, hz float64) (*audioLoop, error) {
 	return getOrBuild(ctx, &c.mu, c.audio, hz, func(context.Context) (*audioLoop, error) {
+		if hz <= speechLoopKey {
+			return encodeSpeechLoop(hz == speechLoopKey)
+		}
 		return encodeAudioLoop(hz)
 	})
 }
@@ -185,7 +198,7 @@ func encodeAudioLoop(hz float64) (*audioLoop, error) {
 	tone := newToneGen(hz)
 	pcm := make([]int16, codec.FrameSamples)
 	buf := make([]byte, 0, maxOpusPacket)
-	loop := &audioLoop{packets: make([][]byte, audioLoopFrames)}
+	loop := &audioLoop{packets: make([][]byte, audioLoopFrames), levels: make([]byte, audioLoopFrames)}
 	for pass := range audioWarmLoops + 1 {
 		for i := range audioLoopFrames {
 			tone.fill(pcm)
@@ -194,7 +207,7 @@ func encodeAudioLoop(hz float64) (*audioLoop, error) {
 				return nil, fmt.Errorf("peer: encode %v Hz loop: %w", hz, err)
 			}
 			if pass == audioWarmLoops {
-				loop.packets[i] = bytes.Clone(pkt)
+				loop.packets[i], loop.levels[i] = bytes.Clone(pkt), audioLevel(pcm)
 			}
 		}
 	}

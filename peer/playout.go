@@ -41,6 +41,8 @@ type playout struct {
 	due       int // frames played: judged, and concealed waits
 	concealed int // of those, concealed
 	rebuilt   int // of those, rebuilt from the next packet's FEC
+	lastSeq   uint16
+	lastFrame int
 }
 
 // frameArrival is when a frame's packet arrived and whether it carried
@@ -49,18 +51,34 @@ type frameArrival struct {
 	frame int
 	at    time.Time
 	fec   bool
+	dtx   bool // no packet was sent for it: the sender was in DTX
 }
 
 // packet notes an audio packet of RTP time ts arriving at at, with in-band
 // FEC for the frame before it if fec, and judges the frames whose play
 // time has passed by then.
-func (p *playout) packet(ts uint32, at time.Time, fec bool) {
+func (p *playout) packet(seq uint16, ts uint32, at time.Time, fec bool) {
 	if !p.started {
 		p.started, p.first, p.base = true, ts, at.Add(playoutDelay)
+		p.lastSeq, p.lastFrame = seq-1, -1
 	}
 	k := int(int32(ts-p.first)) / playoutFrameTick
 	if k < p.next {
 		return // too late: judged already
+	}
+	// More RTP time passed than sequence numbers: the frames between
+	// that no lost packet accounts for were not sent (DTX), and a
+	// receiver plays comfort noise for them, not concealment. The lost
+	// are taken to be the ones just before k, a talkspurt's first.
+	lostPackets, missing := int(int16(seq-p.lastSeq))-1, k-p.lastFrame-1
+	afterDTX := lostPackets >= 0 && missing > lostPackets
+	if afterDTX {
+		for j := max(p.lastFrame+1, p.next, k-playoutWindow+1); j < k-lostPackets; j++ {
+			p.arrivals[j%playoutWindow] = frameArrival{frame: j, dtx: true}
+		}
+	}
+	if int16(seq-p.lastSeq) > 0 {
+		p.lastSeq, p.lastFrame = seq, k
 	}
 	for k-p.next >= playoutWindow-1 {
 		p.judge(p.next) // so far behind that its slot is needed
@@ -74,9 +92,12 @@ func (p *playout) packet(ts uint32, at time.Time, fec bool) {
 	}
 	if p.next == k && p.playsAt(k).Before(at) {
 		// The buffer ran dry waiting for k: conceal the wait, play k now.
+		// After DTX the wait is comfort noise, as before it.
 		wait := int((at.Sub(p.playsAt(k)) + playoutFrame - 1) / playoutFrame)
-		p.due += wait
-		p.concealed += wait
+		if !afterDTX {
+			p.due += wait
+			p.concealed += wait
+		}
 		p.base = p.base.Add(time.Duration(wait) * playoutFrame)
 	}
 }
@@ -93,6 +114,9 @@ func (p *playout) judge(k int) {
 	heard := own.frame == k && !own.at.IsZero() && !own.at.After(deadline)
 	rebuilt := next.frame == k+1 && !next.at.IsZero() && next.fec && !next.at.After(deadline)
 	switch {
+	case own.frame == k && own.dtx:
+		p.next = k + 1
+		return // not sent: nothing to play or conceal
 	case heard:
 	case rebuilt:
 		p.rebuilt++

@@ -72,9 +72,45 @@ func playoutOf(n int, at func(k int) time.Duration, lost func(k int) bool, fec b
 	var p playout
 	t0 := time.Unix(1000, 0)
 	for _, k := range frames {
-		p.packet(uint32(5000+k*playoutFrameTick), t0.Add(at(k)), fec)
+		p.packet(uint16(k), uint32(5000+k*playoutFrameTick), t0.Add(at(k)), fec)
 	}
 	return &p
+}
+
+// A sender in DTX sends no packet for a while, with its sequence numbers
+// unbroken: nothing is concealed, and the silent frames are not due;
+// losing the first packet after the silence is still a loss.
+func TestPlayoutTakesDTXForSilenceNotLoss(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name            string
+		lostAfter       bool // the first packet after the silence is lost
+		late            time.Duration
+		concealed, want int
+	}{
+		{"silence", false, 0, 0, 80},
+		{"silence, resuming 30 ms late", false, 30 * time.Millisecond, 0, 80},
+		{"silence, first packet after lost", true, 0, 1, 80},
+	} {
+		var p playout
+		seq := uint16(100)
+		for k := range 101 {
+			if k >= 30 && k < 50 {
+				continue // DTX: not sent
+			}
+			at := t0.Add(time.Duration(k) * playoutFrame)
+			if k >= 50 {
+				at = at.Add(tc.late)
+			}
+			if !(tc.lostAfter && k == 50) {
+				p.packet(seq, uint32(5000+k*playoutFrameTick), at, false)
+			}
+			seq++
+		}
+		if p.concealed != tc.concealed || p.due < tc.want-2 || p.due > tc.want {
+			t.Errorf("%s: %d of %d frames due concealed, want %d of about %d", tc.name, p.concealed, p.due, tc.concealed, tc.want)
+		}
+	}
 }
 
 func TestPlayoutConcealsWhatArrivesTooLate(t *testing.T) {

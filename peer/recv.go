@@ -110,18 +110,27 @@ func (l *leg) receiveAudio(track *webrtc.TrackRemote) {
 	var loss lossCounter
 	var play playout
 	var pkts []heardPacket
+	var lastTS uint32
+	started := false
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			return
 		}
 		loss.packet(pkt.SequenceNumber)
-		play.packet(pkt.Timestamp, time.Now(), opusLBRR(pkt.Payload))
+		play.packet(pkt.SequenceNumber, pkt.Timestamp, time.Now(), opusLBRR(pkt.Payload))
 		sb.Push(pkt)
 		pkts = pkts[:0]
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			// The sample builder makes a new Data for every sample.
-			pkts = append(pkts, heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)})
+			heard := heardPacket{data: s.Data, dropped: int(s.PrevDroppedPackets)}
+			if started {
+				// RTP time that passed with no packet lost is DTX silence.
+				frames := int(int32(s.PacketTimestamp-lastTS)) / codec.FrameSamples
+				heard.silentBefore = max(0, frames-1-heard.dropped)
+			}
+			lastTS, started = s.PacketTimestamp, true
+			pkts = append(pkts, heard)
 		}
 		l.an.audio(&loss, &play, pkts)
 	}

@@ -3,12 +3,15 @@ package peer
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/threeway-mcu/threeway/codec"
 )
@@ -56,6 +59,12 @@ type sampleWriter struct {
 	track *tappedTrack
 	pkt   rtp.Packetizer
 	ticks uint32 // RTP clock ticks per frame
+	// sender is the track's sender, whose negotiated audio level
+	// extension id (levelExt) is read at the first write: media flows
+	// only once the answer is applied.
+	sender   *webrtc.RTPSender
+	levelExt int  // -1 before the first write
+	noLevels bool // Config.NoAudioDTX: send no audio levels
 }
 
 // newSampleWriter makes a VP8 (15 fps ticks are set by the sender) or
@@ -82,12 +91,36 @@ func newSampleWriter(mime, id, stream string) (*sampleWriter, error) {
 	track := &tappedTrack{TrackLocalStaticRTP: static}
 	// SSRC and payload type are the binding's; WriteRTP sets them.
 	pkt := rtp.NewPacketizerWithOptions(rtpMTU, payloader, rtp.NewRandomSequencer(), capability.ClockRate)
-	return &sampleWriter{track: track, pkt: pkt}, nil
+	return &sampleWriter{track: track, pkt: pkt, levelExt: -1}, nil
 }
 
 // write sends one frame that lasts one frame interval.
 func (w *sampleWriter) write(data []byte) error {
 	for _, pkt := range w.pkt.Packetize(data, w.ticks) {
+		if err := w.track.WriteRTP(pkt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeLevel sends one audio frame with its RFC 6464 level byte, when the
+// extension was negotiated.
+func (w *sampleWriter) writeLevel(data []byte, level byte) error {
+	if w.levelExt < 0 {
+		w.levelExt = 0
+		for _, ext := range w.sender.GetParameters().HeaderExtensions {
+			if ext.URI == sdp.AudioLevelURI {
+				w.levelExt = ext.ID
+			}
+		}
+	}
+	for _, pkt := range w.pkt.Packetize(data, w.ticks) {
+		if w.levelExt != 0 && !w.noLevels {
+			if err := pkt.Header.SetExtension(uint8(w.levelExt), []byte{level}); err != nil {
+				return err
+			}
+		}
 		if err := w.track.WriteRTP(pkt); err != nil {
 			return err
 		}
@@ -123,12 +156,12 @@ func (l *leg) startSenders() error {
 	if err != nil {
 		return err
 	}
-	tone, err := loops.audioLoopFor(l.ctx, ToneHz(l.role))
+	sound, err := loops.audioLoopFor(l.ctx, l.soundKey())
 	if err != nil {
 		return err
 	}
 	l.tasks.spawn(func() { l.sendVideo(l.ctx, &l.out.camera, video, feed, true) })
-	l.tasks.spawn(func() { l.sendAudio(l.ctx, audio, tone) })
+	l.tasks.spawn(func() { l.sendAudio(l.ctx, audio, sound) })
 	return nil
 }
 
@@ -216,23 +249,60 @@ func (l *leg) sendVideo(ctx context.Context, src *source, w *sampleWriter, feed 
 	}
 }
 
-// sendAudio sends the role's tone, replaying its loop of 20 ms Opus
-// frames, until ctx ends; nothing while the microphone is off. The loop
-// goes on while muted, like time.
-func (l *leg) sendAudio(ctx context.Context, w *sampleWriter, tone *audioLoop) {
+// soundKey names the loop the leg's microphone plays: its role's tone,
+// or the speech schedule.
+func (l *leg) soundKey() float64 {
+	switch {
+	case l.cfg.Audio != AudioSpeech:
+		return ToneHz(l.role)
+	case l.cfg.NoAudioDTX || !l.answerAsksDTX():
+		return speechLoopNoDTX
+	}
+	return speechLoopKey
+}
+
+// answerAsksDTX tells whether the server's answer asks for Opus DTX
+// (usedtx=1 in the Opus fmtp, RFC 7587), as a browser reads it.
+func (l *leg) answerAsksDTX() bool {
+	l.mu.Lock()
+	pc := l.pc
+	l.mu.Unlock()
+	if pc == nil || pc.RemoteDescription() == nil {
+		return false
+	}
+	sdp := pc.RemoteDescription().SDP
+	for line := range strings.Lines(sdp) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "a=fmtp:"+strconv.Itoa(payloadTypeOpus)+" ")
+		if ok {
+			return strings.Contains(rest, "usedtx=1")
+		}
+	}
+	return false
+}
+
+// sendAudio sends the role's sound, replaying its loop of 20 ms Opus
+// frames (the speech schedule's from the wall clock's position), each
+// with its audio level, until ctx ends; nothing while the microphone is
+// off, nor for the frames DTX does not send. The loop goes on while
+// muted, like time.
+func (l *leg) sendAudio(ctx context.Context, w *sampleWriter, sound *audioLoop) {
 	w.ticks = uint32(codec.FrameSamples)
 	ticker := time.NewTicker(audioFrame)
 	defer ticker.Stop()
-	skipped, pos := 0, 0
+	skipped, pos := 0, -1
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
-		pkt := tone.packets[pos]
-		pos = (pos + 1) % len(tone.packets)
-		if l.out.mic.off.Load() || l.out.stalled.Load() {
+		next := l.soundPosition(sound, pos)
+		if pos >= 0 {
+			skipped += (next - pos - 1 + len(sound.packets)) % len(sound.packets) // ticks the ticker dropped
+		}
+		pos = next
+		pkt, level := sound.packets[pos], sound.levels[pos]
+		if pkt == nil || l.out.mic.off.Load() || l.out.stalled.Load() {
 			skipped++
 			continue
 		}
@@ -240,11 +310,27 @@ func (l *leg) sendAudio(ctx context.Context, w *sampleWriter, tone *audioLoop) {
 			w.skip(skipped)
 			skipped = 0
 		}
-		if err := w.write(pkt); err != nil {
+		if err := w.writeLevel(pkt, level); err != nil {
 			l.log.Debug("write audio", "err", err)
 		}
 		l.an.countAudioSent()
 	}
+}
+
+// soundPosition is the loop frame to send after pos (-1: the first): the
+// next, or for speech the wall clock's, so that the parties keep to the
+// schedule's turns.
+func (l *leg) soundPosition(sound *audioLoop, pos int) int {
+	if l.cfg.Audio != AudioSpeech {
+		return (pos + 1) % len(sound.packets)
+	}
+	n := len(sound.packets)
+	frame := int(time.Now().UnixMilli() / audioFrame.Milliseconds())
+	wall := (frame - speechOffset(l.role)) % n
+	if ahead := (wall - pos + n) % n; pos >= 0 && (ahead == 0 || ahead > n/2) {
+		return (pos + 1) % n // the ticker ran a little early: never send a frame twice, nor go back
+	}
+	return wall
 }
 
 // handleSenderRTCP reacts to the server's feedback on a video track of

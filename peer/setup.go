@@ -5,6 +5,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/peer/netcond"
@@ -40,11 +41,15 @@ func newAPI(loopback bool, network netcond.Conditions, fb *feedbackCounter) (*we
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1",
+			SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
 		},
 		PayloadType: payloadTypeOpus,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, nil, fmt.Errorf("peer: register Opus: %w", err)
+	}
+	level := webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}
+	if err := m.RegisterHeaderExtension(level, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, fmt.Errorf("peer: register audio level: %w", err)
 	}
 	ir := &interceptor.Registry{}
 	// First in the registry is innermost: it sees what the NACK responder
@@ -122,6 +127,7 @@ func (l *leg) build() error {
 		return fmt.Errorf("peer: add audio transceiver: %w", err)
 	}
 	l.mu.Lock()
+	audio.sender, audio.noLevels = at.Sender(), l.cfg.NoAudioDTX
 	l.video, l.audio, l.mainVideo = video, audio, vt.Receiver()
 	l.mu.Unlock()
 	l.goRTCP(vt.Sender(), &l.out.camera)

@@ -38,7 +38,10 @@ type Stats struct {
 	// ToneDBFS holds, by role, the level of that role's tone in the last
 	// second of received audio (about -12 dBFS for one tone mixed at unity
 	// gain). Empty until audio has arrived.
-	ToneDBFS    map[string]float64
+	ToneDBFS map[string]float64
+	// HeardDBFS is the level of the last 400 ms of received audio, DTX
+	// silence counted as silence (-120); what a speech check reads.
+	HeardDBFS   float64
 	AudioFrames int // received audio packets (Opus frames)
 	// MeanLuma is the average brightness (Y, 16..235) of the last
 	// received picture: a placeholder is dark grey (about 45).
@@ -100,10 +103,11 @@ type TileUpdates struct {
 func (p *Peer) Stats() Stats {
 	s, l := p.counters()
 	if l == nil {
-		s.ToneDBFS = map[string]float64{}
+		s.ToneDBFS, s.HeardDBFS = map[string]float64{}, silentDBFS
 		return s
 	}
-	s.ToneDBFS = maps.Clone(l.an.toneLevels())
+	tones, dbfs := l.an.hearing()
+	s.ToneDBFS, s.HeardDBFS = maps.Clone(tones), dbfs
 	return s
 }
 

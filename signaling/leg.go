@@ -28,6 +28,8 @@ type leg struct {
 	// sfuVideo feeds videoOut in sfu mode: the other's camera, or its
 	// placeholder while the camera is off.
 	sfuVideo *mixer.SFUOutput
+	// mix feeds audioOut in mcu mode: the mix-minus, with DTX.
+	mix *mixer.OpusOutput
 
 	mu         sync.Mutex
 	pc         *webrtc.PeerConnection
@@ -77,7 +79,9 @@ func newLeg(s *session, callID string, role call.Role, agentID string, mode call
 	} else {
 		l.videoOut, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", stream)
 		if err == nil {
-			l.audioOut, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", stream)
+			var audio *webrtc.TrackLocalStaticRTP
+			audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", stream)
+			l.audioOut, l.mix = audio, mixer.NewOpusOutput(audio)
 		}
 	}
 	if err != nil {

@@ -20,6 +20,9 @@ func (s *session) onOffer(l *leg, sdp string) *ProtocolError {
 	if err != nil {
 		return protoErr(CodeInternal, "create peer connection: %v", err)
 	}
+	if !s.srv.params.NoAudioDTX {
+		sdp = withOpusDTX(sdp)
+	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
 	// An ICE restart gathers anew as the offer is applied: those
 	// candidates wait for the answer too (or for the refusal).
@@ -152,7 +155,7 @@ func (s *session) peerConnection(l *leg) (*webrtc.PeerConnection, error) {
 	})
 	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		kind := kindOfTrack(pc, receiver, track.Kind())
-		l.goMedia(func() { s.ingest(l, pc, track, kind) })
+		l.goMedia(func() { s.ingest(l, pc, track, receiver, kind) })
 	})
 	return pc, nil
 }

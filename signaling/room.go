@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/call"
@@ -126,7 +127,7 @@ func (r *room) apply(s *call.Snapshot) {
 		if err := m.SetViewer(string(p.Role), s.ViewOf(p.Role).Spec(), l.videoOut.(mixer.SampleWriter)); err != nil {
 			r.log.Error("set viewer", "party", p.Role, "err", err)
 		}
-		m.SetListener(string(p.Role), l.audioOut.(mixer.SampleWriter))
+		m.SetListener(string(p.Role), r.listenerSink(l))
 	}
 	r.sendLimits(s)
 	for _, role := range call.Roles {
@@ -243,6 +244,35 @@ func (r *room) keyframeFor(viewer *leg) {
 		return
 	}
 	viewer.sfuVideo.RequestKeyframe()
+}
+
+// listenerSink is where l's mix goes: its OpusOutput, which takes DTX,
+// or with NoAudioDTX the same output seen only as a SampleWriter.
+func (r *room) listenerSink(l *leg) mixer.SampleWriter {
+	if r.srv.params.NoAudioDTX {
+		return struct{ mixer.SampleWriter }{l.mix}
+	}
+	return l.mix
+}
+
+// audioLoss tells the mixer the loss that listener's receiver reports
+// say its audio suffers, so that its mix carries FEC while it does.
+func (r *room) audioLoss(listener *leg, pkts []rtcp.Packet) {
+	if r.mode == call.SFU {
+		return // the senders' own FEC is forwarded
+	}
+	for _, p := range pkts {
+		var reports []rtcp.ReceptionReport
+		switch p := p.(type) {
+		case *rtcp.ReceiverReport:
+			reports = p.Reports
+		case *rtcp.SenderReport:
+			reports = p.Reports
+		}
+		for _, rep := range reports {
+			r.mixer.SetListenerLoss(string(listener.role), rep.FractionLost)
+		}
+	}
 }
 
 func label(role call.Role, name string) string {

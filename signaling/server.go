@@ -51,6 +51,10 @@ type ServerParams struct {
 	// NoViewerCanvas composes every picture at the full canvas, whatever
 	// size its viewer shows it at (view.size), for comparisons.
 	NoViewerCanvas bool
+	// NoAudioDTX makes silence cost what sound does (for comparisons):
+	// answers do not ask for Opus DTX, every voice is decoded whatever
+	// its audio level says, and every listener is sent its mix encoded.
+	NoAudioDTX bool
 }
 
 // Server is threeway's network edge: the /ws protocol, the /api routes,

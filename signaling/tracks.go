@@ -7,14 +7,16 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/mixer"
 )
 
-// readRTCP drains a sender's RTCP, which pion's interceptors need, and
-// turns the viewer's key frame requests into key frames.
+// readRTCP drains a sender's RTCP, which pion's interceptors need, turns
+// the viewer's key frame requests into key frames and tells the mixer the
+// loss the listener reports.
 func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, codecType webrtc.RTPCodecType) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
@@ -22,6 +24,7 @@ func (s *session) readRTCP(l *leg, sender *webrtc.RTPSender, codecType webrtc.RT
 			return
 		}
 		if codecType != webrtc.RTPCodecTypeVideo {
+			l.room.audioLoss(l, pkts)
 			continue
 		}
 		for _, p := range pkts {
@@ -74,7 +77,7 @@ func kindOfTrack(pc *webrtc.PeerConnection, receiver *webrtc.RTPReceiver, codecT
 }
 
 // ingest feeds one inbound track into the call's media until it ends.
-func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, kind trackKind) {
+func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackRemote, r *webrtc.RTPReceiver, kind trackKind) {
 	pli := func() { requestKeyframe(pc, track.SSRC(), l) }
 	in := &codecGate{track: track, pt: uint8(track.PayloadType()), discarded: s.srv.packetDiscarded}
 	var err error
@@ -99,11 +102,26 @@ func (s *session) ingest(l *leg, pc *webrtc.PeerConnection, track *webrtc.TrackR
 	case kind == screen:
 		err = ingestScreen(l, in, pli)
 	default:
-		err = l.room.mixer.IngestAudio(string(l.role), in)
+		format := mixer.VoiceFormat{Codec: mixer.Opus, LevelExtension: audioLevelExtension(r)}
+		if s.srv.params.NoAudioDTX {
+			format.LevelExtension = 0
+		}
+		err = l.room.mixer.IngestVoice(string(l.role), in, format)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		l.log.Debug("track ended", "kind", track.Kind(), "err", err)
 	}
+}
+
+// audioLevelExtension is the id the audio level extension (RFC 6464) was
+// negotiated under for r's track, or 0.
+func audioLevelExtension(r *webrtc.RTPReceiver) uint8 {
+	for _, ext := range r.GetParameters().HeaderExtensions {
+		if ext.URI == sdp.AudioLevelURI {
+			return uint8(ext.ID)
+		}
+	}
+	return 0
 }
 
 // codecGate passes a track's packets of the payload type it began with

@@ -3,12 +3,14 @@ package signaling
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -85,6 +87,37 @@ var videoFeedback = []webrtc.RTCPFeedback{
 	{Type: webrtc.TypeRTCPFBGoogREMB},
 }
 
+// opusFmtp asks senders for in-band FEC and for DTX (usedtx=1, RFC 7587):
+// a browser then sends a packet every 400 ms while its party is silent,
+// which the mixer does not decode.
+const opusFmtp = "minptime=10;useinbandfec=1;usedtx=1"
+
+// withOpusDTX adds usedtx=1 to the fmtp line of every Opus payload type
+// in sdp that does not say usedtx. The server applies it to a client's
+// offer, which a browser makes without usedtx: pion answers with the
+// offer's Opus parameters (and refuses an answer changed after
+// CreateAnswer), so the answer then asks the client for DTX.
+func withOpusDTX(sdp string) string {
+	opus := map[string]bool{}
+	for line := range strings.Lines(sdp) {
+		if rest, ok := strings.CutPrefix(line, "a=rtpmap:"); ok {
+			pt, codec, _ := strings.Cut(rest, " ")
+			opus[pt] = opus[pt] || strings.HasPrefix(strings.ToLower(codec), "opus/")
+		}
+	}
+	var out strings.Builder
+	for line := range strings.Lines(sdp) {
+		rest, ok := strings.CutPrefix(line, "a=fmtp:")
+		pt, params, _ := strings.Cut(rest, " ")
+		if ok && opus[pt] && !strings.Contains(params, "usedtx=") {
+			params, eol := strings.TrimRight(params, "\r\n"), line[len(strings.TrimRight(line, "\r\n")):]
+			line = "a=fmtp:" + pt + " " + params + ";usedtx=1" + eol
+		}
+		out.WriteString(line)
+	}
+	return out.String()
+}
+
 func registerCodecs(m *webrtc.MediaEngine) error {
 	vp8 := webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -98,12 +131,17 @@ func registerCodecs(m *webrtc.MediaEngine) error {
 	opus := webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1",
+			SDPFmtpLine: opusFmtp,
 		},
 		PayloadType: 111,
 	}
 	if err := m.RegisterCodec(opus, webrtc.RTPCodecTypeAudio); err != nil {
 		return fmt.Errorf("register opus: %w", err)
+	}
+	// The audio level lets silence go undecoded (mixer.VoiceFormat).
+	level := webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}
+	if err := m.RegisterHeaderExtension(level, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("register audio level: %w", err)
 	}
 	return nil
 }

@@ -26,6 +26,8 @@ func loadtestCommand() *cobra.Command {
 		sender     string
 		sendLimits bool
 		viewerSize string
+		audio      string
+		audioDTX   bool
 		impair     []string
 	)
 	cmd := &cobra.Command{
@@ -46,6 +48,7 @@ func loadtestCommand() *cobra.Command {
 				return err
 			}
 			p.IgnoreSendLimits = !sendLimits
+			p.Audio, p.NoAudioDTX = audio, !audioDTX
 			if viewerSize != "" {
 				if p.ViewSize, err = loadtest.ParseSender(viewerSize + "@1"); err != nil {
 					return fmt.Errorf("--viewer-size %q: want WIDTHxHEIGHT, e.g. 640x360", viewerSize)
@@ -94,6 +97,8 @@ func loadtestCommand() *cobra.Command {
 	f.BoolVar(&iceLo, "ice-loopback", true, "restrict the synthetic parties' media to loopback")
 	f.StringVar(&sender, "sender", "", "the synthetic parties' camera, WIDTHxHEIGHT@FPS, e.g. 1280x720@30 (default 640x360@15)")
 	f.StringVar(&viewerSize, "viewer-size", "", "the size every party says it shows the picture at (view.size), e.g. 640x360 (default: none, the full canvas)")
+	f.StringVar(&audio, "audio", "tone", "what the synthetic parties' microphones send: tone (each role its own, always on) or speech (a sentence each in turn, with pauses; audio checks then follow the turns)")
+	f.BoolVar(&audioDTX, "audio-dtx", true, "the parties send Opus DTX and audio levels when the server asks, as browsers do; false: they send silence as sound")
 	f.BoolVar(&sendLimits, "send-limits", true, "the parties scale their camera down to the server's send.limits, as browsers do; false: they send it as configured")
 	f.StringArrayVar(&impair, "impair", nil, "ROLE:SPEC: the network of a role's parties (customer, agent, third or all), e.g. "+
 		"customer:loss=5%,delay=20ms,jitter=30ms; repeatable, a later flag refines an earlier one (see README)")

@@ -60,6 +60,7 @@ type serveOptions struct {
 	dialHint      string
 	sendLimits    bool
 	viewerCanvas  bool
+	audioDTX      bool
 	sip           sipOptions
 	drain         time.Duration
 	videoMode     string
@@ -99,6 +100,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.dialHint, "dial-hint", os.Getenv("THREEWAY_DIAL_HINT"), "--dial-allow in words, shown by the number field of the agent's three-party form (default: the default plan's, or the expression)")
 	o.sip.flags(f)
 	f.BoolVar(&o.viewerCanvas, "viewer-canvas", true, "compose each viewer's picture at the smallest of half, three quarters or the whole --canvas that covers the size it shows it at (view.size)")
+	f.BoolVar(&o.audioDTX, "audio-dtx", true, "ask parties for Opus DTX, leave silent voices undecoded (DTX frames, or an audio level that says silence) and send silent mixes as DTX")
 	f.BoolVar(&o.sendLimits, "send-limits", true, "tell each party's camera the largest tile it is shown in (send.limits), so that it sends no more than that")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
 	f.DurationVar(&o.drain, "drain", signaling.DefaultDrain, "on SIGTERM or SIGINT, how long running calls go on (told server_shutdown) before they end")
@@ -332,6 +334,7 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	p.AllowedOrigins = o.origins
 	p.NoSendLimits = !o.sendLimits
 	p.NoViewerCanvas = !o.viewerCanvas
+	p.NoAudioDTX = !o.audioDTX
 	p.Metrics = metrics.New()
 	return p, nil
 }

@@ -346,6 +346,20 @@ threeway.outboundVideo = async () => {
   return out;
 };
 
+// outboundAudio is what the microphone's sender has sent (outbound-rtp's
+// packets and bytes): in silence, with the DTX the server asks for, far
+// fewer than 50 packets a second. threeway.outboundAudio(), for tests.
+threeway.outboundAudio = async () => {
+  const sender = audioTx && audioTx.sender;
+  if (!pc || !sender || !sender.track) return null;
+  const report = await sender.getStats();
+  let out = null;
+  report.forEach((r) => {
+    if (r.type === "outbound-rtp") out = { packets: r.packetsSent, bytes: r.bytesSent };
+  });
+  return out;
+};
+
 async function readStats(conn) {
   const report = await conn.getStats();
   const out = { fps: null, size: null, lost: 0, received: 0, rtt: null };
