@@ -1,5 +1,7 @@
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include "trim.h"
 #include "vp8.h"
 
 // tw_thread_ns is the calling thread's CPU time: read here, around a
@@ -69,9 +71,39 @@ void tw_vp8_enc_free(tw_vp8_enc *e) {
 	free(e);
 }
 
+// tw_trim_encoders: give back the token buffer's zero pages at each
+// encoder's open (memory.go's TrimEncoders).
+int tw_trim_encoders = 1;
+
+// tw_open_mu keeps encoder opens apart while they trim, so that a new
+// chunk of a token buffer's size is the opening encoder's own.
+static pthread_mutex_t tw_open_mu = PTHREAD_MUTEX_INITIALIZER;
+
+// tw_token_bytes is what libvpx's VP8 encoder allocates for its token
+// buffer (vp8_alloc_compressor_data): 24 blocks of 16 tokens per
+// macroblock, 16 bytes a token, through vpx_memalign's 32-byte alignment
+// and stored pointer.
+static size_t tw_token_bytes(int w, int h) {
+	size_t mbs = (size_t)((w + 15) / 16) * (size_t)((h + 15) / 16);
+	return mbs * 24 * 16 * 16 + 31 + sizeof(size_t);
+}
+
 vpx_codec_err_t tw_vp8_enc_open(tw_vp8_enc *e, int w, int h, int fps, int kbps, int kf, int cpu) {
 	int64_t start = tw_thread_ns();
+	if (!tw_trim_encoders) {
+		vpx_codec_err_t err = tw_vp8_enc_init(e, w, h, fps, kbps, kf, cpu);
+		e->cpu.ns += tw_thread_ns() - start;
+		return err;
+	}
+	// The encoder zero-fills a token buffer sized for the worst frame
+	// (22 MB at 1280x720) and writes a few megabytes of it a frame.
+	pthread_mutex_lock(&tw_open_mu);
+	tw_maps before = {0};
+	int mapped = tw_maps_read(&before) == 0;
 	vpx_codec_err_t err = tw_vp8_enc_init(e, w, h, fps, kbps, kf, cpu);
+	if (err == VPX_CODEC_OK && mapped) e->trimmed = tw_trim_new_chunk(&before, tw_token_bytes(w, h));
+	tw_maps_free(&before);
+	pthread_mutex_unlock(&tw_open_mu);
 	e->cpu.ns += tw_thread_ns() - start;
 	return err;
 }

@@ -92,6 +92,10 @@ func NewVP8Encoder(p VP8EncoderParams) (*VP8Encoder, error) {
 	return e, nil
 }
 
+// TrimmedBytes is how much of the encoder's memory was given back at
+// open (TrimEncoders).
+func (e *VP8Encoder) TrimmedBytes() int { return int(e.c.trimmed) }
+
 // Input returns the encoder's own input picture, whose planes live in C
 // memory allocated by the encoder: callers compose directly into it, then
 // call Encode, so no copy is made. Valid until Close. Callers must not

@@ -31,7 +31,10 @@ typedef struct {
 	size_t sz;
 	int key;
 	tw_cpu cpu;
+	size_t trimmed; // bytes of zero pages given back at open
 } tw_vp8_enc;
+
+extern int tw_trim_encoders;
 
 typedef struct {
 	vpx_codec_ctx_t ctx;

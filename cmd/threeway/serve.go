@@ -61,6 +61,7 @@ type serveOptions struct {
 	sendLimits    bool
 	viewerCanvas  bool
 	audioDTX      bool
+	trimEncoders  bool
 	sip           sipOptions
 	drain         time.Duration
 	videoMode     string
@@ -100,6 +101,7 @@ func serveCommand() *cobra.Command {
 	f.StringVar(&o.dialHint, "dial-hint", os.Getenv("THREEWAY_DIAL_HINT"), "--dial-allow in words, shown by the number field of the agent's three-party form (default: the default plan's, or the expression)")
 	o.sip.flags(f)
 	f.BoolVar(&o.viewerCanvas, "viewer-canvas", true, "compose each viewer's picture at the smallest of half, three quarters or the whole --canvas that covers the size it shows it at (view.size)")
+	f.BoolVar(&o.trimEncoders, "trim-encoders", true, "give back, as each VP8 encoder opens, the pages of its worst-case token buffer (22 MB at 1280x720) that libvpx zero-fills but a frame seldom reaches; false keeps them (for comparisons)")
 	f.BoolVar(&o.audioDTX, "audio-dtx", true, "ask parties for Opus DTX, leave silent voices undecoded (DTX frames, or an audio level that says silence) and send silent mixes as DTX")
 	f.BoolVar(&o.sendLimits, "send-limits", true, "tell each party's camera the largest tile it is shown in (send.limits), so that it sends no more than that")
 	f.DurationVar(&o.helpTimeout, "help-timeout", call.DefaultHelpTimeout, "how long an agent asked for help has to answer")
@@ -155,6 +157,7 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	log := params.Logger
 	codec.TuneMalloc()
+	codec.TrimEncoders(o.trimEncoders)
 	spareP(params.Media.CPU)
 	dialer, err := o.sip.dialer(log, params.Metrics)
 	if err != nil {
