@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "trim.h"
@@ -50,6 +51,15 @@ static int tw_maps_has(const tw_maps *m, unsigned long start, unsigned long end)
 	return 0;
 }
 
+// tw_maps_covering returns the end of the mapping of m that holds addr,
+// or 0.
+static unsigned long tw_maps_covering(const tw_maps *m, unsigned long addr) {
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->start[i] <= addr && addr < m->end[i]) return m->end[i];
+	}
+	return 0;
+}
+
 // tw_maps_overlaps tells whether any of m's mappings meets [start, end).
 static int tw_maps_overlaps(const tw_maps *m, unsigned long start, unsigned long end) {
 	for (size_t i = 0; i < m->n; i++) {
@@ -66,45 +76,72 @@ static int tw_page_is_zero(const unsigned char *p, size_t size) {
 	return 1;
 }
 
-// tw_trim_new_chunk finds, in memory mapped since before, glibc
-// chunks of their own mapping (malloc's mmapped chunks: a header of
-// prev_size 0 and the chunk's page-rounded size with IS_MMAPPED) that hold
-// an allocation of n bytes, and gives back to the kernel every page of
-// them but the first that is all zeros; it returns how many bytes it gave
-// back. A page given back (MADV_DONTNEED on private anonymous memory)
-// reads as zeros again and costs memory only once written: its content is
-// unchanged. The caller makes sure that no other allocation of that size
-// is made meanwhile, and that its owner writes nothing to it yet.
+// tw_read_header reads the two words at addr through /proc/self/mem, so
+// that memory another thread unmaps meanwhile is an error, not a crash.
+static int tw_read_header(int mem, unsigned long addr, size_t header[2]) {
+	return pread(mem, header, 2 * sizeof(size_t), (off_t)addr) == (ssize_t)(2 * sizeof(size_t)) ? 0 : -1;
+}
+
+// tw_give_back_zero_pages advises away the all-zero pages of [from, end).
+static size_t tw_give_back_zero_pages(unsigned char *from, unsigned char *end, size_t page) {
+	size_t freed = 0;
+	unsigned char *run = NULL;
+	for (unsigned char *p = from; p < end; p += page) {
+		int zero = tw_page_is_zero(p, page);
+		if (zero && run == NULL) run = p;
+		if (!zero && run != NULL) {
+			if (madvise(run, (size_t)(p - run), MADV_DONTNEED) == 0) freed += (size_t)(p - run);
+			run = NULL;
+		}
+	}
+	if (run != NULL && madvise(run, (size_t)(end - run), MADV_DONTNEED) == 0) freed += (size_t)(end - run);
+	return freed;
+}
+
+// tw_trim_new_chunk finds, in memory mapped since before, glibc chunks of
+// their own mapping (malloc's mmapped chunks: a header of prev_size 0 and
+// the chunk's page-rounded size with IS_MMAPPED) that hold an allocation
+// of n bytes, and gives back to the kernel every page of them but the
+// first that is all zeros; it returns how many bytes it gave back. A page
+// given back (MADV_DONTNEED on private anonymous memory) reads as zeros
+// again and costs memory only once written: its content is unchanged.
+// New memory is walked chunk by chunk from the low end of each stretch
+// not mapped before (new mappings go below older ones, and the kernel
+// merges neighbours); a header that is no glibc chunk ends the stretch.
+// The caller makes sure that no other allocation of that size is made
+// meanwhile, and that its owner writes nothing to it yet.
 size_t tw_trim_new_chunk(const tw_maps *before, size_t n) {
 	tw_maps now = {0};
-	if (tw_maps_read(&now) != 0) {
+	int mem = open("/proc/self/mem", O_RDONLY);
+	if (mem < 0 || tw_maps_read(&now) != 0) {
+		if (mem >= 0) close(mem);
 		tw_maps_free(&now);
 		return 0;
 	}
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), freed = 0;
 	for (size_t i = 0; i < now.n; i++) {
-		if (tw_maps_has(before, now.start[i], now.end[i])) continue;
-		for (unsigned long at = now.start[i]; at + page <= now.end[i]; at += page) {
-			const size_t *header = (const size_t *)at;
-			size_t size = header[1] & ~(size_t)7;
-			if (header[0] != 0 || (header[1] & 7) != 2 || size < n || size > n + 2 * page ||
-				size % page != 0 || at + size > now.end[i]) continue;
-			// Only memory mapped since before: the kernel merges a new
-			// mapping with its neighbours, which may be other codecs'.
-			if (tw_maps_overlaps(before, at, at + size)) continue;
-			unsigned char *end = (unsigned char *)(at + size), *run = NULL;
-			for (unsigned char *p = (unsigned char *)(at + page); p < end; p += page) {
-				int zero = tw_page_is_zero(p, page);
-				if (zero && run == NULL) run = p;
-				if (!zero && run != NULL) {
-					if (madvise(run, (size_t)(p - run), MADV_DONTNEED) == 0) freed += (size_t)(p - run);
-					run = NULL;
-				}
+		unsigned long at = now.start[i];
+		while (at < now.end[i]) {
+			unsigned long old = tw_maps_covering(before, at);
+			if (old != 0) {
+				at = old; // mapped before: not ours
+				continue;
 			}
-			if (run != NULL && madvise(run, (size_t)(end - run), MADV_DONTNEED) == 0) freed += (size_t)(end - run);
-			at += size - page;
+			size_t header[2];
+			size_t size = 0;
+			if (tw_read_header(mem, at, header) == 0 && header[0] == 0 && (header[1] & 7) == 2) size = header[1] & ~(size_t)7;
+			if (size == 0 || size % page != 0 || at + size > now.end[i] || tw_maps_overlaps(before, at, at + size)) {
+				// Not a chunk of its own: skip to memory mapped before.
+				while (at < now.end[i] && tw_maps_covering(before, at) == 0) at += page;
+				continue;
+			}
+			if (size >= n && size <= n + 2 * page) {
+				freed += tw_give_back_zero_pages((unsigned char *)(at + page), (unsigned char *)(at + size), page);
+			}
+			at += size;
 		}
 	}
+	close(mem);
 	tw_maps_free(&now);
 	return freed;
 }
