@@ -92,6 +92,9 @@ type processSample struct {
 	Frames float64      // view frames encoded so far
 	Views  float64      // views running, each with its encoder
 	Encode bucketCounts // threeway_encode_seconds
+	// EncodeS is the time views spent encoding so far (the histogram's
+	// sum).
+	EncodeS float64
 }
 
 // scrape reads the process and call gauges from /metrics.
@@ -130,6 +133,8 @@ func (a *api) scrape(ctx context.Context) processSample {
 			s.Frames = v
 		case "threeway_views":
 			s.Views = v
+		case "threeway_encode_seconds_sum":
+			s.EncodeS = v
 		}
 		if le, ok := strings.CutPrefix(name, `threeway_encode_seconds_bucket{le="`); ok {
 			if bound, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64); err == nil {

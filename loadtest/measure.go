@@ -351,6 +351,7 @@ func serverFigures(sum *Summary, hold, end processSample, calls int) {
 	sum.ServerCPUS = end.CPU - hold.CPU
 	if callSeconds := float64(calls) * end.At.Sub(hold.At).Seconds(); callSeconds > 0 {
 		sum.ServerCPUSPerCallS = sum.ServerCPUS / callSeconds
+		sum.EncodeSPerCallS = (end.EncodeS - hold.EncodeS) / callSeconds
 	}
 	sum.ServerRSSMB = end.RSS / (1 << 20)
 }

@@ -30,8 +30,11 @@ type Summary struct {
 	TilesOKRatio       float64 `json:"tiles_ok_ratio"`
 	AudioOKRatio       float64 `json:"audio_ok_ratio"`
 	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
-	UplinkKbpsP50      float64 `json:"uplink_kbps_p50"` // a party's camera payload
-	ServerRSSMB        float64 `json:"server_rss_mb"`
+	// EncodeSPerCallS is the time the server's views spent encoding
+	// (threeway_encode_seconds) per call-second, over the same window.
+	EncodeSPerCallS float64 `json:"server_encode_s_per_call_s"`
+	UplinkKbpsP50   float64 `json:"uplink_kbps_p50"` // a party's camera payload
+	ServerRSSMB     float64 `json:"server_rss_mb"`
 	// ServerRSSMBPerCall is what the server's RSS grew by from before the
 	// run's calls to the end, per call.
 	ServerRSSMBPerCall float64 `json:"server_rss_mb_per_call"`

@@ -221,19 +221,34 @@ func (a *audioMixer) stop() {
 
 // tick mixes and sends one 20 ms frame.
 func (a *audioMixer) tick() {
+	voices := a.voicesNow()
+	a.retireGone(voices)
+	a.tickNo++
+	a.mixVoices(voices)
+	// Encode and send outside the lock: a slow transport must not hold up
+	// joins and mutes.
+	a.listenersNow()
+	for _, l := range a.sendTo {
+		a.send(l)
+	}
+}
+
+// voicesNow takes the voices of this tick and their mute state.
+func (a *audioMixer) voicesNow() []*voice {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	voices := a.voiceBuf[:0]
 	for _, v := range a.voices {
+		v.muted = a.muted[v.id]
 		voices = append(voices, v)
 	}
 	a.voiceBuf = voices
-	for _, v := range voices {
-		v.muted = a.muted[v.id]
-	}
-	a.mu.Unlock()
+	return voices
+}
 
-	a.retireGone(voices)
-	a.tickNo++
+// mixVoices sums this tick's frame of every voice with sound into
+// a.total, and notes them in a.active.
+func (a *audioMixer) mixVoices(voices []*voice) {
 	clear(a.total)
 	clear(a.active)
 	for _, v := range voices {
@@ -249,37 +264,43 @@ func (a *audioMixer) tick() {
 			a.total[i] += int32(s)
 		}
 	}
+}
 
-	// Encode and send outside the lock: a slow transport must not hold up
-	// joins and mutes.
+// listenersNow takes this tick's listeners into a.sendTo, and the FEC
+// each mix should carry for them into a.fec.
+func (a *audioMixer) listenersNow() {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.sendTo = a.sendTo[:0]
 	clear(a.fec)
+	now := a.now()
 	for _, l := range a.listeners {
 		a.sendTo = append(a.sendTo, l)
 		key := a.keyFor(l)
-		a.fec[key] = max(a.fec[key], l.fecWanted(a.now()))
+		a.fec[key] = max(a.fec[key], l.fecWanted(now))
 	}
-	a.mu.Unlock()
-	for _, l := range a.sendTo {
-		key := a.keyFor(l)
-		if l.dtx != nil && a.silent(key) {
-			if l.quietTicks++; l.quietTicks > dtxHangover {
-				l.silence()
-				a.observe.AudioFrame(AudioDTX)
-				continue
-			}
-		} else {
-			l.quietTicks = 0
+}
+
+// send gives listener l this tick's frame of its mix: encoded, or, past
+// the hangover of a silent mix it takes as DTX, nothing (silence).
+func (a *audioMixer) send(l *listener) {
+	key := a.keyFor(l)
+	if l.dtx != nil && a.silent(key) {
+		if l.quietTicks++; l.quietTicks > dtxHangover {
+			l.silence()
+			a.observe.AudioFrame(AudioDTX)
+			return
 		}
-		pkt, err := a.encodeMix(key)
-		if err != nil {
-			a.log.Warn("encode mix", "listener", l.id, "err", err)
-			continue
-		}
-		l.toc = pkt[0] &^ 3
-		_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: mixPeriod})
+	} else {
+		l.quietTicks = 0
 	}
+	pkt, err := a.encodeMix(key)
+	if err != nil {
+		a.log.Warn("encode mix", "listener", l.id, "err", err)
+		return
+	}
+	l.toc = pkt[0] &^ 3
+	_ = l.sink.WriteSample(media.Sample{Data: pkt, Duration: mixPeriod})
 }
 
 // keyFor names the mix listener l hears this tick.

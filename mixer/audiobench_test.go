@@ -125,12 +125,12 @@ type speechBench struct {
 	at    time.Time
 }
 
-func newSpeechBench(tb testing.TB, observe Observer) *speechBench {
+func newSpeechBench(tb testing.TB, observe Observer, dtx bool) *speechBench {
 	tb.Helper()
 	sb := &speechBench{a: newAudioMixer(32000, observe, slog.New(slog.DiscardHandler)),
 		loops: map[string][]peer.SpeechFrame{}, seq: map[string]uint16{}, sinks: map[string]*dtxSink{}}
 	for _, id := range benchParties {
-		loop, err := peer.SpeechLoop(id)
+		loop, err := peer.SpeechLoop(id, dtx)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -140,7 +140,10 @@ func newSpeechBench(tb testing.TB, observe Observer) *speechBench {
 		}
 		sb.loops[id], sb.sinks[id] = loop, &dtxSink{}
 		sb.a.voices[id] = v
-		sb.a.listeners[id] = &listener{id: id, sink: sb.sinks[id], dtx: sb.sinks[id], codec: Opus, toc: dtxTOC}
+		sb.a.listeners[id] = &listener{id: id, sink: sb.sinks[id], codec: Opus, toc: dtxTOC}
+		if dtx {
+			sb.a.listeners[id].dtx = sb.sinks[id]
+		}
 	}
 	tb.Cleanup(func() {
 		sb.a.closeAll()
@@ -159,7 +162,8 @@ func (sb *speechBench) step() {
 		if f.Packet == nil {
 			continue
 		}
-		sb.a.voices[id].bufferLevel(sb.seq[id], uint32(sb.tick*codec.FrameSamples), sb.at, f.Packet, levelIsQuiet(f.Level))
+		quiet := sb.a.listeners[id].dtx != nil && levelIsQuiet(f.Level) // without DTX, no levels either
+		sb.a.voices[id].bufferLevel(sb.seq[id], uint32(sb.tick*codec.FrameSamples), sb.at, f.Packet, quiet)
 		sb.seq[id]++
 	}
 	sb.tick++
@@ -185,21 +189,27 @@ func (s *dtxSink) WriteSample(m media.Sample) error {
 func (s *dtxSink) Skip(time.Duration) { s.sent = append(s.sent, '-') }
 
 // BenchmarkCallAudioSpeech is BenchmarkCallAudio with people talking in
-// turn (speech with pauses, one speaker at a time): silent voices are not
-// decoded and silent mixes not encoded. One op is the schedule's 18 s.
+// turn (speech with pauses, one speaker at a time), sent with DTX and
+// audio levels (dtx=on: silent voices are not decoded, silent mixes not
+// encoded) or without (dtx=off: silence costs what sound does). One op is
+// the schedule's 18 s.
 func BenchmarkCallAudioSpeech(b *testing.B) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	sb := newSpeechBench(b, NopObserver{})
-	ticks := len(sb.loops[benchParties[0]])
-	b.ReportAllocs()
-	b.ResetTimer()
-	thread0 := threadCPUTime()
-	for b.Loop() {
-		for range ticks {
-			sb.step()
-		}
+	for _, dtx := range []bool{false, true} {
+		b.Run(map[bool]string{false: "dtx=off", true: "dtx=on"}[dtx], func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			sb := newSpeechBench(b, NopObserver{}, dtx)
+			ticks := len(sb.loops[benchParties[0]])
+			b.ReportAllocs()
+			b.ResetTimer()
+			thread0 := threadCPUTime()
+			for b.Loop() {
+				for range ticks {
+					sb.step()
+				}
+			}
+			cpu := threadCPUTime() - thread0
+			b.ReportMetric(ms(cpu)/float64(b.N)/(float64(ticks)*mixPeriod.Seconds()), "cpu-ms/call-s")
+		})
 	}
-	cpu := threadCPUTime() - thread0
-	b.ReportMetric(ms(cpu)/float64(b.N)/(float64(ticks)*mixPeriod.Seconds()), "cpu-ms/call-s")
 }

@@ -128,6 +128,7 @@ type callBench struct {
 	views   []*view
 	sink    discardSink
 	now     time.Time
+	paths   []*lossyPath // with newLossyCallBench: the sources' lossy networks
 }
 
 func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
@@ -168,10 +169,27 @@ func newCallBench(tb testing.TB, specs []layout.Spec) *callBench {
 	return cb
 }
 
+// newLossyCallBench is newCallBench with each party's camera sent through
+// a lossyPath that loses what lossOf(party index) says, NACK repairing
+// what it can and the sender answering key frame requests.
+func newLossyCallBench(tb testing.TB, specs []layout.Spec, lossOf func(int) func(int) bool) *callBench {
+	tb.Helper()
+	cb := newCallBench(tb, specs)
+	for i, s := range cb.sources {
+		cb.paths = append(cb.paths, newLossyPath(s, encodeCamera(tb, i, false), encodeCamera(tb, i, true), lossOf(i)))
+	}
+	cb.now = cb.paths[0].now
+	return cb
+}
+
 // second runs one second of the call's video: every source's frames
 // through RTP parsing, sample building and decoding, and every view
 // composed and encoded at the output rate.
 func (cb *callBench) second(tb testing.TB) {
+	if cb.paths != nil {
+		cb.lossySecond()
+		return
+	}
 	for range benchFPS {
 		for i, clip := range cb.clips {
 			for n := clip.startFrame(); n > 0; n-- {
@@ -183,6 +201,20 @@ func (cb *callBench) second(tb testing.TB) {
 			}
 		}
 		cb.now = cb.now.Add(time.Second / benchFPS)
+		for _, v := range cb.views {
+			v.render(cb.now)
+		}
+	}
+}
+
+// lossySecond is second through the sources' lossy paths, which move
+// in step with the views' clock.
+func (cb *callBench) lossySecond() {
+	for range benchFPS {
+		for _, p := range cb.paths {
+			p.step()
+		}
+		cb.now = cb.paths[0].now
 		for _, v := range cb.views {
 			v.render(cb.now)
 		}
@@ -237,15 +269,22 @@ func BenchmarkCallMedia(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		specs []layout.Spec
+		loss  float64 // of every camera's transmissions, NACK repairing
 	}{
-		{"shared-view", []layout.Spec{equal}},
-		{"three-views", distinct},
+		{"shared-view", []layout.Spec{equal}, 0},
+		{"three-views", distinct, 0},
+		{"shared-view-loss=5%", []layout.Spec{equal}, 0.05},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			// One thread does all the work, so its CPU clock times libvpx.
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cb := newCallBench(b, bc.specs)
+			var cb *callBench
+			if bc.loss > 0 {
+				cb = newLossyCallBench(b, bc.specs, func(i int) func(int) bool { return randomLoss(bc.loss, uint64(i)+7) })
+			} else {
+				cb = newCallBench(b, bc.specs)
+			}
 			cb.second(b) // warm pools, caches and encoders
 			libvpx0 := cb.libvpxTime()
 
@@ -302,5 +341,34 @@ func TestCallMediaSteadyStateAllocations(t *testing.T) {
 			t.Errorf("%s: the video path allocates %.1f times per call-second (%.2f per output frame), want none",
 				name, allocs, allocs/benchFPS)
 		}
+	}
+}
+
+// The whole video path allocates nothing per frame under loss either:
+// every camera losing 5 % of its transmissions, NACK repairing them and
+// key frames answering what NACK could not, the views composing and
+// encoding at 15 fps.
+func TestCallMediaUnderLossAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("encodes video")
+	}
+	if raceEnabled {
+		t.Skip("sync.Pool drops frames at random under the race detector")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(800)) // as TestCallMediaSteadyStateAllocations
+	cb := newLossyCallBench(t, []layout.Spec{{Parties: benchParties, Mode: layout.Equal}},
+		func(i int) func(int) bool { return randomLoss(0.05, uint64(i)+7) })
+	for range 3 * benchLoopSecs { // buffers grow to the largest frames and key frames
+		cb.second(t)
+	}
+	decoded0 := cb.sources[0].picture.seq
+	allocs := testing.AllocsPerRun(5, func() { cb.second(t) })
+	if decoded := cb.sources[0].picture.seq - decoded0; decoded < 6*benchFPS*9/10 {
+		t.Fatalf("%d frames decoded in 6 s at 5%% loss, want nearly all", decoded)
+	}
+	t.Logf("%.1f allocations per call-second at 5%% loss", allocs)
+	if allocs > 3 { // one per output frame would be 15
+		t.Errorf("the video path at 5%% loss allocates %.1f times per call-second (%.2f per output frame), want none",
+			allocs, allocs/benchFPS)
 	}
 }

@@ -34,7 +34,7 @@ func (w *audioWork) AudioFrame(kind string) {
 // and nothing in the pauses.
 func TestSpeechInTurnIsMixedAndSilenceCostsNothing(t *testing.T) {
 	work := &audioWork{}
-	sb := newSpeechBench(t, work)
+	sb := newSpeechBench(t, work, true)
 	ticks := len(sb.loops[benchParties[0]])
 	for range ticks {
 		sb.step()

@@ -184,9 +184,14 @@ type SpeechFrame struct {
 }
 
 // SpeechLoop is the whole schedule (three turns, 18 s) as role sends it,
-// from the first role's turn on, for benchmarks that replay it.
-func SpeechLoop(role string) ([]SpeechFrame, error) {
-	loop, err := loops.audioLoopFor(context.Background(), speechLoopKey)
+// with DTX or without, from the first role's turn on, for benchmarks that
+// replay it.
+func SpeechLoop(role string, dtx bool) ([]SpeechFrame, error) {
+	key := float64(speechLoopKey)
+	if !dtx {
+		key = speechLoopNoDTX
+	}
+	loop, err := loops.audioLoopFor(context.Background(), key)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,9 @@
 #     printing calls per core at the defaults, then a load test of each
 #     at 80% of this machine's capacity (freezes, fps, latency);
 #  3. the "less work" table: each of issue 16's features off and on in
-#     one run (server CPU per call-second, camera uplink, fps);
+#     one run (server CPU per call-second, encode time, camera uplink,
+#     fps, audio checks), and memory per call with the encoders' zero
+#     pages kept and given back;
 #  4. scripts/bench-vs-peers.sh: the same media work in GStreamer and ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,19 +81,45 @@ import json, sys
 off, on = (json.load(open(p))["summary"] for p in sys.argv[2:4])
 def ratio(a, b):
     return f"{b / a:.2f}x" if a else "-"
+def per_core(s):  # calls a core holds at this CPU per call-second
+    return f"{1 / s['server_cpu_s_per_call_s']:.1f}" if s['server_cpu_s_per_call_s'] else "-"
 print(f"| {sys.argv[1]} | {off['server_cpu_s_per_call_s']:.3f} | {on['server_cpu_s_per_call_s']:.3f} | "
       f"{ratio(off['server_cpu_s_per_call_s'], on['server_cpu_s_per_call_s'])} | "
+      f"{ratio(off['server_encode_s_per_call_s'], on['server_encode_s_per_call_s'])} | "
       f"{off['uplink_kbps_p50']:.0f} | {on['uplink_kbps_p50']:.0f} | {ratio(off['uplink_kbps_p50'], on['uplink_kbps_p50'])} | "
-      f"{off['fps_p50']:.1f} / {on['fps_p50']:.1f} |")
+      f"{off['fps_p50']:.1f} / {on['fps_p50']:.1f} | {off['audio_ok_ratio']:.2f} / {on['audio_ok_ratio']:.2f} | "
+      f"{per_core(off)} / {per_core(on)} |")
 PY
 }
-echo "| scenario | CPU-s per call-s, off | on | on/off | uplink kbit/s, off | on | on/off | fps p50 off / on |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| scenario | CPU-s per call-s, off | on | on/off | encode time on/off | uplink kbit/s, off | on | on/off | fps p50 off / on | audio right off / on | calls per core off / on |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 lesswork "send.limits, 1280x720@30 senders" "--sender 1280x720@30 --send-limits=false" "--sender 1280x720@30"
 lesswork "viewer canvas, viewers at 640x360" "" "--viewer-size 640x360"
+lesswork "silence, people talking in turn" "--audio speech --audio-dtx=false" "--audio speech"
 
 kill $SERVER; wait $SERVER 2>/dev/null || true
 trap - EXIT
+
+echo "== memory per call: the server's RSS growth per call, encoders' zero pages kept and given back"
+echo "| layout | MB per call, --trim-encoders=false | true | true/false |"
+echo "| --- | --- | --- | --- |"
+for layout in equal mixed; do
+	for trim in false true; do
+		./bin/threeway serve --listen "127.0.0.1:$PORT" --ice-interfaces lo --udp-port 0 --tcp-port 0 \
+			--directory testdata/loadtest-directory.yaml --api-key "$KEY" --secret bench-secret-of-at-least-thirty-two-bytes \
+			--log-level warn --drain 0s --trim-encoders=$trim >"$WORK/server-mem.log" 2>&1 &
+		SERVER=$!
+		for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+		./bin/threeway loadtest --server "http://127.0.0.1:$PORT" --api-key "$KEY" --calls 3 --ramp 2/s \
+			--duration "$DURATION" --layout "$layout" --json "$WORK/mem-$layout-$trim.json" --slo-fps 0 --slo-latency-p99 0 >/dev/null 2>&1 || true
+		kill $SERVER; wait $SERVER 2>/dev/null || true
+	done
+	python3 - "$layout" "$WORK/mem-$layout-false.json" "$WORK/mem-$layout-true.json" <<'PY'
+import json, sys
+off, on = (json.load(open(p))["summary"]["server_rss_mb_per_call"] for p in sys.argv[2:4])
+print(f"| {sys.argv[1]} | {off:.0f} | {on:.0f} | {on / off:.2f}x |" if off else f"| {sys.argv[1]} | - | - | - |")
+PY
+done
 
 echo "== the same media work in GStreamer and ffmpeg"
 scripts/bench-vs-peers.sh

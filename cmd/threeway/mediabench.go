@@ -37,11 +37,12 @@ type mediabenchResult struct {
 // threeway with other tools doing the same work (scripts/bench-vs-peers.sh).
 func mediabenchCommand() *cobra.Command {
 	var (
-		inputs   []string
-		layoutID string
-		canvas   string
-		bitrate  string
-		fps      int
+		inputs    []string
+		layoutID  string
+		canvas    string
+		bitrate   string
+		fps       int
+		canvasFPS int
 	)
 	cmd := &cobra.Command{
 		Use:    "mediabench",
@@ -56,7 +57,13 @@ func mediabenchCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := mediabench(inputs, layoutID, w, h, kbps, fps)
+			if canvasFPS == 0 {
+				canvasFPS = fps
+			}
+			if canvasFPS <= 0 || fps <= 0 || fps%canvasFPS != 0 {
+				return fmt.Errorf("--canvas-fps %d must divide --fps %d", canvasFPS, fps)
+			}
+			res, err := mediabench(inputs, layoutID, w, h, kbps, fps, canvasFPS)
 			if err != nil {
 				return err
 			}
@@ -68,7 +75,8 @@ func mediabenchCommand() *cobra.Command {
 	f.StringVar(&layoutID, "layout", "equal", "equal (one shared canvas) or max3 (each viewer maximizes a different party: three canvases)")
 	f.StringVar(&canvas, "canvas", "1280x720", "canvas size")
 	f.StringVar(&bitrate, "video-bitrate", "1200k", "bitrate of each canvas")
-	f.IntVar(&fps, "fps", 15, "frame rate of the clips and canvases")
+	f.IntVar(&fps, "fps", 15, "frame rate of the clips")
+	f.IntVar(&canvasFPS, "canvas-fps", 0, "frame rate of the canvases, dividing --fps: every clip frame is decoded, every (fps/canvas-fps)th composed (default: --fps)")
 	return cmd
 }
 
@@ -82,7 +90,7 @@ var benchParties = func() []string {
 	return names
 }()
 
-func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabenchResult, error) {
+func mediabench(inputs []string, layoutID string, w, h, kbps, fps, canvasFPS int) (*mediabenchResult, error) {
 	if len(inputs) != len(benchParties) {
 		return nil, fmt.Errorf("--inputs needs %d clips", len(benchParties))
 	}
@@ -108,13 +116,13 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 	// From the codecs' creation to their freeing, as libvpx's share is.
 	start, cpu0 := time.Now(), processCPU()
 	slots := videoSlots()
-	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: fps, VideoBitrateKbps: kbps, CPU: slots},
+	off, err := mixer.NewOffline(mixer.Params{Width: w, Height: h, FPS: canvasFPS, VideoBitrateKbps: kbps, CPU: slots},
 		benchParties, specs)
 	if err != nil {
 		return nil, err
 	}
 	res := &mediabenchResult{Layout: layoutID, Views: len(specs)}
-	err = runPipeline(off, slots, clips, res)
+	err = runPipeline(off, slots, clips, fps/canvasFPS, res)
 	off.Close()
 	if err != nil {
 		return nil, err
@@ -128,12 +136,13 @@ func mediabench(inputs []string, layoutID string, w, h, kbps, fps int) (*mediabe
 // runPipeline drives off as a call drives the mixer, where each source
 // decodes on its own goroutine and each view encodes on its own: one
 // goroutine decodes every clip's frame n+1 while one per view encodes the
-// views' frame n. Each output frame composes frame n of every clip, so
-// every run encodes the same pictures. The Go scheduler gets a spare P, as
+// views' frame n. Output frame n composes frame n·every of every clip
+// (every > 1: senders faster than the canvas), so every run encodes the
+// same pictures. The Go scheduler gets a spare P, as
 // in the server (spareP), and the goroutines start each frame's work on a
 // fresh time slice (freshTimeSlice), since they hand frames to each other
 // as a server's goroutines do not.
-func runPipeline(off *mixer.Offline, slots *mixer.CPUSlots, clips [][][]byte, res *mediabenchResult) error {
+func runPipeline(off *mixer.Offline, slots *mixer.CPUSlots, clips [][][]byte, every int, res *mediabenchResult) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0)) // as it was, for a next run in this process
 	spareP(slots)
 	n := len(clips[0])
@@ -165,6 +174,12 @@ func runPipeline(off *mixer.Offline, slots *mixer.CPUSlots, clips [][][]byte, re
 	for k := range n {
 		if err := <-decoded; err != nil {
 			return err
+		}
+		if k%every != 0 {
+			if k+1 < n {
+				next <- k + 1
+			}
+			continue // a frame no canvas shows
 		}
 		off.Compose()
 		if k+1 < n {

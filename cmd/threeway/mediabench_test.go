@@ -62,7 +62,7 @@ func TestMediabenchIsDeterministic(t *testing.T) {
 		views  int
 	}{{"equal", 1}, {"max3", 3}} {
 		t.Run(tc.layout, func(t *testing.T) {
-			first, err := mediabench(clips, tc.layout, 640, 360, 600, 15)
+			first, err := mediabench(clips, tc.layout, 640, 360, 600, 15, 15)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestMediabenchIsDeterministic(t *testing.T) {
 				t.Errorf("libvpx %.3f s of %.3f s process CPU", first.LibvpxSecs, first.CPUSeconds)
 			}
 			for range 3 {
-				again, err := mediabench(clips, tc.layout, 640, 360, 600, 15)
+				again, err := mediabench(clips, tc.layout, 640, 360, 600, 15, 15)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,10 +84,19 @@ func TestMediabenchIsDeterministic(t *testing.T) {
 			}
 		})
 	}
-	if _, err := mediabench(clips[:2], "equal", 640, 360, 600, 15); err == nil {
+	if _, err := mediabench(clips[:2], "equal", 640, 360, 600, 15, 15); err == nil {
 		t.Error("two clips accepted")
 	}
-	if _, err := mediabench(clips, "grid", 640, 360, 600, 15); err == nil {
+	if _, err := mediabench(clips, "grid", 640, 360, 600, 15, 15); err == nil {
 		t.Error("layout grid accepted")
+	}
+	// Senders at twice the canvas's rate: every frame decoded, every
+	// other one composed.
+	half, err := mediabench(clips, "equal", 640, 360, 600, 30, 15)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if half.Frames != frames/2 {
+		t.Errorf("clips of %d frames at 30 fps on a 15 fps canvas: %d frames out, want %d", frames, half.Frames, frames/2)
 	}
 }
