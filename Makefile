@@ -8,10 +8,10 @@ GO ?= go
 # Debian packages: the build needs libvpx, libopus, libyuv and libspeexdsp
 # (the phone's resampler) for the codec package's cgo; the tests also need
 # iproute2 and util-linux for the loopback-only network namespace they run
-# in, Chromium for the browser tests and sipp (sip-tester) as the phone
-# of the SIP dial-out tests.
+# in, Chromium for the browser tests, sipp (sip-tester) as the phone of
+# the SIP dial-out tests and redis-server as the cluster tests' store.
 BUILD_DEBS := libvpx-dev libopus-dev libyuv-dev libspeexdsp-dev pkg-config gcc
-TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium sip-tester
+TEST_DEBS := $(BUILD_DEBS) iproute2 util-linux chromium sip-tester redis-server
 DEBS ?= $(BUILD_DEBS)
 
 # staticcheck runs from its own pinned module, not as a go.mod tool: as a
@@ -22,7 +22,7 @@ STATICCHECK := bin/tools/staticcheck
 # Packages whose tests exercise concurrency run under the race detector,
 # one package at a time: two media packages slowed by the detector at once
 # starve each other's real-time tests.
-RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/...
+RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/... ./cluster
 
 .PHONY: deps build run test vet bench soak realnet fuzz screenshots clean
 

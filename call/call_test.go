@@ -280,7 +280,10 @@ func TestSnapshotContents(t *testing.T) {
 	f := newFixture(t)
 	id := f.twoParty("bob")
 	s := f.state(id)
-	want := &Snapshot{ID: id, Seq: s.Seq, Mode: MCU, Parties: []PartyState{
+	if s.Created.IsZero() {
+		t.Error("the snapshot has no creation time")
+	}
+	want := &Snapshot{ID: id, Seq: s.Seq, Mode: MCU, Created: s.Created, Parties: []PartyState{
 		{Role: Customer, Name: customerName, Video: true, Audio: true, SelfView: true, Layout: EqualLayout},
 		{Role: AgentRole, Name: "Bob Baker", AgentID: "bob", Video: true, Audio: true, SelfView: true, Layout: EqualLayout},
 	}}

@@ -1,8 +1,14 @@
 package call
 
+import (
+	"slices"
+	"time"
+)
+
 // callState is one call. Only the Center touches it, under its lock.
 type callState struct {
 	id       string
+	created  time.Time
 	customer string // the customer's name, from routing
 	agentID  string // the call's agent, the only one who may seek help
 	parties  map[Role]*party
@@ -31,7 +37,7 @@ func (c *Center) CreateCall(customer, agentID string) (string, error) {
 		return "", refuse(CodeServerFull, "The server is at its limit of %d calls; try again later.", c.maxCalls)
 	}
 	id := c.newID()
-	cs := &callState{id: id, customer: customer, agentID: agentID, parties: map[Role]*party{}}
+	cs := &callState{id: id, created: c.clock.Now(), customer: customer, agentID: agentID, parties: map[Role]*party{}}
 	cs.unjoined = c.clock.AfterFunc(c.joinTimeout, func() { c.expireUnjoined(id) })
 	c.calls[id] = cs
 	return id, nil
@@ -44,6 +50,28 @@ func (c *Center) expireUnjoined(id string) {
 	if cs := c.calls[id]; cs != nil && cs.unjoined != nil {
 		c.endCall(cs)
 	}
+}
+
+// EndCall ends an open call, as if its last party left: for a call the
+// server cannot serve after all (the cluster could not list it).
+func (c *Center) EndCall(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs := c.calls[id]; cs != nil {
+		c.endCall(cs)
+	}
+}
+
+// Snapshots are the open calls' states, oldest first.
+func (c *Center) Snapshots() []*Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Snapshot, 0, len(c.calls))
+	for _, cs := range c.calls {
+		out = append(out, c.snapshot(cs))
+	}
+	slices.SortFunc(out, func(a, b *Snapshot) int { return a.Created.Compare(b.Created) })
+	return out
 }
 
 // CallCount is how many calls are open.

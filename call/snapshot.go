@@ -2,6 +2,7 @@ package call
 
 import (
 	"slices"
+	"time"
 
 	"github.com/threeway-mcu/threeway/layout"
 )
@@ -17,6 +18,20 @@ type Snapshot struct {
 	Share   Role         // who shares the screen, "" for nobody
 	Help    *HelpState   // the pending request, nil for none
 	Ended   bool         // the call is over; Parties is empty
+	Created time.Time    // when the call was opened
+}
+
+// State is where the call stands (CallState).
+func (s *Snapshot) State() CallState {
+	switch {
+	case s.Help != nil:
+		return SeekingHelp
+	case len(s.Parties) >= 3:
+		return ThreeParty
+	case len(s.Parties) == 2:
+		return TwoParty
+	}
+	return Waiting
 }
 
 // PartyState is one party in a Snapshot.
@@ -55,7 +70,7 @@ type View struct {
 
 func (c *Center) snapshot(cs *callState) *Snapshot {
 	c.seq++
-	s := &Snapshot{ID: cs.id, Seq: c.seq, Mode: c.videoMode, Share: cs.share}
+	s := &Snapshot{ID: cs.id, Seq: c.seq, Mode: c.videoMode, Share: cs.share, Created: cs.created}
 	for _, r := range cs.present() {
 		p := cs.parties[r]
 		s.Parties = append(s.Parties, PartyState{Role: r, Name: p.name, AgentID: p.agentID,

@@ -118,6 +118,7 @@ func (a *api) scrape(ctx context.Context) processSample {
 		if !ok || strings.HasPrefix(name, "#") {
 			continue
 		}
+		name = withoutNodeLabel(name)
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
 			continue
@@ -143,4 +144,23 @@ func (a *api) scrape(ctx context.Context) processSample {
 		}
 	}
 	return s
+}
+
+// withoutNodeLabel drops a cluster node's `node` label from a series
+// name, so that a node's series read as a single server's.
+func withoutNodeLabel(name string) string {
+	open := strings.IndexByte(name, '{')
+	if open < 0 {
+		return name
+	}
+	var kept []string
+	for _, l := range strings.Split(strings.TrimSuffix(name[open+1:], "}"), ",") {
+		if !strings.HasPrefix(l, `node="`) {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == 0 {
+		return name[:open]
+	}
+	return name[:open] + "{" + strings.Join(kept, ",") + "}"
 }

@@ -17,6 +17,9 @@ import (
 // Metrics holds the server's collectors in their own registry.
 type Metrics struct {
 	registry *prometheus.Registry
+	// register adds collectors to registry, with the node's label in a
+	// cluster (NewNode).
+	register prometheus.Registerer
 
 	decodeSeconds   prometheus.Histogram
 	composeSeconds  prometheus.Histogram
@@ -53,9 +56,16 @@ var mediaBuckets = prometheus.ExponentialBuckets(0.00025, 2, 12)
 
 // New makes the collectors and registers them with the process and Go
 // runtime collectors.
-func New() *Metrics {
-	m := &Metrics{registry: prometheus.NewRegistry()}
-	f := factory{m.registry}
+func New() *Metrics { return newMetrics(nil) }
+
+// NewNode is New for a node of a cluster: every series carries the label
+// node="id".
+func NewNode(id string) *Metrics { return newMetrics(prometheus.Labels{"node": id}) }
+
+func newMetrics(labels prometheus.Labels) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{registry: reg, register: prometheus.WrapRegistererWith(labels, reg)}
+	f := factory{m.register}
 	m.decodeSeconds = f.histogram("threeway_decode_seconds", "Time to decode one inbound VP8 frame and make the picture sizes its tiles show.")
 	m.composeSeconds = f.histogram("threeway_compose_seconds", "Time to compose one view frame: copying each tile's picture into the canvas (sources make the tile sizes as they decode; a size asked for anew is scaled here once).")
 	m.encodeSeconds = f.histogram("threeway_encode_seconds", "Time to encode one view frame.")
@@ -98,7 +108,7 @@ func New() *Metrics {
 		m.rtcpSent.WithLabelValues(kind)
 		m.rtcpReceived.WithLabelValues(kind)
 	}
-	m.registry.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	m.register.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector())
 	return m
 }
@@ -109,9 +119,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Register adds a collector, such as the call center's gauges.
-func (m *Metrics) Register(c prometheus.Collector) error { return m.registry.Register(c) }
+func (m *Metrics) Register(c prometheus.Collector) error { return m.register.Register(c) }
 
-type factory struct{ r *prometheus.Registry }
+type factory struct{ r prometheus.Registerer }
 
 func (f factory) histogram(name, help string) prometheus.Histogram {
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: mediaBuckets})

@@ -183,18 +183,33 @@ func encodeVideoLoop(ctx context.Context, k loopKey) (*videoLoop, error) {
 	return loop, nil
 }
 
-// encodeAudioLoop encodes one second of the tone hz after audioWarmLoops
-// seconds of it.
-func encodeAudioLoop(hz float64) (*audioLoop, error) {
+// newMicEncoder is the Opus encoder of a peer's microphone: in-band FEC,
+// as a browser's sender has once its receiver reports loss, and DTX if
+// dtx.
+func newMicEncoder(dtx bool) (*codec.OpusEncoder, error) {
 	enc, err := codec.NewOpusEncoder(opusBitrate)
 	if err != nil {
 		return nil, fmt.Errorf("peer: audio encoder: %w", err)
 	}
-	defer enc.Close()
-	// As a browser's sender does once its receiver reports loss.
 	if err := enc.SetInbandFEC(opusFECLossPercent); err != nil {
+		enc.Close()
 		return nil, fmt.Errorf("peer: audio encoder FEC: %w", err)
 	}
+	if err := enc.SetDTX(dtx); err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("peer: audio encoder DTX: %w", err)
+	}
+	return enc, nil
+}
+
+// encodeAudioLoop encodes one second of the tone hz after audioWarmLoops
+// seconds of it.
+func encodeAudioLoop(hz float64) (*audioLoop, error) {
+	enc, err := newMicEncoder(false)
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
 	tone := newToneGen(hz)
 	pcm := make([]int16, codec.FrameSamples)
 	buf := make([]byte, 0, maxOpusPacket)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -66,7 +67,7 @@ func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws, err := dial(ctx, cfg.URL)
+	ws, err := dial(ctx, socketURL(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +76,23 @@ func Connect(ctx context.Context, cfg Config) (*Peer, error) {
 	// closing legs, never misses one.
 	p.tasks.spawn(func() { p.sig.readLoop(p.act, p.socketDropped) })
 	return p, nil
+}
+
+// socketURL is cfg.URL with the call's id (?call=ID) when it joins one,
+// as the page dials: any node of a cluster then passes the socket to the
+// call's node.
+func socketURL(cfg Config) string {
+	if cfg.Call == "" {
+		return cfg.URL
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return cfg.URL // dial reports it
+	}
+	q := u.Query()
+	q.Set("call", cfg.Call)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // dial opens a signaling WebSocket.

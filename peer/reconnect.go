@@ -81,7 +81,7 @@ func (p *Peer) redial() bool {
 	wait := redialFirst
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, writeTimeout)
-		ws, err := dial(ctx, p.cfg.URL)
+		ws, err := dial(ctx, socketURL(p.cfg))
 		cancel()
 		if err == nil && p.tasks.isStopped() {
 			ws.CloseNow()

@@ -60,17 +60,11 @@ func encodeSpeechLoop(dtx bool) (*audioLoop, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := codec.NewOpusEncoder(opusBitrate)
+	enc, err := newMicEncoder(dtx)
 	if err != nil {
-		return nil, fmt.Errorf("peer: audio encoder: %w", err)
+		return nil, err
 	}
 	defer enc.Close()
-	if err := enc.SetInbandFEC(opusFECLossPercent); err != nil {
-		return nil, fmt.Errorf("peer: audio encoder FEC: %w", err)
-	}
-	if err := enc.SetDTX(dtx); err != nil {
-		return nil, fmt.Errorf("peer: audio encoder DTX: %w", err)
-	}
 	loop := &audioLoop{packets: make([][]byte, speechFrames), levels: make([]byte, speechFrames)}
 	frame := make([]int16, codec.FrameSamples)
 	buf := make([]byte, 0, maxOpusPacket)

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 // apiRoutes registers the HTTP API; every route needs the API key.
 func (srv *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/calls", srv.withAPIKey(srv.createCall))
+	mux.Handle("GET /api/calls", srv.withAPIKey(srv.listCalls))
 	mux.Handle("GET /api/agents", srv.withAPIKey(srv.listAgents))
 	mux.Handle("GET /api/queues", srv.withAPIKey(srv.listQueues))
 	mux.Handle("GET /api/contacts", srv.withAPIKey(srv.listContacts))
@@ -85,6 +87,7 @@ type partyLink struct {
 
 type createCallResponse struct {
 	Call     string    `json:"call"`
+	Node     string    `json:"node"` // the node that holds the call (--node-id)
 	Customer partyLink `json:"customer"`
 	Agent    partyLink `json:"agent"`
 }
@@ -96,7 +99,7 @@ func (srv *Server) CreateCall(customer, agentID, baseURL string) (*createCallRes
 	if err != nil {
 		return nil, err
 	}
-	resp := &createCallResponse{Call: id}
+	resp := &createCallResponse{Call: id, Node: srv.params.NodeID}
 	for _, p := range []struct {
 		role  call.Role
 		agent string
@@ -162,8 +165,12 @@ func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
 	if srv.refuseWhileStopping(w) {
 		return
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<10))
 	var req createCallRequest
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10)).Decode(&req); err != nil {
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
 		srv.writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "body must be {\"customer\":NAME,\"agent\":AGENT_ID}")
 		return
 	}
@@ -171,9 +178,17 @@ func (srv *Server) createCall(w http.ResponseWriter, r *http.Request) {
 		srv.writeAPIError(w, http.StatusBadRequest, CodeInvalidField, "customer (1-64 characters) and agent are required")
 		return
 	}
+	if !srv.placeCall(w, r, body) {
+		return // placed on another node, which answered, or refused
+	}
 	resp, err := srv.CreateCall(req.Customer, req.Agent, requestBase(r))
 	if err != nil {
 		srv.writeCallError(w, err)
+		return
+	}
+	if err := srv.listCreated(r.Context(), resp.Call); err != nil {
+		srv.center.EndCall(resp.Call)
+		srv.writeAPIError(w, http.StatusServiceUnavailable, CodeClusterUnavailable, "The call could not be listed for the cluster: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, resp)
@@ -228,6 +243,9 @@ func (srv *Server) writeCallError(w http.ResponseWriter, err error) {
 
 // requestBase is the scheme and host the client used, for links.
 func requestBase(r *http.Request) string {
+	if b := r.Header.Get(baseHeader); b != "" && r.Header.Get(placedHeader) != "" {
+		return b // placed here by another node, for a client of its address (the API key was checked)
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -309,7 +309,7 @@ func TestWrongMethodsGet405(t *testing.T) {
 	}{
 		{"TRACE", "/", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{"POST", "/app.js", http.StatusMethodNotAllowed, "GET, HEAD"},
-		{"GET", "/api/calls", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", "/api/calls", http.StatusMethodNotAllowed, "GET, POST"},
 		{"DELETE", "/api/agents", http.StatusMethodNotAllowed, "GET"},
 		{"GET", "/api/nothing", http.StatusNotFound, ""},
 		{"GET", "/", http.StatusOK, ""},

@@ -27,6 +27,9 @@ func (n notifier) Changed(s *call.Snapshot) {
 	if r != nil {
 		r.update(s)
 	}
+	if srv.calls != nil {
+		srv.calls.note(s)
+	}
 }
 
 // ToParty delivers ev to a party; `left` also ends its leg.

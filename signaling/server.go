@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/cluster"
 	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/mixer"
 )
@@ -51,6 +52,13 @@ type ServerParams struct {
 	// NoViewerCanvas composes every picture at the full canvas, whatever
 	// size its viewer shows it at (view.size), for comparisons.
 	NoViewerCanvas bool
+	// Cluster makes the server a node of a cluster (cluster.Open): calls
+	// are placed on the node with the most headroom, listed cluster-wide,
+	// and a call's socket reaching another node is relayed here. nil: a
+	// single node.
+	Cluster *cluster.Cluster
+	// NodeID names the node in GET /api/calls.
+	NodeID string
 	// NoAudioDTX makes silence cost what sound does (for comparisons):
 	// answers do not ask for Opus DTX, every voice is decoded whatever
 	// its audio level says, and every listener is sent its mix encoded.
@@ -83,6 +91,8 @@ type Server struct {
 	// roomWorkers are the rooms' goroutines, which close the rooms' media
 	// as they end.
 	roomWorkers sync.WaitGroup
+	// calls keeps the cluster's call list in step (nil: a single node).
+	calls *callList
 }
 
 // legKey names a party: a role in a call.
@@ -134,6 +144,9 @@ func NewServer(p ServerParams) (*Server, error) {
 		cp.HelpEnded = p.Metrics.HelpOutcome
 	}
 	srv.center = call.NewCenter(cp)
+	if p.Cluster != nil {
+		srv.SetCluster(p.Cluster)
+	}
 	var err error
 	if srv.ice, err = openICESockets(p.ICE); err != nil {
 		return nil, fmt.Errorf("media sockets: %w", err)
@@ -152,6 +165,16 @@ func NewServer(p ServerParams) (*Server, error) {
 		}
 	}
 	return srv, nil
+}
+
+// SetCluster makes the server a node of cl, before it serves: a node's
+// address is known once it listens, and its membership needs it.
+func (srv *Server) SetCluster(cl *cluster.Cluster) {
+	srv.params.Cluster = cl
+	if srv.params.NodeID == "" {
+		srv.params.NodeID = cl.NodeID()
+	}
+	srv.calls = newCallList(cl, srv.params.NodeID, srv.log)
 }
 
 // Center is the server's call center.
@@ -199,11 +222,18 @@ func (srv *Server) observe() *metrics.Metrics { return srv.params.Metrics }
 // ServeHTTP upgrades a request to a WebSocket and runs its session.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addr := clientAddress(r)
+	if srv.trustedPeerNode(r) {
+		addr = relayedClient(r, addr)
+	}
 	if why := srv.admitSocket(addr); why != "" {
 		refuseSocket(w, why)
 		return
 	}
 	defer srv.releaseSocket(addr)
+	if node := srv.relayTarget(r); node != nil {
+		srv.relay(w, r, node)
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: srv.params.AllowedOrigins})
 	if err != nil {
 		srv.log.Debug("websocket upgrade", "err", err)
@@ -237,6 +267,9 @@ func (srv *Server) Close(ctx context.Context) error {
 	defer srv.ice.close()
 	sessions := srv.stopSessions(func() { srv.closed = true })
 	srv.center.EndAll(call.ReasonServerShutdown)
+	if srv.calls != nil {
+		defer srv.calls.stop() // after the ended calls' removals are noted
+	}
 	for _, s := range sessions {
 		s.shutdown()
 	}

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,6 +62,16 @@ func clientAddress(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// relayedClient is the client address a node that relays a socket here
+// names (X-Forwarded-For's first), or addr.
+func relayedClient(r *http.Request, addr string) string {
+	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-For"), ",")
+	if first = strings.TrimSpace(first); first != "" {
+		return first
+	}
+	return addr
 }
 
 // refuseSocket answers an upgrade the limits refuse: 503, to try later.

@@ -35,8 +35,8 @@ func get(url string) (int, string) {
 }
 
 // startServe runs `threeway serve` with args, printing to out, until the
-// test ends.
-func startServe(t *testing.T, out io.Writer, args ...string) {
+// test ends or stop, which is its SIGTERM (the drain begins).
+func startServe(t *testing.T, out io.Writer, args ...string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := rootCommand()
@@ -55,6 +55,7 @@ func startServe(t *testing.T, out io.Writer, args ...string) {
 			t.Errorf("serve %v did not stop", args)
 		}
 	})
+	return cancel
 }
 
 // waitHealthy waits until addr answers /healthz.

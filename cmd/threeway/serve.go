@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/threeway-mcu/threeway/call"
+	"github.com/threeway-mcu/threeway/cluster"
 	"github.com/threeway-mcu/threeway/codec"
 	"github.com/threeway-mcu/threeway/metrics"
 	"github.com/threeway-mcu/threeway/mixer"
@@ -66,6 +67,9 @@ type serveOptions struct {
 	drain         time.Duration
 	videoMode     string
 	maxCalls      int
+	redisURL      string
+	nodeID        string
+	advertise     string
 	maxSockets    int
 	origins       []string
 	perAddress    int
@@ -111,7 +115,10 @@ func serveCommand() *cobra.Command {
 	f.DurationVar(&o.tokenTTL, "token-ttl", signaling.DefaultTokenTTL, "how long the call and console links the server issues admit their bearer")
 	f.DurationVar(&o.rejoinGrace, "rejoin-grace", call.DefaultRejoinGrace, "how long a party whose page reloaded or whose connection dropped keeps its seat")
 	f.StringVar(&o.videoMode, "video-mode", envOr("THREEWAY_VIDEO_MODE", string(call.MCU)), "mcu (compose and mix; three-party calls) or sfu (forward two-party calls untranscoded)")
-	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit)")
+	f.IntVar(&o.maxCalls, "max-calls", 0, "refuse calls beyond this many with server_full (0: no limit); in a cluster, the node's capacity")
+	f.StringVar(&o.redisURL, "redis", os.Getenv("THREEWAY_REDIS"), "make this server a node of a cluster that shares its state in this Redis, e.g. redis://10.0.0.9:6379/0 (empty: a single node)")
+	f.StringVar(&o.nodeID, "node-id", envOr("THREEWAY_NODE_ID", defaultNodeID()), "this node's name in the cluster, in GET /api/calls and /metrics")
+	f.StringVar(&o.advertise, "advertise-url", os.Getenv("THREEWAY_ADVERTISE_URL"), "where the other nodes reach this node's /api and /ws, e.g. http://10.0.0.5:8080 (default: http:// and the --listen address)")
 	f.IntVar(&o.maxSockets, "max-sockets", 0, "refuse WebSockets beyond this many with 503 (0: half the open file limit less a reserve)")
 	f.IntVar(&o.perAddress, "max-sockets-per-address", 200, "refuse WebSockets from one client address beyond this many (0: no limit; agents behind one NAT share one)")
 	f.StringSliceVar(&o.origins, "allowed-origins", envList("THREEWAY_ALLOWED_ORIGINS"), "hosts of pages served elsewhere that may open /ws, e.g. app.example.com or *.example.com (default: only the server's own)")
@@ -185,6 +192,13 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 	}
 	public := servers[0]
 	base := baseURL(public.addr())
+	var cl *cluster.Cluster
+	if o.redisURL != "" {
+		if cl, err = o.joinCluster(ctx, sig, base, log); err != nil {
+			return errors.Join(err, sig.Close(context.Background()), closeAll(servers))
+		}
+		defer cl.Close() // after the drain: the node is gone once its calls are
+	}
 	if o.demo {
 		if err := printDemo(out, sig, params, base); err != nil {
 			return errors.Join(err, sig.Close(context.Background()), closeAll(servers))
@@ -208,8 +222,12 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		return errors.Join(err, sig.Close(context.Background()))
 	case <-ctx.Done():
 	}
-	// Calls go on for the drain, told the time left; then they end.
+	// Calls go on for the drain, told the time left; then they end. The
+	// cluster places no new call here meanwhile.
 	log.Info("shutting down", "drain", o.drain, "calls", sig.CallCount())
+	if cl != nil {
+		cl.SetDraining(true)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), o.drain+10*time.Second)
 	defer cancel()
 	sigErr := sig.Drain(shutdownCtx, o.drain)
@@ -219,6 +237,33 @@ func serve(ctx context.Context, o serveOptions, out io.Writer) error {
 		}
 	}
 	return sigErr
+}
+
+// joinCluster makes sig a node of the cluster in --redis, reachable at
+// --advertise-url or base.
+func (o serveOptions) joinCluster(ctx context.Context, sig *signaling.Server, base string, log *slog.Logger) (*cluster.Cluster, error) {
+	advertise := o.advertise
+	if advertise == "" {
+		advertise = base
+	}
+	cl, err := cluster.Open(ctx, cluster.Options{RedisURL: o.redisURL, NodeID: o.nodeID, URL: advertise,
+		MaxCalls: o.maxCalls, Logger: log, Load: func() cluster.Load {
+			return cluster.Load{Calls: sig.CallCount(), Cores: float64(runtime.GOMAXPROCS(0)), CPUSeconds: processCPU().Seconds()}
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("--redis %s: %w", o.redisURL, err)
+	}
+	sig.SetCluster(cl)
+	log.Info("cluster node", "node", o.nodeID, "url", advertise)
+	return cl, nil
+}
+
+// defaultNodeID is the host's name, or "threeway".
+func defaultNodeID() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "threeway"
 }
 
 // httpServer is an HTTP server and the socket it listens on.
@@ -338,7 +383,11 @@ func (o serveOptions) serverParams() (signaling.ServerParams, error) {
 	p.NoSendLimits = !o.sendLimits
 	p.NoViewerCanvas = !o.viewerCanvas
 	p.NoAudioDTX = !o.audioDTX
+	p.NodeID = o.nodeID
 	p.Metrics = metrics.New()
+	if o.redisURL != "" {
+		p.Metrics = metrics.NewNode(o.nodeID)
+	}
 	return p, nil
 }
 

@@ -38,7 +38,11 @@ export function send(msg) {
 export function connect() {
   if (ws) return wsReady;
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(scheme + "//" + location.host + "/ws");
+  // The call's id lets any node of a cluster pass the socket to the node
+  // that holds the call (PROTOCOL.md).
+  const call = (rejoin.seat && rejoin.seat.call) || params.get("call");
+  const query = call ? "?call=" + encodeURIComponent(call) : "";
+  ws = new WebSocket(scheme + "//" + location.host + "/ws" + query);
   wsReady = new Promise((resolve, reject) => {
     ws.onopen = () => {
       $("connection").textContent = "online";

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/threeway-mcu/threeway/peer"
+)
+
+// startRedis runs Debian's redis-server on a free loopback port for the
+// test, with nothing saved, and returns its URL and a stop that kills it.
+func startRedis(t *testing.T) (string, func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is not installed (make test installs Debian's): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for deadline := time.Now().Add(10 * time.Second); ; <-time.After(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_, _ = c.Write([]byte("PING\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if line == "+PONG\r\n" {
+				return "redis://" + addr + "/0", stop
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not answer PING")
+		}
+	}
+}
+
+// clusterNode is one `threeway serve` of a test cluster.
+type clusterNode struct {
+	id   string
+	base string // http://127.0.0.1:PORT
+	stop func() // SIGTERM: the node drains
+}
+
+var upAt = regexp.MustCompile(`threeway is up at (\S+)`)
+
+// startNode serves a node of the cluster in redisURL, in this process.
+func startNode(t *testing.T, redisURL, id string, extra ...string) clusterNode {
+	t.Helper()
+	out := &syncBuffer{}
+	args := append(append([]string{}, serveBase...), "--redis", redisURL, "--node-id", id, "--api-key", testAPIKey, "--drain", "0s")
+	stop := startServe(t, out, append(args, extra...)...)
+	for deadline := time.Now().Add(10 * time.Second); ; <-time.After(20 * time.Millisecond) {
+		if m := upAt.FindStringSubmatch(out.String()); m != nil {
+			return clusterNode{id: id, base: m[1], stop: stop}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s did not come up: %q", id, out.String())
+		}
+	}
+}
+
+const testAPIKey = "a-test-api-key-of-thirty-two-bytes!"
+
+// apiCall sends an API request with the test key and decodes the answer.
+func apiCall(t *testing.T, method, url string, body, out any) int {
+	t.Helper()
+	var data []byte
+	if body != nil {
+		data, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type listedCalls struct {
+	Calls []struct {
+		Call    string   `json:"call"`
+		Node    string   `json:"node"`
+		State   string   `json:"state"`
+		Parties []string `json:"parties"`
+	} `json:"calls"`
+}
+
+type createdCall struct {
+	Call     string `json:"call"`
+	Customer struct {
+		Token string `json:"token"`
+		URL   string `json:"url"`
+	} `json:"customer"`
+	Agent struct {
+		Token string `json:"token"`
+	} `json:"agent"`
+}
+
+// Three nodes on one Redis: calls created through node 1 are placed on
+// all three (each on the node with the most headroom), every node lists
+// them all with their node, and a customer whose socket reaches node 2
+// for a call on node 3 is relayed there and gets the call's media. With
+// Redis gone, new calls are refused with cluster_unavailable and the
+// running call keeps its media.
+func TestClusterPlacesCallsAndRelaysSockets(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, stopRedis := startRedis(t)
+	nodes := []clusterNode{startNode(t, redisURL, "n1"), startNode(t, redisURL, "n2"), startNode(t, redisURL, "n3")}
+
+	created := map[string]createdCall{}
+	for i := range 6 {
+		var c createdCall
+		if code := apiCall(t, "POST", nodes[0].base+"/api/calls", map[string]string{"customer": fmt.Sprint("C", i), "agent": "alice"}, &c); code != http.StatusCreated {
+			t.Fatalf("POST /api/calls on n1: %d", code)
+		}
+		created[c.Call] = c
+	}
+	var list listedCalls
+	perNode := map[string]int{}
+	for _, n := range nodes {
+		if code := apiCall(t, "GET", n.base+"/api/calls", nil, &list); code != http.StatusOK || len(list.Calls) != 6 {
+			t.Fatalf("GET /api/calls on %s: %d, %d calls, want the 6", n.id, code, len(list.Calls))
+		}
+	}
+	for _, c := range list.Calls {
+		perNode[c.Node]++
+	}
+	t.Logf("calls per node: %v", perNode)
+	for _, n := range nodes {
+		if perNode[n.id] == 0 {
+			t.Errorf("no call was placed on %s: %v", n.id, perNode)
+		}
+	}
+
+	// A call on n3, joined through n2.
+	var onN3 createdCall
+	for _, c := range list.Calls {
+		if c.Node == "n3" {
+			onN3 = created[c.Call]
+		}
+	}
+	ws := "ws" + nodes[1].base[len("http"):] + "/ws"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	join := func(role, token string) *peer.Peer {
+		p, err := peer.Join(ctx, peer.Config{URL: ws, Call: onN3.Call, Role: role, Name: role, Token: token, Loopback: true})
+		if err != nil {
+			t.Fatalf("%s joins a call on n3 through n2: %v", role, err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		return p
+	}
+	customer := join("customer", onN3.Customer.Token)
+	join("agent", onN3.Agent.Token)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st := customer.Stats()
+		if st.FramesDecoded >= 15 && st.ToneDBFS["agent"] > -20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the customer relayed to n3 got %d pictures and hears the agent at %.1f dBFS", st.FramesDecoded, st.ToneDBFS["agent"])
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+	if code := apiCall(t, "GET", nodes[0].base+"/api/calls", nil, &list); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	for _, c := range list.Calls {
+		if c.Call == onN3.Call && (c.Node != "n3" || c.State != "two_party") {
+			t.Errorf("n1 lists the joined call as %+v, want on n3, two_party", c)
+		}
+	}
+
+	stopRedis()
+	var refusal struct {
+		Error string `json:"error"`
+	}
+	if code := apiCall(t, "POST", nodes[0].base+"/api/calls", map[string]string{"customer": "Late", "agent": "alice"}, &refusal); code != http.StatusServiceUnavailable || refusal.Error != "cluster_unavailable" {
+		t.Errorf("a call asked for with Redis gone: %d %q, want 503 cluster_unavailable", code, refusal.Error)
+	}
+	before := customer.Counters().FramesDecoded
+	time.Sleep(time.Second)
+	if got := customer.Counters().FramesDecoded - before; got < 10 {
+		t.Errorf("with Redis gone the running call's customer got %d pictures in a second", got)
+	}
+}
+
+// A node told to stop (SIGTERM) drains: its call goes on, no new call is
+// placed on it, and the other node takes them.
+func TestClusterPlacesNothingOnADrainingNode(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, _ := startRedis(t)
+	n1 := startNode(t, redisURL, "n1")
+	n2 := startNode(t, redisURL, "n2", "--drain", "8s") // outlasts the test, not its cleanup
+	// Fill n1 a little, so that the next call goes to n2.
+	var c createdCall
+	for {
+		if code := apiCall(t, "POST", n1.base+"/api/calls", map[string]string{"customer": "Ann", "agent": "alice"}, &c); code != http.StatusCreated {
+			t.Fatalf("POST /api/calls: %d", code)
+		}
+		var list listedCalls
+		apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
+		if list.Calls[len(list.Calls)-1].Node == "n2" {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ws := "ws" + n1.base[len("http"):] + "/ws"
+	var customer *peer.Peer
+	for role, token := range map[string]string{"customer": c.Customer.Token, "agent": c.Agent.Token} {
+		p, err := peer.Join(ctx, peer.Config{URL: ws, Call: c.Call, Role: role, Name: role, Token: token, Loopback: true})
+		if err != nil {
+			t.Fatalf("%s joins n2's call: %v", role, err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		if role == "customer" {
+			customer = p
+		}
+	}
+	n2.stop()
+	time.Sleep(300 * time.Millisecond) // the drain's heartbeat goes out at once
+	for i := range 4 {
+		var more createdCall
+		if code := apiCall(t, "POST", n1.base+"/api/calls", map[string]string{"customer": fmt.Sprint("D", i), "agent": "alice"}, &more); code != http.StatusCreated {
+			t.Fatalf("POST /api/calls while n2 drains: %d", code)
+		}
+	}
+	var list listedCalls
+	apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
+	onN2 := 0
+	for _, lc := range list.Calls {
+		if lc.Node == "n2" {
+			onN2++
+		}
+	}
+	if onN2 != 1 {
+		t.Errorf("n2 holds %d calls after its drain began, want only the running one: %+v", onN2, list.Calls)
+	}
+	before := customer.Counters().FramesDecoded
+	time.Sleep(time.Second)
+	if got := customer.Counters().FramesDecoded - before; got < 10 {
+		t.Errorf("the draining node's call showed %d pictures in a second", got)
+	}
+}
