@@ -159,15 +159,20 @@ func (c *Cluster) SetDraining(on bool) {
 	}
 }
 
-// Close stops the heartbeat and removes the node's key, so that no call
-// is placed on it any more; its calls' records go with the calls.
+// Close stops the heartbeat and takes the node out, so that no call is
+// placed on it any more; its calls' records go with the calls. A node
+// that stops without Close is dead once its key expires: a live node
+// then ends its calls on the list (reapDead).
 func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.stop)
 		<-c.stopped
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		c.closeErr = c.rdb.Del(ctx, c.nodeKey(c.opts.NodeID)).Err()
+		pipe := c.rdb.TxPipeline() // a node that leaves is not dead: nobody reaps it
+		pipe.Del(ctx, c.nodeKey(c.opts.NodeID))
+		pipe.SRem(ctx, c.key("nodes"), c.opts.NodeID)
+		_, c.closeErr = pipe.Exec(ctx)
 		if err := c.rdb.Close(); c.closeErr == nil {
 			c.closeErr = err
 		}
@@ -187,6 +192,8 @@ func (c *Cluster) run() {
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.Heartbeat)
 			if err := c.beat(ctx); err != nil {
 				c.log.Warn("heartbeat", "err", err)
+			} else if err := c.reapDead(ctx); err != nil {
+				c.log.Warn("reap dead nodes", "err", err)
 			}
 			cancel()
 		}

@@ -106,3 +106,41 @@ func TestRedisUnavailable(t *testing.T) {
 		t.Fatalf("joining with Redis gone: %v, want ErrUnavailable", err)
 	}
 }
+
+// A node that stops heartbeating is dead after the TTL: a live node takes
+// its calls off the list, each marked ended with node_failed, and the
+// node off the node set; a node that leaves (Close) is not reaped.
+func TestDeadNodesCallsEnd(t *testing.T) {
+	mr := miniredis.RunT(t)
+	ctx := context.Background()
+	live := open(t, mr, "live", Load{Cores: 2}, 0)
+	dead := open(t, mr, "dead", Load{Cores: 2}, 0)
+	for _, call := range []Call{{ID: "c1", Node: "dead"}, {ID: "c2", Node: "live"}} {
+		if err := live.PutCall(ctx, call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// dead's heartbeat stops (its goroutine runs hourly here); its key
+	// expires, live's is refreshed.
+	mr.FastForward(4 * time.Second)
+	if err := live.beat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reapDead(ctx); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := live.Calls(ctx)
+	if err != nil || len(calls) != 1 || calls[0].ID != "c2" {
+		t.Fatalf("calls after the reap: %+v (%v), want only c2", calls, err)
+	}
+	if why, ok := live.Ended(ctx, "c1"); !ok || why != EndedNodeFailed {
+		t.Errorf("c1 ended %q (%v), want %s", why, ok, EndedNodeFailed)
+	}
+	if _, ok := live.Ended(ctx, "c2"); ok {
+		t.Error("a live node's call is marked ended")
+	}
+	if members, _ := mr.Members("threeway:nodes"); len(members) != 1 || members[0] != "live" {
+		t.Errorf("nodes %v, want only live", members)
+	}
+	_ = dead
+}

@@ -68,6 +68,7 @@ func (a *api) agents(ctx context.Context) ([]agentInfo, error) {
 
 type callLinks struct {
 	Call     string                 `json:"call"`
+	Node     string                 `json:"node"`
 	Customer struct{ Token string } `json:"customer"`
 	Agent    struct{ Token string } `json:"agent"`
 }
@@ -95,6 +96,29 @@ type processSample struct {
 	// EncodeS is the time views spent encoding so far (the histogram's
 	// sum).
 	EncodeS float64
+	// Node is the node's id, from its series' node label ("": a single
+	// server); Nodes holds each node's own sample in a merged one.
+	Node  string
+	Nodes map[string]processSample
+}
+
+// merge adds the sample of one more node: CPU, memory, calls, frames,
+// views and encode time add up; the sum is OK only if every part is.
+func (s *processSample) merge(n processSample, key string) {
+	if s.Nodes == nil {
+		s.Nodes, s.OK, s.Encode = map[string]processSample{}, true, bucketCounts{}
+	}
+	s.Nodes[key] = n
+	s.OK = s.OK && n.OK
+	s.CPU += n.CPU
+	s.RSS += n.RSS
+	s.Calls += n.Calls
+	s.Frames += n.Frames
+	s.Views += n.Views
+	s.EncodeS += n.EncodeS
+	for le, v := range n.Encode {
+		s.Encode[le] += v
+	}
 }
 
 // scrape reads the process and call gauges from /metrics.
@@ -117,6 +141,9 @@ func (a *api) scrape(ctx context.Context) processSample {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if !ok || strings.HasPrefix(name, "#") {
 			continue
+		}
+		if s.Node == "" {
+			s.Node = nodeLabel(name)
 		}
 		name = withoutNodeLabel(name)
 		v, err := strconv.ParseFloat(value, 64)
@@ -163,4 +190,14 @@ func withoutNodeLabel(name string) string {
 		return name[:open]
 	}
 	return name[:open] + "{" + strings.Join(kept, ",") + "}"
+}
+
+// nodeLabel is the value of a series' node label, or "".
+func nodeLabel(name string) string {
+	_, rest, ok := strings.Cut(name, `node="`)
+	if !ok {
+		return ""
+	}
+	value, _, _ := strings.Cut(rest, `"`)
+	return value
 }

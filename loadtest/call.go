@@ -17,6 +17,7 @@ var roles = peer.Roles()
 type callRun struct {
 	index int
 	id    string
+	node  string                // the node the call was placed on
 	peers map[string]*peer.Peer // by role; "third" is a helper console
 	// started is when each role connected: its join began, or, for the
 	// helper, the help offer it accepted at once arrived.
@@ -32,7 +33,10 @@ type callRun struct {
 // agent join, the agent asks the queue for help, and a helper console
 // accepts (automatically) and joins as the third party.
 func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
-	links, err := r.api.createCall(ctx, fmt.Sprintf("Load Customer %d", c.index), agent)
+	// In a cluster the calls are created through every node in turn, and
+	// their parties join through the next one (which relays them).
+	api := r.apis[c.index%len(r.apis)]
+	links, err := api.createCall(ctx, fmt.Sprintf("Load Customer %d", c.index), agent)
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
@@ -41,10 +45,19 @@ func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
 		c.err = fmt.Errorf("create call: %w", err)
 		return
 	}
-	c.id = links.Call
+	c.id, c.node = links.Call, links.Node
+	if r.clustered() {
+		if id, ok := r.takeHelper(); ok {
+			if c.err = r.signInHelper(ctx, id, c.id); c.err != nil {
+				return
+			}
+		}
+	}
 	for _, j := range []struct{ role, token string }{{"customer", links.Customer.Token}, {"agent", links.Agent.Token}} {
 		c.started[j.role] = time.Now()
-		p, err := peer.Join(ctx, r.peerConfig(c.id, j.role, j.token))
+		cfg := r.peerConfig(c.id, j.role, j.token)
+		cfg.URL = wsURLOf(r.params.Servers[(c.index+1)%len(r.params.Servers)])
+		p, err := peer.Join(ctx, cfg)
 		if err != nil {
 			var se *peer.ServerError
 			if errors.As(err, &se) {
@@ -149,7 +162,9 @@ func (r *runner) helperFor(ctx context.Context, c *callRun) (*peer.Peer, error) 
 		Agent struct{ ID string } `json:"agent"`
 	}
 	_ = json.Unmarshal(m.Raw, &progress)
+	r.mu.Lock()
 	helper := r.helpers[progress.Agent.ID]
+	r.mu.Unlock()
 	if helper == nil {
 		return nil, fmt.Errorf("help accepted by %q, not one of ours", progress.Agent.ID)
 	}

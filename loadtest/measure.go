@@ -108,7 +108,7 @@ func (s *stream) noteJoin(st peer.Stats) {
 }
 
 func (m *meter) start(ctx context.Context) {
-	m.last = m.r.api.scrape(ctx)
+	m.last = m.r.scrape(ctx)
 	m.before = m.last
 	go m.loop(ctx)
 }
@@ -153,7 +153,7 @@ func (m *meter) pollGaps(now time.Time) {
 
 // sample takes the one-second figures: fps, latency, server CPU.
 func (m *meter) sample(ctx context.Context, now time.Time) {
-	proc := m.r.api.scrape(ctx)
+	proc := m.r.scrape(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var fpsSum float64
@@ -220,7 +220,7 @@ func (m *meter) minFPS() float64 {
 // hold marks the moment every call is up: measurement starts, and the
 // server's CPU and this process's are read for the window's start.
 func (m *meter) hold(ctx context.Context) {
-	proc := m.r.api.scrape(ctx)
+	proc := m.r.scrape(ctx)
 	cpu := processCPU()
 	now := time.Now()
 	m.mu.Lock()
@@ -236,7 +236,7 @@ func (m *meter) hold(ctx context.Context) {
 func (m *meter) stop(ctx context.Context) *Result {
 	close(m.stopC)
 	<-m.done
-	end := m.r.api.scrape(ctx)
+	end := m.r.scrape(ctx)
 	generatorCPU := processCPU() - m.holdCPU
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -295,6 +295,7 @@ func (m *meter) stop(ctx context.Context) *Result {
 		sum.ServerRSSMBPerCall = (end.RSS - m.before.RSS) / (1 << 20) / float64(calls)
 	}
 	latencyTarget(sum, m.holdProc, end, m.viewSeconds)
+	sum.PerNode = perNodeFigures(m.r.calls, m.holdProc, end)
 	generatorFigures(sum, generatorCPU)
 	return res
 }
@@ -354,6 +355,30 @@ func serverFigures(sum *Summary, hold, end processSample, calls int) {
 		sum.EncodeSPerCallS = (end.EncodeS - hold.EncodeS) / callSeconds
 	}
 	sum.ServerRSSMB = end.RSS / (1 << 20)
+}
+
+// perNodeFigures are, for a run over a cluster, each node's calls placed
+// and its CPU per call-second over the hold; nil for one server.
+func perNodeFigures(calls []*callRun, hold, end processSample) map[string]NodeFigures {
+	if end.Nodes == nil {
+		return nil
+	}
+	out := map[string]NodeFigures{}
+	placed := map[string]int{}
+	for _, c := range calls {
+		if c.node != "" && c.err == nil {
+			placed[c.node]++
+		}
+	}
+	secs := end.At.Sub(hold.At).Seconds()
+	for id, n := range end.Nodes {
+		f := NodeFigures{Calls: placed[id]}
+		if h, ok := hold.Nodes[id]; ok && h.OK && n.OK && f.Calls > 0 && secs > 0 {
+			f.ServerCPUSPerCallS = (n.CPU - h.CPU) / (float64(f.Calls) * secs)
+		}
+		out[id] = f
+	}
+	return out
 }
 
 // addViewTime adds the views' running time between two scrapes, the part

@@ -29,7 +29,11 @@ const (
 
 // Params configures a run.
 type Params struct {
-	Server   string        // http://127.0.0.1:8080
+	// Server is the server's base URL, http://127.0.0.1:8080, or a
+	// comma-separated list of a cluster's nodes: the run spreads its API
+	// calls and joins over them (withDefaults fills Servers).
+	Server   string
+	Servers  []string
 	APIKey   string        // bearer key of /api
 	Calls    int           // three-party calls to hold
 	Ramp     float64       // calls started per second
@@ -106,7 +110,16 @@ func (p Params) withDefaults() (Params, error) {
 			return p, fmt.Errorf("%w: impairment for %q, which is no role (%s)", ErrParams, role, strings.Join(roles, ", "))
 		}
 	}
-	p.Server = strings.TrimSuffix(p.Server, "/")
+	p.Servers = nil
+	for _, s := range strings.Split(p.Server, ",") {
+		if s = strings.TrimSuffix(strings.TrimSpace(s), "/"); s != "" {
+			p.Servers = append(p.Servers, s)
+		}
+	}
+	if len(p.Servers) == 0 {
+		return p, fmt.Errorf("%w: --server names no URL", ErrParams)
+	}
+	p.Server = p.Servers[0]
 	return p, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -33,6 +34,7 @@ func WriteSummary(w io.Writer, r *Result) error {
 		{"packets lost", fmt.Sprintf("%d (%.2f%%)", s.PacketsLost, 100*s.LossRatio)},
 		{"streams with all tiles / right audio", fmt.Sprintf("%.0f%% / %.0f%%", 100*s.TilesOKRatio, 100*s.AudioOKRatio)},
 		{"server CPU per call-second", fmt.Sprintf("%.3f s", s.ServerCPUSPerCallS)},
+		{"calls and CPU per call-second by node", perNodeText(s.PerNode)},
 		{"server encode time per call-second", fmt.Sprintf("%.3f s", s.EncodeSPerCallS)},
 		{"camera uplink per party, p50", fmt.Sprintf("%.0f kbit/s", s.UplinkKbpsP50)},
 		{"server memory", fmt.Sprintf("%.0f MB (%.0f MB a call more than before the run)", s.ServerRSSMB, s.ServerRSSMBPerCall)},
@@ -176,4 +178,22 @@ func lineChart(title string, xs []string, series []Point, value func(Point) floa
 	}
 	line.SetXAxis(xs).AddSeries(title, data)
 	return line
+}
+
+// perNodeText is a run's per-node figures on one line ("-" for one
+// server).
+func perNodeText(nodes map[string]NodeFigures) string {
+	if len(nodes) == 0 {
+		return "-"
+	}
+	ids := make([]string, 0, len(nodes))
+	for id := range nodes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		parts = append(parts, fmt.Sprintf("%s %d calls %.3f s", id, nodes[id].Calls, nodes[id].ServerCPUSPerCallS))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -30,6 +30,9 @@ type Summary struct {
 	TilesOKRatio       float64 `json:"tiles_ok_ratio"`
 	AudioOKRatio       float64 `json:"audio_ok_ratio"`
 	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
+	// PerNode is, for a run over a cluster (--server a,b,c), each node's
+	// calls and CPU per call-second, by node id.
+	PerNode map[string]NodeFigures `json:"per_node,omitempty"`
 	// EncodeSPerCallS is the time the server's views spent encoding
 	// (threeway_encode_seconds) per call-second, over the same window.
 	EncodeSPerCallS float64 `json:"server_encode_s_per_call_s"`
@@ -84,6 +87,12 @@ type Stream struct {
 	LossRatio        float64 `json:"loss_ratio"`
 	VideoPacketsLost int     `json:"video_packets_lost"`
 	AudioPacketsLost int     `json:"audio_packets_lost"`
+}
+
+// NodeFigures is one node's share of a run over a cluster.
+type NodeFigures struct {
+	Calls              int     `json:"calls"` // placed on it, and up
+	ServerCPUSPerCallS float64 `json:"server_cpu_s_per_call_s"`
 }
 
 // RoleSummary is what one role's parties saw during the hold, every call

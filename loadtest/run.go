@@ -15,14 +15,17 @@ import (
 
 // runner holds one run's state.
 type runner struct {
-	params   Params
-	api      *api
-	wsURL    string
-	queue    string
-	helpers  map[string]*peer.Peer // signed-in consoles by agent id
-	calls    []*callRun
-	meter    *meter
-	progress *progress
+	params       Params
+	api          *api   // the first server's: agents, console tokens
+	apis         []*api // every server's, by Params.Servers
+	wsURL        string // the first server's /ws
+	queue        string
+	mu           sync.Mutex
+	helpers      map[string]*peer.Peer // signed-in consoles by agent id
+	spareHelpers []string              // in a cluster: signed in per call, on its node
+	calls        []*callRun
+	meter        *meter
+	progress     *progress
 }
 
 // Run holds Params.Calls three-party calls for Params.Duration after
@@ -35,11 +38,14 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	}
 	r := &runner{
 		params:   p,
-		api:      &api{base: p.Server, key: p.APIKey, http: &http.Client{Timeout: 10 * time.Second}},
-		wsURL:    "ws" + strings.TrimPrefix(p.Server, "http") + "/ws",
+		wsURL:    wsURLOf(p.Server),
 		helpers:  map[string]*peer.Peer{},
 		progress: newProgress(p.Progress),
 	}
+	for _, s := range p.Servers {
+		r.apis = append(r.apis, &api{base: s, key: p.APIKey, http: &http.Client{Timeout: 10 * time.Second}})
+	}
+	r.api = r.apis[0]
 	defer r.close()
 	// Encode the parties' loops now, not in the first call's joins.
 	if err := peer.Prepare(r.peerConfig("", "", ""), roles...); err != nil {
@@ -49,8 +55,12 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.signInHelpers(ctx, helperAgents); err != nil {
-		return nil, err
+	if !r.clustered() {
+		if err := r.signInHelpers(ctx, helperAgents); err != nil {
+			return nil, err
+		}
+	} else {
+		r.spareHelpers = helperAgents
 	}
 	r.meter = newMeter(r)
 	r.meter.start(ctx)
@@ -115,24 +125,54 @@ func largestQueue(agents []agentInfo) string {
 // signInHelpers opens one auto-accepting console per helper agent.
 func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
 	for _, id := range ids {
-		token, err := r.api.consoleToken(ctx, id)
-		if err != nil {
-			return fmt.Errorf("console token for %s: %w", id, err)
-		}
-		// Helpers join as the third party.
-		cfg := r.camera(peer.Config{URL: r.wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true, Reconnect: true,
-			Network: r.params.Impair["third"], Logger: r.params.Logger})
-		p, err := peer.Connect(ctx, cfg)
-		if err != nil {
-			return fmt.Errorf("console %s: %w", id, err)
-		}
-		r.helpers[id] = p
-		if err := p.SignIn(ctx, token); err != nil {
-			return fmt.Errorf("console %s signs in: %w", id, err)
+		if err := r.signInHelper(ctx, id, ""); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// signInHelper opens helper id's auto-accepting console; with callID its
+// socket goes to that call's node (`/ws?call=`), where a cluster's help
+// offers for the call come from while queues are each node's own.
+func (r *runner) signInHelper(ctx context.Context, id, callID string) error {
+	token, err := r.api.consoleToken(ctx, id)
+	if err != nil {
+		return fmt.Errorf("console token for %s: %w", id, err)
+	}
+	// Helpers join as the third party.
+	cfg := r.camera(peer.Config{URL: r.wsURL, Call: callID, Name: id, Loopback: r.params.Loopback, AutoAccept: true,
+		Reconnect: true, Network: r.params.Impair["third"], Logger: r.params.Logger})
+	p, err := peer.Connect(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("console %s: %w", id, err)
+	}
+	r.mu.Lock()
+	r.helpers[id] = p
+	r.mu.Unlock()
+	if err := p.SignIn(ctx, token); err != nil {
+		return fmt.Errorf("console %s signs in: %w", id, err)
+	}
+	return nil
+}
+
+// clustered tells whether the run spreads over several nodes.
+func (r *runner) clustered() bool { return len(r.apis) > 1 }
+
+// takeHelper is a helper agent not signed in yet, for a call's node.
+func (r *runner) takeHelper() (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.spareHelpers) == 0 {
+		return "", false
+	}
+	id := r.spareHelpers[0]
+	r.spareHelpers = r.spareHelpers[1:]
+	return id, true
+}
+
+// wsURLOf is the signaling WebSocket of a server's base URL.
+func wsURLOf(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
 
 // rampUp starts the calls at the ramp rate, each on its own goroutine, and
 // waits until all are up or failed.
@@ -182,4 +222,23 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scrape reads every server's /metrics: one server's sample, or the sum
+// of a cluster's nodes, each also kept by its node id (or URL).
+func (r *runner) scrape(ctx context.Context) processSample {
+	if !r.clustered() {
+		return r.api.scrape(ctx)
+	}
+	var sum processSample
+	for _, a := range r.apis {
+		n := a.scrape(ctx)
+		key := n.Node
+		if key == "" {
+			key = a.base
+		}
+		sum.merge(n, key)
+	}
+	sum.At = time.Now()
+	return sum
 }

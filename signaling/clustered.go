@@ -118,7 +118,7 @@ func (srv *Server) forwardCreate(w http.ResponseWriter, r *http.Request, node cl
 	}
 	req.Header.Set("Authorization", r.Header.Get("Authorization"))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(placedHeader, cl(srv).NodeID())
+	req.Header.Set(placedHeader, srv.params.Cluster.NodeID())
 	req.Header.Set(baseHeader, requestBase(r))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -130,8 +130,6 @@ func (srv *Server) forwardCreate(w http.ResponseWriter, r *http.Request, node cl
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }
-
-func cl(srv *Server) *cluster.Cluster { return srv.params.Cluster }
 
 // listCreated puts a call just created here on the cluster's list, so
 // that placement counts it and any node finds it; a call the list cannot
@@ -155,6 +153,29 @@ func (srv *Server) trustedPeerNode(r *http.Request) bool {
 	key := r.Header.Get(relayKeyHeader)
 	return key != "" && srv.params.APIKey != "" &&
 		subtle.ConstantTimeCompare([]byte(key), []byte(srv.params.APIKey)) == 1
+}
+
+// clusterEnded turns a join's call_not_found into call_ended when the
+// cluster knows the call ended with its node (the node stopped
+// heartbeating): the party is told its call is over, not that it never
+// was.
+func (srv *Server) clusterEnded(callID string, perr *ProtocolError) *ProtocolError {
+	cl := srv.params.Cluster
+	if cl == nil || perr == nil || perr.Code != call.CodeCallNotFound {
+		return perr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	_, ended := cl.Ended(ctx, callID)
+	if !ended {
+		_, err := cl.Call(ctx, callID)
+		_, nodeErr := cl.CallNode(ctx, callID)
+		ended = err == nil && errors.Is(nodeErr, cluster.ErrNoCall) // listed, its node gone
+	}
+	if !ended {
+		return perr
+	}
+	return protoErr(call.CodeCallEnded, "This call ended: the server it ran on stopped.")
 }
 
 // relayTarget is the node that holds the call a WebSocket asks for

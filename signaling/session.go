@@ -497,7 +497,7 @@ func (s *session) enter(callID string, role call.Role, agentID string, admit fun
 		s.srv.removeLeg(l)
 		s.srv.restoreLeg(displaced)
 		s.srv.closeUnusedRoom(callID)
-		return asProtoErr(err)
+		return s.srv.clusterEnded(callID, asProtoErr(err))
 	}
 	if displaced != nil {
 		displaced.replaced()

@@ -5,16 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/threeway-mcu/threeway/loadtest"
 	"github.com/threeway-mcu/threeway/peer"
 )
 
@@ -279,5 +284,174 @@ func TestClusterPlacesNothingOnADrainingNode(t *testing.T) {
 	time.Sleep(time.Second)
 	if got := customer.Counters().FramesDecoded - before; got < 10 {
 		t.Errorf("the draining node's call showed %d pictures in a second", got)
+	}
+}
+
+// serveChildEnv makes this test binary run `threeway serve` with the
+// JSON list of arguments it holds: a node in a process of its own, which
+// a test can kill as a machine dies.
+const serveChildEnv = "THREEWAY_TEST_SERVE_CHILD"
+
+func serveChild(argsJSON string) int {
+	var args []string
+	if err := json.Unmarshal([]byte(argsJSON), &args); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cmd := rootCommand()
+	cmd.SetArgs(append([]string{"serve"}, args...))
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// startNodeProcess serves a node of the cluster in its own process, and
+// returns it with a kill that ends the process at once (SIGKILL: no
+// drain, no goodbye to the cluster).
+func startNodeProcess(t *testing.T, redisURL, id string) (clusterNode, func()) {
+	t.Helper()
+	args, _ := json.Marshal(append(append([]string{}, serveBase...), "--redis", redisURL, "--node-id", id,
+		"--api-key", testAPIKey, "--drain", "0s"))
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), serveChildEnv+"="+string(args))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill := func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(kill)
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if m := upAt.FindStringSubmatch(lines.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, out) }()
+			return clusterNode{id: id, base: m[1]}, kill
+		}
+	}
+	t.Fatalf("node %s's process did not come up", id)
+	return clusterNode{}, nil
+}
+
+// A node that dies (its process killed) stops heartbeating: within its
+// key's TTL and a heartbeat a live node takes its calls off the list, and
+// a party that comes back for such a call hears call_ended, not
+// call_not_found. The live node's own call goes on.
+func TestClusterEndsADeadNodesCalls(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, _ := startRedis(t)
+	n1 := startNode(t, redisURL, "n1")
+	n2, kill := startNodeProcess(t, redisURL, "n2")
+	_ = n2
+	var onN1, onN2 createdCall
+	for onN1.Call == "" || onN2.Call == "" {
+		var c struct {
+			createdCall
+			Node string `json:"node"`
+		}
+		if code := apiCall(t, "POST", n1.base+"/api/calls", map[string]string{"customer": "Ann", "agent": "alice"}, &c); code != http.StatusCreated {
+			t.Fatalf("POST /api/calls: %d", code)
+		}
+		if c.Node == "n2" {
+			onN2 = c.createdCall
+		} else {
+			onN1 = c.createdCall
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws := "ws" + n1.base[len("http"):] + "/ws"
+	join := func(c createdCall, role, token string) (*peer.Peer, error) {
+		p, err := peer.Join(ctx, peer.Config{URL: ws, Call: c.Call, Role: role, Name: role, Token: token, Loopback: true})
+		if err == nil {
+			t.Cleanup(func() { _ = p.Close() })
+		}
+		return p, err
+	}
+	var survivor *peer.Peer // n1's customer
+	for _, c := range []createdCall{onN1, onN2} {
+		for role, token := range map[string]string{"customer": c.Customer.Token, "agent": c.Agent.Token} {
+			p, err := join(c, role, token)
+			if err != nil {
+				t.Fatalf("%s joins call %s: %v", role, c.Call, err)
+			}
+			if c.Call == onN1.Call && role == "customer" {
+				survivor = p
+			}
+		}
+	}
+
+	kill()
+	killed := time.Now()
+	for {
+		var list listedCalls
+		apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
+		gone := true
+		for _, c := range list.Calls {
+			gone = gone && c.Call != onN2.Call
+		}
+		if gone {
+			break
+		}
+		if time.Since(killed) > 8*time.Second {
+			t.Fatalf("n2's call is still listed %v after n2 died: %+v", time.Since(killed), list.Calls)
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+	t.Logf("n2's call was taken off the list %v after n2 died", time.Since(killed).Round(100*time.Millisecond))
+	_, err := join(onN2, "customer", onN2.Customer.Token)
+	var se *peer.ServerError
+	if !errors.As(err, &se) || se.Code != "call_ended" {
+		t.Errorf("coming back to the dead node's call: %v, want call_ended", err)
+	}
+	before := survivor.Counters().FramesDecoded
+	time.Sleep(time.Second)
+	if got := survivor.Counters().FramesDecoded - before; got < 10 {
+		t.Errorf("n1's call showed %d pictures in the second after n2 died", got)
+	}
+}
+
+// A load test over three nodes (--server a,b,c) spreads its calls over
+// them, its parties joining through other nodes than their calls', and
+// reports each node's calls and CPU per call-second; every call's three
+// parties see every tile and hear right.
+func TestLoadTestOverACluster(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, _ := startRedis(t)
+	dir := []string{"--directory", "../../testdata/loadtest-directory.yaml"}
+	var urls []string
+	for _, id := range []string{"n1", "n2", "n3"} {
+		urls = append(urls, startNode(t, redisURL, id, dir...).base)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := loadtest.Run(ctx, loadtest.Params{Server: strings.Join(urls, ","), APIKey: testAPIKey, Calls: 3,
+		Ramp: 3, Duration: 4 * time.Second, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	t.Logf("per node: %+v; fps p50 %.1f, tiles %.2f, audio %.2f", sum.PerNode, sum.FPSP50, sum.TilesOKRatio, sum.AudioOKRatio)
+	if res.Up != 3 || len(sum.PerNode) != 3 {
+		t.Fatalf("%d calls up, %d nodes reported (failed %v), want 3 and 3", res.Up, len(sum.PerNode), res.Failed)
+	}
+	placed := 0
+	for id, n := range sum.PerNode {
+		placed += n.Calls
+		if n.Calls > 0 && n.ServerCPUSPerCallS <= 0 {
+			t.Errorf("node %s: %d calls and no CPU per call-second", id, n.Calls)
+		}
+	}
+	if placed != 3 || sum.TilesOKRatio < 1 || sum.AudioOKRatio < 1 || sum.FPSP50 < 10 {
+		t.Errorf("%d calls placed, tiles %.2f, audio %.2f, fps %.1f", placed, sum.TilesOKRatio, sum.AudioOKRatio, sum.FPSP50)
 	}
 }

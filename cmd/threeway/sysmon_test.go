@@ -68,6 +68,9 @@ func TestMain(m *testing.M) {
 		fmt.Println("GODEBUG=" + os.Getenv("GODEBUG"))
 		os.Exit(0)
 	}
+	if args := os.Getenv(serveChildEnv); args != "" {
+		os.Exit(serveChild(args))
+	}
 	// Tests that run the serve command would otherwise re-execute this
 	// test binary. Its GODEBUG, whatever it is, now names schedtrace, so
 	// keepSysmonAwake leaves it be; the runtime reads it only at start-up.
