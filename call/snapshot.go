@@ -22,17 +22,7 @@ type Snapshot struct {
 }
 
 // State is where the call stands (CallState).
-func (s *Snapshot) State() CallState {
-	switch {
-	case s.Help != nil:
-		return SeekingHelp
-	case len(s.Parties) >= 3:
-		return ThreeParty
-	case len(s.Parties) == 2:
-		return TwoParty
-	}
-	return Waiting
-}
+func (s *Snapshot) State() CallState { return callStateOf(s.Help != nil, len(s.Parties)) }
 
 // PartyState is one party in a Snapshot.
 type PartyState struct {

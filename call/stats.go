@@ -41,13 +41,17 @@ var CallStates = []CallState{Waiting, TwoParty, SeekingHelp, ThreeParty}
 type MediaState struct{ Video, Audio bool }
 
 // state is the call's CallState.
-func (cs *callState) state() CallState {
+func (cs *callState) state() CallState { return callStateOf(cs.help != nil, len(cs.parties)) }
+
+// callStateOf is the CallState of a call with parties present and, if
+// seeking, a help request pending.
+func callStateOf(seeking bool, parties int) CallState {
 	switch {
-	case cs.help != nil:
+	case seeking:
 		return SeekingHelp
-	case len(cs.parties) >= 3:
+	case parties >= 3:
 		return ThreeParty
-	case len(cs.parties) == 2:
+	case parties == 2:
 		return TwoParty
 	}
 	return Waiting

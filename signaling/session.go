@@ -50,17 +50,20 @@ type session struct {
 	log  *slog.Logger
 
 	// outbox holds the messages to write, in order; a nil entry stands
-	// for the newest call.state (state), which is replaced rather than
-	// queued again while it waits.
-	outbox  chan json.RawMessage
-	stateMu sync.Mutex
-	state   json.RawMessage
-	limit   *rate.Limiter // client messages
-	actions chan func()
-	done    chan struct{} // closed when run returns
-	stop    chan string   // a reason to end the session, from the server
-	cut     chan cutOff   // the client broke a limit: the session ends
-	cutting atomic.Bool   // a cut-off is on its way: nothing more is done
+	// for the next of states, the call.states waiting: a newer state
+	// replaces the last one waiting rather than queue again, unless a
+	// message was queued after it (stateBehind), which the newer state
+	// must not overtake.
+	outbox      chan json.RawMessage
+	stateMu     sync.Mutex
+	states      []json.RawMessage
+	stateBehind bool
+	limit       *rate.Limiter // client messages
+	actions     chan func()
+	done        chan struct{} // closed when run returns
+	stop        chan string   // a reason to end the session, from the server
+	cut         chan cutOff   // the client broke a limit: the session ends
+	cutting     atomic.Bool   // a cut-off is on its way: nothing more is done
 
 	// Owned by the run loop.
 	closeCode   websocket.StatusCode // the socket's close, when the loop ends
@@ -365,6 +368,17 @@ func (s *session) marshal(msg serverMessage) (json.RawMessage, bool) {
 // sendRaw queues a marshalled message without blocking; a client too far
 // behind is disconnected.
 func (s *session) sendRaw(msg json.RawMessage) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	s.queueLocked(msg)
+}
+
+// queueLocked puts msg (nil: the next waiting call.state) in the outbox,
+// under stateMu so that states and other messages keep their order.
+func (s *session) queueLocked(msg json.RawMessage) {
+	if msg != nil && len(s.states) > 0 {
+		s.stateBehind = true
+	}
 	select {
 	case s.outbox <- msg:
 	default:
@@ -382,6 +396,9 @@ func (s *session) reply(msg serverMessage) {
 	if !ok || s.cutting.Load() {
 		return
 	}
+	s.stateMu.Lock()
+	s.stateBehind = s.stateBehind || len(s.states) > 0
+	s.stateMu.Unlock()
 	wait := time.NewTimer(answerWait)
 	defer wait.Stop()
 	select {
@@ -395,23 +412,29 @@ func (s *session) reply(msg serverMessage) {
 // sendState queues a call.state. One still waiting to be written is
 // replaced, not queued again: a client that reads slowly gets the latest
 // state, and a party that changes the call often cannot fill the others'
-// outboxes.
+// outboxes. A state is never written ahead of a message queued before
+// it (a `help.failed` before the state without the request).
 func (s *session) sendState(msg json.RawMessage) {
 	s.stateMu.Lock()
-	waiting := s.state != nil
-	s.state = msg
-	s.stateMu.Unlock()
-	if !waiting {
-		s.sendRaw(nil)
+	defer s.stateMu.Unlock()
+	if n := len(s.states); n > 0 && !s.stateBehind {
+		s.states[n-1] = msg
+		return
 	}
+	s.states = append(s.states, msg)
+	s.stateBehind = false
+	s.queueLocked(nil)
 }
 
 // takeState returns the call.state to write, if one waits.
 func (s *session) takeState() json.RawMessage {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
-	msg := s.state
-	s.state = nil
+	if len(s.states) == 0 {
+		return nil
+	}
+	msg := s.states[0]
+	s.states = s.states[1:]
 	return msg
 }
 
