@@ -32,7 +32,7 @@ func (c *Cluster) PutCall(ctx context.Context, call Call) error {
 	pipe.SAdd(ctx, c.key("calls"), call.ID)
 	pipe.SAdd(ctx, c.key("node-calls", call.Node), call.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (c *Cluster) DeleteCall(ctx context.Context, id string) error {
 	pipe.SRem(ctx, c.key("calls"), id)
 	pipe.SRem(ctx, c.key("node-calls", call.Node), id)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -63,7 +63,7 @@ func (c *Cluster) Call(ctx context.Context, id string) (Call, error) {
 		return Call{}, ErrNoCall
 	}
 	if err != nil {
-		return Call{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return Call{}, unavailable(err)
 	}
 	var call Call
 	if err := json.Unmarshal(data, &call); err != nil {
@@ -89,7 +89,7 @@ func (c *Cluster) CallNode(ctx context.Context, id string) (Node, error) {
 func (c *Cluster) Calls(ctx context.Context) ([]Call, error) {
 	ids, err := c.rdb.SMembers(ctx, c.key("calls")).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	calls := make([]Call, 0, len(ids))
 	for _, id := range ids {
@@ -111,7 +111,7 @@ func (c *Cluster) Calls(ctx context.Context) ([]Call, error) {
 func (c *Cluster) listedCalls(ctx context.Context, id string) (int, error) {
 	n, err := c.rdb.SCard(ctx, c.key("node-calls", id)).Result()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return 0, unavailable(err)
 	}
 	return int(n), nil
 }

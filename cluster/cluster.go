@@ -39,6 +39,9 @@ var (
 	ErrNoCall = errors.New("cluster: no such call")
 )
 
+// unavailable wraps a Redis error as ErrUnavailable.
+func unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
+
 // Options configures a node's membership.
 type Options struct {
 	RedisURL string // redis://host:port/db
@@ -212,7 +215,7 @@ func (c *Cluster) beat(ctx context.Context) error {
 	pipe.Set(ctx, c.nodeKey(n.ID), data, c.opts.TTL)
 	pipe.SAdd(ctx, c.key("nodes"), n.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	return nil
 }
@@ -241,7 +244,7 @@ func (c *Cluster) measure() Node {
 func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
 	ids, err := c.rdb.SMembers(ctx, c.key("nodes")).Result()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, unavailable(err)
 	}
 	sort.Strings(ids)
 	var nodes []Node
@@ -269,7 +272,7 @@ func (c *Cluster) node(ctx context.Context, id string) (Node, error) {
 		return Node{}, err
 	}
 	if err != nil {
-		return Node{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return Node{}, unavailable(err)
 	}
 	var n Node
 	if err := json.Unmarshal(data, &n); err != nil {

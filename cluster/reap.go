@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,7 +24,7 @@ const endedKeep = time.Hour
 func (c *Cluster) reapDead(ctx context.Context) error {
 	ids, err := c.rdb.SMembers(ctx, c.key("nodes")).Result()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	for _, id := range ids {
 		if id == c.opts.NodeID {
@@ -33,14 +32,14 @@ func (c *Cluster) reapDead(ctx context.Context) error {
 		}
 		alive, err := c.rdb.Exists(ctx, c.nodeKey(id)).Result()
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		if alive == 1 {
 			continue
 		}
 		won, err := c.rdb.SetNX(ctx, c.key("reaping", id), c.opts.NodeID, c.opts.TTL).Result()
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return unavailable(err)
 		}
 		if won {
 			if err := c.reap(ctx, id); err != nil {
@@ -55,7 +54,7 @@ func (c *Cluster) reapDead(ctx context.Context) error {
 func (c *Cluster) reap(ctx context.Context, id string) error {
 	calls, err := c.rdb.SMembers(ctx, c.key("node-calls", id)).Result()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	pipe := c.rdb.TxPipeline()
 	for _, call := range calls {
@@ -66,7 +65,7 @@ func (c *Cluster) reap(ctx context.Context, id string) error {
 	pipe.Del(ctx, c.key("node-calls", id))
 	pipe.SRem(ctx, c.key("nodes"), id)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return unavailable(err)
 	}
 	c.log.Warn("a node stopped heartbeating: its calls ended", "dead_node", id, "calls", len(calls))
 	return nil

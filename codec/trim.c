@@ -44,13 +44,6 @@ void tw_maps_free(tw_maps *m) {
 	memset(m, 0, sizeof *m);
 }
 
-static int tw_maps_has(const tw_maps *m, unsigned long start, unsigned long end) {
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->start[i] == start && m->end[i] == end) return 1;
-	}
-	return 0;
-}
-
 // tw_maps_covering returns the end of the mapping of m that holds addr,
 // or 0.
 static unsigned long tw_maps_covering(const tw_maps *m, unsigned long addr) {

@@ -150,13 +150,9 @@ func readWAV(b []byte) ([]int16, int, error) {
 // audioLevel is frame's RFC 6464 header extension byte: its level in -dBov
 // (0 loudest, 127 silence) and the voice flag for levels above voiceLevel.
 func audioLevel(frame []int16) byte {
-	var sum float64
-	for _, s := range frame {
-		sum += float64(s) * float64(s)
-	}
 	level := byte(127)
-	if rms := math.Sqrt(sum / float64(len(frame))); rms > 0 {
-		level = byte(min(127, max(0, math.Round(-20*math.Log10(rms/32767)))))
+	if dbfs := levelDBFS(frame); dbfs > silentDBFS {
+		level = byte(min(127, max(0, math.Round(-dbfs))))
 	}
 	if level <= voiceLevel {
 		return 0x80 | level
