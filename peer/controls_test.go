@@ -4,13 +4,21 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/threeway-mcu/threeway/peer/netcond"
 )
 
 // joinEcho joins the stand-in as role and waits until the echo of its own
 // picture is read.
 func joinEcho(t *testing.T, s *echoServer, role string) *Peer {
 	t.Helper()
-	p, err := Join(ctxFor(t, 15*time.Second), Config{URL: s.url, Call: "c", Role: role, Loopback: true, Logger: testLogger(t)})
+	return joinEchoOn(t, s, role, netcond.Conditions{})
+}
+
+// joinEchoOn is joinEcho on a network with conditions c from the start.
+func joinEchoOn(t *testing.T, s *echoServer, role string, c netcond.Conditions) *Peer {
+	t.Helper()
+	p, err := Join(ctxFor(t, 15*time.Second), Config{URL: s.url, Call: "c", Role: role, Loopback: true, Network: c, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("join: %v", err)
 	}
