@@ -24,7 +24,7 @@ STATICCHECK := bin/tools/staticcheck
 # starve each other's real-time tests.
 RACE_PKGS := ./call/... ./mixer/... ./signaling/... ./peer/... ./cluster
 
-.PHONY: deps build run test vet bench soak realnet fuzz screenshots clean
+.PHONY: deps build run test vet bench soak realnet cluster-load fuzz screenshots clean
 
 deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -96,6 +96,12 @@ soak: deps
 # (loadtest --impair), in a loopback-only network namespace.
 realnet: deps
 	unshare --net sh -c 'ip link set lo up && scripts/realnet.sh'
+
+# The README's "A cluster" figures: a load test through three nodes (each
+# its own process) and a redis-server, in a loopback-only namespace.
+cluster-load: DEBS = $(TEST_DEBS) jq curl
+cluster-load: deps
+	unshare --net sh -c 'ip link set lo up && scripts/cluster-load.sh'
 
 clean:
 	rm -rf bin

@@ -83,6 +83,7 @@ type Center struct {
 	helpEnded   func(outcome string)
 
 	mu         sync.Mutex
+	peers      Peers  // the other nodes of a cluster; nil alone
 	seq        uint64 // of the last snapshot
 	calls      map[string]*callState
 	ended      map[string]bool

@@ -147,7 +147,7 @@ func (c *Center) offer(cs *callState, a *agentState) {
 	h := cs.help
 	h.tried[a.ID] = true
 	h.offered, h.phase = a, Ringing
-	a.ringing = h.id
+	a.ringing, a.ringAt = h.id, c.clock.Now()
 	c.updatePresence(a)
 	callID, reqID := cs.id, h.id
 	h.timer = c.clock.AfterFunc(c.helpTimeout, func() { c.expireOffer(callID, reqID, a.ID) })
@@ -156,7 +156,7 @@ func (c *Center) offer(cs *callState, a *agentState) {
 	if r := c.agents[h.requester]; r != nil {
 		from.Name = r.Name
 	}
-	c.notify.ToAgent(a.ID, HelpOffer{Request: h.id, Call: cs.id, Mode: h.Mode, Queue: h.Queue,
+	c.tell(a, HelpOffer{Request: h.id, Call: cs.id, Mode: h.Mode, Queue: h.Queue,
 		From: from, Customer: c.customerName(cs), ExpiresInMS: c.helpTimeout.Milliseconds()})
 	c.toAll(cs, HelpProgress{Request: h.id, Mode: h.Mode, State: Ringing, Agent: &AgentRef{ID: a.ID, Name: a.Name}})
 	c.changed(cs)
@@ -177,7 +177,7 @@ func (c *Center) expireOffer(callID, reqID, agentID string) {
 	if a == nil || a.ringing != reqID {
 		return // answered meanwhile
 	}
-	c.notify.ToAgent(agentID, HelpWithdrawn{Request: reqID, Reason: CodeTimeout})
+	c.tell(a, HelpWithdrawn{Request: reqID, Reason: CodeTimeout})
 	c.declineOffer(reqID, a, CodeTimeout)
 }
 
@@ -229,8 +229,8 @@ func (c *Center) AcceptHelp(agentID, reqID string) (*Snapshot, error) {
 		return nil, err
 	}
 	h := cs.help
-	if a.inCall != "" {
-		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", a.ID, a.inCall)
+	if other := a.callAnywhere(); other != "" {
+		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", a.ID, other)
 	}
 	h.timer.Stop()
 	a.ringing = ""
@@ -242,12 +242,17 @@ func (c *Center) AcceptHelp(agentID, reqID string) (*Snapshot, error) {
 	return c.snapshot(cs), nil
 }
 
-// RejectHelp is the offered agent saying no.
+// RejectHelp is the offered agent saying no; to a request ringing on
+// another node, it is passed there.
 func (c *Center) RejectHelp(agentID, reqID string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, _, err := c.offeredTo(agentID, reqID)
 	if err != nil {
+		if node := c.ringingOn(agentID, reqID); node != "" {
+			c.peers.Reject(node, agentID, reqID)
+			return nil
+		}
 		return err
 	}
 	c.declineOffer(reqID, a, CodeRejected)
@@ -305,7 +310,7 @@ func (c *Center) withdrawHelp(cs *callState, reason, withdrawReason string) {
 	if a := h.offered; a != nil {
 		a.ringing = ""
 		if withdrawReason != "" {
-			c.notify.ToAgent(a.ID, HelpWithdrawn{Request: h.id, Reason: withdrawReason})
+			c.tell(a, HelpWithdrawn{Request: h.id, Reason: withdrawReason})
 		}
 		c.updatePresence(a)
 	}

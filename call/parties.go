@@ -52,8 +52,8 @@ func (c *Center) Join(callID string, role Role, name, agentID string) (*Snapshot
 	case role == Customer && agentID != "":
 		return nil, refuse(CodeForbidden, "agents do not join as the customer")
 	}
-	if a := c.agents[agentID]; a != nil && a.inCall != "" && a.inCall != callID {
-		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", agentID, a.inCall)
+	if a := c.agents[agentID]; a != nil && a.callAnywhere() != "" && a.callAnywhere() != callID {
+		return nil, refuse(CodeAgentUnavailable, "agent %s is in call %s", agentID, a.callAnywhere())
 	}
 	c.addParty(cs, role, name, agentID)
 	return c.snapshot(cs), nil

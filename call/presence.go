@@ -21,20 +21,28 @@ type agentState struct {
 	Agent
 	consoles int           // signed-in consoles
 	chosen   PresenceState // Idle or Away, the agent's own choice
+	chosenAt time.Time     // when it was made
 	inCall   string        // call id of the agent's leg
 	ringing  string        // help request offered to the agent
+	ringAt   time.Time     // since when
 	state    PresenceState // derived from the above
 	since    time.Time     // when state last changed
+
+	// In a cluster: the other nodes' facts about the agent, by node, and
+	// this node's as last published (peers.go).
+	remote    map[string]AgentFacts
+	published AgentFacts
 }
 
+// derive is the agent's state over the facts of every node.
 func (a *agentState) derive() PresenceState {
 	switch {
-	case a.inCall != "" || a.ringing != "":
+	case a.callAnywhere() != "" || a.ringingAnywhere():
 		return Busy
-	case a.consoles == 0:
+	case a.allConsoles() == 0:
 		return Offline
 	}
-	return a.chosen
+	return a.choice()
 }
 
 // AgentStatus is an agent as the API lists it.
@@ -52,14 +60,23 @@ type QueueStatus struct {
 	Agents int `json:"agents"`
 }
 
-// updatePresence re-derives a's state and tells its consoles if it
+// updatePresence follows a change of a's facts: it publishes them to the
+// other nodes, re-derives a's state and tells its consoles here if it
 // changed. Idle agents remember since when: queues pick the longest idle.
-func (c *Center) updatePresence(a *agentState) {
+func (c *Center) updatePresence(a *agentState) { c.updatePresenceAt(a, time.Time{}) }
+
+// updatePresenceAt is updatePresence for a change made at a given time
+// (another node's); zero: now.
+func (c *Center) updatePresenceAt(a *agentState, at time.Time) {
+	c.publish(a)
 	s := a.derive()
 	if s == a.state {
 		return
 	}
-	a.state, a.since = s, c.clock.Now()
+	if at.IsZero() {
+		at = c.clock.Now()
+	}
+	a.state, a.since = s, at
 	c.notify.ToAgent(a.ID, c.presenceOf(a))
 }
 
@@ -75,8 +92,8 @@ func (c *Center) SignIn(id string) (Presence, error) {
 	if a == nil {
 		return Presence{}, refuse(CodeUnknownAgent, "no agent %q", id)
 	}
-	if a.consoles == 0 {
-		a.chosen = Idle
+	if a.allConsoles() == 0 {
+		a.chosen, a.chosenAt = Idle, c.clock.Now()
 	}
 	a.consoles++
 	c.updatePresence(a)
@@ -84,7 +101,7 @@ func (c *Center) SignIn(id string) (Presence, error) {
 }
 
 // SignOut unregisters a console. An offer ringing on the agent's last
-// console moves on as if rejected.
+// console (on any node) moves on as if rejected.
 func (c *Center) SignOut(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -93,7 +110,7 @@ func (c *Center) SignOut(id string) {
 		return
 	}
 	a.consoles--
-	if a.consoles == 0 && a.ringing != "" {
+	if a.allConsoles() == 0 && a.ringing != "" {
 		c.declineOffer(a.ringing, a, CodeRejected)
 	}
 	c.updatePresence(a)
@@ -113,7 +130,7 @@ func (c *Center) SetPresence(id string, s PresenceState) (Presence, error) {
 	case s != Idle && s != Away:
 		return Presence{}, refuse(CodeInvalidField, "state must be idle or away")
 	}
-	a.chosen = s
+	a.chosen, a.chosenAt = s, c.clock.Now()
 	c.updatePresence(a)
 	return c.presenceOf(a), nil
 }
@@ -125,7 +142,7 @@ func (c *Center) Agents() []AgentStatus {
 	out := make([]AgentStatus, 0, len(c.agentOrder))
 	for _, id := range c.agentOrder {
 		a := c.agents[id]
-		out = append(out, AgentStatus{Agent: a.Agent, State: a.state, Since: a.since, Call: a.inCall})
+		out = append(out, AgentStatus{Agent: a.Agent, State: a.state, Since: a.since, Call: a.callAnywhere()})
 	}
 	return out
 }

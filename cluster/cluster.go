@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -81,6 +82,9 @@ type Cluster struct {
 	last     Load      // at the previous heartbeat
 	lastAt   time.Time // when
 	cpu      float64   // cores in use, over the last heartbeat period
+	agents   *Agents   // ShareAgents's
+
+	reachable atomic.Bool // the last heartbeat reached Redis
 
 	stop      chan struct{}
 	stopped   chan struct{}
@@ -172,6 +176,12 @@ func (c *Cluster) Close() error {
 		<-c.stopped
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
+		c.mu.Lock()
+		agents := c.agents
+		c.mu.Unlock()
+		if agents != nil {
+			agents.close(ctx)
+		}
 		pipe := c.rdb.TxPipeline() // a node that leaves is not dead: nobody reaps it
 		pipe.Del(ctx, c.nodeKey(c.opts.NodeID))
 		pipe.SRem(ctx, c.key("nodes"), c.opts.NodeID)
@@ -214,11 +224,18 @@ func (c *Cluster) beat(ctx context.Context) error {
 	pipe := c.rdb.TxPipeline()
 	pipe.Set(ctx, c.nodeKey(n.ID), data, c.opts.TTL)
 	pipe.SAdd(ctx, c.key("nodes"), n.ID)
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err = pipe.Exec(ctx)
+	c.reachable.Store(err == nil)
+	if err != nil {
 		return unavailable(err)
 	}
 	return nil
 }
+
+// Reachable tells whether the node's last heartbeat reached Redis: while
+// it does not, nothing that needs the other nodes (a new call, a help
+// request) can be done.
+func (c *Cluster) Reachable() bool { return c.reachable.Load() }
 
 // measure is the node's record now: its calls, and the CPU it used per
 // second since the last heartbeat.
@@ -238,6 +255,27 @@ func (c *Cluster) measure() Node {
 	c.last, c.lastAt = load, now
 	return Node{ID: c.opts.NodeID, URL: c.opts.URL, Calls: load.Calls, MaxCalls: c.opts.MaxCalls,
 		Cores: load.Cores, CPU: c.cpu, Draining: c.draining, At: now}
+}
+
+// liveNodes are the ids of the nodes whose heartbeat key has not
+// expired, sorted.
+func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
+	ids, err := c.rdb.SMembers(ctx, c.key("nodes")).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	sort.Strings(ids)
+	live := ids[:0]
+	for _, id := range ids {
+		n, err := c.rdb.Exists(ctx, c.nodeKey(id)).Result()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if n == 1 {
+			live = append(live, id)
+		}
+	}
+	return live, nil
 }
 
 // Nodes are the live nodes (their keys have not expired), by id.

@@ -98,9 +98,15 @@ func TestRedisUnavailable(t *testing.T) {
 	mr := miniredis.RunT(t)
 	c := open(t, mr, "a", Load{Cores: 2}, 0)
 	addr := mr.Addr()
+	if !c.Reachable() {
+		t.Fatal("a node that just joined is not reachable")
+	}
 	mr.Close()
 	if _, err := c.Place(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("placing with Redis gone: %v, want ErrUnavailable", err)
+	}
+	if err := c.beat(context.Background()); !errors.Is(err, ErrUnavailable) || c.Reachable() {
+		t.Fatalf("a heartbeat with Redis gone: %v, reachable %v; want ErrUnavailable, unreachable", err, c.Reachable())
 	}
 	if _, err := Open(context.Background(), Options{RedisURL: "redis://" + addr + "/0", NodeID: "b", URL: "http://b"}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("joining with Redis gone: %v, want ErrUnavailable", err)

@@ -46,13 +46,6 @@ func (r *runner) setUp(ctx context.Context, c *callRun, agent string) {
 		return
 	}
 	c.id, c.node = links.Call, links.Node
-	if r.clustered() {
-		if id, ok := r.takeHelper(); ok {
-			if c.err = r.signInHelper(ctx, id, c.id); c.err != nil {
-				return
-			}
-		}
-	}
 	for _, j := range []struct{ role, token string }{{"customer", links.Customer.Token}, {"agent", links.Agent.Token}} {
 		c.started[j.role] = time.Now()
 		cfg := r.peerConfig(c.id, j.role, j.token)

@@ -15,17 +15,16 @@ import (
 
 // runner holds one run's state.
 type runner struct {
-	params       Params
-	api          *api   // the first server's: agents, console tokens
-	apis         []*api // every server's, by Params.Servers
-	wsURL        string // the first server's /ws
-	queue        string
-	mu           sync.Mutex
-	helpers      map[string]*peer.Peer // signed-in consoles by agent id
-	spareHelpers []string              // in a cluster: signed in per call, on its node
-	calls        []*callRun
-	meter        *meter
-	progress     *progress
+	params   Params
+	api      *api   // the first server's: agents, console tokens
+	apis     []*api // every server's, by Params.Servers
+	wsURL    string // the first server's /ws
+	queue    string
+	mu       sync.Mutex
+	helpers  map[string]*peer.Peer // signed-in consoles by agent id
+	calls    []*callRun
+	meter    *meter
+	progress *progress
 }
 
 // Run holds Params.Calls three-party calls for Params.Duration after
@@ -55,12 +54,8 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !r.clustered() {
-		if err := r.signInHelpers(ctx, helperAgents); err != nil {
-			return nil, err
-		}
-	} else {
-		r.spareHelpers = helperAgents
+	if err := r.signInHelpers(ctx, helperAgents); err != nil {
+		return nil, err
 	}
 	r.meter = newMeter(r)
 	r.meter.start(ctx)
@@ -122,26 +117,27 @@ func largestQueue(agents []agentInfo) string {
 	return best
 }
 
-// signInHelpers opens one auto-accepting console per helper agent.
+// signInHelpers opens one auto-accepting console per helper agent; over
+// a cluster they sign in on each node in turn, and are offered help for
+// calls on any node.
 func (r *runner) signInHelpers(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		if err := r.signInHelper(ctx, id, ""); err != nil {
+	for i, id := range ids {
+		if err := r.signInHelper(ctx, id, wsURLOf(r.params.Servers[i%len(r.params.Servers)])); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// signInHelper opens helper id's auto-accepting console; with callID its
-// socket goes to that call's node (`/ws?call=`), where a cluster's help
-// offers for the call come from while queues are each node's own.
-func (r *runner) signInHelper(ctx context.Context, id, callID string) error {
+// signInHelper opens helper id's auto-accepting console on the server of
+// wsURL.
+func (r *runner) signInHelper(ctx context.Context, id, wsURL string) error {
 	token, err := r.api.consoleToken(ctx, id)
 	if err != nil {
 		return fmt.Errorf("console token for %s: %w", id, err)
 	}
 	// Helpers join as the third party.
-	cfg := r.camera(peer.Config{URL: r.wsURL, Call: callID, Name: id, Loopback: r.params.Loopback, AutoAccept: true,
+	cfg := r.camera(peer.Config{URL: wsURL, Name: id, Loopback: r.params.Loopback, AutoAccept: true,
 		Reconnect: true, Network: r.params.Impair["third"], Logger: r.params.Logger})
 	p, err := peer.Connect(ctx, cfg)
 	if err != nil {
@@ -158,18 +154,6 @@ func (r *runner) signInHelper(ctx context.Context, id, callID string) error {
 
 // clustered tells whether the run spreads over several nodes.
 func (r *runner) clustered() bool { return len(r.apis) > 1 }
-
-// takeHelper is a helper agent not signed in yet, for a call's node.
-func (r *runner) takeHelper() (string, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.spareHelpers) == 0 {
-		return "", false
-	}
-	id := r.spareHelpers[0]
-	r.spareHelpers = r.spareHelpers[1:]
-	return id, true
-}
 
 // wsURLOf is the signaling WebSocket of a server's base URL.
 func wsURLOf(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }

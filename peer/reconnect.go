@@ -81,7 +81,7 @@ func (p *Peer) redial() bool {
 	wait := redialFirst
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, writeTimeout)
-		ws, err := dial(ctx, socketURL(p.cfg))
+		ws, err := dial(ctx, p.redialURL())
 		cancel()
 		if err == nil && p.tasks.isStopped() {
 			ws.CloseNow()
@@ -101,6 +101,19 @@ func (p *Peer) redial() bool {
 		}
 		wait = min(2*wait, redialMax)
 	}
+}
+
+// redialURL is the socket to dial again: with the call of the seat to
+// take back, so that any node of a cluster passes it to the call's node
+// (a helper's console that accepted a call on another node is there).
+func (p *Peer) redialURL() string {
+	cfg := p.cfg
+	p.mu.Lock()
+	if s := p.back.seat; s != nil {
+		cfg.Call = s.call
+	}
+	p.mu.Unlock()
+	return socketURL(cfg)
 }
 
 // sendRejoin sends the join that takes the seat back, if one is wanted.

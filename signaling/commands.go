@@ -63,6 +63,9 @@ var commands = map[string]command{
 	"leave":  {partySocket, bare(hangup)},
 	"hangup": {partySocket, bare(hangup)},
 	"help.request": {partySocket, payload(func(s *session, l *leg, m helpRequestMessage) *ProtocolError {
+		if cl := s.srv.params.Cluster; cl != nil && !cl.Reachable() {
+			return protoErr(CodeClusterUnavailable, "No help can be sought while the cluster's store is unreachable: the agents of the other servers cannot be asked.")
+		}
 		req := call.HelpRequest{Mode: m.Mode, Queue: m.Queue, Agent: m.Agent, Number: m.Number}
 		_, err := s.srv.center.RequestHelp(l.callID, l.role, req)
 		return asProtoErr(err)

@@ -23,7 +23,7 @@ func (s *session) signIn(token string) *ProtocolError {
 	if err != nil {
 		return asProtoErr(err)
 	}
-	s.agentID = c.Agent
+	s.agentID, s.consoleToken = c.Agent, token
 	s.srv.addConsole(c.Agent, s)
 	if msg, err := eventMessage(presence); err == nil {
 		s.sendRaw(msg)
@@ -33,14 +33,22 @@ func (s *session) signIn(token string) *ProtocolError {
 }
 
 // acceptHelp joins the call of an offered help request as its third
-// party, the leg registered before the center admits it.
+// party, the leg registered before the center admits it. A call on
+// another node of a cluster is joined there, the console carried on to
+// it.
 func (s *session) acceptHelp(request string) *ProtocolError {
 	if s.currentLeg() != nil {
 		return protoErr(CodeAlreadyJoined, "leave call %s before helping in another", s.leg.callID)
 	}
 	callID, err := s.offeredCall(request)
 	if err != nil {
+		callID, err = s.offeredHere(request)
+	}
+	if err != nil {
 		return asProtoErr(err)
+	}
+	if node := s.offeredElsewhere(callID); node != nil {
+		return s.moveConsole(node, callID, request)
 	}
 	return s.enter(callID, call.Third, s.agentID, func() (*call.Snapshot, error) {
 		return s.srv.center.AcceptHelp(s.agentID, request)

@@ -168,13 +168,15 @@ func NewServer(p ServerParams) (*Server, error) {
 }
 
 // SetCluster makes the server a node of cl, before it serves: a node's
-// address is known once it listens, and its membership needs it.
+// address is known once it listens, and its membership needs it. The
+// node lists its calls in the cluster and shares its agents.
 func (srv *Server) SetCluster(cl *cluster.Cluster) {
 	srv.params.Cluster = cl
 	if srv.params.NodeID == "" {
 		srv.params.NodeID = cl.NodeID()
 	}
 	srv.calls = newCallList(cl, srv.params.NodeID, srv.log)
+	srv.center.SetPeers(cl.ShareAgents(srv.center))
 }
 
 // Center is the server's call center.
@@ -241,6 +243,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(-1) // the session's own limit, which closes with our code (readLoop)
 	s := newSession(srv, conn)
+	s.client = addr
 	srv.mu.Lock()
 	if srv.closed {
 		srv.mu.Unlock()

@@ -45,9 +45,10 @@ const (
 // is in (if any) and the agent it signed in as (if any). pion callbacks
 // reach it through actions.
 type session struct {
-	srv  *Server
-	conn *websocket.Conn
-	log  *slog.Logger
+	srv    *Server
+	conn   *websocket.Conn
+	log    *slog.Logger
+	client string // the client's address, for a node this socket is carried on to
 
 	// outbox holds the messages to write, in order; a nil entry stands
 	// for the next of states, the call.states waiting: a newer state
@@ -66,11 +67,13 @@ type session struct {
 	cutting     atomic.Bool   // a cut-off is on its way: nothing more is done
 
 	// Owned by the run loop.
-	closeCode   websocket.StatusCode // the socket's close, when the loop ends
-	closeReason string
-	unflushed   bool // the writer drops what is queued: the client does not read
-	leg         *leg
-	agentID     string // signed-in agent console, "" if none
+	closeCode    websocket.StatusCode // the socket's close, when the loop ends
+	closeReason  string
+	unflushed    bool // the writer drops what is queued: the client does not read
+	leg          *leg
+	agentID      string    // signed-in agent console, "" if none
+	consoleToken string    // the token it signed in with
+	upstream     *upstream // the node this console was carried on to (moved.go)
 
 	offersMu sync.Mutex
 	offers   map[string]string // help requests offered to this console → call id
@@ -122,6 +125,9 @@ func (s *session) run(ctx context.Context) {
 			s.leave(reason)
 		}
 		s.signOut()
+		if s.upstream != nil {
+			s.upstream.conn.Close(websocket.StatusNormalClosure, "")
+		}
 		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
 		s.conn.Close(s.closeCode, s.closeReason)
@@ -139,6 +145,9 @@ func (s *session) run(ctx context.Context) {
 			return
 		case data := <-inbound:
 			s.handle(data)
+		case <-s.upstreamEnded():
+			s.closeCode, s.closeReason = s.upstream.status, s.upstream.reason
+			return
 		case act := <-s.actions:
 			act()
 		case c := <-s.cut:
@@ -203,7 +212,9 @@ func (d *mediaDeadline) follow(l *leg) {
 func (d *mediaDeadline) stop() { d.timer.Stop() }
 
 // bound tells whether the socket is a party of a call or a console.
-func (s *session) bound() bool { return s.currentLeg() != nil || s.agentID != "" }
+func (s *session) bound() bool {
+	return s.currentLeg() != nil || s.agentID != "" || s.upstream != nil
+}
 
 // refuse sends the client a last error and has the session close its
 // socket with the error's code as the close reason.
@@ -448,6 +459,12 @@ func (s *session) post(act func()) {
 
 // handle acts on one client message; a refusal goes back as an error.
 func (s *session) handle(data []byte) {
+	if s.upstream != nil {
+		if err := s.upstream.forward(data); err != nil {
+			s.log.Debug("console carried on: a message not passed", "err", err)
+		}
+		return
+	}
 	env, perr := parseEnvelope(data)
 	switch {
 	case !s.limit.Allow():

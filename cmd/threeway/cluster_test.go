@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -193,7 +194,7 @@ func TestClusterPlacesCallsAndRelaysSockets(t *testing.T) {
 		return p
 	}
 	customer := join("customer", onN3.Customer.Token)
-	join("agent", onN3.Agent.Token)
+	agent := join("agent", onN3.Agent.Token)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := customer.Stats()
@@ -221,10 +222,31 @@ func TestClusterPlacesCallsAndRelaysSockets(t *testing.T) {
 	if code := apiCall(t, "POST", nodes[0].base+"/api/calls", map[string]string{"customer": "Late", "agent": "alice"}, &refusal); code != http.StatusServiceUnavailable || refusal.Error != "cluster_unavailable" {
 		t.Errorf("a call asked for with Redis gone: %d %q, want 503 cluster_unavailable", code, refusal.Error)
 	}
+	// Help cannot be sought either, once the node's heartbeat has missed
+	// Redis; until then a request finds no agent.
+	refused := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+		defer cancel()
+		_, err := agent.WaitFor(ctx, "error", func(m peer.Message) bool { return m.Field("code") == "cluster_unavailable" })
+		refused <- err
+	}()
 	before := customer.Counters().FramesDecoded
-	time.Sleep(time.Second)
+	for asked := true; asked; {
+		if err := agent.Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-refused:
+			if err != nil {
+				t.Errorf("a help request with Redis gone: %v, want cluster_unavailable", err)
+			}
+			asked = false
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	if got := customer.Counters().FramesDecoded - before; got < 10 {
-		t.Errorf("with Redis gone the running call's customer got %d pictures in a second", got)
+		t.Errorf("with Redis gone the running call's customer got %d pictures meanwhile", got)
 	}
 }
 
@@ -351,24 +373,14 @@ func TestClusterEndsADeadNodesCalls(t *testing.T) {
 	redisURL, _ := startRedis(t)
 	n1 := startNode(t, redisURL, "n1")
 	n2, kill := startNodeProcess(t, redisURL, "n2")
-	_ = n2
-	var onN1, onN2 createdCall
-	for onN1.Call == "" || onN2.Call == "" {
-		var c struct {
-			createdCall
-			Node string `json:"node"`
-		}
-		if code := apiCall(t, "POST", n1.base+"/api/calls", map[string]string{"customer": "Ann", "agent": "alice"}, &c); code != http.StatusCreated {
-			t.Fatalf("POST /api/calls: %d", code)
-		}
-		if c.Node == "n2" {
-			onN2 = c.createdCall
-		} else {
-			onN1 = c.createdCall
-		}
-	}
+	onN1 := createOn(t, n1, "n1", "alice")
+	onN2 := createOn(t, n1, "n2", "bob")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// bob, the agent of n2's call, has his console on n1; carol's only
+	// console is on n2.
+	console(ctx, t, n1, "bob")
+	console(ctx, t, n2, "carol")
 	ws := "ws" + n1.base[len("http"):] + "/ws"
 	join := func(c createdCall, role, token string) (*peer.Peer, error) {
 		p, err := peer.Join(ctx, peer.Config{URL: ws, Call: c.Call, Role: role, Name: role, Token: token, Loopback: true})
@@ -390,6 +402,7 @@ func TestClusterEndsADeadNodesCalls(t *testing.T) {
 		}
 	}
 
+	waitAgents(t, n1, 5*time.Second, map[string]string{"bob": "busy", "carol": "idle"})
 	kill()
 	killed := time.Now()
 	for {
@@ -408,6 +421,10 @@ func TestClusterEndsADeadNodesCalls(t *testing.T) {
 		<-time.After(100 * time.Millisecond)
 	}
 	t.Logf("n2's call was taken off the list %v after n2 died", time.Since(killed).Round(100*time.Millisecond))
+	// n1 forgets what n2 said of its agents: bob is out of n2's call,
+	// carol's console is gone.
+	waitAgents(t, n1, 8*time.Second-time.Since(killed), map[string]string{"bob": "idle", "carol": "offline"})
+	t.Logf("n2's agents were freed %v after n2 died", time.Since(killed).Round(100*time.Millisecond))
 	_, err := join(onN2, "customer", onN2.Customer.Token)
 	var se *peer.ServerError
 	if !errors.As(err, &se) || se.Code != "call_ended" {
@@ -453,5 +470,148 @@ func TestLoadTestOverACluster(t *testing.T) {
 	}
 	if placed != 3 || sum.TilesOKRatio < 1 || sum.AudioOKRatio < 1 || sum.FPSP50 < 10 {
 		t.Errorf("%d calls placed, tiles %.2f, audio %.2f, fps %.1f", placed, sum.TilesOKRatio, sum.AudioOKRatio, sum.FPSP50)
+	}
+}
+
+// createOn creates calls through via until one is placed on node, with
+// agent as its agent.
+func createOn(t *testing.T, via clusterNode, node, agent string) createdCall {
+	t.Helper()
+	for range 20 {
+		var c struct {
+			createdCall
+			Node string `json:"node"`
+		}
+		if code := apiCall(t, "POST", via.base+"/api/calls", map[string]string{"customer": "Ann", "agent": agent}, &c); code != http.StatusCreated {
+			t.Fatalf("POST /api/calls: %d", code)
+		}
+		if c.Node == node {
+			return c.createdCall
+		}
+	}
+	t.Fatalf("20 calls and none placed on %s", node)
+	return createdCall{}
+}
+
+// console signs agent's console in on node, with a token from the API.
+func console(ctx context.Context, t *testing.T, node clusterNode, agent string) *peer.Peer {
+	t.Helper()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if code := apiCall(t, "POST", node.base+"/api/agents/"+agent+"/token", nil, &tok); code != http.StatusCreated {
+		t.Fatalf("console token for %s: %d", agent, code)
+	}
+	p, err := peer.Connect(ctx, peer.Config{URL: "ws" + node.base[len("http"):] + "/ws", Name: agent, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	if err := p.SignIn(ctx, tok.Token); err != nil {
+		t.Fatalf("%s signs in on %s: %v", agent, node.id, err)
+	}
+	return p
+}
+
+// waitAgents waits until node's GET /api/agents shows each agent in the
+// state wanted.
+func waitAgents(t *testing.T, node clusterNode, within time.Duration, want map[string]string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var list struct {
+			Agents []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+				Call  string `json:"call"`
+			} `json:"agents"`
+		}
+		apiCall(t, "GET", node.base+"/api/agents", nil, &list)
+		got := map[string]string{}
+		for _, a := range list.Agents {
+			if _, ok := want[a.ID]; ok {
+				got[a.ID] = a.State
+			}
+		}
+		if maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s lists agents %v, want %v", node.id, got, want)
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+}
+
+// A console signed in on n1 is offered help for a call on n2 (its agent
+// idle on every node), accepts on n1, and joins the call on n2 as its
+// third party: its socket stays with n1, which carries it on to n2, and
+// its media goes to n2. The three see each other and hear each other; on
+// every node the helper is busy in that call.
+func TestClusterConsoleAcceptsHelpForACallOnAnotherNode(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, _ := startRedis(t)
+	n1, n2 := startNode(t, redisURL, "n1"), startNode(t, redisURL, "n2")
+	onN2 := createOn(t, n1, "n2", "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	helper := console(ctx, t, n1, "carol")
+	waitAgents(t, n2, 5*time.Second, map[string]string{"carol": "idle"})
+
+	parties := map[string]*peer.Peer{}
+	for role, token := range map[string]string{"customer": onN2.Customer.Token, "agent": onN2.Agent.Token} {
+		p, err := peer.Join(ctx, peer.Config{URL: "ws" + n2.base[len("http"):] + "/ws", Call: onN2.Call, Role: role, Name: role, Token: token, Loopback: true})
+		if err != nil {
+			t.Fatalf("%s joins: %v", role, err)
+		}
+		t.Cleanup(func() { _ = p.Close() })
+		parties[role] = p
+	}
+	if err := parties["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := helper.WaitFor(ctx, "help.offer", nil)
+	if err != nil {
+		t.Fatalf("carol's console on n1 got no offer: %v", err)
+	}
+	if offer.Field("call") != onN2.Call {
+		t.Fatalf("offer %s, want call %s", offer.Raw, onN2.Call)
+	}
+	if err := helper.Accept(ctx, offer.Field("request")); err != nil {
+		t.Fatalf("carol accepts on n1: %v", err)
+	}
+	parties["third"] = helper
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok := true
+		for role, p := range parties {
+			st := p.Stats()
+			for _, other := range []string{"customer", "agent", "third"} {
+				if other != role && (st.TileUpdates[other].Count < 10 || st.ToneDBFS[other] < -30) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			for role, p := range parties {
+				st := p.Stats()
+				t.Logf("%s: tiles %+v, tones %v", role, st.TileUpdates, st.ToneDBFS)
+			}
+			t.Fatal("the three parties do not all see and hear each other")
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+	for _, n := range []clusterNode{n1, n2} {
+		waitAgents(t, n, 5*time.Second, map[string]string{"carol": "busy"})
+	}
+	var list listedCalls
+	apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
+	for _, c := range list.Calls {
+		if c.Call == onN2.Call && (c.Node != "n2" || c.State != "three_party") {
+			t.Errorf("the call is listed as %+v, want three_party on n2", c)
+		}
 	}
 }

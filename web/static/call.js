@@ -53,6 +53,7 @@ const refusals = {
   party_not_in_view: "Your own tile is hidden: show yourself first.",
   negotiation_failed: "The media connection could not be set up.",
   server_full: "The server is full: try again later.",
+  cluster_unavailable: "The servers cannot reach their shared store: no help can be sought until it is back.",
   internal: "The server failed: try again.",
   rate_limited: "Too many clicks at once: that one was ignored.",
   message_too_big: "The page sent a message too large for the server.",
