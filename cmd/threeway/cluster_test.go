@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,12 +121,14 @@ func apiCall(t *testing.T, method, url string, body, out any) int {
 }
 
 type listedCalls struct {
-	Calls []struct {
-		Call    string   `json:"call"`
-		Node    string   `json:"node"`
-		State   string   `json:"state"`
-		Parties []string `json:"parties"`
-	} `json:"calls"`
+	Calls []listedCall `json:"calls"`
+}
+
+type listedCall struct {
+	Call    string   `json:"call"`
+	Node    string   `json:"node"`
+	State   string   `json:"state"`
+	Parties []string `json:"parties"`
 }
 
 type createdCall struct {
@@ -543,29 +546,44 @@ func waitAgents(t *testing.T, node clusterNode, within time.Duration, want map[s
 	}
 }
 
-// A console signed in on n1 is offered help for a call on n2 (its agent
-// idle on every node), accepts on n1, and joins the call on n2 as its
-// third party: its socket stays with n1, which carries it on to n2, and
-// its media goes to n2. The three see each other and hear each other; on
-// every node the helper is busy in that call.
+// Three nodes, the third in a process of its own. A console signed in on
+// n1 is offered help for a call on n2 (its agent idle on every node),
+// accepts on n1, and joins the call on n2 as its third party: its socket
+// stays with n1, which carries it on to n2, and its media goes to n2. The
+// three see and hear each other; on every node the helper is busy in that
+// call. Then n3 dies: within the TTL and a heartbeat its call leaves the
+// list, bob (its call's agent, console on n1) is idle again and dave
+// (console on n3) offline, on n1 and n2 alike, and the call on n2 goes on.
 func TestClusterConsoleAcceptsHelpForACallOnAnotherNode(t *testing.T) {
 	clearServeEnv(t)
 	redisURL, _ := startRedis(t)
 	n1, n2 := startNode(t, redisURL, "n1"), startNode(t, redisURL, "n2")
+	n3, kill := startNodeProcess(t, redisURL, "n3")
 	onN2 := createOn(t, n1, "n2", "alice")
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	onN3 := createOn(t, n1, "n3", "bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	helper := console(ctx, t, n1, "carol")
-	waitAgents(t, n2, 5*time.Second, map[string]string{"carol": "idle"})
-
-	parties := map[string]*peer.Peer{}
-	for role, token := range map[string]string{"customer": onN2.Customer.Token, "agent": onN2.Agent.Token} {
-		p, err := peer.Join(ctx, peer.Config{URL: "ws" + n2.base[len("http"):] + "/ws", Call: onN2.Call, Role: role, Name: role, Token: token, Loopback: true})
+	join := func(c createdCall, role, token string) *peer.Peer {
+		// Through n1: relayed to the call's node.
+		p, err := peer.Join(ctx, peer.Config{URL: "ws" + n1.base[len("http"):] + "/ws", Call: c.Call, Role: role, Name: role, Token: token, Loopback: true})
 		if err != nil {
-			t.Fatalf("%s joins: %v", role, err)
+			t.Fatalf("%s joins call %s: %v", role, c.Call, err)
 		}
 		t.Cleanup(func() { _ = p.Close() })
-		parties[role] = p
+		return p
+	}
+	join(onN3, "customer", onN3.Customer.Token)
+	join(onN3, "agent", onN3.Agent.Token)
+	console(ctx, t, n1, "bob")
+	console(ctx, t, n3, "dave")
+	helper := console(ctx, t, n1, "carol")
+	for _, n := range []clusterNode{n1, n2, n3} {
+		waitAgents(t, n, 5*time.Second, map[string]string{"carol": "idle", "bob": "busy", "dave": "idle"})
+	}
+
+	parties := map[string]*peer.Peer{
+		"customer": join(onN2, "customer", onN2.Customer.Token),
+		"agent":    join(onN2, "agent", onN2.Agent.Token),
 	}
 	if err := parties["agent"].Send(map[string]string{"type": "help.request", "mode": "queue", "queue": "billing"}); err != nil {
 		t.Fatal(err)
@@ -581,19 +599,58 @@ func TestClusterConsoleAcceptsHelpForACallOnAnotherNode(t *testing.T) {
 		t.Fatalf("carol accepts on n1: %v", err)
 	}
 	parties["third"] = helper
-	deadline := time.Now().Add(15 * time.Second)
+	waitThreeParty(t, parties, 15*time.Second)
+	for _, n := range []clusterNode{n1, n2, n3} {
+		waitAgents(t, n, 5*time.Second, map[string]string{"carol": "busy"})
+	}
+	var list listedCalls
+	apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
+	for _, c := range list.Calls {
+		if c.Call == onN2.Call && (c.Node != "n2" || c.State != "three_party") {
+			t.Errorf("the call is listed as %+v, want three_party on n2", c)
+		}
+	}
+
+	kill()
+	killed := time.Now()
+	for _, n := range []clusterNode{n1, n2} {
+		waitAgents(t, n, 8*time.Second-time.Since(killed), map[string]string{"bob": "idle", "dave": "offline", "carol": "busy"})
+	}
+	t.Logf("n3's agents were freed on n1 and n2 %v after n3 died", time.Since(killed).Round(100*time.Millisecond))
+	for {
+		apiCall(t, "GET", n2.base+"/api/calls", nil, &list)
+		if !slices.ContainsFunc(list.Calls, func(c listedCall) bool { return c.Call == onN3.Call }) {
+			break
+		}
+		if time.Since(killed) > 8*time.Second {
+			t.Fatalf("n3's call is still listed %v after n3 died", time.Since(killed))
+		}
+		<-time.After(100 * time.Millisecond)
+	}
+	waitThreeParty(t, parties, 5*time.Second) // n2's call goes on
+}
+
+// waitThreeParty waits until each party of a three-party call has
+// received ten more pictures of each other party's tile and hears it.
+func waitThreeParty(t *testing.T, parties map[string]*peer.Peer, within time.Duration) {
+	t.Helper()
+	from := map[string]peer.Stats{}
+	for role, p := range parties {
+		from[role] = p.Counters()
+	}
+	deadline := time.Now().Add(within)
 	for {
 		ok := true
 		for role, p := range parties {
 			st := p.Stats()
 			for _, other := range []string{"customer", "agent", "third"} {
-				if other != role && (st.TileUpdates[other].Count < 10 || st.ToneDBFS[other] < -30) {
+				if other != role && (st.TileUpdates[other].Count < from[role].TileUpdates[other].Count+10 || st.ToneDBFS[other] < -30) {
 					ok = false
 				}
 			}
 		}
 		if ok {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			for role, p := range parties {
@@ -603,15 +660,5 @@ func TestClusterConsoleAcceptsHelpForACallOnAnotherNode(t *testing.T) {
 			t.Fatal("the three parties do not all see and hear each other")
 		}
 		<-time.After(100 * time.Millisecond)
-	}
-	for _, n := range []clusterNode{n1, n2} {
-		waitAgents(t, n, 5*time.Second, map[string]string{"carol": "busy"})
-	}
-	var list listedCalls
-	apiCall(t, "GET", n1.base+"/api/calls", nil, &list)
-	for _, c := range list.Calls {
-		if c.Call == onN2.Call && (c.Node != "n2" || c.State != "three_party") {
-			t.Errorf("the call is listed as %+v, want three_party on n2", c)
-		}
 	}
 }
