@@ -174,7 +174,10 @@ func (c *Center) settleRinging(a *agentState) {
 		return
 	}
 	switch {
-	case a.allConsoles() == 0, a.callAnywhere() != "":
+	case a.allConsoles() == 0:
+		c.declineOffer(a.ringing, a, CodeRejected)
+	case a.callAnywhere() != "":
+		c.tell(a, HelpWithdrawn{Request: a.ringing, Reason: CodeAgentUnavailable})
 		c.declineOffer(a.ringing, a, CodeRejected)
 	case a.rungFirstElsewhere():
 		c.tell(a, HelpWithdrawn{Request: a.ringing, Reason: CodeAgentUnavailable})

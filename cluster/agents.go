@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,23 +33,36 @@ type AgentHost interface {
 // facts of a node whose heartbeat stopped. Offers, their withdrawals and
 // rejections go to the node concerned on its inbox channel.
 //
-// Writes leave in order from one goroutine; Publish, Deliver and Reject
-// only queue them, since the center calls them under its lock.
+// Writes leave from one goroutine; Publish, Deliver and Reject only queue
+// them, since the center calls them under its lock. The queue holds the
+// latest facts of each agent and messages not yet stale, so a Redis that
+// is slow or away does not make it grow.
 type Agents struct {
 	c    *Cluster
 	host AgentHost
 	log  *slog.Logger
 
-	qmu           sync.Mutex
-	queue         []outgoing
-	resyncPending bool // a resync is queued or under way
-	wake          chan struct{}
-	seq           uint64 // of the last facts written; owned by the writer
+	// What the writer has still to do, under qmu: the latest facts of
+	// each agent (older ones are never worth writing), messages to other
+	// nodes, and whether a resync is due. resyncs counts those done.
+	qmu      sync.Mutex
+	facts    map[string]call.AgentFacts
+	messages []outgoing
+	resync   bool
+	resyncs  int
+	wake     chan struct{}
+
+	// Owned by the writer.
+	seq        uint64    // of the last facts written
+	lastSynced time.Time // the last resync that reached Redis
 
 	// mu guards what the node has taken from the others: the sequence
-	// number of the newest facts applied per node and agent.
-	mu   sync.Mutex
-	seen map[string]map[string]uint64
+	// number of the newest facts applied per node and agent, resyncs in a
+	// row that found a node not live, and the nodes forgotten since.
+	mu     sync.Mutex
+	seen   map[string]map[string]uint64
+	missed map[string]int
+	gone   map[string]bool
 
 	pubsub    *redis.PubSub
 	done      chan struct{}
@@ -56,15 +70,22 @@ type Agents struct {
 	closeOnce sync.Once
 }
 
-// outgoing is one queued write: facts to record and publish, or a
-// message to another node's inbox.
+// outgoing is a message queued for another node's inbox.
 type outgoing struct {
-	agent string
-	facts *call.AgentFacts
-	node  string // inbox of
-	msg   *inboxMessage
-	sync  bool // write every agent's facts again, then read the others'
+	node string
+	msg  *inboxMessage
+	at   time.Time
 }
+
+// staleMessage is how old a message to another node may get in the
+// queue (Redis slow or away) before it is dropped rather than sent: an
+// offer or withdrawal that late would mislead the console.
+const staleMessage = 5 * time.Second
+
+// deadAfter is how many resyncs in a row must find a node's heartbeat
+// key gone before its facts are forgotten: one could be a Redis that
+// restarted and has not heard every heartbeat again yet.
+const deadAfter = 2
 
 // factsMessage is a node's facts about an agent, on the agents channel
 // and (without Node) in the node's hash.
@@ -89,8 +110,9 @@ const kindReject = "help.reject"
 // ShareAgents starts sharing host's agents with the cluster's other nodes
 // and returns the center's Peers. Close stops it.
 func (c *Cluster) ShareAgents(host AgentHost) *Agents {
-	a := &Agents{c: c, host: host, log: c.log, wake: make(chan struct{}, 1),
-		seq: uint64(time.Now().UnixNano()), seen: map[string]map[string]uint64{}, done: make(chan struct{})}
+	a := &Agents{c: c, host: host, log: c.log, facts: map[string]call.AgentFacts{}, wake: make(chan struct{}, 1),
+		seq: uint64(time.Now().UnixNano()), lastSynced: time.Now(),
+		seen: map[string]map[string]uint64{}, missed: map[string]int{}, gone: map[string]bool{}, done: make(chan struct{})}
 	a.pubsub = c.rdb.Subscribe(context.Background(), c.key("agents"), c.inbox(c.opts.NodeID))
 	a.stopped.Add(3)
 	go a.write()
@@ -107,7 +129,10 @@ func (c *Cluster) factsKey(node string) string { return c.key("facts", node) }
 
 // Publish implements call.Peers.
 func (a *Agents) Publish(agentID string, f call.AgentFacts) {
-	a.enqueue(outgoing{agent: agentID, facts: &f})
+	a.qmu.Lock()
+	a.facts[agentID] = f
+	a.qmu.Unlock()
+	a.poke()
 }
 
 // Deliver implements call.Peers.
@@ -117,74 +142,115 @@ func (a *Agents) Deliver(node, agentID string, ev call.Event) {
 		a.log.Error("agent event", "type", ev.EventType(), "err", err)
 		return
 	}
-	a.enqueue(outgoing{node: node, msg: &inboxMessage{Agent: agentID, Kind: ev.EventType(), Event: data}})
+	a.queueMessage(node, &inboxMessage{Agent: agentID, Kind: ev.EventType(), Event: data})
 }
 
 // Reject implements call.Peers.
 func (a *Agents) Reject(node, agentID, request string) {
-	a.enqueue(outgoing{node: node, msg: &inboxMessage{Agent: agentID, Kind: kindReject, Request: request}})
+	a.queueMessage(node, &inboxMessage{Agent: agentID, Kind: kindReject, Request: request})
 }
 
-func (a *Agents) enqueue(o outgoing) {
+func (a *Agents) queueMessage(node string, m *inboxMessage) {
 	a.qmu.Lock()
-	if o.sync {
-		if a.resyncPending {
-			a.qmu.Unlock()
-			return // one is queued: a slow Redis does not pile them up
-		}
-		a.resyncPending = true
-	}
-	a.queue = append(a.queue, o)
+	a.messages = append(a.messages, outgoing{node: node, msg: m, at: time.Now()})
 	a.qmu.Unlock()
+	a.poke()
+}
+
+// askResync has the writer resync soon; one pending at a time.
+func (a *Agents) askResync() {
+	a.qmu.Lock()
+	a.resync = true
+	a.qmu.Unlock()
+	a.poke()
+}
+
+func (a *Agents) poke() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (a *Agents) take() []outgoing {
+// take empties the queue.
+func (a *Agents) take() (facts map[string]call.AgentFacts, messages []outgoing, resync bool) {
 	a.qmu.Lock()
 	defer a.qmu.Unlock()
-	q := a.queue
-	a.queue = nil
-	return q
+	facts, messages, resync = a.facts, a.messages, a.resync
+	a.facts, a.messages, a.resync = map[string]call.AgentFacts{}, nil, false
+	return facts, messages, resync
 }
 
-// write sends the queued writes in order until Close, then what is left.
+// write does the queued writes until Close, then sends what messages it
+// can in a second; the node's facts go with it.
 func (a *Agents) write() {
 	defer a.stopped.Done()
 	for {
 		select {
 		case <-a.wake:
-			a.send(a.take())
+			a.flush()
 		case <-a.done:
-			a.send(a.take())
+			_, messages, _ := a.take()
+			a.post(messages, time.Now().Add(time.Second))
 			return
 		}
 	}
 }
 
-func (a *Agents) send(q []outgoing) {
-	for _, o := range q {
+// flush writes the facts queued, then the messages, then resyncs if due.
+func (a *Agents) flush() {
+	facts, messages, resync := a.take()
+	if len(facts) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), a.c.opts.Heartbeat)
-		var err error
-		switch {
-		case o.sync:
-			err = a.resync(ctx)
-			a.qmu.Lock()
-			a.resyncPending = false
-			a.qmu.Unlock()
-		case o.facts != nil:
-			err = a.writeFacts(ctx, map[string]call.AgentFacts{o.agent: *o.facts}, true)
-		default:
-			o.msg.From = a.c.opts.NodeID
-			err = a.post(ctx, o.node, o.msg)
+		// A failed write is made good by the next resync's.
+		if err := a.writeFacts(ctx, facts, true); err != nil {
+			a.log.Warn("cluster agents: publish facts", "agents", len(facts), "err", err)
 		}
 		cancel()
-		if err != nil {
-			a.log.Warn("cluster agents", "err", err)
-		}
 	}
+	a.post(messages, time.Time{})
+	if resync {
+		a.resyncNow()
+	}
+}
+
+// post sends messages to other nodes' inboxes, dropping those gone stale
+// and, once Redis is known to be away or the deadline (if any) passed,
+// the rest.
+func (a *Agents) post(messages []outgoing, deadline time.Time) {
+	for _, o := range messages {
+		if time.Since(o.at) > staleMessage || !a.c.Reachable() || (!deadline.IsZero() && time.Now().After(deadline)) {
+			a.log.Warn("cluster agents: a message to another node dropped", "node", o.node, "kind", o.msg.Kind,
+				"agent", o.msg.Agent, "reachable", a.c.Reachable())
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), a.c.opts.Heartbeat)
+		o.msg.From = a.c.opts.NodeID
+		if err := a.postOne(ctx, o.node, o.msg); err != nil {
+			a.log.Warn("cluster agents: a message to another node", "node", o.node, "kind", o.msg.Kind, "err", err)
+		}
+		cancel()
+	}
+}
+
+// resyncNow resyncs; while Redis stays away for longer than the TTL, the
+// other nodes have forgotten this one, and it forgets them.
+func (a *Agents) resyncNow() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.c.opts.Heartbeat)
+	defer cancel()
+	err := a.resyncOnce(ctx)
+	switch {
+	case err == nil:
+		a.lastSynced = time.Now()
+	case time.Since(a.lastSynced) > a.c.opts.TTL:
+		a.log.Warn("cluster agents: Redis away past the TTL: the other nodes' facts are forgotten", "err", err)
+		a.forgetMissing(nil, true)
+	default:
+		a.log.Warn("cluster agents: resync", "err", err)
+	}
+	a.qmu.Lock()
+	a.resyncs++
+	a.qmu.Unlock()
 }
 
 // writeFacts records facts in the node's hash, which lives as long as
@@ -215,7 +281,7 @@ func (a *Agents) writeFacts(ctx context.Context, facts map[string]call.AgentFact
 	return nil
 }
 
-func (a *Agents) post(ctx context.Context, node string, m *inboxMessage) error {
+func (a *Agents) postOne(ctx context.Context, node string, m *inboxMessage) error {
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -237,15 +303,15 @@ func (a *Agents) tick() {
 		case <-a.done:
 			return
 		case <-t.C:
-			a.enqueue(outgoing{sync: true})
+			a.askResync()
 		}
 	}
 }
 
-// resync writes this node's facts again (they expire with its heartbeat;
-// a Redis that restarted lost them), reads every live node's, and
-// forgets the nodes that are no longer live.
-func (a *Agents) resync(ctx context.Context) error {
+// resyncOnce writes this node's facts again (they expire with its
+// heartbeat; a Redis that restarted lost them), reads every live node's,
+// and forgets the nodes no longer live.
+func (a *Agents) resyncOnce(ctx context.Context) error {
 	if err := a.writeFacts(ctx, a.host.AgentFacts(), false); err != nil {
 		return err
 	}
@@ -261,6 +327,7 @@ func (a *Agents) resync(ctx context.Context) error {
 		if err != nil {
 			return unavailable(err)
 		}
+		a.revive(node)
 		for agent, data := range all {
 			var m factsMessage
 			if err := json.Unmarshal([]byte(data), &m); err != nil {
@@ -269,15 +336,26 @@ func (a *Agents) resync(ctx context.Context) error {
 			a.apply(node, agent, m)
 		}
 	}
-	a.forgetAllBut(live)
+	a.forgetMissing(live, false)
 	return nil
 }
 
+// revive takes a node found live back from the forgotten.
+func (a *Agents) revive(node string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.gone, node)
+	delete(a.missed, node)
+}
+
 // apply hands the host another node's facts unless newer ones came
-// first.
+// first, or the node was forgotten (a late message of a dead node).
 func (a *Agents) apply(node, agent string, m factsMessage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.gone[node] {
+		return
+	}
 	seen := a.seen[node]
 	if seen == nil {
 		seen = map[string]uint64{}
@@ -290,20 +368,23 @@ func (a *Agents) apply(node, agent string, m factsMessage) {
 	a.host.SetPeerAgent(node, agent, m.Facts)
 }
 
-// forgetAllBut forgets the facts of every node not in live.
-func (a *Agents) forgetAllBut(live []string) {
+// forgetMissing forgets the facts of each node not in live for deadAfter
+// resyncs in a row, or at once (now).
+func (a *Agents) forgetMissing(live []string, now bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	alive := map[string]bool{}
-	for _, n := range live {
-		alive[n] = true
-	}
 	for node := range a.seen {
-		if !alive[node] {
-			delete(a.seen, node)
-			a.log.Warn("a node stopped heartbeating: its agents' facts are forgotten", "dead_node", node)
-			a.host.ForgetPeer(node)
+		if slices.Contains(live, node) {
+			continue
 		}
+		if a.missed[node]++; a.missed[node] < deadAfter && !now {
+			continue
+		}
+		delete(a.seen, node)
+		delete(a.missed, node)
+		a.gone[node] = true
+		a.log.Warn("a node stopped heartbeating: its agents' facts are forgotten", "dead_node", node)
+		a.host.ForgetPeer(node)
 	}
 }
 

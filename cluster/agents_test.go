@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sync"
 	"testing"
@@ -58,12 +59,14 @@ func share(t *testing.T, mr *miniredis.Miniredis, id string) *sharing {
 // resync has the node read the others' facts now, and waits for it.
 func (s *sharing) resync(t *testing.T) {
 	t.Helper()
-	s.agents.enqueue(outgoing{sync: true})
-	waitUntil(t, "the resync", func() bool {
+	done := func() int {
 		s.agents.qmu.Lock()
 		defer s.agents.qmu.Unlock()
-		return !s.agents.resyncPending
-	})
+		return s.agents.resyncs
+	}
+	before := done()
+	s.agents.askResync()
+	waitUntil(t, "the resync", func() bool { return done() > before })
 }
 
 func (s *sharing) state(id string) call.AgentStatus {
@@ -167,7 +170,38 @@ func TestAgentsAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.resync(t)
+	if s := a.state("carol").State; s != call.Idle {
+		t.Errorf("one resync without b (a Redis that restarted?): carol is %s on a, want still idle", s)
+	}
+	a.resync(t)
 	if s := a.state("carol").State; s != call.Offline {
 		t.Errorf("with b dead, carol (signed in on b only) is %s on a, want offline", s)
+	}
+	// A late message of the dead node changes nothing.
+	a.agents.apply("b", "carol", factsMessage{Seq: 1 << 62, Facts: call.AgentFacts{Consoles: 1}})
+	if s := a.state("carol").State; s != call.Offline {
+		t.Errorf("after a late message of dead b, carol is %s on a, want offline", s)
+	}
+}
+
+// A message to another node that waited too long in the queue (Redis
+// slow or away) is dropped, not delivered late; a fresh one goes.
+func TestStaleMessagesAreDropped(t *testing.T) {
+	mr := miniredis.RunT(t)
+	a, b := share(t, mr, "a"), share(t, mr, "b")
+	if _, err := b.center.SignIn("carol"); err != nil {
+		t.Fatal(err)
+	}
+	offer := func(request string, age time.Duration) outgoing {
+		data, _ := json.Marshal(call.HelpOffer{Request: request, Call: "c1"})
+		return outgoing{node: "b", msg: &inboxMessage{Agent: "carol", Kind: "help.offer", Event: data}, at: time.Now().Add(-age)}
+	}
+	a.agents.post([]outgoing{offer("stale", staleMessage+time.Second), offer("fresh", 0)}, time.Time{})
+	isOffer := func(request string) func(call.Event) bool {
+		return func(ev call.Event) bool { o, ok := ev.(call.HelpOffer); return ok && o.Request == request }
+	}
+	waitUntil(t, "the fresh offer on b", func() bool { return b.told.got(isOffer("fresh")) })
+	if b.told.got(isOffer("stale")) {
+		t.Error("an offer older than staleMessage was delivered")
 	}
 }

@@ -23,7 +23,7 @@ func (s *session) signIn(token string) *ProtocolError {
 	if err != nil {
 		return asProtoErr(err)
 	}
-	s.agentID, s.consoleToken = c.Agent, token
+	s.agentID = c.Agent
 	s.srv.addConsole(c.Agent, s)
 	if msg, err := eventMessage(presence); err == nil {
 		s.sendRaw(msg)

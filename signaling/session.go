@@ -67,13 +67,12 @@ type session struct {
 	cutting     atomic.Bool   // a cut-off is on its way: nothing more is done
 
 	// Owned by the run loop.
-	closeCode    websocket.StatusCode // the socket's close, when the loop ends
-	closeReason  string
-	unflushed    bool // the writer drops what is queued: the client does not read
-	leg          *leg
-	agentID      string    // signed-in agent console, "" if none
-	consoleToken string    // the token it signed in with
-	upstream     *upstream // the node this console was carried on to (moved.go)
+	closeCode   websocket.StatusCode // the socket's close, when the loop ends
+	closeReason string
+	unflushed   bool // the writer drops what is queued: the client does not read
+	leg         *leg
+	agentID     string    // signed-in agent console, "" if none
+	upstream    *upstream // the node this console was carried on to (moved.go)
 
 	offersMu sync.Mutex
 	offers   map[string]string // help requests offered to this console → call id
@@ -126,7 +125,7 @@ func (s *session) run(ctx context.Context) {
 		}
 		s.signOut()
 		if s.upstream != nil {
-			s.upstream.conn.Close(websocket.StatusNormalClosure, "")
+			s.upstream.close()
 		}
 		close(s.done) // the writer sends what is queued, then stops
 		<-writerDone
@@ -155,6 +154,9 @@ func (s *session) run(ctx context.Context) {
 			return
 		case <-ping.C:
 			go s.ping(ctx, cancel)
+			if s.upstream != nil {
+				go s.upstream.ping()
+			}
 		case <-auth.C:
 			if !s.bound() {
 				s.refuse(protoErr(CodeAuthTimeout, "no join or agent.signin within %v", s.srv.params.Sockets.AuthTimeout))

@@ -662,3 +662,44 @@ func waitThreeParty(t *testing.T, parties map[string]*peer.Peer, within time.Dur
 		<-time.After(100 * time.Millisecond)
 	}
 }
+
+// A console that accepts, too late, an offer of a call on another node
+// hears the refusal and stays a console of its own node: it is not
+// carried on, and what it sets is seen on every node.
+func TestClusterConsoleAcceptingTooLateStaysHome(t *testing.T) {
+	clearServeEnv(t)
+	redisURL, _ := startRedis(t)
+	n1 := startNode(t, redisURL, "n1", "--help-timeout", "1s")
+	n2 := startNode(t, redisURL, "n2", "--help-timeout", "1s")
+	onN2 := createOn(t, n1, "n2", "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	helper := console(ctx, t, n1, "carol")
+	waitAgents(t, n2, 5*time.Second, map[string]string{"carol": "idle"})
+	agent, err := peer.Join(ctx, peer.Config{URL: "ws" + n2.base[len("http"):] + "/ws", Call: onN2.Call, Role: "agent", Name: "agent", Token: onN2.Agent.Token, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = agent.Close() })
+	if err := agent.Send(map[string]string{"type": "help.request", "mode": "agent", "agent": "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := helper.WaitFor(ctx, "help.offer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	request := offer.Field("request")
+	if _, err := helper.WaitFor(ctx, "help.withdrawn", func(m peer.Message) bool { return m.Field("request") == request }); err != nil {
+		t.Fatalf("the offer was not withdrawn after the help timeout: %v", err)
+	}
+	var se *peer.ServerError
+	if err := helper.Accept(ctx, request); !errors.As(err, &se) || se.Code != "no_such_request" {
+		t.Fatalf("accepting too late: %v, want no_such_request", err)
+	}
+	if err := helper.Send(map[string]string{"type": "presence.set", "state": "away"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []clusterNode{n1, n2} {
+		waitAgents(t, n, 5*time.Second, map[string]string{"carol": "away"})
+	}
+}
