@@ -107,3 +107,15 @@ func TestDirectoryContacts(t *testing.T) {
 		t.Errorf("a dial plan of +1 numbers: %v, want the contact refused", err)
 	}
 }
+
+// Equal directories have one digest; an agent more changes it.
+func TestDirectoryDigest(t *testing.T) {
+	a, b := DefaultDirectory(), DefaultDirectory()
+	if a.Digest() != b.Digest() || len(a.Digest()) != 16 {
+		t.Fatalf("digests %q and %q of the same directory", a.Digest(), b.Digest())
+	}
+	b.Agents = append(b.Agents, Agent{ID: "erin", Name: "Erin", Skills: []string{"billing"}})
+	if a.Digest() == b.Digest() {
+		t.Error("a directory with one more agent has the same digest")
+	}
+}

@@ -53,6 +53,9 @@ type Options struct {
 	// MaxCalls is the node's capacity (--max-calls); 0: no limit but its
 	// CPU.
 	MaxCalls int
+	// Directory is the digest of the node's directory
+	// (call.Directory.Digest); a node whose differs is warned of.
+	Directory string
 	// Heartbeat is how often the node refreshes its key; TTL how long the
 	// key lives without a refresh, after which the node is dead.
 	Heartbeat, TTL time.Duration
@@ -79,10 +82,13 @@ type Cluster struct {
 
 	mu       sync.Mutex
 	draining bool
-	last     Load      // at the previous heartbeat
-	lastAt   time.Time // when
-	cpu      float64   // cores in use, over the last heartbeat period
-	agents   *Agents   // ShareAgents's
+	// otherDirectory remembers, by node, a different directory digest
+	// already warned of.
+	otherDirectory map[string]string
+	last           Load      // at the previous heartbeat
+	lastAt         time.Time // when
+	cpu            float64   // cores in use, over the last heartbeat period
+	agents         *Agents   // ShareAgents's
 
 	reachable atomic.Bool // the last heartbeat reached Redis
 
@@ -207,6 +213,8 @@ func (c *Cluster) run() {
 				c.log.Warn("heartbeat", "err", err)
 			} else if err := c.reapDead(ctx); err != nil {
 				c.log.Warn("reap dead nodes", "err", err)
+			} else if err := c.compareDirectories(ctx); err != nil {
+				c.log.Warn("compare directories", "err", err)
 			}
 			cancel()
 		}
@@ -254,7 +262,51 @@ func (c *Cluster) measure() Node {
 	}
 	c.last, c.lastAt = load, now
 	return Node{ID: c.opts.NodeID, URL: c.opts.URL, Calls: load.Calls, MaxCalls: c.opts.MaxCalls,
-		Cores: load.Cores, CPU: c.cpu, Draining: c.draining, At: now}
+		Cores: load.Cores, CPU: c.cpu, Draining: c.draining, Directory: c.opts.Directory, At: now}
+}
+
+// compareDirectories warns, once per node and digest, of a live node
+// whose directory differs from this node's: agents and queues are shared
+// by id, so an agent one node lacks is neither offered help nor shown
+// there.
+func (c *Cluster) compareDirectories(ctx context.Context) error {
+	if c.opts.Directory == "" {
+		return nil
+	}
+	live, err := c.liveNodes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range live {
+		n, err := c.node(ctx, id)
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n.Directory == "" || n.Directory == c.opts.Directory || !c.firstWarning(id, n.Directory) {
+			continue
+		}
+		c.log.Error("another node's directory differs from this node's: start every node with the same --directory, or agents and queues one node lacks are neither shown nor offered help there",
+			"other_node", id, "other_directory", n.Directory, "directory", c.opts.Directory)
+	}
+	return nil
+}
+
+// firstWarning notes that node has directory digest, and tells whether
+// that is news.
+func (c *Cluster) firstWarning(node, digest string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.otherDirectory[node] == digest {
+		return false
+	}
+	if c.otherDirectory == nil {
+		c.otherDirectory = map[string]string{}
+	}
+	c.otherDirectory[node] = digest
+	return true
 }
 
 // liveNodes are the ids of the nodes whose heartbeat key has not

@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +152,34 @@ func TestDeadNodesCallsEnd(t *testing.T) {
 		t.Errorf("nodes %v, want only live", members)
 	}
 	_ = dead
+}
+
+// A node whose directory differs from this node's is warned of, once.
+func TestDifferentDirectoryIsWarnedOf(t *testing.T) {
+	mr := miniredis.RunT(t)
+	ctx := context.Background()
+	var logs bytes.Buffer
+	openWith := func(id, directory string, log *slog.Logger) *Cluster {
+		c, err := Open(ctx, Options{RedisURL: "redis://" + mr.Addr() + "/0", NodeID: id, URL: "http://" + id,
+			Directory: directory, Heartbeat: time.Hour, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	a := openWith("a", "d1", slog.New(slog.NewTextHandler(&logs, nil)))
+	openWith("b", "d1", nil)
+	if err := a.compareDirectories(ctx); err != nil || logs.Len() != 0 {
+		t.Fatalf("the same directory: %v, logged %q", err, logs.String())
+	}
+	openWith("c", "d2", nil)
+	for range 2 {
+		if err := a.compareDirectories(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Count(logs.String(), "directory differs"); got != 1 || !strings.Contains(logs.String(), "other_node=c") {
+		t.Errorf("logged %q, want one warning naming node c", logs.String())
+	}
 }

@@ -16,14 +16,17 @@ const (
 
 // Node is one server as the cluster sees it: its heartbeat's record.
 type Node struct {
-	ID       string    `json:"id"`
-	URL      string    `json:"url"`       // its HTTP API and /ws, for the other nodes
-	Calls    int       `json:"calls"`     // open on it (the call list's count when higher)
-	MaxCalls int       `json:"max_calls"` // 0: no limit but its CPU
-	Cores    float64   `json:"cores"`
-	CPU      float64   `json:"cpu"` // cores in use, measured over the last heartbeat period
-	Draining bool      `json:"draining"`
-	At       time.Time `json:"at"` // of the heartbeat
+	ID       string  `json:"id"`
+	URL      string  `json:"url"`       // its HTTP API and /ws, for the other nodes
+	Calls    int     `json:"calls"`     // open on it (the call list's count when higher)
+	MaxCalls int     `json:"max_calls"` // 0: no limit but its CPU
+	Cores    float64 `json:"cores"`
+	CPU      float64 `json:"cpu"` // cores in use, measured over the last heartbeat period
+	Draining bool    `json:"draining"`
+	// Directory is the digest of the node's directory (agents, queues):
+	// every node should have the same.
+	Directory string    `json:"directory,omitempty"`
+	At        time.Time `json:"at"` // of the heartbeat
 }
 
 // CPUPerCall is what a call costs on the node, in cores: its measured

@@ -247,7 +247,7 @@ func (o serveOptions) joinCluster(ctx context.Context, sig *signaling.Server, ba
 		advertise = base
 	}
 	cl, err := cluster.Open(ctx, cluster.Options{RedisURL: o.redisURL, NodeID: o.nodeID, URL: advertise,
-		MaxCalls: o.maxCalls, Logger: log, Load: func() cluster.Load {
+		MaxCalls: o.maxCalls, Directory: sig.Center().Directory().Digest(), Logger: log, Load: func() cluster.Load {
 			return cluster.Load{Calls: sig.CallCount(), Cores: float64(runtime.GOMAXPROCS(0)), CPUSeconds: processCPU().Seconds()}
 		}})
 	if err != nil {
