@@ -426,7 +426,7 @@ func TestClusterEndsADeadNodesCalls(t *testing.T) {
 	t.Logf("n2's call was taken off the list %v after n2 died", time.Since(killed).Round(100*time.Millisecond))
 	// n1 forgets what n2 said of its agents: bob is out of n2's call,
 	// carol's console is gone.
-	waitAgents(t, n1, 8*time.Second-time.Since(killed), map[string]string{"bob": "idle", "carol": "offline"})
+	waitAgents(t, n1, 10*time.Second-time.Since(killed), map[string]string{"bob": "idle", "carol": "offline"})
 	t.Logf("n2's agents were freed %v after n2 died", time.Since(killed).Round(100*time.Millisecond))
 	_, err := join(onN2, "customer", onN2.Customer.Token)
 	var se *peer.ServerError
@@ -614,7 +614,7 @@ func TestClusterConsoleAcceptsHelpForACallOnAnotherNode(t *testing.T) {
 	kill()
 	killed := time.Now()
 	for _, n := range []clusterNode{n1, n2} {
-		waitAgents(t, n, 8*time.Second-time.Since(killed), map[string]string{"bob": "idle", "dave": "offline", "carol": "busy"})
+		waitAgents(t, n, 10*time.Second-time.Since(killed), map[string]string{"bob": "idle", "dave": "offline", "carol": "busy"})
 	}
 	t.Logf("n3's agents were freed on n1 and n2 %v after n3 died", time.Since(killed).Round(100*time.Millisecond))
 	for {
