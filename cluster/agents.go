@@ -113,7 +113,7 @@ func (c *Cluster) ShareAgents(host AgentHost) *Agents {
 	a := &Agents{c: c, host: host, log: c.log, facts: map[string]call.AgentFacts{}, wake: make(chan struct{}, 1),
 		seq: uint64(time.Now().UnixNano()), lastSynced: time.Now(),
 		seen: map[string]map[string]uint64{}, missed: map[string]int{}, gone: map[string]bool{}, done: make(chan struct{})}
-	a.pubsub = c.rdb.Subscribe(context.Background(), c.key("agents"), c.inbox(c.opts.NodeID))
+	a.pubsub = c.subscribe(c.key("agents"), c.inbox(c.opts.NodeID))
 	a.stopped.Add(3)
 	go a.write()
 	go a.read()
@@ -122,6 +122,22 @@ func (c *Cluster) ShareAgents(host AgentHost) *Agents {
 	c.agents = a
 	c.mu.Unlock()
 	return a
+}
+
+// subscribe subscribes to channels and waits (a heartbeat at most) until
+// Redis confirms each, so that nothing published from then on is missed;
+// the resyncs make good what a subscription not yet confirmed misses.
+func (c *Cluster) subscribe(channels ...string) *redis.PubSub {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Heartbeat)
+	defer cancel()
+	ps := c.rdb.Subscribe(ctx, channels...)
+	for range channels {
+		if _, err := ps.Receive(ctx); err != nil {
+			c.log.Warn("cluster agents: subscribe", "err", err)
+			break
+		}
+	}
+	return ps
 }
 
 func (c *Cluster) inbox(node string) string    { return c.key("inbox", node) }
