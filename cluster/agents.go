@@ -114,10 +114,9 @@ func (c *Cluster) ShareAgents(host AgentHost) *Agents {
 		seq: uint64(time.Now().UnixNano()), lastSynced: time.Now(),
 		seen: map[string]map[string]uint64{}, missed: map[string]int{}, gone: map[string]bool{}, done: make(chan struct{})}
 	a.pubsub = c.subscribe(c.key("agents"), c.inbox(c.opts.NodeID))
-	a.stopped.Add(3)
+	a.stopped.Add(2)
 	go a.write()
 	go a.read()
-	go a.tick()
 	c.mu.Lock()
 	c.agents = a
 	c.mu.Unlock()
@@ -173,7 +172,8 @@ func (a *Agents) queueMessage(node string, m *inboxMessage) {
 	a.poke()
 }
 
-// askResync has the writer resync soon; one pending at a time.
+// askResync has the writer resync soon (every heartbeat); one pending at
+// a time.
 func (a *Agents) askResync() {
 	a.qmu.Lock()
 	a.resync = true
@@ -306,22 +306,6 @@ func (a *Agents) postOne(ctx context.Context, node string, m *inboxMessage) erro
 		return unavailable(err)
 	}
 	return nil
-}
-
-// tick has the writer write the node's facts again and read the others'
-// every heartbeat.
-func (a *Agents) tick() {
-	defer a.stopped.Done()
-	t := time.NewTicker(a.c.opts.Heartbeat)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.done:
-			return
-		case <-t.C:
-			a.askResync()
-		}
-	}
 }
 
 // resyncOnce writes this node's facts again (they expire with its

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
@@ -58,18 +57,12 @@ func (c *Cluster) DeleteCall(ctx context.Context, id string) error {
 
 // Call reads one call's record: ErrNoCall if no node holds it.
 func (c *Cluster) Call(ctx context.Context, id string) (Call, error) {
-	data, err := c.rdb.Get(ctx, c.key("call", id)).Bytes()
+	var call Call
+	err := c.record(ctx, c.key("call", id), &call)
 	if errors.Is(err, redis.Nil) {
 		return Call{}, ErrNoCall
 	}
-	if err != nil {
-		return Call{}, unavailable(err)
-	}
-	var call Call
-	if err := json.Unmarshal(data, &call); err != nil {
-		return Call{}, fmt.Errorf("cluster: call %s's record: %w", id, err)
-	}
-	return call, nil
+	return call, err
 }
 
 // CallNode is the live node that holds call id.

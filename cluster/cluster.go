@@ -182,11 +182,8 @@ func (c *Cluster) Close() error {
 		<-c.stopped
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		c.mu.Lock()
-		agents := c.agents
-		c.mu.Unlock()
-		if agents != nil {
-			agents.close(ctx)
+		if a := c.sharedAgents(); a != nil {
+			a.close(ctx)
 		}
 		pipe := c.rdb.TxPipeline() // a node that leaves is not dead: nobody reaps it
 		pipe.Del(ctx, c.nodeKey(c.opts.NodeID))
@@ -208,6 +205,9 @@ func (c *Cluster) run() {
 		case <-c.stop:
 			return
 		case <-t.C:
+			if a := c.sharedAgents(); a != nil {
+				a.askResync()
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), c.opts.Heartbeat)
 			if err := c.beat(ctx); err != nil {
 				c.log.Warn("heartbeat", "err", err)
@@ -238,6 +238,13 @@ func (c *Cluster) beat(ctx context.Context) error {
 		return unavailable(err)
 	}
 	return nil
+}
+
+// sharedAgents is ShareAgents's, or nil.
+func (c *Cluster) sharedAgents() *Agents {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.agents
 }
 
 // Reachable tells whether the node's last heartbeat reached Redis: while
@@ -312,22 +319,30 @@ func (c *Cluster) firstWarning(node, digest string) bool {
 // liveNodes are the ids of the nodes whose heartbeat key has not
 // expired, sorted.
 func (c *Cluster) liveNodes(ctx context.Context) ([]string, error) {
+	live, _, err := c.members(ctx)
+	return live, err
+}
+
+// members are the ids of the node set, sorted, split into the live and
+// the dead (whose heartbeat key expired, not yet reaped).
+func (c *Cluster) members(ctx context.Context) (live, dead []string, err error) {
 	ids, err := c.rdb.SMembers(ctx, c.key("nodes")).Result()
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, nil, unavailable(err)
 	}
 	sort.Strings(ids)
-	live := ids[:0]
 	for _, id := range ids {
 		n, err := c.rdb.Exists(ctx, c.nodeKey(id)).Result()
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, nil, unavailable(err)
 		}
 		if n == 1 {
 			live = append(live, id)
+		} else {
+			dead = append(dead, id)
 		}
 	}
-	return live, nil
+	return live, dead, nil
 }
 
 // Nodes are the live nodes (their keys have not expired), by id.
@@ -356,19 +371,26 @@ func (c *Cluster) Nodes(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
+// node reads node id's heartbeat record; redis.Nil if it expired.
 func (c *Cluster) node(ctx context.Context, id string) (Node, error) {
-	data, err := c.rdb.Get(ctx, c.nodeKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return Node{}, err
-	}
-	if err != nil {
-		return Node{}, unavailable(err)
-	}
 	var n Node
-	if err := json.Unmarshal(data, &n); err != nil {
-		return Node{}, fmt.Errorf("cluster: node %s's record: %w", id, err)
+	return n, c.record(ctx, c.nodeKey(id), &n)
+}
+
+// record reads the JSON record under key into v: redis.Nil if there is
+// none, ErrUnavailable if Redis does not answer.
+func (c *Cluster) record(ctx context.Context, key string, v any) error {
+	data, err := c.rdb.Get(ctx, key).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return err
+	case err != nil:
+		return unavailable(err)
 	}
-	return n, nil
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("cluster: the record %s: %w", key, err)
+	}
+	return nil
 }
 
 // Place picks the node for a new call: the one with the most headroom,

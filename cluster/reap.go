@@ -22,20 +22,13 @@ const endedKeep = time.Hour
 // list, each marked ended with EndedNodeFailed, and the nodes off the
 // node set. One live node does it for each dead one (a lock for a TTL).
 func (c *Cluster) reapDead(ctx context.Context) error {
-	ids, err := c.rdb.SMembers(ctx, c.key("nodes")).Result()
+	_, dead, err := c.members(ctx)
 	if err != nil {
-		return unavailable(err)
+		return err
 	}
-	for _, id := range ids {
+	for _, id := range dead {
 		if id == c.opts.NodeID {
-			continue
-		}
-		alive, err := c.rdb.Exists(ctx, c.nodeKey(id)).Result()
-		if err != nil {
-			return unavailable(err)
-		}
-		if alive == 1 {
-			continue
+			continue // this node's own key lapsed while Redis was away
 		}
 		won, err := c.rdb.SetNX(ctx, c.key("reaping", id), c.opts.NodeID, c.opts.TTL).Result()
 		if err != nil {

@@ -179,21 +179,31 @@ func (srv *Server) clusterEnded(callID string, perr *ProtocolError) *ProtocolErr
 }
 
 // relayTarget is the node that holds the call a WebSocket asks for
-// (`/ws?call=ID`), when it is another node's; nil to serve it here.
+// (`/ws?call=ID`), when it is another node's; nil to serve it here. A
+// socket another node relays here is served here.
 func (srv *Server) relayTarget(r *http.Request) *cluster.Node {
+	if srv.trustedPeerNode(r) {
+		return nil
+	}
+	return srv.otherNodeOf(r.Context(), r.URL.Query().Get("call"))
+}
+
+// otherNodeOf is the node that holds call id when that is another node of
+// the cluster; nil when the call is this node's, or unknown or gone (what
+// is done with it here then says so).
+func (srv *Server) otherNodeOf(ctx context.Context, id string) *cluster.Node {
 	cl := srv.params.Cluster
-	id := r.URL.Query().Get("call")
-	if cl == nil || id == "" || srv.trustedPeerNode(r) {
+	if cl == nil || id == "" {
 		return nil
 	}
 	if _, err := srv.center.Snapshot(id); err == nil {
 		return nil // ours
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), clusterTimeout)
+	ctx, cancel := context.WithTimeout(ctx, clusterTimeout)
 	defer cancel()
 	node, err := cl.CallNode(ctx, id)
 	if err != nil || node.ID == cl.NodeID() {
-		return nil // unknown, or gone: the join here says so
+		return nil
 	}
 	return &node
 }

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -42,12 +43,9 @@ func (s *session) acceptHelp(request string) *ProtocolError {
 	}
 	callID, err := s.offeredCall(request)
 	if err != nil {
-		callID, err = s.offeredHere(request)
-	}
-	if err != nil {
 		return asProtoErr(err)
 	}
-	if node := s.offeredElsewhere(callID); node != nil {
+	if node := s.srv.otherNodeOf(context.Background(), callID); node != nil {
 		return s.moveConsole(node, callID, request)
 	}
 	return s.enter(callID, call.Third, s.agentID, func() (*call.Snapshot, error) {
@@ -113,7 +111,12 @@ func (s *session) rememberOffer(request, callID string) {
 	s.offers[request] = callID
 }
 
+// offeredCall is the call of a request offered to this console's agent:
+// one ringing it here, or one another node's offer named.
 func (s *session) offeredCall(request string) (string, error) {
+	if id, ok := s.srv.center.RingingCall(s.agentID, request); ok {
+		return id, nil // also for a console carried on here, never sent the offer
+	}
 	s.offersMu.Lock()
 	defer s.offersMu.Unlock()
 	id, ok := s.offers[request]

@@ -10,7 +10,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/threeway-mcu/threeway/call"
 	"github.com/threeway-mcu/threeway/cluster"
 )
 
@@ -168,33 +167,4 @@ func (s *session) upstreamEnded() <-chan struct{} {
 		return nil
 	}
 	return s.upstream.ended
-}
-
-// offeredElsewhere finds the node of a call that rings this console's
-// agent on another node: nil if the call is this node's or unknown.
-func (s *session) offeredElsewhere(callID string) *cluster.Node {
-	cl := s.srv.params.Cluster
-	if cl == nil {
-		return nil
-	}
-	if _, err := s.srv.center.Snapshot(callID); err == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
-	node, err := cl.CallNode(ctx, callID)
-	if err != nil || node.ID == cl.NodeID() {
-		return nil
-	}
-	return &node
-}
-
-// offeredHere is the call whose request rings this console's agent on
-// this node, for a console that another node carried here and so was
-// not offered the request itself.
-func (s *session) offeredHere(request string) (string, error) {
-	if id, ok := s.srv.center.RingingCall(s.agentID, request); ok {
-		return id, nil
-	}
-	return "", &call.Error{Code: call.CodeNoSuchRequest, Message: "request " + request + " is not offered to you"}
 }
